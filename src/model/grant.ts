@@ -1,0 +1,42 @@
+import type { AttributeValue } from './identity.js';
+
+/** Why a role applies to an identity: its rule held, for these attribute values. */
+export interface RoleMatch {
+  readonly role: string;
+  readonly rule: string;
+  /** The identity's values of the attributes the rule reads (absent ones omitted). */
+  readonly inputs: Readonly<Record<string, AttributeValue>>;
+}
+
+/** One path by which an entitlement reaches an identity. */
+export interface Provenance {
+  readonly match: RoleMatch;
+  /** Role chain from the matched role down to the role that lists the entitlement (`[senior-eng, engineer]`). */
+  readonly chain: readonly string[];
+}
+
+/** One entitlement an identity should have, with every reason it should. */
+export interface Grant {
+  readonly identity: string;
+  readonly entitlement: string;
+  /** Sorted by chain length, then role id: the shortest explanation first. */
+  readonly provenance: readonly Provenance[];
+}
+
+/** One identity's desired access. */
+export interface IdentityAccess {
+  readonly identity: string;
+  /** Roles whose rule held, sorted by id. */
+  readonly matches: readonly RoleMatch[];
+  /** Every role the identity holds, matched or inherited, sorted. */
+  readonly roles: readonly string[];
+  /** Sorted by entitlement id. */
+  readonly grants: readonly Grant[];
+}
+
+/** All grants of all identities; a pure function of identities, policy and time. */
+export interface DesiredState {
+  /** Sorted by identity id. */
+  readonly identities: readonly IdentityAccess[];
+  readonly asOf: Date;
+}

@@ -1,0 +1,132 @@
+import type { AttributeType } from './identity.js';
+import type { Entitlement, RiskLevel } from './entitlement.js';
+import type { SourcePosition } from './diagnostic.js';
+
+/** A secret is referenced, never needed inline: `{ env: NAME }` or `{ file: PATH }`. */
+export type SecretRef = { readonly env: string } | { readonly file: string };
+
+/** How one identity field is read from a raw record of a feed. */
+export interface FieldMapping {
+  /** The column (CSV) or property path (JSON, dotted) in the raw record. */
+  readonly field: string;
+  readonly type: AttributeType;
+  /** For `date`: the expected format; ISO 8601 (`YYYY-MM-DD` or a full timestamp) by default. */
+  readonly format?: string;
+  /** For `list`: the separator inside a CSV cell (default `;`). */
+  readonly separator?: string;
+  /** A record without a value is refused when true. */
+  readonly required: boolean;
+}
+
+/** A mapped value may be a constant or read from a field, optionally through a value map. */
+export interface ValueMapping {
+  readonly constant?: string;
+  readonly field?: string;
+  /** Raw value → Tenure value (`Active: active`). Unmapped raw values are errors. */
+  readonly values?: Readonly<Record<string, string>>;
+}
+
+export type SourceFormat = 'csv' | 'json' | 'jsonl';
+
+export interface SourceDefinition {
+  readonly id: string;
+  readonly format: SourceFormat;
+  /** Relative to the policy file's folder. */
+  readonly path: string;
+  /** The field holding the stable identity key. */
+  readonly key: string;
+  readonly kind: ValueMapping;
+  readonly status: ValueMapping;
+  readonly attributes: Readonly<Record<string, FieldMapping>>;
+  readonly manager?: string;
+  readonly startDate?: string;
+  readonly endDate?: string;
+  readonly owner?: string;
+  readonly credential?: {
+    readonly created?: string;
+    readonly expires?: string;
+    readonly lastRotated?: string;
+    readonly lastUsed?: string;
+  };
+  readonly position: SourcePosition;
+}
+
+export type TargetKind = 'memory' | 'csv' | 'scim' | 'ldap' | 'postgres';
+
+export interface TargetDefinition {
+  readonly id: string;
+  readonly kind: TargetKind;
+  readonly description: string;
+  /** CEL expression giving the account name from the identity (default `identity.id`). */
+  readonly accountName: string;
+  /** Kind-specific settings; secrets inside are SecretRefs. */
+  readonly connection: Readonly<Record<string, unknown>>;
+  readonly position: SourcePosition;
+}
+
+export interface Role {
+  readonly id: string;
+  readonly description: string;
+  readonly businessOwner?: string;
+  readonly technicalOwner?: string;
+  /** CEL membership rule over `identity`; absent for a role that is only inherited. */
+  readonly when?: string;
+  readonly grants: readonly string[];
+  readonly inherits: readonly string[];
+  readonly risk: RiskLevel;
+  readonly position: SourcePosition;
+  /** Where the `when` text starts, so rule errors point inside it. */
+  readonly whenPosition?: SourcePosition;
+}
+
+export interface SodRule {
+  readonly id: string;
+  readonly description: string;
+  /** Holding any two of these entitlements (or roles, `role:ID`) at once is a conflict. */
+  readonly conflicting: readonly string[];
+  readonly severity: RiskLevel;
+  readonly position: SourcePosition;
+}
+
+export interface BreakerSettings {
+  /** Blocks when more than this share (percent) of the population would lose access ... */
+  readonly maxPercent: number;
+  /** ... unless fewer than this many are affected ... */
+  readonly minCount: number;
+  /** ... and always when more than this many are affected. */
+  readonly maxCount: number;
+}
+
+export interface NonHumanRules {
+  readonly ownerRequired: boolean;
+  readonly maxCredentialAgeDays?: number;
+  readonly unusedAfterDays?: number;
+}
+
+export interface LeaverRules {
+  readonly disable: 'immediately' | 'at_end_date';
+  readonly deleteAfterDays?: number;
+  readonly moverGraceDays: number;
+  readonly targets: Readonly<Record<string, { readonly deleteAfterDays?: number; readonly moverGraceDays?: number }>>;
+}
+
+export interface Policies {
+  readonly separationOfDuties: readonly SodRule[];
+  readonly guardrails: { readonly deprovision: BreakerSettings; readonly massLeaver: BreakerSettings };
+  readonly nonHuman: NonHumanRules;
+  readonly leaver: LeaverRules;
+  readonly exceptions: { readonly maxDays: number };
+}
+
+/** The loaded, validated policy file. Immutable data. */
+export interface Policy {
+  readonly version: 1;
+  readonly name: string;
+  /** The policy file's path and its folder, for resolving relative paths. */
+  readonly file: string;
+  readonly sources: readonly SourceDefinition[];
+  readonly targets: readonly TargetDefinition[];
+  readonly entitlements: readonly Entitlement[];
+  readonly roles: readonly Role[];
+  readonly policies: Policies;
+}

@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import { ATTRIBUTE_TYPES } from '../model/identity.js';
+import { RISK_LEVELS } from '../model/entitlement.js';
+
+// The file's shape, as written by people: snake_case keys, strict objects so a typo is an error.
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'an id uses letters, digits, "_", "." and "-"');
+const risk = z.enum(RISK_LEVELS);
+const nonNegativeInt = z.number().int().min(0);
+
+export const fieldMapping = z.strictObject({
+  field: z.string().min(1),
+  type: z.enum(ATTRIBUTE_TYPES).default('string'),
+  format: z.string().optional(),
+  separator: z.string().min(1).optional(),
+  required: z.boolean().default(false),
+});
+
+const valueMapping = z.union([
+  z.strictObject({ constant: z.string().min(1) }),
+  z.strictObject({ field: z.string().min(1), values: z.record(z.string(), z.string()).optional() }),
+]);
+
+export const sourceSchema = z.strictObject({
+  id,
+  format: z.enum(['csv', 'json', 'jsonl']),
+  path: z.string().min(1),
+  key: z.string().min(1),
+  kind: valueMapping,
+  status: valueMapping.default({ constant: 'active' }),
+  attributes: z.record(z.string(), fieldMapping).default({}),
+  manager: z.string().optional(),
+  start_date: z.string().optional(),
+  end_date: z.string().optional(),
+  owner: z.string().optional(),
+  credential: z
+    .strictObject({
+      created: z.string().optional(),
+      expires: z.string().optional(),
+      last_rotated: z.string().optional(),
+      last_used: z.string().optional(),
+    })
+    .optional(),
+});
+
+export const targetSchema = z.strictObject({
+  id,
+  kind: z.enum(['memory', 'csv', 'scim', 'ldap', 'postgres']),
+  description: z.string().default(''),
+  account_name: z.string().min(1).default('identity.id'),
+  connection: z.record(z.string(), z.unknown()).default({}),
+});
+
+export const entitlementSchema = z.strictObject({
+  id: z.string().min(1),
+  risk: risk.default('low'),
+  description: z.string().default(''),
+});
+
+export const roleSchema = z.strictObject({
+  id,
+  description: z.string().default(''),
+  business_owner: z.string().optional(),
+  technical_owner: z.string().optional(),
+  when: z.string().min(1).optional(),
+  grants: z.array(z.string()).default([]),
+  inherits: z.array(z.string()).default([]),
+  risk: risk.default('low'),
+});
+
+const breaker = z.strictObject({
+  max_percent: z.number().min(0).max(100).default(10),
+  min_count: nonNegativeInt.default(10),
+  max_count: nonNegativeInt.default(500),
+});
+const defaultBreaker = { max_percent: 10, min_count: 10, max_count: 500 };
+
+export const policiesSchema = z.strictObject({
+  separation_of_duties: z
+    .array(
+      z.strictObject({
+        id,
+        description: z.string().default(''),
+        conflicting: z.array(z.string()).min(2, 'a separation-of-duties rule needs at least two entitlements'),
+        severity: risk.default('high'),
+      }),
+    )
+    .default([]),
+  guardrails: z
+    .strictObject({ deprovision: breaker.default(defaultBreaker), mass_leaver: breaker.default(defaultBreaker) })
+    .default({ deprovision: defaultBreaker, mass_leaver: defaultBreaker }),
+  non_human: z
+    .strictObject({
+      owner_required: z.boolean().default(true),
+      max_credential_age_days: nonNegativeInt.optional(),
+      unused_after_days: nonNegativeInt.optional(),
+    })
+    .default({ owner_required: true }),
+  leaver: z
+    .strictObject({
+      disable: z.enum(['immediately', 'at_end_date']).default('immediately'),
+      delete_after_days: nonNegativeInt.optional(),
+      mover_grace_days: nonNegativeInt.default(0),
+      targets: z
+        .record(
+          z.string(),
+          z.strictObject({ delete_after_days: nonNegativeInt.optional(), mover_grace_days: nonNegativeInt.optional() }),
+        )
+        .default({}),
+    })
+    .default({ disable: 'immediately', mover_grace_days: 0, targets: {} }),
+  exceptions: z.strictObject({ max_days: nonNegativeInt.default(90) }).default({ max_days: 90 }),
+});
+
+export const policyFileSchema = z.strictObject({
+  version: z.literal(1, { error: 'version must be 1' }),
+  name: z.string().default('unnamed'),
+  // Elements are checked one by one (see load-policy.ts) so one bad role never hides another's problems.
+  sources: z.array(z.unknown()).default([]),
+  targets: z.array(z.unknown()).default([]),
+  entitlements: z.array(z.unknown()).default([]),
+  roles: z.array(z.unknown()).default([]),
+  policies: policiesSchema.default({
+    separation_of_duties: [],
+    guardrails: { deprovision: defaultBreaker, mass_leaver: defaultBreaker },
+    non_human: { owner_required: true },
+    leaver: { disable: 'immediately', mover_grace_days: 0, targets: {} },
+    exceptions: { max_days: 90 },
+  }),
+});
+
+export type PolicyFile = z.infer<typeof policyFileSchema>;
+export type SourceEntry = z.infer<typeof sourceSchema>;
+export type TargetEntry = z.infer<typeof targetSchema>;
+export type EntitlementEntry = z.infer<typeof entitlementSchema>;
+export type RoleEntry = z.infer<typeof roleSchema>;
