@@ -31,6 +31,8 @@ export interface TargetPlan {
   readonly counts: Readonly<Record<ChangeAction, number>>;
   /** Accounts the target holds now; the base for breaker percentages. */
   readonly accountsBefore: number;
+  /** Accounts no identity explains; left alone here, reported by drift. */
+  readonly unlinkedAccounts: number;
 }
 
 export interface PlanSummary {
@@ -43,6 +45,7 @@ export interface PlanSummary {
 
 export interface Plan {
   readonly formatVersion: 1;
+  /** The policy's name. */
   readonly policy: string;
   readonly asOf: string;
   readonly targets: readonly TargetPlan[];

@@ -43,12 +43,11 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
   const at = new YamlLocator(file, doc, lines);
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
-      const pos = e.linePos?.[0];
       const message = e.message.split('\n')[0] ?? e.message;
       error(
         e.code === 'DUPLICATE_KEY' ? 'policy.duplicate_key' : 'policy.yaml_syntax',
         message.replace(/ at line \d+, column \d+:?$/, ''),
-        pos ? { file, line: pos.line, column: pos.col } : { file },
+        at.offset(e.pos[0]),
         e.code === 'DUPLICATE_KEY' ? 'remove one of the two keys' : 'fix the YAML syntax; indentation and quoting are the usual causes',
       );
     }
@@ -84,6 +83,14 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
     return out;
   };
   const indexOf = (x: object): number => (x as { __index: number }).__index;
+
+  // Ids of entries that failed the schema still count as declared, so one bad entry does not
+  // cascade into "unknown entitlement" errors everywhere it is used.
+  const rawIds = (items: unknown[] | undefined): Set<string> =>
+    new Set((items ?? []).map((x) => (x && typeof x === 'object' ? (x as { id?: unknown }).id : undefined)).filter((x): x is string => typeof x === 'string'));
+  const declaredEntitlementIds = rawIds(file0.entitlements);
+  const declaredRoleIds = rawIds(file0.roles);
+  const declaredTargetIds = rawIds(file0.targets);
 
   const sourceEntries = each('sources', sourceSchema, file0.sources);
   const targetEntries = each('targets', targetSchema, file0.targets);
@@ -164,7 +171,7 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
       );
       continue;
     }
-    if (!targetsById.has(address.target)) {
+    if (!targetsById.has(address.target) && !declaredTargetIds.has(address.target)) {
       error(
         'policy.unknown_target',
         `entitlement "${e.id}" names target "${address.target}", which is not declared`,
@@ -181,7 +188,7 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
   // Roles: grants must be declared entitlements, parents must exist, inheritance must not cycle.
   for (const r of rolesById.values()) {
     r.grants.forEach((g, j) => {
-      if (declared.has(g) || entitlementsById.has(g)) return;
+      if (declared.has(g) || declaredEntitlementIds.has(g)) return;
       const address = parseEntitlement(g);
       const hint =
         address && !targetsById.has(address.target)
@@ -190,7 +197,7 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
       error('policy.unknown_entitlement', `role "${r.id}" grants "${g}", which is not a declared entitlement`, at.at(['roles', indexOf(r), 'grants', j]), hint);
     });
     r.inherits.forEach((parent, j) => {
-      if (!rolesById.has(parent)) {
+      if (!rolesById.has(parent) && !declaredRoleIds.has(parent)) {
         error(
           'policy.unknown_role',
           `role "${r.id}" inherits "${parent}", which is not a declared role`,
@@ -216,7 +223,7 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
     policiesRaw.separation_of_duties.forEach((s, i) => {
       s.conflicting.forEach((c, j) => {
         const isRole = c.startsWith('role:') && rolesById.has(c.slice(5));
-        if (!isRole && !declared.has(c) && !entitlementsById.has(c)) {
+        if (!isRole && !declared.has(c) && !declaredEntitlementIds.has(c)) {
           error(
             'policy.unknown_entitlement',
             `separation-of-duties rule "${s.id}" names "${c}", which is not a declared entitlement or role:ID`,
@@ -342,7 +349,7 @@ function schemaDiagnostics(err: z.ZodError, base: YamlPath, at: YamlLocator, out
       continue;
     }
     const node = at.node(path);
-    const missing = node === undefined && issue.code === 'invalid_type' && /received undefined/.test(issue.message);
+    const missing = node === undefined && path.length > 0 && (issue.code === 'invalid_type' || issue.code === 'invalid_value');
     out.push({
       severity: 'error',
       code: missing ? 'policy.missing_key' : 'policy.invalid_value',

@@ -1,0 +1,94 @@
+import { Command, CommanderError, Option } from 'commander';
+import { demoCommand, demoGenerateCommand } from './demo.js';
+import { EXIT, formatDiagnostic, processIo, toJson, UserError, type Io } from './output.js';
+import { planCommand } from './plan.js';
+import { validateCommand } from './validate.js';
+import { whoHasCommand } from './who-has.js';
+import { whyCommand } from './why.js';
+import type { GlobalOptions } from './workspace.js';
+
+/** Runs the command line; returns the exit code. Never lets a stack trace reach a user for bad input. */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = new Command('tenure')
+    .description('Rule-based provisioning and lifecycle governance: access that can be explained, previewed and bounded.')
+    .version('0.1.0')
+    .option('-c, --config <file>', 'policy file', './tenure.yaml')
+    .option('--json', 'one JSON document on stdout, for scripts and CI', false)
+    .addOption(new Option('--as-of <date>', 'evaluate as of this date (YYYY-MM-DD or ISO 8601); default now'))
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .showHelpAfterError('(run tenure --help for usage)');
+
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  const run = (f: () => number | Promise<number>) => async () => {
+    code = await f();
+  };
+
+  program
+    .command('validate')
+    .description('check the policy and the sources; report every problem as file:line:col')
+    .option('--skip-invalid', 'load valid rows of a feed with bad rows, and report the rest')
+    .action((opts: { skipInvalid?: boolean }) => run(() => validateCommand(io, globals(), opts))());
+
+  program
+    .command('why')
+    .description("the provenance of an identity's access, in plain words")
+    .argument('<identity>', 'identity id')
+    .argument('[entitlement]', 'one entitlement, target:kind/name')
+    .action((id: string, ent: string | undefined) => run(() => whyCommand(io, globals(), id, ent))());
+
+  program
+    .command('who-has')
+    .description('identities that should hold an entitlement, and why')
+    .argument('<entitlement>', 'target:kind/name')
+    .option('--limit <n>', 'show at most n identities')
+    .action((ent: string, opts: { limit?: string }) => run(() => whoHasCommand(io, globals(), ent, opts))());
+
+  program
+    .command('plan')
+    .description('desired vs actual state per target: every change with its reason, and summary counts')
+    .option('--out <file>', 'save the plan as JSON')
+    .option('--actual <file>', 'actual state from one snapshot file instead of the targets')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'markdown']))
+    .option('--limit <n>', 'changes shown per target in text output (default 20)')
+    .option('--skip-invalid', 'load valid rows of a feed with bad rows, and report the rest')
+    .action((opts: Record<string, string>) => run(() => planCommand(io, globals(), opts))());
+
+  const demo = program
+    .command('demo')
+    .description('a whole example organisation, end to end, on embedded defaults')
+    .option('--people <n>', 'people in the generated organisation', '2000')
+    .option('--roles <n>', 'roles in the generated organisation', '120')
+    .option('--seed <n>', 'random seed', '7')
+    .option('--dir <folder>', 'where to write the organisation', '.tenure/demo')
+    .action((opts: Record<string, string>) => run(() => demoCommand(io, globals(), opts))());
+  demo
+    .command('generate')
+    .description('write a realistic synthetic organisation (policy, HR feed, non-human identities, target snapshots)')
+    .option('--people <n>', 'number of people', '1000')
+    .option('--roles <n>', 'number of roles', '50')
+    .option('--seed <n>', 'random seed (same seed, same files)', '1')
+    .option('--out <folder>', 'output folder', 'tenure-demo')
+    .action((opts: Record<string, string>) => run(() => demoGenerateCommand(io, globals(), opts))());
+
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+      return EXIT.usage;
+    }
+    if (e instanceof UserError) {
+      const json = argv.includes('--json');
+      if (json) io.out(toJson({ ok: false, error: e.message, hint: e.hint, diagnostics: e.diagnostics }));
+      else {
+        for (const d of e.diagnostics) io.err(formatDiagnostic(d));
+        io.err(`tenure: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`);
+      }
+      return e.exitCode;
+    }
+    throw e;
+  }
+  return code;
+}

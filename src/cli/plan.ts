@@ -1,0 +1,36 @@
+import { writeFileSync } from 'node:fs';
+import { Engine } from '../engine/engine.js';
+import { hasErrors } from '../model/diagnostic.js';
+import { computePlan } from '../plan/compute-plan.js';
+import { renderPlanMarkdown, renderPlanText } from '../plan/render-plan.js';
+import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
+import { asOfDate, openActualState, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
+
+export interface PlanOptions {
+  readonly out?: string;
+  readonly actual?: string;
+  readonly format?: string;
+  readonly limit?: string;
+  readonly skipInvalid?: boolean;
+}
+
+/** `tenure plan`: desired vs actual, per target, each change with its reason. */
+export async function planCommand(io: Io, g: GlobalOptions, options: PlanOptions): Promise<number> {
+  const format = options.format ?? (g.json ? 'json' : 'text');
+  if (!['text', 'json', 'markdown'].includes(format)) throw new UserError(`--format ${format}: use text, json or markdown`, EXIT.usage);
+  const { loaded, warnings } = openPolicy(g.config);
+  const { identities, diagnostics: sourceWarnings } = openIdentities(loaded, options.skipInvalid);
+  const asOf = asOfDate(g.asOf);
+  const desired = new Engine(loaded).desiredState(identities, asOf);
+  const actual = await openActualState(loaded, options.actual);
+  const { result: plan, diagnostics } = computePlan({ loaded, identities, desired, actual, asOf });
+  if (!g.json) printDiagnostics(io, [...warnings, ...sourceWarnings, ...diagnostics]);
+  if (hasErrors(diagnostics)) throw new UserError('the plan could not be computed', EXIT.invalid, diagnostics);
+  if (options.out) writeFileSync(options.out, toJson(plan) + '\n');
+  const limit = options.limit === undefined ? undefined : Number(options.limit);
+  if (format === 'json') io.out(toJson({ plan, diagnostics: [...warnings, ...sourceWarnings, ...diagnostics] }));
+  else if (format === 'markdown') io.out(renderPlanMarkdown(plan, limit === undefined ? {} : { limit }));
+  else io.out(renderPlanText(plan, { limit: limit ?? 20 }));
+  if (options.out && format !== 'json') io.err(`plan saved to ${options.out}`);
+  return EXIT.ok;
+}

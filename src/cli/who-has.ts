@@ -1,0 +1,29 @@
+import { Engine } from '../engine/engine.js';
+import { explainProvenance, describeInputs } from '../plan/explain.js';
+import { didYouMean } from '../policy/suggest.js';
+import { EXIT, toJson, UserError, type Io } from './output.js';
+import { asOfDate, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
+
+/** `tenure who-has ENTITLEMENT`: every identity that should hold it, and why. */
+export function whoHasCommand(io: Io, g: GlobalOptions, entitlement: string, options: { limit?: string }): number {
+  const { loaded } = openPolicy(g.config);
+  const ent = loaded.policy.entitlements.find((e) => e.id === entitlement);
+  if (!ent) {
+    throw new UserError(`"${entitlement}" is not a declared entitlement`, EXIT.invalid, [], didYouMean(entitlement, loaded.policy.entitlements.map((e) => e.id)) ?? 'entitlements are written target:kind/name');
+  }
+  const { identities } = openIdentities(loaded);
+  const desired = new Engine(loaded).desiredState(identities, asOfDate(g.asOf));
+  const holders = desired.identities.flatMap((a) => a.grants.filter((gr) => gr.entitlement === entitlement));
+  if (g.json) {
+    io.out(toJson({ entitlement, risk: ent.risk, count: holders.length, holders: holders.map((h) => ({ identity: h.identity, provenance: h.provenance })) }));
+    return EXIT.ok;
+  }
+  const limit = options.limit === undefined ? Infinity : Number(options.limit);
+  io.out(`${entitlement} (${ent.risk} risk${ent.description ? `, ${ent.description}` : ''}): ${holders.length} identit${holders.length === 1 ? 'y' : 'ies'}`);
+  for (const h of holders.slice(0, limit)) {
+    const p = h.provenance[0]!;
+    io.out(`  ${h.identity}: ${explainProvenance(p)} (${describeInputs(p.match.inputs)})${h.provenance.length > 1 ? ` +${h.provenance.length - 1} more path(s)` : ''}`);
+  }
+  if (holders.length > limit) io.out(`  ... and ${holders.length - limit} more (--json for all)`);
+  return EXIT.ok;
+}

@@ -1,0 +1,91 @@
+import { Engine } from '../engine/engine.js';
+import type { IdentityAccess } from '../model/grant.js';
+import type { Identity } from '../model/identity.js';
+import { describeInputs, explainProvenance, formatValue } from '../plan/explain.js';
+import { identityField } from '../policy/rule-environment.js';
+import { EXIT, toJson, UserError, type Io } from './output.js';
+import { asOfDate, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
+import { didYouMean } from '../policy/suggest.js';
+
+/** `tenure why ID [ENTITLEMENT]`: the provenance of an identity's access, in plain words. */
+export function whyCommand(io: Io, g: GlobalOptions, id: string, entitlement: string | undefined): number {
+  const { loaded } = openPolicy(g.config);
+  const { identities } = openIdentities(loaded);
+  const identity = identities.find((i) => i.id === id);
+  if (!identity) {
+    throw new UserError(`no identity "${id}" in the sources`, EXIT.invalid, [], didYouMean(id, identities.map((i) => i.id)) ?? 'identity ids are the sources\' key values');
+  }
+  if (entitlement !== undefined && !loaded.policy.entitlements.some((e) => e.id === entitlement)) {
+    throw new UserError(`"${entitlement}" is not a declared entitlement`, EXIT.invalid, [], didYouMean(entitlement, loaded.policy.entitlements.map((e) => e.id)) ?? 'entitlements are written target:kind/name');
+  }
+  const asOf = asOfDate(g.asOf);
+  const engine = new Engine(loaded);
+  const access = engine.identityAccess(identity, asOf);
+  const grants = entitlement === undefined ? access.grants : access.grants.filter((gr) => gr.entitlement === entitlement);
+  const missing = entitlement !== undefined && grants.length === 0 ? whyNot(engine, identity, entitlement) : undefined;
+
+  if (g.json) {
+    io.out(toJson({ identity: identity.id, kind: identity.kind, status: identity.status, asOf: asOf.toISOString(), matches: access.matches, roles: access.roles, grants, ...(missing ? { notGranted: missing } : {}) }));
+    return EXIT.ok;
+  }
+  io.out(header(identity));
+  if (identity.status !== 'active') {
+    io.out(`  ${identity.id} is ${identity.status}: only active identities receive access from roles.`);
+    return EXIT.ok;
+  }
+  if (entitlement === undefined) printAll(io, access);
+  else if (grants.length > 0) {
+    for (const p of grants[0]!.provenance) io.out(`  ${entitlement}: ${explainProvenance(p)} grants it;\n    rule ${p.match.rule}\n    holds because ${describeInputs(p.match.inputs)}`);
+  } else {
+    io.out(`  ${identity.id} does not get ${entitlement}.`);
+    if (missing!.length === 0) io.out('  No role grants it.');
+    for (const m of missing!) io.out(`  role "${m.role}"${m.chain.length > 1 ? ` (via ${m.chain.slice(1).join(' → ')})` : ''} would grant it, but ${m.why}`);
+  }
+  return EXIT.ok;
+}
+
+function header(i: Identity): string {
+  return `${i.id} (${i.kind}, ${i.status}, from source ${i.source})`;
+}
+
+function printAll(io: Io, access: IdentityAccess): void {
+  if (access.matches.length === 0) {
+    io.out('  No role rule holds for this identity: it gets no access.');
+    return;
+  }
+  io.out(`  Roles whose rule holds (${access.matches.length}):`);
+  for (const m of access.matches) io.out(`    ${m.role}: ${m.rule}\n      because ${describeInputs(m.inputs)}`);
+  const inherited = access.roles.filter((r) => !access.matches.some((m) => m.role === r));
+  if (inherited.length > 0) io.out(`  Inherited roles: ${inherited.join(', ')}`);
+  io.out(`  Entitlements (${access.grants.length}):`);
+  for (const gr of access.grants) {
+    const paths = gr.provenance.map((p) => explainProvenance(p));
+    io.out(`    ${gr.entitlement} ← ${paths.join('; ')}`);
+  }
+}
+
+interface NotGranted {
+  readonly role: string;
+  readonly chain: readonly string[];
+  readonly why: string;
+}
+
+/** For an entitlement the identity lacks: each role that could grant it, and why its rule fails. */
+function whyNot(engine: Engine, identity: Identity, entitlement: string): NotGranted[] {
+  const out: NotGranted[] = [];
+  for (const [role, closure] of engine.closures) {
+    const g = closure.grants.find((x) => x.entitlement === entitlement);
+    if (!g) continue;
+    const rule = engine.loaded.rules.get(role);
+    if (!rule) {
+      out.push({ role, chain: g.chain, why: 'it has no rule of its own (it is only inherited)' });
+      continue;
+    }
+    const values = rule.reads.map((f) => {
+      const v = identityField(identity, f);
+      return `${f} = ${v === undefined ? 'absent' : formatValue(v as never)}`;
+    });
+    out.push({ role, chain: g.chain, why: `its rule ${rule.text} does not hold (${values.join(', ') || 'no attributes read'})` });
+  }
+  return out.sort((a, b) => (a.role < b.role ? -1 : 1));
+}

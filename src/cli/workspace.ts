@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Diagnostic } from '../model/diagnostic.js';
+import { hasErrors } from '../model/diagnostic.js';
+import type { Identity } from '../model/identity.js';
+import type { ActualState, TargetState } from '../model/actual-state.js';
+import { loadPolicy, type LoadedPolicy } from '../policy/load-policy.js';
+import { readSources } from '../sources/read-sources.js';
+import { ConnectorError } from '../connectors/connector.js';
+import { MemoryConnector, parseSnapshot } from '../connectors/memory/memory-connector.js';
+import { EXIT, UserError } from './output.js';
+
+export interface GlobalOptions {
+  readonly config: string;
+  readonly json: boolean;
+  readonly asOf?: string;
+}
+
+/** Reads and validates the policy file; a UserError with every diagnostic when it is invalid. */
+export function openPolicy(configPath: string): { loaded: LoadedPolicy; warnings: readonly Diagnostic[] } {
+  const file = resolve(configPath);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(
+      code === 'ENOENT' ? `policy file not found: ${configPath}` : `policy file cannot be read: ${configPath} (${code})`,
+      EXIT.invalid,
+      [],
+      code === 'ENOENT' ? 'pass -c PATH, or run in a folder with tenure.yaml (try: tenure demo generate --out demo)' : undefined,
+    );
+  }
+  const shown = configPath.startsWith('/') ? configPath : configPath.replace(/^\.\//, '');
+  const r = loadPolicy(text, shown);
+  if (!r.result) throw new UserError(`the policy has ${r.diagnostics.filter((d) => d.severity === 'error').length} error(s)`, EXIT.invalid, r.diagnostics);
+  // Paths in the policy are relative to its folder, whatever the working directory.
+  return { loaded: { ...r.result, policy: { ...r.result.policy, file } }, warnings: r.diagnostics };
+}
+
+export function openIdentities(loaded: LoadedPolicy, skipInvalid = false): { identities: readonly Identity[]; diagnostics: readonly Diagnostic[] } {
+  const r = readSources(loaded.policy, { skipInvalid });
+  if (hasErrors(r.diagnostics)) {
+    throw new UserError(
+      `the sources have ${r.diagnostics.filter((d) => d.severity === 'error').length} problem(s); nothing was loaded`,
+      EXIT.invalid,
+      r.diagnostics,
+      skipInvalid ? undefined : 'fix the rows, or pass --skip-invalid to load the valid rows and report the rest',
+    );
+  }
+  return { identities: r.result.identities, diagnostics: r.diagnostics };
+}
+
+/** Actual state: a combined snapshot file when given, else each target's connector. */
+export async function openActualState(loaded: LoadedPolicy, actualFile?: string): Promise<ActualState> {
+  const targets: TargetState[] = [];
+  if (actualFile) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(actualFile, 'utf8'));
+    } catch (e) {
+      throw new UserError(`actual-state file cannot be read: ${actualFile}: ${(e as Error).message}`);
+    }
+    const byTarget = (raw as { targets?: Record<string, unknown> } | null)?.targets;
+    if (!byTarget || typeof byTarget !== 'object') {
+      throw new UserError(`${actualFile}: expected { "targets": { "<target>": { "accounts": [...] } } }`);
+    }
+    for (const [target, state] of Object.entries(byTarget)) {
+      targets.push({ target, accounts: wrap(() => parseSnapshot(target, actualFile, JSON.stringify(state))) });
+    }
+    return { targets };
+  }
+  const base = dirname(loaded.policy.file);
+  for (const t of loaded.policy.targets) {
+    if (t.kind !== 'memory') {
+      throw new UserError(`target "${t.id}" is of kind ${t.kind}, whose connector is not available in this version`, EXIT.invalid, [], 'use kind: memory with a snapshot, or pass --actual FILE');
+    }
+    const snapshot = t.connection.snapshot;
+    if (snapshot === undefined) {
+      targets.push({ target: t.id, accounts: [] });
+      continue;
+    }
+    if (typeof snapshot !== 'string') throw new UserError(`target "${t.id}": connection.snapshot must be a file path`);
+    const connector = wrap(() => MemoryConnector.fromSnapshotFile(t.id, resolve(base, snapshot)));
+    targets.push({ target: t.id, accounts: await connector.listAccounts() });
+  }
+  return { targets };
+}
+
+function wrap<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof ConnectorError) throw new UserError(e.message, EXIT.invalid, [], e.hint);
+    throw e;
+  }
+}
+
+/** `--as-of` as a Date; time is always a parameter, and the clock is read only here. */
+export function asOfDate(text: string | undefined): Date {
+  if (text === undefined) return new Date();
+  const d = /^\d{4}-\d{2}-\d{2}$/.test(text) ? new Date(`${text}T00:00:00Z`) : new Date(text);
+  if (Number.isNaN(d.getTime())) throw new UserError(`--as-of ${text} is not a date`, EXIT.usage, [], 'write YYYY-MM-DD or an ISO 8601 timestamp');
+  return d;
+}

@@ -1,0 +1,81 @@
+import { CHANGE_ACTIONS, type Change, type ChangeAction, type Plan } from '../model/plan.js';
+
+const VERB: Record<ChangeAction, string> = {
+  create_account: 'create account',
+  enable_account: 'enable account',
+  add_membership: 'add',
+  remove_membership: 'remove',
+  disable_account: 'disable account',
+};
+const SIGN: Record<ChangeAction, string> = {
+  create_account: '+',
+  enable_account: '+',
+  add_membership: '+',
+  remove_membership: '-',
+  disable_account: '-',
+};
+
+export interface RenderOptions {
+  /** Changes shown per target before "... and N more" (the counts always cover all). */
+  readonly limit?: number;
+}
+
+function line(c: Change): string {
+  const what = c.entitlement ? `${VERB[c.action]} ${c.entitlement}` : VERB[c.action];
+  const risk = c.risk === 'high' || c.risk === 'critical' ? ` [${c.risk}]` : '';
+  return `${SIGN[c.action]} ${c.account}: ${what}${risk} — ${c.reason}`;
+}
+
+function countsText(counts: Readonly<Record<ChangeAction, number>>): string {
+  const parts = CHANGE_ACTIONS.filter((a) => counts[a] > 0).map((a) => `${counts[a]} ${a.replace('_', ' ')}`);
+  return parts.length > 0 ? parts.join(', ') : 'no changes';
+}
+
+/** The plan for a terminal: per target its changes with reasons, then the summary counts. */
+export function renderPlanText(plan: Plan, options: RenderOptions = {}): string {
+  const limit = options.limit ?? Infinity;
+  const out: string[] = [`Plan for ${plan.policy} as of ${plan.asOf}`, ''];
+  for (const t of plan.targets) {
+    out.push(`Target ${t.target} (${t.accountsBefore} accounts now): ${countsText(t.counts)}`);
+    t.changes.slice(0, limit).forEach((c) => out.push(`  ${line(c)}`));
+    if (t.changes.length > limit) out.push(`  ... and ${t.changes.length - limit} more (--limit to show more, --json for all)`);
+    if (t.unlinkedAccounts > 0) out.push(`  (${t.unlinkedAccounts} account(s) no identity explains: left alone; see drift)`);
+    out.push('');
+  }
+  const s = plan.summary;
+  out.push(
+    s.changes === 0
+      ? 'No changes: every target matches the policy.'
+      : `Summary: ${s.changes} change(s) for ${s.identitiesAffected} identit${s.identitiesAffected === 1 ? 'y' : 'ies'}: ${countsText(s.byAction)}.` +
+          (s.highRiskGrants > 0 ? ` ${s.highRiskGrants} grant(s) of high or critical entitlements.` : ''),
+  );
+  return out.join('\n');
+}
+
+/** The plan as Markdown, for a pull-request comment. */
+export function renderPlanMarkdown(plan: Plan, options: RenderOptions = {}): string {
+  const limit = options.limit ?? 50;
+  const s = plan.summary;
+  const out: string[] = [
+    `### Tenure plan — ${plan.policy}`,
+    '',
+    `${s.changes} change(s) for ${s.identitiesAffected} identities; ${s.highRiskGrants} high or critical grant(s).`,
+    '',
+    '| target | accounts now | ' + CHANGE_ACTIONS.map((a) => a.replace('_', ' ')).join(' | ') + ' |',
+    '| --- | ---: | ' + CHANGE_ACTIONS.map(() => '---:').join(' | ') + ' |',
+    ...plan.targets.map((t) => `| ${t.target} | ${t.accountsBefore} | ${CHANGE_ACTIONS.map((a) => t.counts[a]).join(' | ')} |`),
+    '',
+  ];
+  for (const t of plan.targets) {
+    if (t.changes.length === 0) continue;
+    out.push(`<details><summary>${t.target}: ${countsText(t.counts)}</summary>`, '');
+    t.changes.slice(0, limit).forEach((c) => out.push(`- \`${SIGN[c.action]}\` ${escapeMd(line(c).slice(2))}`));
+    if (t.changes.length > limit) out.push(`- … and ${t.changes.length - limit} more`);
+    out.push('', '</details>', '');
+  }
+  return out.join('\n');
+}
+
+function escapeMd(s: string): string {
+  return s.replace(/([|*_`<>[\]])/g, '\\$1');
+}
