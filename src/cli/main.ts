@@ -73,7 +73,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .action((opts: Record<string, string>) => run(() => demoGenerateCommand(io, globals(), opts))());
 
   try {
-    await program.parseAsync(argv as string[], { from: 'user' });
+    await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;

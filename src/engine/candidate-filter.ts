@@ -43,7 +43,7 @@ export function candidateFilter(node: CelNode, fieldTypes: ReadonlyMap<string, s
       const left = identityField(a);
       if (left !== undefined && b.op === 'list' && scalar(fieldTypes.get(left))) {
         const values = (b.args as CelNode[]).map(literalOf);
-        if (values.every((v) => v !== undefined)) return { kind: 'equals', field: left, values: values.map((v) => v!.value) };
+        if (values.every((v) => v !== undefined)) return { kind: 'equals', field: left, values: values.map((v) => v.value) };
         return ALL;
       }
       const right = identityField(b);

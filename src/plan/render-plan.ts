@@ -77,5 +77,5 @@ export function renderPlanMarkdown(plan: Plan, options: RenderOptions = {}): str
 }
 
 function escapeMd(s: string): string {
-  return s.replace(/([|*_`<>[\]])/g, '\\$1');
+  return s.replace(/([|*_`<>])/g, '\\$1');
 }

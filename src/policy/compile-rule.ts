@@ -49,7 +49,7 @@ export function compileRule(
 ): { rule?: CompiledRule; error?: RuleError } {
   let program: Program;
   try {
-    program = env.env.parse(text) as unknown as Program;
+    program = env.env.parse(text);
   } catch (e) {
     return { error: toRuleError(e as CelErrorLike, 'syntax') };
   }

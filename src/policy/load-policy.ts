@@ -321,7 +321,7 @@ function withoutKeys(item: unknown, issues: readonly z.core.$ZodIssue[]): unknow
   for (const issue of issues) {
     if (issue.code !== 'unrecognized_keys') continue;
     let node: unknown = copy;
-    for (const k of issue.path) node = (node as Record<PropertyKey, unknown>)[k as PropertyKey];
+    for (const k of issue.path) node = (node as Record<PropertyKey, unknown>)[k];
     for (const k of issue.keys) delete (node as Record<string, unknown>)[k];
   }
   return copy;

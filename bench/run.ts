@@ -1,0 +1,77 @@
+// `npm run bench`: Tenure's figures, each measured in its own child process so peak memory is
+// the benchmark's own. `npm run bench -- --json` prints one JSON object a line: name, value, unit.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateOrganisation } from '../src/demo/generate-organisation.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const json = process.argv.includes('--json');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
+const asOf = new Date('2026-11-01T00:00:00Z');
+
+export interface Figure {
+  readonly name: string;
+  readonly value: number;
+  readonly unit: string;
+  readonly target?: string;
+}
+
+/** Writes a generated organisation once per size and seed; later runs reuse it. */
+function organisation(people: number, roles: number, seed: number): string {
+  const dir = join(here, 'out', `org-${people}x${roles}-s${seed}`);
+  if (!existsSync(join(dir, 'tenure.yaml'))) {
+    const org = generateOrganisation({ people, roles, seed, asOf });
+    for (const [path, text] of Object.entries(org.files)) {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), text);
+    }
+  }
+  return dir;
+}
+
+function child(script: string, args: string[]): Figure[] {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--expose-gc', join(here, script), ...args], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Figure);
+}
+
+const suites: { name: string; run: () => Figure[] }[] = [
+  {
+    name: 'desired-state',
+    run: () => {
+      const dir = organisation(100_000, 1_000, 42);
+      return [
+        ...child('desired-state.ts', [dir, 'indexed']),
+        ...child('desired-state.ts', [dir, 'naive']),
+        ...child('identity-recompute.ts', [dir]),
+      ];
+    },
+  },
+];
+
+const figures: Figure[] = [];
+for (const suite of suites) {
+  if (only && suite.name !== only) continue;
+  if (!json) process.stderr.write(`running ${suite.name} ...\n`);
+  for (const f of suite.run()) {
+    figures.push(f);
+    if (json) process.stdout.write(JSON.stringify(f) + '\n');
+    else process.stdout.write(`${f.name.padEnd(48)} ${String(f.value).padStart(12)} ${f.unit}${f.target ? `   (target: ${f.target})` : ''}\n`);
+  }
+}
+// Derived figure: the index's speed-up over naive evaluation, measured in this same run.
+const indexed = figures.find((f) => f.name === 'desired_state_100k_x_1k_indexed');
+const naive = figures.find((f) => f.name === 'desired_state_100k_x_1k_naive');
+if (indexed && naive) {
+  const f: Figure = { name: 'desired_state_index_speedup', value: Math.round((naive.value / indexed.value) * 10) / 10, unit: 'x', target: '>= 10' };
+  if (json) process.stdout.write(JSON.stringify(f) + '\n');
+  else process.stdout.write(`${f.name.padEnd(48)} ${String(f.value).padStart(12)} ${f.unit}   (target: ${f.target})\n`);
+}

@@ -1,0 +1,149 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { Engine } from '../engine/engine.js';
+import type { ActualState } from '../model/actual-state.js';
+import type { Identity } from '../model/identity.js';
+import { loadPolicy } from '../policy/load-policy.js';
+import { computePlan } from './compute-plan.js';
+import { renderPlanMarkdown, renderPlanText } from './render-plan.js';
+
+const asOf = new Date('2026-11-01T00:00:00Z');
+const r = loadPolicy(
+  `version: 1
+name: Plan test
+sources:
+  - id: hr
+    format: csv
+    path: hr.csv
+    key: id
+    kind: { constant: employee }
+    attributes:
+      department: { field: department, type: string }
+      username: { field: username, type: string }
+targets:
+  - id: directory
+    kind: memory
+    account_name: identity.username
+  - id: erp
+    kind: memory
+entitlements:
+  - id: directory:group/staff
+  - id: directory:group/engineering
+  - id: directory:group/finance
+  - id: erp:role/payments
+    risk: critical
+roles:
+  - id: staff
+    when: identity.kind == "employee"
+    grants: [directory:group/staff]
+  - id: engineer
+    when: identity.department == "Engineering"
+    grants: [directory:group/engineering]
+  - id: payments
+    when: identity.department == "Finance"
+    grants: [erp:role/payments, directory:group/finance]
+`,
+  'tenure.yaml',
+);
+assert.ok(r.result, JSON.stringify(r.diagnostics));
+const loaded = r.result;
+
+const people: Identity[] = [
+  { id: 'E1', kind: 'employee', status: 'active', attributes: { department: 'Engineering', username: 'ana' }, source: 'hr' },
+  { id: 'E2', kind: 'employee', status: 'active', attributes: { department: 'Finance', username: 'bo' }, source: 'hr' },
+  { id: 'E3', kind: 'employee', status: 'terminated', attributes: { department: 'Finance', username: 'cy' }, source: 'hr' },
+  { id: 'E4', kind: 'employee', status: 'active', attributes: { department: 'Sales', username: 'di' }, source: 'hr' },
+];
+const actual: ActualState = {
+  targets: [
+    {
+      target: 'directory',
+      accounts: [
+        // ana: linked by name, holds a group she no longer should, and one Tenure does not manage
+        { id: 'uid=ana', name: 'ana', enabled: true, entitlements: ['directory:group/staff', 'directory:group/finance', 'directory:group/unmanaged'] },
+        // cy left: still enabled with memberships
+        { id: 'uid=cy', name: 'cy', identity: 'E3', enabled: true, entitlements: ['directory:group/staff', 'directory:group/finance'] },
+        // di: disabled account, active again
+        { id: 'uid=di', name: 'di', identity: 'E4', enabled: false, entitlements: ['directory:group/staff'] },
+        { id: 'uid=ghost', name: 'ghost', enabled: true, entitlements: [] },
+      ],
+    },
+  ],
+};
+
+describe('computePlan', () => {
+  const desired = new Engine(loaded).desiredState(people, asOf);
+  const { result: plan, diagnostics } = computePlan({ loaded, identities: people, desired, actual, asOf });
+
+  it('lists per target the changes that make actual match desired, in a safe order', () => {
+    assert.deepEqual(diagnostics, []);
+    const dir = plan.targets.find((t) => t.target === 'directory')!;
+    assert.deepEqual(
+      dir.changes.map((c) => [c.identity, c.account, c.action, c.entitlement]),
+      [
+        ['E1', 'ana', 'add_membership', 'directory:group/engineering'],
+        ['E1', 'ana', 'remove_membership', 'directory:group/finance'],
+        ['E2', 'bo', 'create_account', undefined],
+        ['E2', 'bo', 'add_membership', 'directory:group/finance'],
+        ['E2', 'bo', 'add_membership', 'directory:group/staff'],
+        ['E3', 'cy', 'remove_membership', 'directory:group/finance'],
+        ['E3', 'cy', 'remove_membership', 'directory:group/staff'],
+        ['E3', 'cy', 'disable_account', undefined],
+        ['E4', 'di', 'enable_account', undefined],
+      ],
+    );
+    assert.equal(dir.accountsBefore, 4);
+    assert.equal(dir.unlinkedAccounts, 1, 'the ghost account is left alone');
+  });
+
+  it('gives every change a reason a person can read', () => {
+    const dir = plan.targets.find((t) => t.target === 'directory')!;
+    const reason = (identity: string, action: string) => dir.changes.find((c) => c.identity === identity && c.action === action)!.reason;
+    assert.equal(reason('E3', 'disable_account'), 'E3 is terminated');
+    assert.equal(reason('E1', 'remove_membership'), 'no role grants directory:group/finance to E1 any more');
+    assert.equal(reason('E1', 'add_membership'), 'role "engineer" grants it, because department = "Engineering"');
+    assert.match(reason('E2', 'create_account'), /^E2 needs access to directory: role "payments" grants it/);
+  });
+
+  it('creates accounts in a target with no recorded state and counts high-risk grants', () => {
+    const erp = plan.targets.find((t) => t.target === 'erp')!;
+    assert.deepEqual(erp.changes.map((c) => [c.account, c.action, c.risk]), [
+      ['E2', 'create_account', undefined],
+      ['E2', 'add_membership', 'critical'],
+    ]);
+    assert.equal(plan.summary.highRiskGrants, 1);
+    assert.equal(plan.summary.changes, 11);
+    assert.equal(plan.summary.identitiesAffected, 4);
+    assert.equal(plan.summary.byAction.create_account, 2);
+  });
+
+  it('plans nothing once actual matches desired', () => {
+    const converged: ActualState = {
+      targets: [
+        {
+          target: 'directory',
+          accounts: [
+            { id: '1', name: 'ana', identity: 'E1', enabled: true, entitlements: ['directory:group/engineering', 'directory:group/staff', 'directory:group/unmanaged'] },
+            { id: '2', name: 'bo', identity: 'E2', enabled: true, entitlements: ['directory:group/finance', 'directory:group/staff'] },
+            { id: '3', name: 'cy', identity: 'E3', enabled: false, entitlements: [] },
+            { id: '4', name: 'di', identity: 'E4', enabled: true, entitlements: ['directory:group/staff'] },
+          ],
+        },
+        { target: 'erp', accounts: [{ id: '9', name: 'E2', identity: 'E2', enabled: true, entitlements: ['erp:role/payments'] }] },
+      ],
+    };
+    const again = computePlan({ loaded, identities: people, desired, actual: converged, asOf }).result;
+    assert.equal(again.summary.changes, 0);
+    assert.match(renderPlanText(again), /No changes: every target matches the policy\./);
+  });
+
+  it('renders text and markdown with the counts', () => {
+    const text = renderPlanText(plan);
+    assert.match(text, /^Target directory \(4 accounts now\): 1 create account, 1 enable account, 3 add membership, 3 remove membership, 1 disable account$/m);
+    assert.match(text, /- cy: disable account — E3 is terminated/);
+    assert.match(text, /\(1 account\(s\) no identity explains: left alone; see drift\)/);
+    const md = renderPlanMarkdown(plan);
+    assert.match(md, /^\| directory \| 4 \| 1 \| 1 \| 3 \| 3 \| 1 \|$/m);
+    assert.match(md, /erp:role\/payments \[critical\]/);
+  });
+});
