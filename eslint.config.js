@@ -3,7 +3,14 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const pureLayers = ['src/model/**', 'src/policy/**', 'src/engine/**', 'src/plan/**', 'src/lifecycle/**', 'src/governance/**'];
+const pureLayers = [
+  'src/model/**',
+  'src/policy/**',
+  'src/engine/**',
+  'src/plan/**',
+  'src/lifecycle/**',
+  'src/governance/**',
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.tenure/**', 'bench/out/**'] },
@@ -11,7 +18,10 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'bench/*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'bench/*.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -28,14 +38,31 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['node:*', 'fs', 'path', 'os', 'child_process'], message: 'Pure layers do no I/O: pass data in.' },
-            { group: ['**/sources/**', '**/connectors/**', '**/store/**', '**/executor/**', '**/audit/**', '**/cli/**', '**/server/**'], message: 'Arrows never point upward (DESIGN.md layer rule).' },
+            {
+              group: [
+                '**/sources/**',
+                '**/connectors/**',
+                '**/store/**',
+                '**/executor/**',
+                '**/audit/**',
+                '**/cli/**',
+                '**/server/**',
+              ],
+              message: 'Arrows never point upward (DESIGN.md layer rule).',
+            },
           ],
         },
       ],
       'no-restricted-syntax': [
         'error',
-        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Time is a parameter in pure layers.' },
-        { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'Time is a parameter in pure layers.' },
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'Time is a parameter in pure layers.',
+        },
+        {
+          selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+          message: 'Time is a parameter in pure layers.',
+        },
       ],
     },
   },

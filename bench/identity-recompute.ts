@@ -15,6 +15,7 @@ for (let i = 0; i < identities.length; i += 50) {
   samples.push(performance.now() - t);
 }
 samples.sort((a, b) => a - b);
-const at = (q: number): number => Math.round(samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]! * 1000) / 1000;
+const at = (q: number): number =>
+  Math.round(samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]! * 1000) / 1000;
 emit('identity_recompute_median', at(0.5), 'ms', '<= 1');
 emit('identity_recompute_p99', at(0.99), 'ms');

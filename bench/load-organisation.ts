@@ -10,7 +10,8 @@ export function loadOrganisation(dir: string): { loaded: LoadedPolicy; identitie
   const r = loadPolicy(readFileSync(file, 'utf8'), file);
   if (!r.result) throw new Error(`generated policy is invalid: ${r.diagnostics.map((d) => d.message).join('; ')}`);
   const s = readSources(r.result.policy, { skipInvalid: false });
-  if (s.diagnostics.some((d) => d.severity === 'error')) throw new Error(`generated sources are invalid: ${s.diagnostics[0]!.message}`);
+  if (s.diagnostics.some((d) => d.severity === 'error'))
+    throw new Error(`generated sources are invalid: ${s.diagnostics[0]!.message}`);
   return { loaded: r.result, identities: s.result.identities };
 }
 

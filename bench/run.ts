@@ -64,14 +64,22 @@ for (const suite of suites) {
   for (const f of suite.run()) {
     figures.push(f);
     if (json) process.stdout.write(JSON.stringify(f) + '\n');
-    else process.stdout.write(`${f.name.padEnd(48)} ${String(f.value).padStart(12)} ${f.unit}${f.target ? `   (target: ${f.target})` : ''}\n`);
+    else
+      process.stdout.write(
+        `${f.name.padEnd(48)} ${String(f.value).padStart(12)} ${f.unit}${f.target ? `   (target: ${f.target})` : ''}\n`,
+      );
   }
 }
 // Derived figure: the index's speed-up over naive evaluation, measured in this same run.
 const indexed = figures.find((f) => f.name === 'desired_state_100k_x_1k_indexed');
 const naive = figures.find((f) => f.name === 'desired_state_100k_x_1k_naive');
 if (indexed && naive) {
-  const f: Figure = { name: 'desired_state_index_speedup', value: Math.round((naive.value / indexed.value) * 10) / 10, unit: 'x', target: '>= 10' };
+  const f: Figure = {
+    name: 'desired_state_index_speedup',
+    value: Math.round((naive.value / indexed.value) * 10) / 10,
+    unit: 'x',
+    target: '>= 10',
+  };
   if (json) process.stdout.write(JSON.stringify(f) + '\n');
   else process.stdout.write(`${f.name.padEnd(48)} ${String(f.value).padStart(12)} ${f.unit}   (target: ${f.target})\n`);
 }

@@ -36,21 +36,100 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: 'a YAML syntax error', files: { 'tenure.yaml': policy.replace('name: Bad input', 'name: [Bad'), 'hr.csv': csv }, expect: [/^tenure\.yaml:3:1: error: /m] },
-  { name: 'a wrong type', files: { 'tenure.yaml': policy.replace('kind: memory', 'kind: 42'), 'hr.csv': csv }, expect: [/^tenure\.yaml:15:11: error: targets\.0\.kind: must be one of "memory", "csv", "scim", "ldap", "postgres"/m] },
-  { name: 'an unknown key', files: { 'tenure.yaml': policy.replace('    kind: memory', '    kind: memory\n    colour: blue'), 'hr.csv': csv }, expect: [/^tenure\.yaml:16:5: error: unknown key "colour" in targets\.0/m] },
-  { name: 'an unknown attribute in a rule', files: { 'tenure.yaml': policy.replace('identity.department ==', 'identity.dept =='), 'hr.csv': csv }, expect: [/^tenure\.yaml:20:20: error: role "engineer": identity has no attribute "dept"/m, /hint: /] },
-  { name: 'a type error in a rule', files: { 'tenure.yaml': policy.replace('identity.department == "Engineering"', 'identity.start_date == "2024"'), 'hr.csv': csv }, expect: [/^tenure\.yaml:20:11: error: role "engineer": no such overload: google\.protobuf\.Timestamp == string/m] },
-  { name: 'an inheritance cycle', files: { 'tenure.yaml': policy + '    inherits: [lead]\n  - id: lead\n    inherits: [engineer]\n', 'hr.csv': csv }, expect: [/error: role inheritance forms a cycle: engineer → lead → engineer/] },
-  { name: 'an entitlement for an unknown target', files: { 'tenure.yaml': policy.replace('  - id: directory:group/engineering', '  - id: directory:group/engineering\n  - id: wiki:space/eng'), 'hr.csv': csv }, expect: [/^tenure\.yaml:18:9: error: entitlement "wiki:space\/eng" names target "wiki", which is not declared/m] },
-  { name: 'a duplicate role', files: { 'tenure.yaml': policy + '  - id: engineer\n', 'hr.csv': csv }, expect: [/^tenure\.yaml:22:9: error: role "engineer" is declared twice \(first at line 19\)/m] },
-  { name: 'a CSV with an unclosed quote', files: { 'tenure.yaml': policy, 'hr.csv': csv + 'E3,"Sales,Active,2023-05-02\n' }, expect: [/hr\.csv:4(:\d+)?: error: .*quote/i] },
-  { name: 'a duplicate employee id', files: { 'tenure.yaml': policy, 'hr.csv': csv + 'E1,Sales,Active,2022-01-01\n' }, expect: [/hr\.csv:4(:\d+)?: error: .*E1/] },
-  { name: 'invalid UTF-8', files: { 'tenure.yaml': policy, 'hr.csv': Buffer.concat([Buffer.from(csv), Buffer.from('E3,Sal'), Buffer.from([0xff]), Buffer.from('es,Active,2023-05-02\n')]) }, expect: [/hr\.csv:4:7: error: .*UTF-8/i] },
-  { name: 'a bad date', files: { 'tenure.yaml': policy, 'hr.csv': csv + 'E3,Sales,Active,2024-02-30\n' }, expect: [/hr\.csv:4:4: error: .*"2024-02-30"/] },
-  { name: 'an unknown status value', files: { 'tenure.yaml': policy, 'hr.csv': csv + 'E3,Sales,Retired,2024-02-01\n' }, expect: [/hr\.csv:4:3: error: .*"Retired"/] },
-  { name: 'a missing required field', files: { 'tenure.yaml': policy, 'hr.csv': csv + 'E3,,Active,2024-02-01\n' }, expect: [/hr\.csv:4:2: error: .*department/] },
-  { name: 'a missing feed', files: { 'tenure.yaml': policy }, expect: [/^tenure\.yaml:4:5: error: source "hr": file hr\.csv does not exist/m] },
+  {
+    name: 'a YAML syntax error',
+    files: { 'tenure.yaml': policy.replace('name: Bad input', 'name: [Bad'), 'hr.csv': csv },
+    expect: [/^tenure\.yaml:3:1: error: /m],
+  },
+  {
+    name: 'a wrong type',
+    files: { 'tenure.yaml': policy.replace('kind: memory', 'kind: 42'), 'hr.csv': csv },
+    expect: [
+      /^tenure\.yaml:15:11: error: targets\.0\.kind: must be one of "memory", "csv", "scim", "ldap", "postgres"/m,
+    ],
+  },
+  {
+    name: 'an unknown key',
+    files: { 'tenure.yaml': policy.replace('    kind: memory', '    kind: memory\n    colour: blue'), 'hr.csv': csv },
+    expect: [/^tenure\.yaml:16:5: error: unknown key "colour" in targets\.0/m],
+  },
+  {
+    name: 'an unknown attribute in a rule',
+    files: { 'tenure.yaml': policy.replace('identity.department ==', 'identity.dept =='), 'hr.csv': csv },
+    expect: [/^tenure\.yaml:20:20: error: role "engineer": identity has no attribute "dept"/m, /hint: /],
+  },
+  {
+    name: 'a type error in a rule',
+    files: {
+      'tenure.yaml': policy.replace('identity.department == "Engineering"', 'identity.start_date == "2024"'),
+      'hr.csv': csv,
+    },
+    expect: [/^tenure\.yaml:20:11: error: role "engineer": no such overload: google\.protobuf\.Timestamp == string/m],
+  },
+  {
+    name: 'an inheritance cycle',
+    files: { 'tenure.yaml': policy + '    inherits: [lead]\n  - id: lead\n    inherits: [engineer]\n', 'hr.csv': csv },
+    expect: [/error: role inheritance forms a cycle: engineer → lead → engineer/],
+  },
+  {
+    name: 'an entitlement for an unknown target',
+    files: {
+      'tenure.yaml': policy.replace(
+        '  - id: directory:group/engineering',
+        '  - id: directory:group/engineering\n  - id: wiki:space/eng',
+      ),
+      'hr.csv': csv,
+    },
+    expect: [/^tenure\.yaml:18:9: error: entitlement "wiki:space\/eng" names target "wiki", which is not declared/m],
+  },
+  {
+    name: 'a duplicate role',
+    files: { 'tenure.yaml': policy + '  - id: engineer\n', 'hr.csv': csv },
+    expect: [/^tenure\.yaml:22:9: error: role "engineer" is declared twice \(first at line 19\)/m],
+  },
+  {
+    name: 'a CSV with an unclosed quote',
+    files: { 'tenure.yaml': policy, 'hr.csv': csv + 'E3,"Sales,Active,2023-05-02\n' },
+    expect: [/hr\.csv:4(:\d+)?: error: .*quote/i],
+  },
+  {
+    name: 'a duplicate employee id',
+    files: { 'tenure.yaml': policy, 'hr.csv': csv + 'E1,Sales,Active,2022-01-01\n' },
+    expect: [/hr\.csv:4(:\d+)?: error: .*E1/],
+  },
+  {
+    name: 'invalid UTF-8',
+    files: {
+      'tenure.yaml': policy,
+      'hr.csv': Buffer.concat([
+        Buffer.from(csv),
+        Buffer.from('E3,Sal'),
+        Buffer.from([0xff]),
+        Buffer.from('es,Active,2023-05-02\n'),
+      ]),
+    },
+    expect: [/hr\.csv:4:7: error: .*UTF-8/i],
+  },
+  {
+    name: 'a bad date',
+    files: { 'tenure.yaml': policy, 'hr.csv': csv + 'E3,Sales,Active,2024-02-30\n' },
+    expect: [/hr\.csv:4:4: error: .*"2024-02-30"/],
+  },
+  {
+    name: 'an unknown status value',
+    files: { 'tenure.yaml': policy, 'hr.csv': csv + 'E3,Sales,Retired,2024-02-01\n' },
+    expect: [/hr\.csv:4:3: error: .*"Retired"/],
+  },
+  {
+    name: 'a missing required field',
+    files: { 'tenure.yaml': policy, 'hr.csv': csv + 'E3,,Active,2024-02-01\n' },
+    expect: [/hr\.csv:4:2: error: .*department/],
+  },
+  {
+    name: 'a missing feed',
+    files: { 'tenure.yaml': policy },
+    expect: [/^tenure\.yaml:4:5: error: source "hr": file hr\.csv does not exist/m],
+  },
 ];
 
 describe('tenure validate on bad input', () => {
@@ -96,8 +175,14 @@ describe('tenure validate on bad input', () => {
     const dir = folder({ 'tenure.yaml': policy.replace('identity.department ==', 'identity.dept =='), 'hr.csv': csv });
     const r = await tenure('-c', join(dir, 'tenure.yaml'), '--json', 'validate');
     assert.equal(r.code, 1);
-    const doc = JSON.parse(r.stdout) as { ok: boolean; diagnostics: { code: string; position: { line: number; column: number } }[] };
+    const doc = JSON.parse(r.stdout) as {
+      ok: boolean;
+      diagnostics: { code: string; position: { line: number; column: number } }[];
+    };
     assert.equal(doc.ok, false);
-    assert.deepEqual(doc.diagnostics.map((d) => [d.code, d.position.line, d.position.column]), [['policy.unknown_attribute', 20, 20]]);
+    assert.deepEqual(
+      doc.diagnostics.map((d) => [d.code, d.position.line, d.position.column]),
+      [['policy.unknown_attribute', 20, 20]],
+    );
   });
 });

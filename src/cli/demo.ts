@@ -12,7 +12,8 @@ import { asOfDate, openActualState, openIdentities, openPolicy, type GlobalOptio
 
 function count(name: string, text: string | undefined, min: number, max: number): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UserError(`--${name} ${text}: expected a whole number from ${min} to ${max}`, EXIT.usage);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UserError(`--${name} ${text}: expected a whole number from ${min} to ${max}`, EXIT.usage);
   return n;
 }
 
@@ -65,29 +66,43 @@ export async function demoCommand(io: Io, g: GlobalOptions, o: Record<string, st
     return { value, ms };
   };
 
-  say(`Tenure demo: a synthetic organisation of ${people} people and ${roles} roles, as of ${asOf.toISOString().slice(0, 10)}\n`);
+  say(
+    `Tenure demo: a synthetic organisation of ${people} people and ${roles} roles, as of ${asOf.toISOString().slice(0, 10)}\n`,
+  );
   const gen = step(`generated the organisation in ${folder}`, () => {
     const org = generateOrganisation({ people, roles, seed, asOf });
     writeOrganisation(folder, org.files);
     return org;
   });
   const config = join(folder, 'tenure.yaml');
-  const policy = step(`validated ${config}: every rule compiled against the typed identity attributes`, () => openPolicy(config));
+  const policy = step(`validated ${config}: every rule compiled against the typed identity attributes`, () =>
+    openPolicy(config),
+  );
   const loaded = policy.value.loaded;
   const ids = step('read the HR feed and the non-human identity inventory', () => openIdentities(loaded));
   const identities = ids.value.identities;
   const engine = new Engine(loaded);
-  const desired = step(`computed desired state for ${identities.length} identities x ${loaded.policy.roles.length} roles`, () => engine.desiredState(identities, asOf));
+  const desired = step(
+    `computed desired state for ${identities.length} identities x ${loaded.policy.roles.length} roles`,
+    () => engine.desiredState(identities, asOf),
+  );
   const grants = desired.value.identities.reduce((n, a) => n + a.grants.length, 0);
   const actual = await openActualState(loaded);
-  const planned = step('planned the changes against the targets\' recorded state', () => computePlan({ loaded, identities, desired: desired.value, actual, asOf }));
+  const planned = step("planned the changes against the targets' recorded state", () =>
+    computePlan({ loaded, identities, desired: desired.value, actual, asOf }),
+  );
   const plan = planned.value.result;
 
   // A person with several roles makes the best `why` example.
-  const example = [...desired.value.identities].sort((a, b) => b.matches.length - a.matches.length || (a.identity < b.identity ? -1 : 1))[0];
+  const example = [...desired.value.identities].sort(
+    (a, b) => b.matches.length - a.matches.length || (a.identity < b.identity ? -1 : 1),
+  )[0];
   const risky = loaded.policy.entitlements.filter((e) => riskRank(e.risk) >= riskRank('high'));
   const riskyHolders = new Map<string, number>();
-  for (const a of desired.value.identities) for (const gr of a.grants) if (risky.some((e) => e.id === gr.entitlement)) riskyHolders.set(gr.entitlement, (riskyHolders.get(gr.entitlement) ?? 0) + 1);
+  for (const a of desired.value.identities)
+    for (const gr of a.grants)
+      if (risky.some((e) => e.id === gr.entitlement))
+        riskyHolders.set(gr.entitlement, (riskyHolders.get(gr.entitlement) ?? 0) + 1);
 
   if (g.json) {
     io.out(
@@ -104,7 +119,9 @@ export async function demoCommand(io: Io, g: GlobalOptions, o: Record<string, st
     );
     return EXIT.ok;
   }
-  say(`\n${grants} grants in all; ${desired.value.identities.filter((a) => a.grants.length > 0).length} identities receive access.\n`);
+  say(
+    `\n${grants} grants in all; ${desired.value.identities.filter((a) => a.grants.length > 0).length} identities receive access.\n`,
+  );
   say(renderPlanText(plan, { limit: 4 }));
   if (example && example.grants.length > 0) {
     say(`\nWhy does ${example.identity} have what they have? (tenure why ${example.identity})`);
@@ -113,7 +130,10 @@ export async function demoCommand(io: Io, g: GlobalOptions, o: Record<string, st
     say(`  e.g. ${gr.entitlement} ← ${explainProvenance(gr.provenance[0]!)}`);
   }
   const topRisk = [...riskyHolders].sort((a, b) => b[1] - a[1])[0];
-  if (topRisk) say(`\nHigh-risk access: ${topRisk[0]} is held by ${topRisk[1]} identities (tenure who-has ${topRisk[0]}).`);
-  say(`\nExplore it yourself:\n  tenure -c ${config} validate\n  tenure -c ${config} plan\n  tenure -c ${config} why ${example?.identity ?? 'ID'}`);
+  if (topRisk)
+    say(`\nHigh-risk access: ${topRisk[0]} is held by ${topRisk[1]} identities (tenure who-has ${topRisk[0]}).`);
+  say(
+    `\nExplore it yourself:\n  tenure -c ${config} validate\n  tenure -c ${config} plan\n  tenure -c ${config} why ${example?.identity ?? 'ID'}`,
+  );
   return EXIT.ok;
 }

@@ -11,7 +11,9 @@ import type { GlobalOptions } from './workspace.js';
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   let code: number = EXIT.ok;
   const program = new Command('tenure')
-    .description('Rule-based provisioning and lifecycle governance: access that can be explained, previewed and bounded.')
+    .description(
+      'Rule-based provisioning and lifecycle governance: access that can be explained, previewed and bounded.',
+    )
     .version('0.1.0')
     .option('-c, --config <file>', 'policy file', './tenure.yaml')
     .option('--json', 'one JSON document on stdout, for scripts and CI', false)
@@ -76,7 +78,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+        return EXIT.ok;
       return EXIT.usage;
     }
     if (e instanceof UserError) {

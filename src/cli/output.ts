@@ -22,7 +22,8 @@ export function toJson(value: unknown): string {
   return JSON.stringify(
     value,
     (_k, v: unknown) => {
-      if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString();
+      if (typeof v === 'bigint')
+        return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString();
       return v;
     },
     2,

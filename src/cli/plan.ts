@@ -17,7 +17,8 @@ export interface PlanOptions {
 /** `tenure plan`: desired vs actual, per target, each change with its reason. */
 export async function planCommand(io: Io, g: GlobalOptions, options: PlanOptions): Promise<number> {
   const format = options.format ?? (g.json ? 'json' : 'text');
-  if (!['text', 'json', 'markdown'].includes(format)) throw new UserError(`--format ${format}: use text, json or markdown`, EXIT.usage);
+  if (!['text', 'json', 'markdown'].includes(format))
+    throw new UserError(`--format ${format}: use text, json or markdown`, EXIT.usage);
   const { loaded, warnings } = openPolicy(g.config);
   const { identities, diagnostics: sourceWarnings } = openIdentities(loaded, options.skipInvalid);
   const asOf = asOfDate(g.asOf);

@@ -13,7 +13,12 @@ export function validateCommand(io: Io, g: GlobalOptions, options: { skipInvalid
   try {
     text = readFileSync(resolve(g.config), 'utf8');
   } catch {
-    throw new UserError(`policy file not found: ${g.config}`, EXIT.invalid, [], 'pass -c PATH, or run in a folder with tenure.yaml');
+    throw new UserError(
+      `policy file not found: ${g.config}`,
+      EXIT.invalid,
+      [],
+      'pass -c PATH, or run in a folder with tenure.yaml',
+    );
   }
   const loaded = loadPolicy(text, g.config);
   const diagnostics: Diagnostic[] = [...loaded.diagnostics];
@@ -22,7 +27,8 @@ export function validateCommand(io: Io, g: GlobalOptions, options: { skipInvalid
     const policy = { ...loaded.result.policy, file: resolve(g.config) };
     const r = readSources(policy, { skipInvalid: options.skipInvalid ?? false });
     diagnostics.push(...r.diagnostics);
-    for (const read of r.result.reads) sources.push({ id: read.source, rows: read.rows, identities: read.identities.length, skipped: read.skipped });
+    for (const read of r.result.reads)
+      sources.push({ id: read.source, rows: read.rows, identities: read.identities.length, skipped: read.skipped });
   }
   const ok = !hasErrors(diagnostics);
   if (g.json) {
@@ -37,13 +43,28 @@ export function validateCommand(io: Io, g: GlobalOptions, options: { skipInvalid
   }
   const p = loaded.result!.policy;
   const s = summary(p);
-  io.out(`${g.config}: valid — ${s.roles} roles, ${s.entitlements} entitlements, ${s.targets} targets, ${s.rules} rules compiled.`);
+  io.out(
+    `${g.config}: valid — ${s.roles} roles, ${s.entitlements} entitlements, ${s.targets} targets, ${s.rules} rules compiled.`,
+  );
   for (const src of sources) {
-    io.out(`source ${src.id}: ${src.identities} identities from ${src.rows} rows${src.skipped > 0 ? ` (${src.skipped} skipped)` : ''}`);
+    io.out(
+      `source ${src.id}: ${src.identities} identities from ${src.rows} rows${src.skipped > 0 ? ` (${src.skipped} skipped)` : ''}`,
+    );
   }
   return EXIT.ok;
 }
 
-function summary(p: { roles: readonly { when?: string }[]; entitlements: readonly unknown[]; targets: readonly unknown[]; sources: readonly unknown[] }) {
-  return { roles: p.roles.length, entitlements: p.entitlements.length, targets: p.targets.length, sources: p.sources.length, rules: p.roles.filter((r) => r.when !== undefined).length };
+function summary(p: {
+  roles: readonly { when?: string }[];
+  entitlements: readonly unknown[];
+  targets: readonly unknown[];
+  sources: readonly unknown[];
+}) {
+  return {
+    roles: p.roles.length,
+    entitlements: p.entitlements.length,
+    targets: p.targets.length,
+    sources: p.sources.length,
+    rules: p.roles.filter((r) => r.when !== undefined).length,
+  };
 }

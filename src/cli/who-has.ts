@@ -9,20 +9,39 @@ export function whoHasCommand(io: Io, g: GlobalOptions, entitlement: string, opt
   const { loaded } = openPolicy(g.config);
   const ent = loaded.policy.entitlements.find((e) => e.id === entitlement);
   if (!ent) {
-    throw new UserError(`"${entitlement}" is not a declared entitlement`, EXIT.invalid, [], didYouMean(entitlement, loaded.policy.entitlements.map((e) => e.id)) ?? 'entitlements are written target:kind/name');
+    throw new UserError(
+      `"${entitlement}" is not a declared entitlement`,
+      EXIT.invalid,
+      [],
+      didYouMean(
+        entitlement,
+        loaded.policy.entitlements.map((e) => e.id),
+      ) ?? 'entitlements are written target:kind/name',
+    );
   }
   const { identities } = openIdentities(loaded);
   const desired = new Engine(loaded).desiredState(identities, asOfDate(g.asOf));
   const holders = desired.identities.flatMap((a) => a.grants.filter((gr) => gr.entitlement === entitlement));
   if (g.json) {
-    io.out(toJson({ entitlement, risk: ent.risk, count: holders.length, holders: holders.map((h) => ({ identity: h.identity, provenance: h.provenance })) }));
+    io.out(
+      toJson({
+        entitlement,
+        risk: ent.risk,
+        count: holders.length,
+        holders: holders.map((h) => ({ identity: h.identity, provenance: h.provenance })),
+      }),
+    );
     return EXIT.ok;
   }
   const limit = options.limit === undefined ? Infinity : Number(options.limit);
-  io.out(`${entitlement} (${ent.risk} risk${ent.description ? `, ${ent.description}` : ''}): ${holders.length} identit${holders.length === 1 ? 'y' : 'ies'}`);
+  io.out(
+    `${entitlement} (${ent.risk} risk${ent.description ? `, ${ent.description}` : ''}): ${holders.length} identit${holders.length === 1 ? 'y' : 'ies'}`,
+  );
   for (const h of holders.slice(0, limit)) {
     const p = h.provenance[0]!;
-    io.out(`  ${h.identity}: ${explainProvenance(p)} (${describeInputs(p.match.inputs)})${h.provenance.length > 1 ? ` +${h.provenance.length - 1} more path(s)` : ''}`);
+    io.out(
+      `  ${h.identity}: ${explainProvenance(p)} (${describeInputs(p.match.inputs)})${h.provenance.length > 1 ? ` +${h.provenance.length - 1} more path(s)` : ''}`,
+    );
   }
   if (holders.length > limit) io.out(`  ... and ${holders.length - limit} more (--json for all)`);
   return EXIT.ok;

@@ -13,19 +13,47 @@ export function whyCommand(io: Io, g: GlobalOptions, id: string, entitlement: st
   const { identities } = openIdentities(loaded);
   const identity = identities.find((i) => i.id === id);
   if (!identity) {
-    throw new UserError(`no identity "${id}" in the sources`, EXIT.invalid, [], didYouMean(id, identities.map((i) => i.id)) ?? 'identity ids are the sources\' key values');
+    throw new UserError(
+      `no identity "${id}" in the sources`,
+      EXIT.invalid,
+      [],
+      didYouMean(
+        id,
+        identities.map((i) => i.id),
+      ) ?? "identity ids are the sources' key values",
+    );
   }
   if (entitlement !== undefined && !loaded.policy.entitlements.some((e) => e.id === entitlement)) {
-    throw new UserError(`"${entitlement}" is not a declared entitlement`, EXIT.invalid, [], didYouMean(entitlement, loaded.policy.entitlements.map((e) => e.id)) ?? 'entitlements are written target:kind/name');
+    throw new UserError(
+      `"${entitlement}" is not a declared entitlement`,
+      EXIT.invalid,
+      [],
+      didYouMean(
+        entitlement,
+        loaded.policy.entitlements.map((e) => e.id),
+      ) ?? 'entitlements are written target:kind/name',
+    );
   }
   const asOf = asOfDate(g.asOf);
   const engine = new Engine(loaded);
   const access = engine.identityAccess(identity, asOf);
-  const grants = entitlement === undefined ? access.grants : access.grants.filter((gr) => gr.entitlement === entitlement);
+  const grants =
+    entitlement === undefined ? access.grants : access.grants.filter((gr) => gr.entitlement === entitlement);
   const missing = entitlement !== undefined && grants.length === 0 ? whyNot(engine, identity, entitlement) : undefined;
 
   if (g.json) {
-    io.out(toJson({ identity: identity.id, kind: identity.kind, status: identity.status, asOf: asOf.toISOString(), matches: access.matches, roles: access.roles, grants, ...(missing ? { notGranted: missing } : {}) }));
+    io.out(
+      toJson({
+        identity: identity.id,
+        kind: identity.kind,
+        status: identity.status,
+        asOf: asOf.toISOString(),
+        matches: access.matches,
+        roles: access.roles,
+        grants,
+        ...(missing ? { notGranted: missing } : {}),
+      }),
+    );
     return EXIT.ok;
   }
   io.out(header(identity));
@@ -35,11 +63,17 @@ export function whyCommand(io: Io, g: GlobalOptions, id: string, entitlement: st
   }
   if (entitlement === undefined) printAll(io, access);
   else if (grants.length > 0) {
-    for (const p of grants[0]!.provenance) io.out(`  ${entitlement}: ${explainProvenance(p)} grants it;\n    rule ${p.match.rule}\n    holds because ${describeInputs(p.match.inputs)}`);
+    for (const p of grants[0]!.provenance)
+      io.out(
+        `  ${entitlement}: ${explainProvenance(p)} grants it;\n    rule ${p.match.rule}\n    holds because ${describeInputs(p.match.inputs)}`,
+      );
   } else {
     io.out(`  ${identity.id} does not get ${entitlement}.`);
     if (missing!.length === 0) io.out('  No role grants it.');
-    for (const m of missing!) io.out(`  role "${m.role}"${m.chain.length > 1 ? ` (via ${m.chain.slice(1).join(' → ')})` : ''} would grant it, but ${m.why}`);
+    for (const m of missing!)
+      io.out(
+        `  role "${m.role}"${m.chain.length > 1 ? ` (via ${m.chain.slice(1).join(' → ')})` : ''} would grant it, but ${m.why}`,
+      );
   }
   return EXIT.ok;
 }
@@ -85,7 +119,11 @@ function whyNot(engine: Engine, identity: Identity, entitlement: string): NotGra
       const v = identityField(identity, f);
       return `${f} = ${v === undefined ? 'absent' : formatValue(v as never)}`;
     });
-    out.push({ role, chain: g.chain, why: `its rule ${rule.text} does not hold (${values.join(', ') || 'no attributes read'})` });
+    out.push({
+      role,
+      chain: g.chain,
+      why: `its rule ${rule.text} does not hold (${values.join(', ') || 'no attributes read'})`,
+    });
   }
   return out.sort((a, b) => (a.role < b.role ? -1 : 1));
 }

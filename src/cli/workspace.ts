@@ -25,20 +25,32 @@ export function openPolicy(configPath: string): { loaded: LoadedPolicy; warnings
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UserError(
-      code === 'ENOENT' ? `policy file not found: ${configPath}` : `policy file cannot be read: ${configPath} (${code})`,
+      code === 'ENOENT'
+        ? `policy file not found: ${configPath}`
+        : `policy file cannot be read: ${configPath} (${code})`,
       EXIT.invalid,
       [],
-      code === 'ENOENT' ? 'pass -c PATH, or run in a folder with tenure.yaml (try: tenure demo generate --out demo)' : undefined,
+      code === 'ENOENT'
+        ? 'pass -c PATH, or run in a folder with tenure.yaml (try: tenure demo generate --out demo)'
+        : undefined,
     );
   }
   const shown = configPath.startsWith('/') ? configPath : configPath.replace(/^\.\//, '');
   const r = loadPolicy(text, shown);
-  if (!r.result) throw new UserError(`the policy has ${r.diagnostics.filter((d) => d.severity === 'error').length} error(s)`, EXIT.invalid, r.diagnostics);
+  if (!r.result)
+    throw new UserError(
+      `the policy has ${r.diagnostics.filter((d) => d.severity === 'error').length} error(s)`,
+      EXIT.invalid,
+      r.diagnostics,
+    );
   // Paths in the policy are relative to its folder, whatever the working directory.
   return { loaded: { ...r.result, policy: { ...r.result.policy, file } }, warnings: r.diagnostics };
 }
 
-export function openIdentities(loaded: LoadedPolicy, skipInvalid = false): { identities: readonly Identity[]; diagnostics: readonly Diagnostic[] } {
+export function openIdentities(
+  loaded: LoadedPolicy,
+  skipInvalid = false,
+): { identities: readonly Identity[]; diagnostics: readonly Diagnostic[] } {
   const r = readSources(loaded.policy, { skipInvalid });
   if (hasErrors(r.diagnostics)) {
     throw new UserError(
@@ -73,7 +85,12 @@ export async function openActualState(loaded: LoadedPolicy, actualFile?: string)
   const base = dirname(loaded.policy.file);
   for (const t of loaded.policy.targets) {
     if (t.kind !== 'memory') {
-      throw new UserError(`target "${t.id}" is of kind ${t.kind}, whose connector is not available in this version`, EXIT.invalid, [], 'use kind: memory with a snapshot, or pass --actual FILE');
+      throw new UserError(
+        `target "${t.id}" is of kind ${t.kind}, whose connector is not available in this version`,
+        EXIT.invalid,
+        [],
+        'use kind: memory with a snapshot, or pass --actual FILE',
+      );
     }
     const snapshot = t.connection.snapshot;
     if (snapshot === undefined) {
@@ -100,6 +117,7 @@ function wrap<T>(f: () => T): T {
 export function asOfDate(text: string | undefined): Date {
   if (text === undefined) return new Date();
   const d = /^\d{4}-\d{2}-\d{2}$/.test(text) ? new Date(`${text}T00:00:00Z`) : new Date(text);
-  if (Number.isNaN(d.getTime())) throw new UserError(`--as-of ${text} is not a date`, EXIT.usage, [], 'write YYYY-MM-DD or an ISO 8601 timestamp');
+  if (Number.isNaN(d.getTime()))
+    throw new UserError(`--as-of ${text} is not a date`, EXIT.usage, [], 'write YYYY-MM-DD or an ISO 8601 timestamp');
   return d;
 }

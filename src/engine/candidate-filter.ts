@@ -24,7 +24,9 @@ export function candidateFilter(node: CelNode, fieldTypes: ReadonlyMap<string, s
     case '&&': {
       const parts = (node.args as CelNode[]).map((a) => candidateFilter(a, fieldTypes)).filter((p) => p.kind !== 'all');
       if (parts.length === 0) return ALL;
-      return parts.length === 1 ? parts[0]! : { kind: 'and', parts: parts.flatMap((p) => (p.kind === 'and' ? p.parts : [p])) };
+      return parts.length === 1
+        ? parts[0]!
+        : { kind: 'and', parts: parts.flatMap((p) => (p.kind === 'and' ? p.parts : [p])) };
     }
     case '||': {
       const parts = (node.args as CelNode[]).map((a) => candidateFilter(a, fieldTypes));
@@ -43,12 +45,18 @@ export function candidateFilter(node: CelNode, fieldTypes: ReadonlyMap<string, s
       const left = identityField(a);
       if (left !== undefined && b.op === 'list' && scalar(fieldTypes.get(left))) {
         const values = (b.args as CelNode[]).map(literalOf);
-        if (values.every((v) => v !== undefined)) return { kind: 'equals', field: left, values: values.map((v) => v.value) };
+        if (values.every((v) => v !== undefined))
+          return { kind: 'equals', field: left, values: values.map((v) => v.value) };
         return ALL;
       }
       const right = identityField(b);
       const literal = literalOf(a);
-      if (right !== undefined && literal && typeof literal.value === 'string' && fieldTypes.get(right) === 'list<string>') {
+      if (
+        right !== undefined &&
+        literal &&
+        typeof literal.value === 'string' &&
+        fieldTypes.get(right) === 'list<string>'
+      ) {
         return { kind: 'contains', field: right, value: literal.value };
       }
       return ALL;
@@ -57,7 +65,13 @@ export function candidateFilter(node: CelNode, fieldTypes: ReadonlyMap<string, s
       const [name, target, args] = node.args as [string, CelNode, CelNode[]];
       const field = identityField(target);
       const literal = args.length === 1 ? literalOf(args[0]!) : undefined;
-      if (name === 'startsWith' && field !== undefined && literal && typeof literal.value === 'string' && fieldTypes.get(field) === 'string') {
+      if (
+        name === 'startsWith' &&
+        field !== undefined &&
+        literal &&
+        typeof literal.value === 'string' &&
+        fieldTypes.get(field) === 'string'
+      ) {
         return { kind: 'prefix', field, prefix: literal.value };
       }
       return ALL;
@@ -80,7 +94,9 @@ function identityField(node: CelNode): string | undefined {
 function literalOf(node: CelNode): { value: unknown } | undefined {
   if (node.op !== 'value') return undefined;
   const v = node.args;
-  return typeof v === 'string' || typeof v === 'bigint' || typeof v === 'boolean' || typeof v === 'number' ? { value: v } : undefined;
+  return typeof v === 'string' || typeof v === 'bigint' || typeof v === 'boolean' || typeof v === 'number'
+    ? { value: v }
+    : undefined;
 }
 
 /** Whether one identity's field values pass the filter; used when recomputing a single identity. */

@@ -7,7 +7,10 @@ import { Engine } from './engine.js';
 
 const asOf = new Date('2026-11-01T00:00:00Z');
 
-function policyWith(roles: string, entitlements = ['directory:group/a', 'directory:group/b', 'directory:group/c']): LoadedPolicy {
+function policyWith(
+  roles: string,
+  entitlements = ['directory:group/a', 'directory:group/b', 'directory:group/c'],
+): LoadedPolicy {
   const text = `version: 1
 sources:
   - id: hr
@@ -61,7 +64,11 @@ describe('Engine', () => {
       state.identities.map((a) => [a.identity, a.roles, a.grants.map((g) => g.entitlement)]),
       [
         ['E1', ['staff'], ['directory:group/a']],
-        ['E2', ['engineer', 'senior-engineer', 'staff'], ['directory:group/a', 'directory:group/b', 'directory:group/c']],
+        [
+          'E2',
+          ['engineer', 'senior-engineer', 'staff'],
+          ['directory:group/a', 'directory:group/b', 'directory:group/c'],
+        ],
         ['E3', [], []],
       ],
     );
@@ -89,7 +96,10 @@ describe('Engine', () => {
     grants: [directory:group/a]
 `);
     const e = new Engine(l);
-    assert.deepEqual(e.desiredState([bo, ana], asOf).identities.map((a) => a.grants.length), [0, 1]);
+    assert.deepEqual(
+      e.desiredState([bo, ana], asOf).identities.map((a) => a.grants.length),
+      [0, 1],
+    );
   });
 
   it('derives index filters from equality, in, prefix and list membership', () => {
@@ -108,7 +118,13 @@ describe('Engine', () => {
       kind: 'and',
       parts: [
         { kind: 'equals', field: 'department', values: ['Sales'] },
-        { kind: 'or', parts: [{ kind: 'equals', field: 'location', values: ['Paris', 'Lyon'] }, { kind: 'prefix', field: 'title', prefix: 'VP' }] },
+        {
+          kind: 'or',
+          parts: [
+            { kind: 'equals', field: 'location', values: ['Paris', 'Lyon'] },
+            { kind: 'prefix', field: 'title', prefix: 'VP' },
+          ],
+        },
       ],
     });
     assert.deepEqual(e.filterOf('r2'), { kind: 'contains', field: 'clearances', value: 'pci' });
@@ -137,7 +153,12 @@ const atom: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom(...clearanceValues).map((c) => `"${c}" in identity.clearances`),
   fc.integer({ min: 1, max: 9 }).map((g) => `identity.grade >= ${g}`),
   fc.integer({ min: 1, max: 9 }).map((g) => `identity.grade == ${g}`),
-  fc.constantFrom('identity.title.contains("Dev")', 'has(identity.location)', 'identity.kind == "employee"', 'identity.status == "active"'),
+  fc.constantFrom(
+    'identity.title.contains("Dev")',
+    'has(identity.location)',
+    'identity.kind == "employee"',
+    'identity.status == "active"',
+  ),
 );
 const rule: fc.Arbitrary<string> = fc.letrec<{ rule: string }>((tie) => ({
   rule: fc.oneof(
@@ -160,24 +181,38 @@ const identity: fc.Arbitrary<Identity> = fc
   })
   .map((r) => {
     const attributes: Record<string, Identity['attributes'][string]> = {};
-    for (const k of ['department', 'title', 'location', 'grade', 'clearances'] as const) if (r[k] !== undefined) attributes[k] = r[k]!;
+    for (const k of ['department', 'title', 'location', 'grade', 'clearances'] as const)
+      if (r[k] !== undefined) attributes[k] = r[k]!;
     return { id: '', kind: 'employee', status: r.status, attributes, source: 'hr' } satisfies Identity;
   });
 
 describe('indexed evaluation', () => {
   it('matches naive evaluation on random organisations', () => {
     fc.assert(
-      fc.property(fc.array(rule, { minLength: 1, maxLength: 8 }), fc.array(identity, { minLength: 0, maxLength: 40 }), (rules, people) => {
-        const loaded = policyWith(
-          rules.map((r, i) => `  - id: r${i}\n    when: '${r}'\n    grants: [directory:group/${'abc'[i % 3]}]\n${i > 0 && i % 2 === 0 ? `    inherits: [r${i - 1}]\n` : ''}`).join(''),
-        );
-        const engine = new Engine(loaded);
-        const ids = people.map((p, i) => ({ ...p, id: `E${String(i).padStart(3, '0')}` }));
-        const indexed = engine.desiredState(ids, asOf, 'indexed');
-        const naive = engine.desiredState(ids, asOf, 'naive');
-        assert.deepEqual(indexed, naive);
-        for (const id of ids) assert.deepEqual(engine.identityAccess(id, asOf), indexed.identities.find((a) => a.identity === id.id));
-      }),
+      fc.property(
+        fc.array(rule, { minLength: 1, maxLength: 8 }),
+        fc.array(identity, { minLength: 0, maxLength: 40 }),
+        (rules, people) => {
+          const loaded = policyWith(
+            rules
+              .map(
+                (r, i) =>
+                  `  - id: r${i}\n    when: '${r}'\n    grants: [directory:group/${'abc'[i % 3]}]\n${i > 0 && i % 2 === 0 ? `    inherits: [r${i - 1}]\n` : ''}`,
+              )
+              .join(''),
+          );
+          const engine = new Engine(loaded);
+          const ids = people.map((p, i) => ({ ...p, id: `E${String(i).padStart(3, '0')}` }));
+          const indexed = engine.desiredState(ids, asOf, 'indexed');
+          const naive = engine.desiredState(ids, asOf, 'naive');
+          assert.deepEqual(indexed, naive);
+          for (const id of ids)
+            assert.deepEqual(
+              engine.identityAccess(id, asOf),
+              indexed.identities.find((a) => a.identity === id.id),
+            );
+        },
+      ),
       { numRuns: 300, seed: 20261125 },
     );
   });

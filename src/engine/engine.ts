@@ -104,7 +104,10 @@ export class Engine {
     for (const entitlement of [...byEntitlement.keys()].sort()) {
       const provenance = byEntitlement.get(entitlement)!;
       if (provenance.length > 1) {
-        provenance.sort((a, b) => a.chain.length - b.chain.length || (a.match.role < b.match.role ? -1 : a.match.role > b.match.role ? 1 : 0));
+        provenance.sort(
+          (a, b) =>
+            a.chain.length - b.chain.length || (a.match.role < b.match.role ? -1 : a.match.role > b.match.role ? 1 : 0),
+        );
       }
       grants.push({ identity: identity.id, entitlement, provenance });
     }

@@ -37,7 +37,9 @@ export function computeRoleClosures(roles: readonly Role[]): ReadonlyMap<string,
       for (const e of r.grants) grants.push({ entitlement: e, chain });
       for (const parent of r.inherits) if (!seen.has(parent)) queue.push({ id: parent, chain: [...chain, parent] });
     }
-    grants.sort((a, b) => (a.entitlement < b.entitlement ? -1 : a.entitlement > b.entitlement ? 1 : a.chain.length - b.chain.length));
+    grants.sort((a, b) =>
+      a.entitlement < b.entitlement ? -1 : a.entitlement > b.entitlement ? 1 : a.chain.length - b.chain.length,
+    );
     out.set(role.id, { roles: held, grants });
   }
   return out;

@@ -49,9 +49,21 @@ assert.ok(r.result, JSON.stringify(r.diagnostics));
 const loaded = r.result;
 
 const people: Identity[] = [
-  { id: 'E1', kind: 'employee', status: 'active', attributes: { department: 'Engineering', username: 'ana' }, source: 'hr' },
+  {
+    id: 'E1',
+    kind: 'employee',
+    status: 'active',
+    attributes: { department: 'Engineering', username: 'ana' },
+    source: 'hr',
+  },
   { id: 'E2', kind: 'employee', status: 'active', attributes: { department: 'Finance', username: 'bo' }, source: 'hr' },
-  { id: 'E3', kind: 'employee', status: 'terminated', attributes: { department: 'Finance', username: 'cy' }, source: 'hr' },
+  {
+    id: 'E3',
+    kind: 'employee',
+    status: 'terminated',
+    attributes: { department: 'Finance', username: 'cy' },
+    source: 'hr',
+  },
   { id: 'E4', kind: 'employee', status: 'active', attributes: { department: 'Sales', username: 'di' }, source: 'hr' },
 ];
 const actual: ActualState = {
@@ -60,9 +72,20 @@ const actual: ActualState = {
       target: 'directory',
       accounts: [
         // ana: linked by name, holds a group she no longer should, and one Tenure does not manage
-        { id: 'uid=ana', name: 'ana', enabled: true, entitlements: ['directory:group/staff', 'directory:group/finance', 'directory:group/unmanaged'] },
+        {
+          id: 'uid=ana',
+          name: 'ana',
+          enabled: true,
+          entitlements: ['directory:group/staff', 'directory:group/finance', 'directory:group/unmanaged'],
+        },
         // cy left: still enabled with memberships
-        { id: 'uid=cy', name: 'cy', identity: 'E3', enabled: true, entitlements: ['directory:group/staff', 'directory:group/finance'] },
+        {
+          id: 'uid=cy',
+          name: 'cy',
+          identity: 'E3',
+          enabled: true,
+          entitlements: ['directory:group/staff', 'directory:group/finance'],
+        },
         // di: disabled account, active again
         { id: 'uid=di', name: 'di', identity: 'E4', enabled: false, entitlements: ['directory:group/staff'] },
         { id: 'uid=ghost', name: 'ghost', enabled: true, entitlements: [] },
@@ -98,7 +121,8 @@ describe('computePlan', () => {
 
   it('gives every change a reason a person can read', () => {
     const dir = plan.targets.find((t) => t.target === 'directory')!;
-    const reason = (identity: string, action: string) => dir.changes.find((c) => c.identity === identity && c.action === action)!.reason;
+    const reason = (identity: string, action: string) =>
+      dir.changes.find((c) => c.identity === identity && c.action === action)!.reason;
     assert.equal(reason('E3', 'disable_account'), 'E3 is terminated');
     assert.equal(reason('E1', 'remove_membership'), 'no role grants directory:group/finance to E1 any more');
     assert.equal(reason('E1', 'add_membership'), 'role "engineer" grants it, because department = "Engineering"');
@@ -107,10 +131,13 @@ describe('computePlan', () => {
 
   it('creates accounts in a target with no recorded state and counts high-risk grants', () => {
     const erp = plan.targets.find((t) => t.target === 'erp')!;
-    assert.deepEqual(erp.changes.map((c) => [c.account, c.action, c.risk]), [
-      ['E2', 'create_account', undefined],
-      ['E2', 'add_membership', 'critical'],
-    ]);
+    assert.deepEqual(
+      erp.changes.map((c) => [c.account, c.action, c.risk]),
+      [
+        ['E2', 'create_account', undefined],
+        ['E2', 'add_membership', 'critical'],
+      ],
+    );
     assert.equal(plan.summary.highRiskGrants, 1);
     assert.equal(plan.summary.changes, 11);
     assert.equal(plan.summary.identitiesAffected, 4);
@@ -123,13 +150,28 @@ describe('computePlan', () => {
         {
           target: 'directory',
           accounts: [
-            { id: '1', name: 'ana', identity: 'E1', enabled: true, entitlements: ['directory:group/engineering', 'directory:group/staff', 'directory:group/unmanaged'] },
-            { id: '2', name: 'bo', identity: 'E2', enabled: true, entitlements: ['directory:group/finance', 'directory:group/staff'] },
+            {
+              id: '1',
+              name: 'ana',
+              identity: 'E1',
+              enabled: true,
+              entitlements: ['directory:group/engineering', 'directory:group/staff', 'directory:group/unmanaged'],
+            },
+            {
+              id: '2',
+              name: 'bo',
+              identity: 'E2',
+              enabled: true,
+              entitlements: ['directory:group/finance', 'directory:group/staff'],
+            },
             { id: '3', name: 'cy', identity: 'E3', enabled: false, entitlements: [] },
             { id: '4', name: 'di', identity: 'E4', enabled: true, entitlements: ['directory:group/staff'] },
           ],
         },
-        { target: 'erp', accounts: [{ id: '9', name: 'E2', identity: 'E2', enabled: true, entitlements: ['erp:role/payments'] }] },
+        {
+          target: 'erp',
+          accounts: [{ id: '9', name: 'E2', identity: 'E2', enabled: true, entitlements: ['erp:role/payments'] }],
+        },
       ],
     };
     const again = computePlan({ loaded, identities: people, desired, actual: converged, asOf }).result;
@@ -139,7 +181,10 @@ describe('computePlan', () => {
 
   it('renders text and markdown with the counts', () => {
     const text = renderPlanText(plan);
-    assert.match(text, /^Target directory \(4 accounts now\): 1 create account, 1 enable account, 3 add membership, 3 remove membership, 1 disable account$/m);
+    assert.match(
+      text,
+      /^Target directory \(4 accounts now\): 1 create account, 1 enable account, 3 add membership, 3 remove membership, 1 disable account$/m,
+    );
     assert.match(text, /- cy: disable account — E3 is terminated/);
     assert.match(text, /\(1 account\(s\) no identity explains: left alone; see drift\)/);
     const md = renderPlanMarkdown(plan);

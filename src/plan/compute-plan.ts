@@ -103,7 +103,11 @@ export function computePlan(input: PlanInput): Checked<Plan> {
       if (wanted.size > 0) {
         const first = wanted.values().next().value!;
         if (!account) change('create_account', `${identity.id} needs access to ${target.id}: ${explainGrant(first)}`);
-        else if (!account.enabled) change('enable_account', `${identity.id} is active and needs access to ${target.id} again: ${explainGrant(first)}`);
+        else if (!account.enabled)
+          change(
+            'enable_account',
+            `${identity.id} is active and needs access to ${target.id} again: ${explainGrant(first)}`,
+          );
         const held = new Set(account?.entitlements ?? []);
         for (const [id, g] of wanted) {
           const e = entitlements.get(id)!;
@@ -146,7 +150,9 @@ export function computePlan(input: PlanInput): Checked<Plan> {
       changes: all.length,
       identitiesAffected: new Set(all.map((c) => c.identity).filter((x) => x !== undefined)).size,
       byAction: countByAction(all),
-      highRiskGrants: all.filter((c) => c.action === 'add_membership' && c.risk !== undefined && riskRank(c.risk) >= riskRank('high')).length,
+      highRiskGrants: all.filter(
+        (c) => c.action === 'add_membership' && c.risk !== undefined && riskRank(c.risk) >= riskRank('high'),
+      ).length,
     },
   };
   return { result: plan, diagnostics };

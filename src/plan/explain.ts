@@ -13,7 +13,8 @@ export function explainProvenance(p: Provenance): string {
 export function explainGrant(g: Grant): string {
   const p = g.provenance[0];
   if (!p) return 'no role grants it';
-  const more = g.provenance.length > 1 ? ` (and ${g.provenance.length - 1} more path${g.provenance.length > 2 ? 's' : ''})` : '';
+  const more =
+    g.provenance.length > 1 ? ` (and ${g.provenance.length - 1} more path${g.provenance.length > 2 ? 's' : ''})` : '';
   return `${explainProvenance(p)} grants it, because ${describeInputs(p.match.inputs)}${more}`;
 }
 

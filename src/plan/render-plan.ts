@@ -38,8 +38,10 @@ export function renderPlanText(plan: Plan, options: RenderOptions = {}): string 
   for (const t of plan.targets) {
     out.push(`Target ${t.target} (${t.accountsBefore} accounts now): ${countsText(t.counts)}`);
     t.changes.slice(0, limit).forEach((c) => out.push(`  ${line(c)}`));
-    if (t.changes.length > limit) out.push(`  ... and ${t.changes.length - limit} more (--limit to show more, --json for all)`);
-    if (t.unlinkedAccounts > 0) out.push(`  (${t.unlinkedAccounts} account(s) no identity explains: left alone; see drift)`);
+    if (t.changes.length > limit)
+      out.push(`  ... and ${t.changes.length - limit} more (--limit to show more, --json for all)`);
+    if (t.unlinkedAccounts > 0)
+      out.push(`  (${t.unlinkedAccounts} account(s) no identity explains: left alone; see drift)`);
     out.push('');
   }
   const s = plan.summary;
@@ -63,7 +65,9 @@ export function renderPlanMarkdown(plan: Plan, options: RenderOptions = {}): str
     '',
     '| target | accounts now | ' + CHANGE_ACTIONS.map((a) => a.replace('_', ' ')).join(' | ') + ' |',
     '| --- | ---: | ' + CHANGE_ACTIONS.map(() => '---:').join(' | ') + ' |',
-    ...plan.targets.map((t) => `| ${t.target} | ${t.accountsBefore} | ${CHANGE_ACTIONS.map((a) => t.counts[a]).join(' | ')} |`),
+    ...plan.targets.map(
+      (t) => `| ${t.target} | ${t.accountsBefore} | ${CHANGE_ACTIONS.map((a) => t.counts[a]).join(' | ')} |`,
+    ),
     '',
   ];
   for (const t of plan.targets) {

@@ -39,7 +39,9 @@ roles:
 
 function errors(text: string): string[] {
   const r = loadPolicy(text, 'tenure.yaml');
-  return r.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.position ? formatPosition(d.position) : '-'}: ${d.message}`);
+  return r.diagnostics
+    .filter((d) => d.severity === 'error')
+    .map((d) => `${d.position ? formatPosition(d.position) : '-'}: ${d.message}`);
 }
 
 describe('loadPolicy', () => {
@@ -47,7 +49,10 @@ describe('loadPolicy', () => {
     const r = loadPolicy(base, 'tenure.yaml');
     assert.deepEqual(r.diagnostics, []);
     assert.ok(r.result);
-    assert.deepEqual(r.result.policy.roles.map((x) => x.id), ['admin', 'engineer']);
+    assert.deepEqual(
+      r.result.policy.roles.map((x) => x.id),
+      ['admin', 'engineer'],
+    );
     assert.deepEqual([...r.result.rules.keys()].sort(), ['admin', 'engineer']);
     assert.deepEqual(r.result.rules.get('admin')!.reads, ['clearances', 'grade']);
     assert.equal(r.result.policy.policies.guardrails.deprovision.maxPercent, 10);
@@ -56,24 +61,79 @@ describe('loadPolicy', () => {
 
   const cases: [string, string, string[]][] = [
     ['YAML syntax error', base.replace('name: Test', 'name: [Test'), ['tenure.yaml:3:1: Flow sequence']],
-    ['wrong type', base.replace('risk: low', 'risk: 7'), ['tenure.yaml:19:11: entitlements.0.risk: must be one of "low", "medium", "high", "critical"']],
-    ['unknown key', base.replace('    risk: critical', '    risk: critical\n    colour: red'), ['tenure.yaml:22:5: unknown key "colour" in entitlements.1']],
-    ['unknown attribute in a rule', base.replace('identity.department ==', 'identity.departmnt =='), ['tenure.yaml:26:20: role "engineer": identity has no attribute "departmnt"']],
-    ['type error in a rule', base.replace('identity.grade >= 9', 'identity.grade >= "9"'), ['tenure.yaml:29:11: role "admin": no such overload: int >= string']],
-    ['rule that is not a boolean', base.replace('when: identity.department == "Engineering"', 'when: identity.department'), ['tenure.yaml:26:11: role "engineer": the expression must give a bool, but it gives string']],
-    ['CEL syntax error', base.replace('identity.department == "Engineering"', 'identity.department == '), ['tenure.yaml:26:33: role "engineer": Unexpected token: EOF']],
-    ['inheritance cycle', base.replace('grants: [directory:group/engineering]', 'grants: [directory:group/engineering]\n    inherits: [admin]'), ['role inheritance forms a cycle: admin → engineer → admin']],
-    ['unknown parent role', base.replace('inherits: [engineer]', 'inherits: [enginer]'), ['tenure.yaml:31:16: role "admin" inherits "enginer", which is not a declared role']],
-    ['entitlement for an unknown target', base.replace('- id: directory:group/admins', '- id: directroy:group/admins'), ['tenure.yaml:20:9: entitlement "directroy:group/admins" names target "directroy", which is not declared']],
-    ['duplicate role', base + '  - id: engineer\n', ['tenure.yaml:32:9: role "engineer" is declared twice (first at line 23)']],
+    [
+      'wrong type',
+      base.replace('risk: low', 'risk: 7'),
+      ['tenure.yaml:19:11: entitlements.0.risk: must be one of "low", "medium", "high", "critical"'],
+    ],
+    [
+      'unknown key',
+      base.replace('    risk: critical', '    risk: critical\n    colour: red'),
+      ['tenure.yaml:22:5: unknown key "colour" in entitlements.1'],
+    ],
+    [
+      'unknown attribute in a rule',
+      base.replace('identity.department ==', 'identity.departmnt =='),
+      ['tenure.yaml:26:20: role "engineer": identity has no attribute "departmnt"'],
+    ],
+    [
+      'type error in a rule',
+      base.replace('identity.grade >= 9', 'identity.grade >= "9"'),
+      ['tenure.yaml:29:11: role "admin": no such overload: int >= string'],
+    ],
+    [
+      'rule that is not a boolean',
+      base.replace('when: identity.department == "Engineering"', 'when: identity.department'),
+      ['tenure.yaml:26:11: role "engineer": the expression must give a bool, but it gives string'],
+    ],
+    [
+      'CEL syntax error',
+      base.replace('identity.department == "Engineering"', 'identity.department == '),
+      ['tenure.yaml:26:33: role "engineer": Unexpected token: EOF'],
+    ],
+    [
+      'inheritance cycle',
+      base.replace(
+        'grants: [directory:group/engineering]',
+        'grants: [directory:group/engineering]\n    inherits: [admin]',
+      ),
+      ['role inheritance forms a cycle: admin → engineer → admin'],
+    ],
+    [
+      'unknown parent role',
+      base.replace('inherits: [engineer]', 'inherits: [enginer]'),
+      ['tenure.yaml:31:16: role "admin" inherits "enginer", which is not a declared role'],
+    ],
+    [
+      'entitlement for an unknown target',
+      base.replace('- id: directory:group/admins', '- id: directroy:group/admins'),
+      ['tenure.yaml:20:9: entitlement "directroy:group/admins" names target "directroy", which is not declared'],
+    ],
+    [
+      'duplicate role',
+      base + '  - id: engineer\n',
+      ['tenure.yaml:32:9: role "engineer" is declared twice (first at line 23)'],
+    ],
     ['missing version', base.replace('version: 1\n', ''), ['tenure.yaml:1:1: version is required']],
-    ['duplicate YAML key', base.replace('name: Test', 'name: Test\nname: Again'), ['tenure.yaml:3:1: Map keys must be unique']],
-    ['role granting an undeclared entitlement', base.replace('grants: [directory:group/admins]', 'grants: [directory:group/root]'), ['role "admin" grants "directory:group/root", which is not a declared entitlement']],
+    [
+      'duplicate YAML key',
+      base.replace('name: Test', 'name: Test\nname: Again'),
+      ['tenure.yaml:3:1: Map keys must be unique'],
+    ],
+    [
+      'role granting an undeclared entitlement',
+      base.replace('grants: [directory:group/admins]', 'grants: [directory:group/root]'),
+      ['role "admin" grants "directory:group/root", which is not a declared entitlement'],
+    ],
   ];
   for (const [name, text, expected] of cases) {
     it(`reports ${name} with its position`, () => {
       const got = errors(text);
-      for (const e of expected) assert.ok(got.some((g) => g.includes(e)), `expected a diagnostic containing\n  ${e}\ngot\n  ${got.join('\n  ')}`);
+      for (const e of expected)
+        assert.ok(
+          got.some((g) => g.includes(e)),
+          `expected a diagnostic containing\n  ${e}\ngot\n  ${got.join('\n  ')}`,
+        );
     });
   }
 
@@ -86,16 +146,31 @@ describe('loadPolicy', () => {
   });
 
   it('points inside a block-scalar rule at the offending line', () => {
-    const text = base.replace('when: identity.grade >= 9 && "admin" in identity.clearances', 'when: |\n      identity.grade >= 9 &&\n        identity.nope == "x"');
+    const text = base.replace(
+      'when: identity.grade >= 9 && "admin" in identity.clearances',
+      'when: |\n      identity.grade >= 9 &&\n        identity.nope == "x"',
+    );
     const got = errors(text);
-    assert.ok(got.some((g) => g.startsWith('tenure.yaml:31:18: role "admin": identity has no attribute "nope"')), got.join('\n'));
+    assert.ok(
+      got.some((g) => g.startsWith('tenure.yaml:31:18: role "admin": identity has no attribute "nope"')),
+      got.join('\n'),
+    );
   });
 
   it('warns about an inline secret and accepts a reference', () => {
-    const inline = loadPolicy(base.replace('    kind: memory', '    kind: memory\n    connection: { password: hunter2 }'), 'tenure.yaml');
+    const inline = loadPolicy(
+      base.replace('    kind: memory', '    kind: memory\n    connection: { password: hunter2 }'),
+      'tenure.yaml',
+    );
     assert.ok(inline.result, 'an inline secret is a warning, not an error');
-    assert.deepEqual(inline.diagnostics.map((d) => [d.severity, d.code]), [['warning', 'policy.inline_secret']]);
-    const ref = loadPolicy(base.replace('    kind: memory', '    kind: memory\n    connection: { password: { env: DIR_PASSWORD } }'), 'tenure.yaml');
+    assert.deepEqual(
+      inline.diagnostics.map((d) => [d.severity, d.code]),
+      [['warning', 'policy.inline_secret']],
+    );
+    const ref = loadPolicy(
+      base.replace('    kind: memory', '    kind: memory\n    connection: { password: { env: DIR_PASSWORD } }'),
+      'tenure.yaml',
+    );
     assert.deepEqual(ref.diagnostics, []);
   });
 
@@ -105,18 +180,27 @@ describe('loadPolicy', () => {
   });
 
   it('refuses an attribute named like a built-in field', () => {
-    assert.ok(errors(base.replace('      grade: { field: grade, type: int }', '      kind: { field: grade, type: int }')).some((e) => e.includes('has the name of a built-in identity field')));
+    assert.ok(
+      errors(base.replace('      grade: { field: grade, type: int }', '      kind: { field: grade, type: int }')).some(
+        (e) => e.includes('has the name of a built-in identity field'),
+      ),
+    );
   });
 
   it('refuses attributes declared with two types in two sources', () => {
-    const text = base.replace('targets:', `  - id: extra
+    const text = base.replace(
+      'targets:',
+      `  - id: extra
     format: json
     path: extra.json
     key: id
     kind: { constant: contractor }
     attributes:
       grade: { field: grade, type: string }
-targets:`);
-    assert.ok(errors(text).some((e) => e.includes('attribute "grade" is string in source "extra" but int in source "hr"')));
+targets:`,
+    );
+    assert.ok(
+      errors(text).some((e) => e.includes('attribute "grade" is string in source "extra" but int in source "hr"')),
+    );
   });
 });

@@ -48,7 +48,9 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
         e.code === 'DUPLICATE_KEY' ? 'policy.duplicate_key' : 'policy.yaml_syntax',
         message.replace(/ at line \d+, column \d+:?$/, ''),
         at.offset(e.pos[0]),
-        e.code === 'DUPLICATE_KEY' ? 'remove one of the two keys' : 'fix the YAML syntax; indentation and quoting are the usual causes',
+        e.code === 'DUPLICATE_KEY'
+          ? 'remove one of the two keys'
+          : 'fix the YAML syntax; indentation and quoting are the usual causes',
       );
     }
     return { result: undefined, diagnostics };
@@ -66,7 +68,9 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
       return { result: undefined, diagnostics };
     }
   }
-  const file0 = (top.success ? top.data : (policyFileSchema.partial().safeParse(raw).data ?? {})) as Partial<PolicyFile>;
+  const file0 = (
+    top.success ? top.data : (policyFileSchema.partial().safeParse(raw).data ?? {})
+  ) as Partial<PolicyFile>;
 
   const each = <S extends z.ZodType>(section: string, schema: S, items: unknown[] | undefined): z.infer<S>[] => {
     const out: z.infer<S>[] = [];
@@ -76,7 +80,8 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
         schemaDiagnostics(r.error, [section, i], at, diagnostics);
         // Unknown keys are reported; the entry is still checked further without them, so one
         // typo does not hide the entry's other problems.
-        if (r.error.issues.every((issue) => issue.code === 'unrecognized_keys')) r = schema.safeParse(withoutKeys(item, r.error.issues));
+        if (r.error.issues.every((issue) => issue.code === 'unrecognized_keys'))
+          r = schema.safeParse(withoutKeys(item, r.error.issues));
       }
       if (r.success) out.push(Object.assign(r.data as object, { __index: i }) as z.infer<S>);
     });
@@ -87,7 +92,11 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
   // Ids of entries that failed the schema still count as declared, so one bad entry does not
   // cascade into "unknown entitlement" errors everywhere it is used.
   const rawIds = (items: unknown[] | undefined): Set<string> =>
-    new Set((items ?? []).map((x) => (x && typeof x === 'object' ? (x as { id?: unknown }).id : undefined)).filter((x): x is string => typeof x === 'string'));
+    new Set(
+      (items ?? [])
+        .map((x) => (x && typeof x === 'object' ? (x as { id?: unknown }).id : undefined))
+        .filter((x): x is string => typeof x === 'string'),
+    );
   const declaredEntitlementIds = rawIds(file0.entitlements);
   const declaredRoleIds = rawIds(file0.roles);
   const declaredTargetIds = rawIds(file0.targets);
@@ -156,7 +165,8 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
   }));
 
   // Secrets are referenced, never inline.
-  for (const t of targetsById.values()) findInlineSecrets(t.connection, ['targets', indexOf(t), 'connection'], at, diagnostics);
+  for (const t of targetsById.values())
+    findInlineSecrets(t.connection, ['targets', indexOf(t), 'connection'], at, diagnostics);
 
   const entitlements: Entitlement[] = [];
   for (const e of entitlementsById.values()) {
@@ -176,7 +186,8 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
         'policy.unknown_target',
         `entitlement "${e.id}" names target "${address.target}", which is not declared`,
         p,
-        didYouMean(address.target, targetsById.keys()) ?? `declare it under targets: (${[...targetsById.keys()].join(', ') || 'none yet'})`,
+        didYouMean(address.target, targetsById.keys()) ??
+          `declare it under targets: (${[...targetsById.keys()].join(', ') || 'none yet'})`,
       );
       continue;
     }
@@ -194,7 +205,12 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
         address && !targetsById.has(address.target)
           ? `target "${address.target}" is not declared${didYouMean(address.target, targetsById.keys()) ? `; ${didYouMean(address.target, targetsById.keys())}` : ''}`
           : (didYouMean(g, entitlementsById.keys()) ?? 'declare it under entitlements:');
-      error('policy.unknown_entitlement', `role "${r.id}" grants "${g}", which is not a declared entitlement`, at.at(['roles', indexOf(r), 'grants', j]), hint);
+      error(
+        'policy.unknown_entitlement',
+        `role "${r.id}" grants "${g}", which is not a declared entitlement`,
+        at.at(['roles', indexOf(r), 'grants', j]),
+        hint,
+      );
     });
     r.inherits.forEach((parent, j) => {
       if (!rolesById.has(parent) && !declaredRoleIds.has(parent)) {
@@ -236,7 +252,12 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
     });
     for (const t of Object.keys(policiesRaw.leaver.targets)) {
       if (!targetsById.has(t)) {
-        error('policy.unknown_target', `leaver rules name target "${t}", which is not declared`, at.key(['policies', 'leaver', 'targets'], t), didYouMean(t, targetsById.keys()));
+        error(
+          'policy.unknown_target',
+          `leaver rules name target "${t}", which is not declared`,
+          at.key(['policies', 'leaver', 'targets'], t),
+          didYouMean(t, targetsById.keys()),
+        );
       }
     }
   }
@@ -250,7 +271,8 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
     const path: YamlPath = ['roles', indexOf(r), 'when'];
     if (r.when !== undefined) {
       const compiled = compileRule(built.environment, r.when, 'bool');
-      if (compiled.error) ruleDiagnostic(compiled.error, `role "${r.id}"`, path, r.when, text, at, built.environment, diagnostics);
+      if (compiled.error)
+        ruleDiagnostic(compiled.error, `role "${r.id}"`, path, r.when, text, at, built.environment, diagnostics);
       else rules.set(r.id, compiled.rule!);
     }
     roles.push({
@@ -270,12 +292,30 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
   for (const t of targetsById.values()) {
     const path: YamlPath = ['targets', indexOf(t), 'account_name'];
     const compiled = compileRule(built.environment, t.account_name, 'string');
-    if (compiled.error) ruleDiagnostic(compiled.error, `target "${t.id}" account_name`, path, t.account_name, text, at, built.environment, diagnostics);
+    if (compiled.error)
+      ruleDiagnostic(
+        compiled.error,
+        `target "${t.id}" account_name`,
+        path,
+        t.account_name,
+        text,
+        at,
+        built.environment,
+        diagnostics,
+      );
     else accountNames.set(t.id, compiled.rule!);
-    targets.push({ id: t.id, kind: t.kind, description: t.description, accountName: t.account_name, connection: t.connection, position: at.at(['targets', indexOf(t)]) });
+    targets.push({
+      id: t.id,
+      kind: t.kind,
+      description: t.description,
+      accountName: t.account_name,
+      connection: t.connection,
+      position: at.at(['targets', indexOf(t)]),
+    });
   }
 
-  if (diagnostics.some((d) => d.severity === 'error') || !policiesRaw) return { result: undefined, diagnostics: sortDiagnostics(diagnostics) };
+  if (diagnostics.some((d) => d.severity === 'error') || !policiesRaw)
+    return { result: undefined, diagnostics: sortDiagnostics(diagnostics) };
   const p = policiesRaw;
   const policy: Policy = {
     version: 1,
@@ -293,7 +333,9 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
       },
       nonHuman: {
         ownerRequired: p.non_human.owner_required,
-        ...(p.non_human.max_credential_age_days !== undefined ? { maxCredentialAgeDays: p.non_human.max_credential_age_days } : {}),
+        ...(p.non_human.max_credential_age_days !== undefined
+          ? { maxCredentialAgeDays: p.non_human.max_credential_age_days }
+          : {}),
         ...(p.non_human.unused_after_days !== undefined ? { unusedAfterDays: p.non_human.unused_after_days } : {}),
       },
       leaver: {
@@ -313,7 +355,10 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
       exceptions: { maxDays: p.exceptions.max_days },
     },
   };
-  return { result: { policy, environment: built.environment, rules, accountNames }, diagnostics: sortDiagnostics(diagnostics) };
+  return {
+    result: { policy, environment: built.environment, rules, accountNames },
+    diagnostics: sortDiagnostics(diagnostics),
+  };
 }
 
 function withoutKeys(item: unknown, issues: readonly z.core.$ZodIssue[]): unknown {
@@ -349,13 +394,16 @@ function schemaDiagnostics(err: z.ZodError, base: YamlPath, at: YamlLocator, out
       continue;
     }
     const node = at.node(path);
-    const missing = node === undefined && path.length > 0 && (issue.code === 'invalid_type' || issue.code === 'invalid_value');
+    const missing =
+      node === undefined && path.length > 0 && (issue.code === 'invalid_type' || issue.code === 'invalid_value');
     out.push({
       severity: 'error',
       code: missing ? 'policy.missing_key' : 'policy.invalid_value',
       message: missing ? `${where} is required` : `${where}: ${plainZodMessage(issue)}`,
       position: at.at(path),
-      ...(issue.code === 'invalid_union' ? { hint: 'write { constant: VALUE } or { field: NAME, values: { RAW: VALUE } }' } : {}),
+      ...(issue.code === 'invalid_union'
+        ? { hint: 'write { constant: VALUE } or { field: NAME, values: { RAW: VALUE } }' }
+        : {}),
     });
   }
 }
@@ -365,11 +413,16 @@ function plainZodMessage(issue: z.core.$ZodIssue): string {
     case 'invalid_type':
       return `expected ${issue.expected}, found ${issue.message.replace(/^.*received /, '')}`;
     case 'invalid_value':
-      return issue.values.length > 1 ? `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` : issue.message;
+      return issue.values.length > 1
+        ? `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`
+        : issue.message;
     case 'invalid_union':
       return 'does not match any accepted form';
     default:
-      return issue.message.replace(/^Invalid input: /, '').replace(/^Too small: /, '').replace(/^Too big: /, '');
+      return issue.message
+        .replace(/^Invalid input: /, '')
+        .replace(/^Too small: /, '')
+        .replace(/^Too big: /, '');
   }
 }
 
@@ -402,7 +455,8 @@ function ruleDiagnostic(
   const position = positionInScalar(at, path, rule, text, e.offset);
   const unknown = /identity has no attribute "(.+)"/.exec(e.message);
   const hint = unknown
-    ? (didYouMean(unknown[1]!, env.fields.keys()) ?? `known fields: ${[...env.fields.keys()].join(', ')}; attributes come from the sources' mappings`)
+    ? (didYouMean(unknown[1]!, env.fields.keys()) ??
+      `known fields: ${[...env.fields.keys()].join(', ')}; attributes come from the sources' mappings`)
     : e.kind === 'syntax'
       ? 'rules are CEL expressions, e.g. identity.department == "Sales" && identity.kind == "employee"'
       : 'check the attribute types declared in the sources: strings compare with "quoted" values, int with numbers, dates with timestamp("2024-01-01T00:00:00Z")';
@@ -415,7 +469,13 @@ function ruleDiagnostic(
   });
 }
 
-function positionInScalar(at: YamlLocator, path: YamlPath, value: string, text: string, offset: number): SourcePosition {
+function positionInScalar(
+  at: YamlLocator,
+  path: YamlPath,
+  value: string,
+  text: string,
+  offset: number,
+): SourcePosition {
   const src = at.scalarSource(path, text);
   if (!src) return at.at(path);
   const direct = src.raw.indexOf(value);
@@ -465,5 +525,8 @@ function findCycles(roles: ReadonlyMap<string, { inherits: readonly string[] }>)
 }
 
 function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
-  return ds.sort((a, b) => (a.position?.line ?? 0) - (b.position?.line ?? 0) || (a.position?.column ?? 0) - (b.position?.column ?? 0));
+  return ds.sort(
+    (a, b) =>
+      (a.position?.line ?? 0) - (b.position?.line ?? 0) || (a.position?.column ?? 0) - (b.position?.column ?? 0),
+  );
 }

@@ -38,7 +38,7 @@ export class YamlLocator {
   }
 
   node(path: YamlPath): Node | undefined {
-    if (path.length === 0) return (this.doc.contents ?? undefined);
+    if (path.length === 0) return this.doc.contents ?? undefined;
     const found: unknown = this.doc.getIn(path as unknown[], true);
     return found && typeof found === 'object' && 'range' in found ? (found as Node) : undefined;
   }
