@@ -1,5 +1,5 @@
 import { Engine } from '../engine/engine.js';
-import { explainProvenance, describeInputs } from '../plan/explain.js';
+import { describeInputs, expandGrant, explainProvenance } from '../plan/explain.js';
 import { didYouMean } from '../policy/suggest.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
 import { asOfDate, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
@@ -21,7 +21,9 @@ export function whoHasCommand(io: Io, g: GlobalOptions, entitlement: string, opt
   }
   const { identities } = openIdentities(loaded);
   const desired = new Engine(loaded).desiredState(identities, asOfDate(g.asOf));
-  const holders = desired.identities.flatMap((a) => a.grants.filter((gr) => gr.entitlement === entitlement));
+  const holders = desired.identities.flatMap((a) =>
+    a.grants.filter((gr) => gr.entitlement === entitlement).map((gr) => expandGrant(a, gr)),
+  );
   if (g.json) {
     io.out(
       toJson({
@@ -40,7 +42,7 @@ export function whoHasCommand(io: Io, g: GlobalOptions, entitlement: string, opt
   for (const h of holders.slice(0, limit)) {
     const p = h.provenance[0]!;
     io.out(
-      `  ${h.identity}: ${explainProvenance(p)} (${describeInputs(p.match.inputs)})${h.provenance.length > 1 ? ` +${h.provenance.length - 1} more path(s)` : ''}`,
+      `  ${h.identity}: ${explainProvenance(p)} (${describeInputs(p.inputs ?? {})})${h.provenance.length > 1 ? ` +${h.provenance.length - 1} more path(s)` : ''}`,
     );
   }
   if (holders.length > limit) io.out(`  ... and ${holders.length - limit} more (--json for all)`);

@@ -1,7 +1,7 @@
 import { Engine } from '../engine/engine.js';
 import type { IdentityAccess } from '../model/grant.js';
 import type { Identity } from '../model/identity.js';
-import { describeInputs, explainProvenance, formatValue } from '../plan/explain.js';
+import { describeInputs, expandGrant, explainProvenance, formatValue, matchOf } from '../plan/explain.js';
 import { identityField } from '../policy/rule-environment.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
 import { asOfDate, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
@@ -50,7 +50,7 @@ export function whyCommand(io: Io, g: GlobalOptions, id: string, entitlement: st
         asOf: asOf.toISOString(),
         matches: access.matches,
         roles: access.roles,
-        grants,
+        grants: grants.map((gr) => expandGrant(access, gr)),
         ...(missing ? { notGranted: missing } : {}),
       }),
     );
@@ -63,10 +63,12 @@ export function whyCommand(io: Io, g: GlobalOptions, id: string, entitlement: st
   }
   if (entitlement === undefined) printAll(io, access);
   else if (grants.length > 0) {
-    for (const p of grants[0]!.provenance)
-      io.out(
-        `  ${entitlement}: ${explainProvenance(p)} grants it;\n    rule ${p.match.rule}\n    holds because ${describeInputs(p.match.inputs)}`,
-      );
+    for (const p of grants[0]!.provenance) {
+      const m = matchOf(access, p)!;
+      io.out(`  ${entitlement}: ${explainProvenance(p)} grants it;
+    rule ${m.rule}
+    holds because ${describeInputs(m.inputs)}`);
+    }
   } else {
     io.out(`  ${identity.id} does not get ${entitlement}.`);
     if (missing!.length === 0) io.out('  No role grants it.');
@@ -108,7 +110,8 @@ interface NotGranted {
 function whyNot(engine: Engine, identity: Identity, entitlement: string): NotGranted[] {
   const out: NotGranted[] = [];
   for (const [role, closure] of engine.closures) {
-    const g = closure.grants.find((x) => x.entitlement === entitlement);
+    const cg = closure.grants.find((x) => x.entitlement === entitlement);
+    const g = cg?.provenance;
     if (!g) continue;
     const rule = engine.loaded.rules.get(role);
     if (!rule) {

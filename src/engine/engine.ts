@@ -3,9 +3,9 @@ import type { AttributeValue, Identity } from '../model/identity.js';
 import type { CompiledRule } from '../policy/compile-rule.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { identityField, toCelIdentity } from '../policy/rule-environment.js';
-import { candidateFilter, passes, type CandidateFilter } from './candidate-filter.js';
+import { analyseRule, passes, type CandidateFilter } from './candidate-filter.js';
 import { IdentityIndex } from './identity-index.js';
-import { computeRoleClosures, type RoleClosure } from './role-closure.js';
+import { computeRoleClosures, type ConferredGrant, type RoleClosure } from './role-closure.js';
 
 export type Strategy = 'indexed' | 'naive';
 
@@ -13,6 +13,11 @@ interface RuleEntry {
   readonly role: string;
   readonly rule: CompiledRule;
   readonly filter: CandidateFilter;
+  /** The filter admits exactly the identities the rule holds for: CEL need not run. */
+  readonly exact: boolean;
+  readonly closure: RoleClosure;
+  /** Ranks (positions in `roleIds`) of every role the closure holds. */
+  readonly closureRoles: readonly number[];
 }
 
 /** Only active identities receive access from roles; the lifecycle decides the rest. */
@@ -28,41 +33,70 @@ export class Engine {
   readonly closures: ReadonlyMap<string, RoleClosure>;
   /** Rules in role-id order, so matches come out sorted. */
   private readonly entries: readonly RuleEntry[];
+  private readonly entitlementIds: readonly string[];
+  private readonly roleIds: readonly string[];
 
   constructor(readonly loaded: LoadedPolicy) {
-    this.closures = computeRoleClosures(loaded.policy.roles);
+    this.entitlementIds = loaded.policy.entitlements.map((e) => e.id).sort();
+    const rank = new Map(this.entitlementIds.map((id, i) => [id, i]));
+    this.closures = computeRoleClosures(loaded.policy.roles, rank);
+    this.roleIds = loaded.policy.roles.map((r) => r.id).sort();
+    const roleRank = new Map(this.roleIds.map((id, i) => [id, i]));
     const entries: RuleEntry[] = [];
     for (const role of loaded.policy.roles) {
       const rule = loaded.rules.get(role.id);
-      if (rule) entries.push({ role: role.id, rule, filter: candidateFilter(rule.ast, loaded.environment.fields) });
+      if (!rule) continue;
+      const { filter, exact } = analyseRule(rule.ast, loaded.environment.fields);
+      const closure = this.closures.get(role.id)!;
+      entries.push({
+        role: role.id,
+        rule,
+        filter,
+        exact,
+        closure,
+        closureRoles: closure.roles.map((r) => roleRank.get(r)!),
+      });
     }
     this.entries = entries;
   }
 
-  /** The candidate filter of a role's rule (for explaining and testing the index). */
-  filterOf(role: string): CandidateFilter | undefined {
-    return this.entries.find((e) => e.role === role)?.filter;
+  /** The candidate filter of a role's rule and whether it is exact (for explaining and testing the index). */
+  filterOf(role: string): { filter: CandidateFilter; exact: boolean } | undefined {
+    const e = this.entries.find((x) => x.role === role);
+    return e && { filter: e.filter, exact: e.exact };
   }
 
   /** Desired state of every identity, sorted by identity id. */
   desiredState(identities: readonly Identity[], asOf: Date, strategy: Strategy = 'indexed'): DesiredState {
     const sorted = [...identities].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const eligible = sorted.filter(receivesAccess);
-    const cel = eligible.map(toCelIdentity);
+    const cel = new Array<unknown>(eligible.length);
     const matched: (number[] | undefined)[] = new Array<number[] | undefined>(eligible.length);
     const index = strategy === 'indexed' ? new IdentityIndex(eligible) : undefined;
-    this.entries.forEach((entry, r) => {
-      const positions = index?.candidates(entry.filter) ?? allPositions(eligible.length);
-      for (const i of positions) {
-        if (entry.rule.holds(cel[i], asOf)) (matched[i] ??= []).push(r);
-      }
-    });
-    const byId = new Map<string, IdentityAccess>();
-    eligible.forEach((identity, i) => byId.set(identity.id, this.access(identity, matched[i] ?? [])));
-    return {
-      asOf,
-      identities: sorted.map((identity) => byId.get(identity.id) ?? emptyAccess(identity.id)),
-    };
+    let all: number[] | undefined;
+    // Rules that read an absent attribute fail by throwing; a stack trace per failure is waste.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      this.entries.forEach((entry, r) => {
+        const positions = index?.candidates(entry.filter) ?? (all ??= eligible.map((_, i) => i));
+        const skipCel = index !== undefined && entry.exact && entry.filter.kind !== 'all';
+        for (const i of positions) {
+          if (skipCel || entry.rule.holds((cel[i] ??= toCelIdentity(eligible[i]!)), asOf)) (matched[i] ??= []).push(r);
+        }
+      });
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+    const scratch = new Scratch(this.entitlementIds.length, this.roleIds.length);
+    // `eligible` is a subsequence of `sorted`: walk both instead of keying a map by id.
+    const out: IdentityAccess[] = [];
+    let j = 0;
+    for (const identity of sorted) {
+      const m = eligible[j] === identity ? matched[j++] : undefined;
+      out.push(m ? this.access(identity, m, scratch) : emptyAccess(identity.id));
+    }
+    return { asOf, identities: out };
   }
 
   /** One identity's desired access, evaluating only the rules whose filter it passes. */
@@ -72,53 +106,130 @@ export class Engine {
     const read = (field: string): unknown => identityField(identity, field);
     const matched: number[] = [];
     this.entries.forEach((entry, r) => {
-      if (passes(entry.filter, read) && entry.rule.holds(cel, asOf)) matched.push(r);
+      if (passes(entry.filter, read) && (entry.exact || entry.rule.holds(cel, asOf))) matched.push(r);
     });
-    return this.access(identity, matched);
+    return this.access(identity, matched, new Scratch(this.entitlementIds.length, this.roleIds.length));
   }
 
-  private access(identity: Identity, matchedEntries: readonly number[]): IdentityAccess {
+  private access(identity: Identity, matchedEntries: readonly number[], scratch: Scratch): IdentityAccess {
     if (matchedEntries.length === 0) return emptyAccess(identity.id);
     const matches: RoleMatch[] = [];
-    const roles = new Set<string>();
-    const byEntitlement = new Map<string, Provenance[]>();
     for (const r of matchedEntries) {
       const entry = this.entries[r]!;
-      const inputs: Record<string, AttributeValue> = {};
-      for (const field of entry.rule.reads) {
-        const v = identityField(identity, field);
-        if (v !== undefined) inputs[field] = v as AttributeValue;
-      }
-      const match: RoleMatch = { role: entry.role, rule: entry.rule.text, inputs };
-      matches.push(match);
-      const closure = this.closures.get(entry.role)!;
-      for (const role of closure.roles) roles.add(role);
-      for (const g of closure.grants) {
-        const list = byEntitlement.get(g.entitlement);
-        const p: Provenance = { match, chain: g.chain };
-        if (list) list.push(p);
-        else byEntitlement.set(g.entitlement, [p]);
-      }
+      matches.push(new Match(entry.role, entry.rule, identity));
+      for (const role of entry.closureRoles) scratch.addRole(role);
+      for (const g of entry.closure.grants) scratch.add(g);
     }
     const grants: Grant[] = [];
-    for (const entitlement of [...byEntitlement.keys()].sort()) {
-      const provenance = byEntitlement.get(entitlement)!;
-      if (provenance.length > 1) {
-        provenance.sort(
+    for (const rank of scratch.ranks()) {
+      const found = scratch.take(rank);
+      let provenance: readonly Provenance[];
+      if (found.length === 1) provenance = found[0]!.alone;
+      else {
+        found.sort(
           (a, b) =>
-            a.chain.length - b.chain.length || (a.match.role < b.match.role ? -1 : a.match.role > b.match.role ? 1 : 0),
+            a.provenance.chain.length - b.provenance.chain.length ||
+            (a.provenance.chain[0]! < b.provenance.chain[0]! ? -1 : 1),
         );
+        provenance = found.map((g) => g.provenance);
       }
-      grants.push({ identity: identity.id, entitlement, provenance });
+      grants.push({ identity: identity.id, entitlement: this.entitlementIds[rank]!, provenance });
     }
-    return { identity: identity.id, matches, roles: [...roles].sort(), grants };
+    const roles = scratch.roles().map((r) => this.roleIds[r]!);
+    return { identity: identity.id, matches, roles, grants };
+  }
+}
+
+/**
+ * A role match whose inputs (the values of the attributes the rule reads) are read from the
+ * identity when asked for: identities are immutable, so this is the same value computed later,
+ * and desired state for a large organisation does not allocate a million small objects.
+ */
+class Match implements RoleMatch {
+  readonly #compiled: CompiledRule;
+  readonly #identity: Identity;
+  #inputs: Readonly<Record<string, AttributeValue>> | undefined;
+
+  constructor(
+    readonly role: string,
+    compiled: CompiledRule,
+    identity: Identity,
+  ) {
+    this.#compiled = compiled;
+    this.#identity = identity;
+  }
+
+  get rule(): string {
+    return this.#compiled.text;
+  }
+
+  get inputs(): Readonly<Record<string, AttributeValue>> {
+    if (!this.#inputs) {
+      const inputs: Record<string, AttributeValue> = {};
+      for (const field of this.#compiled.reads) {
+        const v = identityField(this.#identity, field);
+        if (v !== undefined) inputs[field] = v as AttributeValue;
+      }
+      this.#inputs = inputs;
+    }
+    return this.#inputs;
+  }
+
+  toJSON(): RoleMatch {
+    return { role: this.role, rule: this.rule, inputs: this.inputs };
+  }
+}
+
+/** Per-identity grouping of conferred grants by entitlement rank, reused across identities. */
+class Scratch {
+  private readonly slots: (ConferredGrant[] | undefined)[];
+  private readonly touched: number[] = [];
+  private readonly roleSeen: Uint8Array;
+  private readonly roleList: number[] = [];
+
+  constructor(entitlements: number, roles: number) {
+    this.slots = new Array<ConferredGrant[] | undefined>(entitlements);
+    this.roleSeen = new Uint8Array(roles);
+  }
+
+  add(g: ConferredGrant): void {
+    const slot = this.slots[g.rank];
+    if (slot) slot.push(g);
+    else {
+      this.slots[g.rank] = [g];
+      this.touched.push(g.rank);
+    }
+  }
+
+  addRole(rank: number): void {
+    if (this.roleSeen[rank] === 0) {
+      this.roleSeen[rank] = 1;
+      this.roleList.push(rank);
+    }
+  }
+
+  /** Touched entitlement ranks in ascending order; clears the list. */
+  ranks(): number[] {
+    const out = this.touched.slice().sort((a, b) => a - b);
+    this.touched.length = 0;
+    return out;
+  }
+
+  /** Role ranks held, ascending; clears them. */
+  roles(): number[] {
+    const out = this.roleList.slice().sort((a, b) => a - b);
+    for (const r of out) this.roleSeen[r] = 0;
+    this.roleList.length = 0;
+    return out;
+  }
+
+  take(rank: number): ConferredGrant[] {
+    const slot = this.slots[rank]!;
+    this.slots[rank] = undefined;
+    return slot;
   }
 }
 
 function emptyAccess(identity: string): IdentityAccess {
   return { identity, matches: [], roles: [], grants: [] };
-}
-
-function allPositions(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => i);
 }

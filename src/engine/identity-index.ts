@@ -1,36 +1,35 @@
 import type { Identity } from '../model/identity.js';
 import { identityField } from '../policy/rule-environment.js';
-import type { CandidateFilter } from './candidate-filter.js';
+import { testValue, type CandidateFilter, type ValueTest } from './candidate-filter.js';
 
 /** Positions into the indexed identity array, ascending. */
 export type Positions = readonly number[];
 
 /**
  * Inverted indexes over identities' field values, built per field on first use, so a rule is
- * evaluated only for the identities its candidate filter admits.
+ * evaluated only for the identities its candidate filter admits. Tests other than equality scan
+ * the field's distinct values (a few hundred titles, ten grades), not the identities.
  */
 export class IdentityIndex {
-  private readonly equality = new Map<string, Map<unknown, number[]>>();
-  private readonly elements = new Map<string, Map<string, number[]>>();
-  private readonly sorted = new Map<string, { values: string[]; positions: number[] }>();
-  private allPositions: number[] | undefined;
+  private readonly byValue = new Map<string, Map<unknown, number[]>>();
+  private readonly byElement = new Map<string, Map<string, number[]>>();
+  private readonly present = new Map<string, number[]>();
+  /** Scratch marks for unions, one byte per identity. */
+  private readonly marks: Uint8Array;
 
-  constructor(readonly identities: readonly Identity[]) {}
+  constructor(readonly identities: readonly Identity[]) {
+    this.marks = new Uint8Array(identities.length);
+  }
 
   /** Identities that pass the filter; `undefined` means all of them (no index applies). */
   candidates(filter: CandidateFilter): Positions | undefined {
     switch (filter.kind) {
       case 'all':
         return undefined;
-      case 'equals': {
-        const index = this.equalityIndex(filter.field);
-        if (filter.values.length === 1) return index.get(filter.values[0]) ?? [];
-        return unionAll(filter.values.map((v) => index.get(v) ?? []));
-      }
-      case 'contains':
+      case 'field':
+        return this.fieldTest(filter.field, filter.test);
+      case 'element':
         return this.elementIndex(filter.field).get(filter.value) ?? [];
-      case 'prefix':
-        return this.prefixRange(filter.field, filter.prefix);
       case 'and': {
         // Intersect the smallest sets first; an unindexable part never widens an intersection.
         const sets = filter.parts.map((p) => this.candidates(p)).filter((s): s is Positions => s !== undefined);
@@ -47,73 +46,129 @@ export class IdentityIndex {
           if (s === undefined) return undefined;
           sets.push(s);
         }
-        return unionAll(sets);
+        return this.union(sets);
       }
+      case 'not':
+        return this.falseSet(filter.part);
     }
   }
 
-  all(): Positions {
-    this.allPositions ??= this.identities.map((_, i) => i);
-    return this.allPositions;
+  /**
+   * Identities for which an exact filter is false, not an error: CEL's three-valued logic, where
+   * `false && error` is false and `false || error` is an error.
+   */
+  private falseSet(filter: CandidateFilter): Positions {
+    switch (filter.kind) {
+      case 'field':
+        return filter.test.op === 'present'
+          ? this.absentPositions(filter.field)
+          : difference(this.presentPositions(filter.field), this.candidates(filter) ?? []);
+      case 'element':
+        return difference(this.presentPositions(filter.field), this.candidates(filter) ?? []);
+      case 'and':
+        return this.union(filter.parts.map((p) => this.falseSet(p)));
+      case 'or': {
+        let acc = this.falseSet(filter.parts[0]!);
+        for (const p of filter.parts.slice(1)) acc = intersect(acc, this.falseSet(p));
+        return acc;
+      }
+      case 'not':
+        return this.candidates(filter.part) ?? [];
+      case 'all':
+        return [];
+    }
   }
 
-  private equalityIndex(field: string): Map<unknown, number[]> {
-    let index = this.equality.get(field);
+  private absentPositions(field: string): Positions {
+    const present = this.presentPositions(field);
+    return difference(
+      this.identities.map((_, i) => i),
+      present,
+    );
+  }
+
+  private fieldTest(field: string, test: ValueTest): Positions {
+    if (test.op === 'present') return this.presentPositions(field);
+    const index = this.valueIndex(field);
+    if (test.op === 'equals') {
+      if (test.values.length === 1) return index.get(test.values[0]) ?? [];
+      return this.union(test.values.map((v) => index.get(v) ?? []));
+    }
+    const sets: Positions[] = [];
+    for (const [value, positions] of index) if (testValue(test, value)) sets.push(positions);
+    return this.union(sets);
+  }
+
+  private valueIndex(field: string): Map<unknown, number[]> {
+    let index = this.byValue.get(field);
     if (!index) {
       index = new Map();
-      this.identities.forEach((identity, i) => {
-        const v = identityField(identity, field);
-        if (v === undefined) return;
-        const list = index!.get(v);
+      for (let i = 0; i < this.identities.length; i++) {
+        const v = identityField(this.identities[i]!, field);
+        if (v === undefined) continue;
+        const list = index.get(v);
         if (list) list.push(i);
-        else index!.set(v, [i]);
-      });
-      this.equality.set(field, index);
+        else index.set(v, [i]);
+      }
+      this.byValue.set(field, index);
     }
     return index;
   }
 
   private elementIndex(field: string): Map<string, number[]> {
-    let index = this.elements.get(field);
+    let index = this.byElement.get(field);
     if (!index) {
       index = new Map();
-      this.identities.forEach((identity, i) => {
-        const v = identityField(identity, field);
-        if (!Array.isArray(v)) return;
+      for (let i = 0; i < this.identities.length; i++) {
+        const v = identityField(this.identities[i]!, field);
+        if (!Array.isArray(v)) continue;
         for (const element of new Set(v as string[])) {
-          const list = index!.get(element);
+          const list = index.get(element);
           if (list) list.push(i);
-          else index!.set(element, [i]);
+          else index.set(element, [i]);
         }
-      });
-      this.elements.set(field, index);
+      }
+      this.byElement.set(field, index);
     }
     return index;
   }
 
-  private prefixRange(field: string, prefix: string): Positions {
-    let s = this.sorted.get(field);
-    if (!s) {
-      const pairs: [string, number][] = [];
-      this.identities.forEach((identity, i) => {
-        const v = identityField(identity, field);
-        if (typeof v === 'string') pairs.push([v, i]);
-      });
-      pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
-      s = { values: pairs.map((p) => p[0]), positions: pairs.map((p) => p[1]) };
-      this.sorted.set(field, s);
+  private presentPositions(field: string): Positions {
+    let list = this.present.get(field);
+    if (!list) {
+      list = [];
+      for (let i = 0; i < this.identities.length; i++)
+        if (identityField(this.identities[i]!, field) !== undefined) list.push(i);
+      this.present.set(field, list);
     }
-    // Values with the prefix form one contiguous run in sorted order.
-    let lo = 0;
-    let hi = s.values.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (s.values[mid]! < prefix) lo = mid + 1;
-      else hi = mid;
+    return list;
+  }
+
+  /** Union of ascending lists: small ones by merge-sort, large ones by marking a bitmap. */
+  private union(sets: readonly Positions[]): Positions {
+    if (sets.length === 0) return [];
+    if (sets.length === 1) return sets[0]!;
+    let total = 0;
+    for (const s of sets) total += s.length;
+    if (total * 16 < this.identities.length) {
+      const out = new Int32Array(total);
+      let k = 0;
+      for (const s of sets) for (const x of s) out[k++] = x;
+      out.sort();
+      const unique: number[] = [];
+      for (let r = 0; r < out.length; r++) if (r === 0 || out[r] !== out[r - 1]) unique.push(out[r]!);
+      return unique;
     }
+    const marks = this.marks;
+    for (const s of sets) for (const x of s) marks[x] = 1;
     const out: number[] = [];
-    for (let i = lo; i < s.values.length && s.values[i]!.startsWith(prefix); i++) out.push(s.positions[i]!);
-    return out.sort((a, b) => a - b);
+    for (let i = 0; i < marks.length; i++) {
+      if (marks[i] === 1) {
+        out.push(i);
+        marks[i] = 0;
+      }
+    }
+    return out;
   }
 }
 
@@ -134,13 +189,12 @@ function intersect(a: Positions, b: Positions): number[] {
   return out;
 }
 
-function unionAll(sets: readonly Positions[]): Positions {
-  if (sets.length === 1) return sets[0]!;
+function difference(a: Positions, b: Positions): number[] {
   const out: number[] = [];
-  for (const s of sets) for (const x of s) out.push(x);
-  out.sort((a, b) => a - b);
-  let w = 0;
-  for (let r = 0; r < out.length; r++) if (r === 0 || out[r] !== out[r - 1]) out[w++] = out[r]!;
-  out.length = w;
+  let j = 0;
+  for (const x of a) {
+    while (j < b.length && b[j]! < x) j++;
+    if (j >= b.length || b[j] !== x) out.push(x);
+  }
   return out;
 }

@@ -1,10 +1,14 @@
+import type { Provenance } from '../model/grant.js';
 import type { Role } from '../model/policy.js';
 
 /** One entitlement a role confers, directly or through a parent, with the chain that leads to it. */
 export interface ConferredGrant {
   readonly entitlement: string;
-  /** From the role itself down to the role that lists the entitlement. */
-  readonly chain: readonly string[];
+  readonly provenance: Provenance;
+  /** The entitlement's position in sorted order, so merging per identity compares integers. */
+  readonly rank: number;
+  /** `[this]`, shared by every grant that has only this path. */
+  readonly alone: readonly Provenance[];
 }
 
 export interface RoleClosure {
@@ -18,7 +22,10 @@ export interface RoleClosure {
  * What holding each role confers, with inheritance resolved once per policy rather than once
  * per identity. The policy loader has already refused cycles and unknown parents.
  */
-export function computeRoleClosures(roles: readonly Role[]): ReadonlyMap<string, RoleClosure> {
+export function computeRoleClosures(
+  roles: readonly Role[],
+  entitlementRank: ReadonlyMap<string, number>,
+): ReadonlyMap<string, RoleClosure> {
   const byId = new Map(roles.map((r) => [r.id, r]));
   const out = new Map<string, RoleClosure>();
   for (const role of roles) {
@@ -34,13 +41,16 @@ export function computeRoleClosures(roles: readonly Role[]): ReadonlyMap<string,
       held.push(id);
       const r = byId.get(id);
       if (!r) continue;
-      for (const e of r.grants) grants.push({ entitlement: e, chain });
+      for (const e of r.grants) {
+        const provenance: Provenance = { chain };
+        grants.push({ entitlement: e, rank: entitlementRank.get(e) ?? -1, provenance, alone: [provenance] });
+      }
       for (const parent of r.inherits) if (!seen.has(parent)) queue.push({ id: parent, chain: [...chain, parent] });
     }
-    grants.sort((a, b) =>
-      a.entitlement < b.entitlement ? -1 : a.entitlement > b.entitlement ? 1 : a.chain.length - b.chain.length,
-    );
-    out.set(role.id, { roles: held, grants });
+    grants.sort((a, b) => a.rank - b.rank || a.provenance.chain.length - b.provenance.chain.length);
+    // A role that reaches one entitlement by two chains keeps the shortest only: one reason per role.
+    const unique = grants.filter((g, i) => i === 0 || grants[i - 1]!.rank !== g.rank);
+    out.set(role.id, { roles: held, grants: unique });
   }
   return out;
 }

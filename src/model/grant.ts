@@ -8,10 +8,12 @@ export interface RoleMatch {
   readonly inputs: Readonly<Record<string, AttributeValue>>;
 }
 
-/** One path by which an entitlement reaches an identity. */
+/**
+ * One path by which an entitlement reaches an identity: the role chain from the role whose rule
+ * held (`chain[0]`, whose RoleMatch in IdentityAccess.matches has the rule and the values) down
+ * to the role that lists the entitlement (`[senior-eng, engineer]`). Shared between identities.
+ */
 export interface Provenance {
-  readonly match: RoleMatch;
-  /** Role chain from the matched role down to the role that lists the entitlement (`[senior-eng, engineer]`). */
   readonly chain: readonly string[];
 }
 
@@ -19,7 +21,7 @@ export interface Provenance {
 export interface Grant {
   readonly identity: string;
   readonly entitlement: string;
-  /** Sorted by chain length, then role id: the shortest explanation first. */
+  /** Sorted by chain length, then matched role id: the shortest explanation first. */
   readonly provenance: readonly Provenance[];
 }
 

@@ -102,17 +102,18 @@ export function computePlan(input: PlanInput): Checked<Plan> {
       };
       if (wanted.size > 0) {
         const first = wanted.values().next().value!;
-        if (!account) change('create_account', `${identity.id} needs access to ${target.id}: ${explainGrant(first)}`);
+        if (!account)
+          change('create_account', `${identity.id} needs access to ${target.id}: ${explainGrant(access!, first)}`);
         else if (!account.enabled)
           change(
             'enable_account',
-            `${identity.id} is active and needs access to ${target.id} again: ${explainGrant(first)}`,
+            `${identity.id} is active and needs access to ${target.id} again: ${explainGrant(access!, first)}`,
           );
         const held = new Set(account?.entitlements ?? []);
         for (const [id, g] of wanted) {
           const e = entitlements.get(id)!;
           if (e.address.kind === 'account' || held.has(id)) continue;
-          change('add_membership', explainGrant(g), e);
+          change('add_membership', explainGrant(access!, g), e);
         }
         for (const id of account?.entitlements ?? []) {
           const e = entitlements.get(id);

@@ -1,4 +1,4 @@
-import type { Grant, Provenance } from '../model/grant.js';
+import type { Grant, IdentityAccess, Provenance, RoleMatch } from '../model/grant.js';
 import type { AttributeValue } from '../model/identity.js';
 
 /** One provenance in plain words: `role "senior-engineer" (rule held: ...) inherits "engineer", which grants it`. */
@@ -9,13 +9,19 @@ export function explainProvenance(p: Provenance): string {
   return `${head} inherits ${rest.map((r) => `"${r}"`).join(', which inherits ')}`;
 }
 
+/** The match (rule and values) behind a provenance: the role whose rule held is `chain[0]`. */
+export function matchOf(access: IdentityAccess, p: Provenance): RoleMatch | undefined {
+  return access.matches.find((m) => m.role === p.chain[0]);
+}
+
 /** The shortest explanation of a grant, for a plan line. */
-export function explainGrant(g: Grant): string {
+export function explainGrant(access: IdentityAccess, g: Grant): string {
   const p = g.provenance[0];
   if (!p) return 'no role grants it';
   const more =
     g.provenance.length > 1 ? ` (and ${g.provenance.length - 1} more path${g.provenance.length > 2 ? 's' : ''})` : '';
-  return `${explainProvenance(p)} grants it, because ${describeInputs(p.match.inputs)}${more}`;
+  const match = matchOf(access, p);
+  return `${explainProvenance(p)} grants it, because ${match ? describeInputs(match.inputs) : 'its rule holds'}${more}`;
 }
 
 /** `department = "Engineering", grade = 7` — the values that made the rule hold. */
@@ -29,4 +35,16 @@ export function formatValue(v: AttributeValue): string {
   if (Array.isArray(v)) return `[${v.map((x) => JSON.stringify(x)).join(', ')}]`;
   if (typeof v === 'string') return JSON.stringify(v);
   return String(v);
+}
+
+/** A grant with each provenance expanded to its rule and values: what `--json` shows. */
+export function expandGrant(access: IdentityAccess, g: Grant) {
+  return {
+    identity: g.identity,
+    entitlement: g.entitlement,
+    provenance: g.provenance.map((p) => {
+      const m = matchOf(access, p);
+      return { role: p.chain[0]!, chain: p.chain, rule: m?.rule, inputs: m?.inputs };
+    }),
+  };
 }
