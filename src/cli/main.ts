@@ -57,22 +57,22 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--skip-invalid', 'load valid rows of a feed with bad rows, and report the rest')
     .action((opts: Record<string, string>) => run(() => planCommand(io, globals(), opts))());
 
+  // --people, --roles and --seed belong to `demo` and are read by `demo generate` too.
   const demo = program
     .command('demo')
-    .description('a whole example organisation, end to end, on embedded defaults')
-    .option('--people <n>', 'people in the generated organisation', '2000')
-    .option('--roles <n>', 'roles in the generated organisation', '120')
-    .option('--seed <n>', 'random seed', '7')
+    .description('a whole synthetic organisation, end to end, on embedded defaults')
+    .option('--people <n>', 'people in the organisation', '2000')
+    .option('--roles <n>', 'roles in the organisation', '120')
+    .option('--seed <n>', 'random seed (same seed, same organisation)', '7')
     .option('--dir <folder>', 'where to write the organisation', '.tenure/demo')
     .action((opts: Record<string, string>) => run(() => demoCommand(io, globals(), opts))());
   demo
     .command('generate')
     .description('write a realistic synthetic organisation (policy, HR feed, non-human identities, target snapshots)')
-    .option('--people <n>', 'number of people', '1000')
-    .option('--roles <n>', 'number of roles', '50')
-    .option('--seed <n>', 'random seed (same seed, same files)', '1')
     .option('--out <folder>', 'output folder', 'tenure-demo')
-    .action((opts: Record<string, string>) => run(() => demoGenerateCommand(io, globals(), opts))());
+    .action((_opts: unknown, cmd: Command) =>
+      run(() => demoGenerateCommand(io, globals(), cmd.optsWithGlobals<Record<string, string>>()))(),
+    );
 
   try {
     await program.parseAsync(argv, { from: 'user' });

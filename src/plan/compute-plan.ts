@@ -118,7 +118,7 @@ export function computePlan(input: PlanInput): Checked<Plan> {
         for (const id of account?.entitlements ?? []) {
           const e = entitlements.get(id);
           if (!e || wanted.has(id) || e.address.kind === 'account') continue;
-          change('remove_membership', `no role grants ${id} to ${identity.id} any more`, e);
+          change('remove_membership', `no role grants ${id} to ${identity.id}`, e);
         }
       } else if (account) {
         const why = leaveReason(identity, target.id);
