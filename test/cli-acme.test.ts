@@ -49,6 +49,11 @@ describe('tenure on examples/acme', () => {
   it('says plainly that an identity is not active', async () => {
     const r = await tenure(...acme, 'why', 'E000141');
     assert.match(r.stdout, /E000141 is pre_hire: only active identities receive access from roles\./);
+    const one = await tenure(...acme, 'why', 'E000141', 'apps:role/github-user');
+    assert.match(
+      one.stdout,
+      /role "engineer" \(via developer-tools\) would grant it, but its rule .* holds, yet E000141 is pre_hire/,
+    );
   });
 
   it('refuses an unknown identity or entitlement with a suggestion', async () => {

@@ -70,6 +70,10 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .command('generate')
     .description('write a realistic synthetic organisation (policy, HR feed, non-human identities, target snapshots)')
     .option('--out <folder>', 'output folder', 'tenure-demo')
+    .addHelpText(
+      'after',
+      "\nSize and seed are demo's options: tenure demo generate --people 1000 --roles 50 --seed 1 --out acme",
+    )
     .action((_opts: unknown, cmd: Command) =>
       run(() => demoGenerateCommand(io, globals(), cmd.optsWithGlobals<Record<string, string>>()))(),
     );
@@ -78,8 +82,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
-        return EXIT.ok;
+      // An explicit --help or --version succeeds; help shown because no command was given is a usage error.
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return EXIT.ok;
       return EXIT.usage;
     }
     if (e instanceof UserError) {

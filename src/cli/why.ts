@@ -2,7 +2,7 @@ import { Engine } from '../engine/engine.js';
 import type { IdentityAccess } from '../model/grant.js';
 import type { Identity } from '../model/identity.js';
 import { describeInputs, expandGrant, explainProvenance, formatValue, matchOf } from '../plan/explain.js';
-import { identityField } from '../policy/rule-environment.js';
+import { identityField, toCelIdentity } from '../policy/rule-environment.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
 import { asOfDate, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
 import { didYouMean } from '../policy/suggest.js';
@@ -39,7 +39,8 @@ export function whyCommand(io: Io, g: GlobalOptions, id: string, entitlement: st
   const access = engine.identityAccess(identity, asOf);
   const grants =
     entitlement === undefined ? access.grants : access.grants.filter((gr) => gr.entitlement === entitlement);
-  const missing = entitlement !== undefined && grants.length === 0 ? whyNot(engine, identity, entitlement) : undefined;
+  const missing =
+    entitlement !== undefined && grants.length === 0 ? whyNot(engine, identity, entitlement, asOf) : undefined;
 
   if (g.json) {
     io.out(
@@ -59,6 +60,7 @@ export function whyCommand(io: Io, g: GlobalOptions, id: string, entitlement: st
   io.out(header(identity));
   if (identity.status !== 'active') {
     io.out(`  ${identity.id} is ${identity.status}: only active identities receive access from roles.`);
+    if (entitlement !== undefined) printWouldGrant(io, whyNot(engine, identity, entitlement, asOf));
     return EXIT.ok;
   }
   if (entitlement === undefined) printAll(io, access);
@@ -71,13 +73,17 @@ export function whyCommand(io: Io, g: GlobalOptions, id: string, entitlement: st
     }
   } else {
     io.out(`  ${identity.id} does not get ${entitlement}.`);
-    if (missing!.length === 0) io.out('  No role grants it.');
-    for (const m of missing!)
-      io.out(
-        `  role "${m.role}"${m.chain.length > 1 ? ` (via ${m.chain.slice(1).join(' → ')})` : ''} would grant it, but ${m.why}`,
-      );
+    printWouldGrant(io, missing!);
   }
   return EXIT.ok;
+}
+
+function printWouldGrant(io: Io, missing: readonly NotGranted[]): void {
+  if (missing.length === 0) io.out('  No role grants it.');
+  for (const m of missing) {
+    const via = m.chain.length > 1 ? ` (via ${m.chain.slice(1).join(' → ')})` : '';
+    io.out(`  role "${m.role}"${via} would grant it, but ${m.why}`);
+  }
 }
 
 function header(i: Identity): string {
@@ -107,7 +113,7 @@ interface NotGranted {
 }
 
 /** For an entitlement the identity lacks: each role that could grant it, and why its rule fails. */
-function whyNot(engine: Engine, identity: Identity, entitlement: string): NotGranted[] {
+function whyNot(engine: Engine, identity: Identity, entitlement: string, asOf: Date): NotGranted[] {
   const out: NotGranted[] = [];
   for (const [role, closure] of engine.closures) {
     const cg = closure.grants.find((x) => x.entitlement === entitlement);
@@ -122,10 +128,13 @@ function whyNot(engine: Engine, identity: Identity, entitlement: string): NotGra
       const v = identityField(identity, f);
       return `${f} = ${v === undefined ? 'absent' : formatValue(v as never)}`;
     });
+    const held = rule.holds(toCelIdentity(identity), asOf);
     out.push({
       role,
       chain: g.chain,
-      why: `its rule ${rule.text} does not hold (${values.join(', ') || 'no attributes read'})`,
+      why: held
+        ? `its rule ${rule.text} holds, yet ${identity.id} is ${identity.status}`
+        : `its rule ${rule.text} does not hold (${values.join(', ') || 'no attributes read'})`,
     });
   }
   return out.sort((a, b) => (a.role < b.role ? -1 : 1));
