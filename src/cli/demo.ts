@@ -124,16 +124,16 @@ export async function demoCommand(io: Io, g: GlobalOptions, o: Record<string, st
   );
   say(renderPlanText(plan, { limit: 4 }));
   if (example && example.grants.length > 0) {
-    say(`\nWhy does ${example.identity} have what they have? (tenure why ${example.identity})`);
+    say(`\nWhy does ${example.identity} have what they have? (npx tenure why ${example.identity})`);
     for (const m of example.matches.slice(0, 4)) say(`  ${m.role}: ${m.rule}\n    because ${describeInputs(m.inputs)}`);
     const gr = example.grants.find((x) => x.provenance[0]!.chain.length > 1) ?? example.grants[0]!;
     say(`  e.g. ${gr.entitlement} ← ${explainProvenance(gr.provenance[0]!)}`);
   }
   const topRisk = [...riskyHolders].sort((a, b) => b[1] - a[1])[0];
   if (topRisk)
-    say(`\nHigh-risk access: ${topRisk[0]} is held by ${topRisk[1]} identities (tenure who-has ${topRisk[0]}).`);
+    say(`\nHigh-risk access: ${topRisk[0]} is held by ${topRisk[1]} identities (npx tenure who-has ${topRisk[0]}).`);
   say(
-    `\nExplore it yourself:\n  tenure -c ${config} validate\n  tenure -c ${config} plan\n  tenure -c ${config} why ${example?.identity ?? 'ID'}`,
+    `\nExplore it yourself:\n  npx tenure -c ${config} validate\n  npx tenure -c ${config} plan\n  npx tenure -c ${config} why ${example?.identity ?? 'ID'}`,
   );
   return EXIT.ok;
 }

@@ -1,24 +1,12 @@
 import { Engine } from '../engine/engine.js';
 import { describeInputs, expandGrant, explainProvenance } from '../plan/explain.js';
-import { didYouMean } from '../policy/suggest.js';
-import { EXIT, toJson, UserError, type Io } from './output.js';
-import { asOfDate, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
+import { EXIT, toJson, type Io } from './output.js';
+import { asOfDate, declaredEntitlement, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
 
 /** `tenure who-has ENTITLEMENT`: every identity that should hold it, and why. */
 export function whoHasCommand(io: Io, g: GlobalOptions, entitlement: string, options: { limit?: string }): number {
   const { loaded } = openPolicy(g.config);
-  const ent = loaded.policy.entitlements.find((e) => e.id === entitlement);
-  if (!ent) {
-    throw new UserError(
-      `"${entitlement}" is not a declared entitlement`,
-      EXIT.invalid,
-      [],
-      didYouMean(
-        entitlement,
-        loaded.policy.entitlements.map((e) => e.id),
-      ) ?? 'entitlements are written target:kind/name',
-    );
-  }
+  const ent = declaredEntitlement(loaded, entitlement);
   const { identities } = openIdentities(loaded);
   const desired = new Engine(loaded).desiredState(identities, asOfDate(g.asOf));
   const holders = desired.identities.flatMap((a) =>

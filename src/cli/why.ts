@@ -4,7 +4,7 @@ import type { Identity } from '../model/identity.js';
 import { describeInputs, expandGrant, explainProvenance, formatValue, matchOf } from '../plan/explain.js';
 import { identityField, toCelIdentity } from '../policy/rule-environment.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
-import { asOfDate, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
+import { asOfDate, declaredEntitlement, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
 import { didYouMean } from '../policy/suggest.js';
 
 /** `tenure why ID [ENTITLEMENT]`: the provenance of an identity's access, in plain words. */
@@ -23,17 +23,7 @@ export function whyCommand(io: Io, g: GlobalOptions, id: string, entitlement: st
       ) ?? "identity ids are the sources' key values",
     );
   }
-  if (entitlement !== undefined && !loaded.policy.entitlements.some((e) => e.id === entitlement)) {
-    throw new UserError(
-      `"${entitlement}" is not a declared entitlement`,
-      EXIT.invalid,
-      [],
-      didYouMean(
-        entitlement,
-        loaded.policy.entitlements.map((e) => e.id),
-      ) ?? 'entitlements are written target:kind/name',
-    );
-  }
+  if (entitlement !== undefined) declaredEntitlement(loaded, entitlement);
   const asOf = asOfDate(g.asOf);
   const engine = new Engine(loaded);
   const access = engine.identityAccess(identity, asOf);

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Diagnostic } from '../model/diagnostic.js';
+import type { Entitlement } from '../model/entitlement.js';
+import { didYouMean } from '../policy/suggest.js';
 import { hasErrors } from '../model/diagnostic.js';
 import type { Identity } from '../model/identity.js';
 import type { ActualState, TargetState } from '../model/actual-state.js';
@@ -120,4 +122,17 @@ export function asOfDate(text: string | undefined): Date {
   if (Number.isNaN(d.getTime()))
     throw new UserError(`--as-of ${text} is not a date`, EXIT.usage, [], 'write YYYY-MM-DD or an ISO 8601 timestamp');
   return d;
+}
+
+/** The declared entitlement with this id, or a UserError suggesting the closest one. */
+export function declaredEntitlement(loaded: LoadedPolicy, id: string): Entitlement {
+  const found = loaded.policy.entitlements.find((e) => e.id === id);
+  if (found) return found;
+  const ids = loaded.policy.entitlements.map((e) => e.id);
+  throw new UserError(
+    `"${id}" is not a declared entitlement`,
+    EXIT.invalid,
+    [],
+    didYouMean(id, ids) ?? 'entitlements are written target:kind/name',
+  );
 }

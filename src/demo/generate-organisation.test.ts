@@ -4,6 +4,7 @@ import { Environment } from '@marcbachmann/cel-js';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { parse as parseYaml } from 'yaml';
 import { parseEntitlement } from '../model/entitlement.js';
+import { loadPolicy } from '../policy/load-policy.js';
 import { csvField, generateOrganisation, type GeneratedOrganisation } from './generate-organisation.js';
 
 const AS_OF = new Date('2026-11-01T00:00:00Z');
@@ -310,27 +311,9 @@ describe('generateOrganisation', () => {
   it('writes rules that type-check, and its own evaluation agrees with CEL', () => {
     const org = generate(2000, 200, 5);
     const policy = policyOf(org);
-    const typeOf: Record<string, string> = {
-      string: 'string',
-      int: 'int',
-      list: 'list<string>',
-      date: 'google.protobuf.Timestamp',
-    };
-    const schema: Record<string, string> = {
-      id: 'string',
-      kind: 'string',
-      status: 'string',
-      source: 'string',
-      manager: 'string',
-      owner: 'string',
-      start_date: 'google.protobuf.Timestamp',
-      end_date: 'google.protobuf.Timestamp',
-    };
-    for (const s of policy.sources)
-      for (const [name, a] of Object.entries(s.attributes)) schema[name] = typeOf[a.type] ?? 'dyn';
-    const typed = new Environment()
-      .registerVariable({ name: 'identity', schema })
-      .registerVariable('now', 'google.protobuf.Timestamp');
+    // The real loader compiles every rule against the typed attributes the sources declare.
+    const loaded = loadPolicy(org.files['tenure.yaml']!, 'tenure.yaml');
+    assert.deepEqual(loaded.diagnostics, []);
     const dynamic = new Environment()
       .registerVariable('identity', 'map<string, dyn>')
       .registerVariable('now', 'google.protobuf.Timestamp');
@@ -368,9 +351,7 @@ describe('generateOrganisation', () => {
     let checked = 0;
     for (const role of policy.roles) {
       if (role.when === undefined) continue;
-      const check = typed.check(role.when);
-      assert.ok(check.valid, `${role.id}: ${role.when} type-checks`);
-      assert.equal(check.type, 'bool');
+      assert.ok(loaded.result?.rules.has(role.id), `${role.id}: ${role.when} compiles`);
       const rule = dynamic.parse(role.when);
       let matches = 0;
       for (const identity of identities) {
@@ -384,7 +365,6 @@ describe('generateOrganisation', () => {
       checked++;
     }
     assert.ok(checked > 150);
-    assert.ok(typed.check('identity.grade == "7"').valid === false, 'the typed environment does reject type errors');
   });
 
   it('writes rules in the shapes a real IAM team writes, mostly indexable', () => {
