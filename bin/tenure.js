@@ -1,5 +1,3 @@
 #!/usr/bin/env node
-// The published entry point runs the compiled CLI; `npm run build` produces dist/.
-import { main } from '../dist/cli/main.js';
-
-process.exitCode = await main(process.argv.slice(2));
+// The published entry point runs the compiled CLI; `npm run build` (run by `npm ci`) produces dist/.
+import '../dist/cli/bin.js';

@@ -174,6 +174,14 @@ describe('loadPolicy', () => {
     assert.deepEqual(ref.diagnostics, []);
   });
 
+  it('refuses a malformed secret reference', () => {
+    const text = base.replace(
+      '    kind: memory',
+      '    kind: memory\n    connection: { password: { env: DIR_PASSWORD, file: /run/secret } }',
+    );
+    assert.deepEqual(errors(text), ['tenure.yaml:17:29: targets.0.connection.password is not a secret reference']);
+  });
+
   it('hints at the closest attribute name', () => {
     const r = loadPolicy(base.replace('identity.department ==', 'identity.departmnt =='), 'tenure.yaml');
     assert.equal(r.diagnostics[0]!.hint, 'did you mean "department"?');

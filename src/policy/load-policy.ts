@@ -429,15 +429,30 @@ function plainZodMessage(issue: z.core.$ZodIssue): string {
 function findInlineSecrets(value: unknown, path: YamlPath, at: YamlLocator, out: Diagnostic[]): void {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return;
   for (const [k, v] of Object.entries(value)) {
+    const here = [...path, k];
     if (typeof v === 'string' && SECRET_KEY.test(k)) {
       out.push({
         severity: 'warning',
         code: 'policy.inline_secret',
         message: `"${k}" holds a secret inline in ${path.join('.')}`,
         hint: `reference it instead: ${k}: { env: NAME } or ${k}: { file: PATH }, and keep the value out of version control`,
-        position: at.at([...path, k]),
+        position: at.at(here),
       });
-    } else findInlineSecrets(v, [...path, k], at, out);
+    } else if (v && typeof v === 'object' && !Array.isArray(v) && ('env' in v || 'file' in v)) {
+      // A secret reference: exactly one of env or file, naming something.
+      const keys = Object.keys(v);
+      const ref = v as Record<string, unknown>;
+      const name = ref.env ?? ref.file;
+      if (keys.length !== 1 || typeof name !== 'string' || name === '') {
+        out.push({
+          severity: 'error',
+          code: 'policy.secret_reference',
+          message: `${here.join('.')} is not a secret reference`,
+          hint: 'write { env: VARIABLE_NAME } or { file: /path/to/secret }, one of the two',
+          position: at.at(here),
+        });
+      }
+    } else findInlineSecrets(v, here, at, out);
   }
 }
 
