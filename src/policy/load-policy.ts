@@ -428,7 +428,7 @@ function plainZodMessage(issue: z.core.$ZodIssue): string {
 
 function findInlineSecrets(value: unknown, path: YamlPath, at: YamlLocator, out: Diagnostic[]): void {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return;
-  for (const [k, v] of Object.entries(value)) {
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     const here = [...path, k];
     if (typeof v === 'string' && SECRET_KEY.test(k)) {
       out.push({
@@ -440,8 +440,8 @@ function findInlineSecrets(value: unknown, path: YamlPath, at: YamlLocator, out:
       });
     } else if (v && typeof v === 'object' && !Array.isArray(v) && ('env' in v || 'file' in v)) {
       // A secret reference: exactly one of env or file, naming something.
-      const keys = Object.keys(v);
       const ref = v as Record<string, unknown>;
+      const keys = Object.keys(ref);
       const name = ref.env ?? ref.file;
       if (keys.length !== 1 || typeof name !== 'string' || name === '') {
         out.push({
