@@ -5,3 +5,5 @@ export * from './policy.js';
 export * from './grant.js';
 export * from './actual-state.js';
 export * from './plan.js';
+export * from './lifecycle.js';
+export * from './audit.js';

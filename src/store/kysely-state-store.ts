@@ -1,0 +1,332 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { chain, type AuditEntry } from '../audit/audit-chain.js';
+import { canonicalJson, parseCanonicalJson } from '../audit/canonical-json.js';
+import type { AuditRecord } from '../model/audit.js';
+import type { Identity } from '../model/identity.js';
+import type { LifecycleEvent } from '../model/lifecycle.js';
+import type { Database } from './schema.js';
+import {
+  StoreError,
+  type EventFilter,
+  type IdentityVersion,
+  type ImportRecord,
+  type SourceState,
+  type StateStore,
+  type StoreWriter,
+  type StoredEvent,
+} from './state-store.js';
+
+/** Rows per INSERT: far below SQLite's and PostgreSQL's bound-parameter limits. */
+const BATCH = 400;
+/** The PostgreSQL advisory lock every Tenure writer takes (an arbitrary constant: "TENU"). */
+const WRITE_LOCK = 0x54454e55;
+
+type Db = Kysely<Database>;
+
+/** The state store through Kysely: one code path for SQLite and PostgreSQL. */
+export class KyselyStateStore implements StateStore {
+  constructor(
+    private readonly db: Db,
+    readonly dialect: 'sqlite' | 'postgres',
+    readonly location: string,
+  ) {}
+
+  async schemaVersion(): Promise<string> {
+    const rows = await sql<{ name: string }>`select name from tenure_migrations order by name`.execute(this.db);
+    return rows.rows.at(-1)?.name ?? 'none';
+  }
+
+  identities(source?: string): Promise<Identity[]> {
+    return readIdentities(this.db, source);
+  }
+
+  async identityHistory(id: string): Promise<IdentityVersion[]> {
+    const rows = await this.db
+      .selectFrom('identity_versions')
+      .selectAll()
+      .where('id', '=', id)
+      .orderBy('version')
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      version: Number(r.version),
+      source: r.source,
+      ...(r.data !== null ? { identity: parseCanonicalJson<Identity>(r.data) } : {}),
+      recordedAt: new Date(r.recorded_at),
+      importSeq: Number(r.import_seq),
+    }));
+  }
+
+  sourceState(source: string): Promise<SourceState | undefined> {
+    return readSourceState(this.db, source);
+  }
+
+  async imports(limit = 20): Promise<ImportRecord[]> {
+    const rows = await this.db.selectFrom('imports').selectAll().orderBy('seq', 'desc').limit(limit).execute();
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      source: r.source,
+      asOf: new Date(r.as_of),
+      startedAt: new Date(r.started_at),
+      rows: Number(r.rows),
+      events: Number(r.events),
+      outcome: r.outcome,
+      detail: r.detail,
+    }));
+  }
+
+  async events(filter: EventFilter = {}): Promise<StoredEvent[]> {
+    let q = this.db.selectFrom('events').selectAll().orderBy('seq');
+    if (filter.since) q = q.where('at', '>=', filter.since.toISOString());
+    if (filter.identity !== undefined) q = q.where('identity', '=', filter.identity);
+    if (filter.limit !== undefined) q = q.limit(filter.limit);
+    return (await q.execute()).map((r) => ({
+      ...parseCanonicalJson<LifecycleEvent>(r.data),
+      seq: Number(r.seq),
+      importSeq: Number(r.import_seq),
+    }));
+  }
+
+  async auditRecords(since?: Date): Promise<AuditRecord[]> {
+    let q = this.db.selectFrom('audit_log').selectAll().orderBy('seq');
+    if (since) q = q.where('at', '>=', since.toISOString());
+    return (await q.execute()).map(toAuditRecord);
+  }
+
+  async write<T>(f: (w: StoreWriter) => Promise<T>, options: { readonly waitMs?: number } = {}): Promise<T> {
+    const waitMs = options.waitMs ?? 10_000;
+    if (this.dialect === 'postgres') {
+      return this.db.transaction().execute(async (trx) => {
+        // lock_timeout bounds the wait for the advisory lock as for any other lock.
+        await sql.raw(`set local lock_timeout = ${Math.max(1, Math.floor(waitMs))}`).execute(trx);
+        try {
+          await sql`select pg_advisory_xact_lock(${WRITE_LOCK})`.execute(trx);
+        } catch (e) {
+          if ((e as { code?: string }).code === '55P03') throw this.busy(waitMs);
+          throw e;
+        }
+        return f(new Writer(trx));
+      });
+    }
+    // SQLite: BEGIN IMMEDIATE takes the database's write lock now, waiting up to the busy timeout.
+    return this.db.connection().execute(async (conn) => {
+      await sql.raw(`pragma busy_timeout = ${Math.max(0, Math.floor(waitMs))}`).execute(conn);
+      try {
+        await sql`begin immediate`.execute(conn);
+      } catch (e) {
+        if (/SQLITE_BUSY|database is locked/i.test(String((e as { code?: string }).code ?? (e as Error).message)))
+          throw this.busy(waitMs);
+        throw e;
+      }
+      try {
+        const result = await f(new Writer(conn));
+        await sql`commit`.execute(conn);
+        return result;
+      } catch (e) {
+        await sql`rollback`.execute(conn);
+        throw e;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  private busy(waitMs: number): StoreError {
+    return new StoreError(
+      `another Tenure process is changing the state at ${this.location}; waited ${Math.round(waitMs / 1000)} s for it to finish`,
+      'busy',
+      'run the command again when the other one has finished (tenure status shows the last import)',
+    );
+  }
+}
+
+/** Writes inside one transaction that holds the write lock. */
+class Writer implements StoreWriter {
+  constructor(private readonly db: Db | Transaction<Database>) {}
+
+  identities(source?: string): Promise<Identity[]> {
+    return readIdentities(this.db, source);
+  }
+
+  sourceState(source: string): Promise<SourceState | undefined> {
+    return readSourceState(this.db, source);
+  }
+
+  async replaceSnapshot(
+    source: string,
+    identities: readonly Identity[],
+    importSeq: number,
+    at: Date,
+  ): Promise<{ changed: number; removed: number }> {
+    const existing = new Map<string, { version: number; data: string }>();
+    for (const r of await this.db
+      .selectFrom('identities')
+      .select(['id', 'version', 'data'])
+      .where('source', '=', source)
+      .execute()) {
+      existing.set(r.id, { version: Number(r.version), data: r.data });
+    }
+    const when = at.toISOString();
+    const upserts: Database['identities'][] = [];
+    const versions: Database['identity_versions'][] = [];
+    for (const identity of identities) {
+      const data = canonicalJson(identity);
+      const before = existing.get(identity.id);
+      existing.delete(identity.id);
+      if (before?.data === data) continue;
+      const version = (before?.version ?? (await this.lastVersion(identity.id))) + 1;
+      upserts.push({ id: identity.id, source, version, status: identity.status, data, updated_at: when });
+      versions.push({ id: identity.id, version, source, data, recorded_at: when, import_seq: importSeq });
+    }
+    // What is left was in the stored snapshot and is gone from the feed: a tombstone version.
+    const removed = [...existing.entries()];
+    for (const [id, before] of removed)
+      versions.push({ id, version: before.version + 1, source, data: null, recorded_at: when, import_seq: importSeq });
+    for (let i = 0; i < upserts.length; i += BATCH) {
+      await this.db
+        .insertInto('identities')
+        .values(upserts.slice(i, i + BATCH))
+        .onConflict((oc) =>
+          oc.column('id').doUpdateSet((eb) => ({
+            source: eb.ref('excluded.source'),
+            version: eb.ref('excluded.version'),
+            status: eb.ref('excluded.status'),
+            data: eb.ref('excluded.data'),
+            updated_at: eb.ref('excluded.updated_at'),
+          })),
+        )
+        .execute();
+    }
+    for (let i = 0; i < removed.length; i += BATCH) {
+      await this.db
+        .deleteFrom('identities')
+        .where(
+          'id',
+          'in',
+          removed.slice(i, i + BATCH).map(([id]) => id),
+        )
+        .execute();
+    }
+    for (let i = 0; i < versions.length; i += BATCH)
+      await this.db
+        .insertInto('identity_versions')
+        .values(versions.slice(i, i + BATCH))
+        .execute();
+    return { changed: upserts.length, removed: removed.length };
+  }
+
+  /** A returning identity (rehire) continues its version history. */
+  private async lastVersion(id: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('identity_versions')
+      .select((eb) => eb.fn.max('version').as('v'))
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r?.v === null || r?.v === undefined ? 0 : Number(r.v);
+  }
+
+  async beginImport(source: string, asOf: Date, startedAt: Date, rows: number): Promise<number> {
+    const r = await this.db
+      .insertInto('imports')
+      .values({
+        source,
+        as_of: asOf.toISOString(),
+        started_at: startedAt.toISOString(),
+        rows,
+        events: 0,
+        outcome: 'running',
+        detail: '',
+      })
+      .returning('seq')
+      .executeTakeFirstOrThrow();
+    return Number(r.seq);
+  }
+
+  async finishImport(seq: number, events: number, outcome: string, detail: string): Promise<void> {
+    await this.db.updateTable('imports').set({ events, outcome, detail }).where('seq', '=', seq).execute();
+  }
+
+  async setSourceState(state: SourceState): Promise<void> {
+    await this.db
+      .insertInto('source_state')
+      .values({ source: state.source, last_as_of: state.lastAsOf.toISOString(), last_import: state.lastImport })
+      .onConflict((oc) =>
+        oc.column('source').doUpdateSet((eb) => ({
+          last_as_of: eb.ref('excluded.last_as_of'),
+          last_import: eb.ref('excluded.last_import'),
+        })),
+      )
+      .execute();
+  }
+
+  async appendEvents(events: readonly LifecycleEvent[], importSeq: number): Promise<void> {
+    const rows = events.map((e) => ({
+      import_seq: importSeq,
+      kind: e.kind,
+      identity: e.identity,
+      source: e.source,
+      at: e.at.toISOString(),
+      effective: e.effective?.toISOString() ?? null,
+      data: canonicalJson(e),
+    }));
+    for (let i = 0; i < rows.length; i += BATCH)
+      await this.db
+        .insertInto('events')
+        .values(rows.slice(i, i + BATCH))
+        .execute();
+  }
+
+  async audit(entries: readonly AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const last = await this.db
+      .selectFrom('audit_log')
+      .select(['seq', 'hash'])
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const records = chain(last && { seq: Number(last.seq), hash: last.hash }, entries);
+    const rows = records.map((r) => ({
+      seq: r.seq,
+      at: r.at.toISOString(),
+      actor: r.actor,
+      action: r.action,
+      subject: r.subject,
+      reason: r.reason,
+      details: canonicalJson(r.details),
+      previous_hash: r.previousHash,
+      hash: r.hash,
+    }));
+    for (let i = 0; i < rows.length; i += BATCH)
+      await this.db
+        .insertInto('audit_log')
+        .values(rows.slice(i, i + BATCH))
+        .execute();
+  }
+}
+
+async function readIdentities(db: Db, source?: string): Promise<Identity[]> {
+  let q = db.selectFrom('identities').select(['data']).orderBy('id');
+  if (source !== undefined) q = q.where('source', '=', source);
+  return (await q.execute()).map((r) => parseCanonicalJson<Identity>(r.data));
+}
+
+async function readSourceState(db: Db, source: string): Promise<SourceState | undefined> {
+  const r = await db.selectFrom('source_state').selectAll().where('source', '=', source).executeTakeFirst();
+  return r && { source: r.source, lastAsOf: new Date(r.last_as_of), lastImport: Number(r.last_import) };
+}
+
+function toAuditRecord(r: Database['audit_log']): AuditRecord {
+  return {
+    seq: Number(r.seq),
+    at: new Date(r.at),
+    actor: r.actor,
+    action: r.action,
+    subject: r.subject,
+    reason: r.reason,
+    details: parseCanonicalJson<Record<string, unknown>>(r.details),
+    previousHash: r.previous_hash,
+    hash: r.hash,
+  };
+}

@@ -1,0 +1,56 @@
+import type { Generated } from 'kysely';
+
+/** Tables as Kysely sees them. JSON columns hold text (the same in SQLite and PostgreSQL). */
+export interface Database {
+  tenure_meta: { key: string; value: string };
+  identities: {
+    id: string;
+    source: string;
+    version: number;
+    status: string;
+    /** Canonical JSON of the Identity (dates and ints tagged). */
+    data: string;
+    updated_at: string;
+  };
+  identity_versions: {
+    id: string;
+    version: number;
+    source: string;
+    /** Null when the identity left the feed (a tombstone version). */
+    data: string | null;
+    recorded_at: string;
+    import_seq: number;
+  };
+  imports: {
+    seq: Generated<number>;
+    source: string;
+    as_of: string;
+    started_at: string;
+    rows: number;
+    events: number;
+    outcome: string;
+    detail: string;
+  };
+  source_state: { source: string; last_as_of: string; last_import: number };
+  events: {
+    seq: Generated<number>;
+    import_seq: number;
+    kind: string;
+    identity: string;
+    source: string;
+    at: string;
+    effective: string | null;
+    data: string;
+  };
+  audit_log: {
+    seq: number;
+    at: string;
+    actor: string;
+    action: string;
+    subject: string;
+    reason: string;
+    details: string;
+    previous_hash: string;
+    hash: string;
+  };
+}

@@ -1,0 +1,99 @@
+import type { AuditRecord } from '../model/audit.js';
+import type { Identity } from '../model/identity.js';
+import type { LifecycleEvent } from '../model/lifecycle.js';
+import type { AuditEntry } from '../audit/audit-chain.js';
+
+export interface StoredEvent extends LifecycleEvent {
+  readonly seq: number;
+  readonly importSeq: number;
+}
+
+export interface IdentityVersion {
+  readonly id: string;
+  readonly version: number;
+  readonly source: string;
+  /** Undefined when the identity left the feed at this version. */
+  readonly identity?: Identity;
+  readonly recordedAt: Date;
+  readonly importSeq: number;
+}
+
+export interface ImportRecord {
+  readonly seq: number;
+  readonly source: string;
+  readonly asOf: Date;
+  readonly startedAt: Date;
+  readonly rows: number;
+  readonly events: number;
+  /** `applied`, `stopped` (a guardrail held it back) ... */
+  readonly outcome: string;
+  readonly detail: string;
+}
+
+export interface SourceState {
+  readonly source: string;
+  readonly lastAsOf: Date;
+  readonly lastImport: number;
+}
+
+export interface EventFilter {
+  readonly since?: Date;
+  readonly identity?: string;
+  readonly limit?: number;
+}
+
+/** What a writer may do while it holds the store's write lock; everything commits together. */
+export interface StoreWriter {
+  /** Reads inside the lock see exactly what this writer will change. */
+  identities(source?: string): Promise<Identity[]>;
+  sourceState(source: string): Promise<SourceState | undefined>;
+  /** Replaces a source's snapshot: new and changed identities get a new version, missing ones a tombstone. Returns how many changed. */
+  replaceSnapshot(
+    source: string,
+    identities: readonly Identity[],
+    importSeq: number,
+    at: Date,
+  ): Promise<{ changed: number; removed: number }>;
+  beginImport(source: string, asOf: Date, startedAt: Date, rows: number): Promise<number>;
+  finishImport(seq: number, events: number, outcome: string, detail: string): Promise<void>;
+  setSourceState(state: SourceState): Promise<void>;
+  appendEvents(events: readonly LifecycleEvent[], importSeq: number): Promise<void>;
+  /** Appends to the hash-chained audit log, after its last record. */
+  audit(entries: readonly AuditEntry[]): Promise<void>;
+}
+
+/**
+ * The state store contract: one implementation through Kysely, on SQLite (embedded default) and
+ * PostgreSQL. Reads may run any time; writes run inside `write`, which holds the store's write
+ * lock so two Tenure processes never interleave their changes.
+ */
+export interface StateStore {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Where it is, with any password removed: for messages. */
+  readonly location: string;
+  schemaVersion(): Promise<string>;
+  identities(source?: string): Promise<Identity[]>;
+  identityHistory(id: string): Promise<IdentityVersion[]>;
+  sourceState(source: string): Promise<SourceState | undefined>;
+  imports(limit?: number): Promise<ImportRecord[]>;
+  events(filter?: EventFilter): Promise<StoredEvent[]>;
+  auditRecords(since?: Date): Promise<AuditRecord[]>;
+  /**
+   * Runs `f` holding the write lock, in one transaction. Waits up to `waitMs` for another writer
+   * to finish, then fails with StoreBusyError.
+   */
+  write<T>(f: (w: StoreWriter) => Promise<T>, options?: { readonly waitMs?: number }): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** A problem with the store a user must act on (unreachable, locked, too new). */
+export class StoreError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'unreachable' | 'busy' | 'too_new' | 'invalid_location' | 'corrupt',
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}

@@ -1,0 +1,328 @@
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { verifyChain } from '../../src/audit/audit-chain.js';
+import type { Identity } from '../../src/model/identity.js';
+import type { LifecycleEvent } from '../../src/model/lifecycle.js';
+import { openStore } from '../../src/store/open-store.js';
+import { StoreError, type StateStore } from '../../src/store/state-store.js';
+import { createDatabase, startPostgres, type PostgresServer } from '../support/postgres-server.js';
+
+// One contract suite, run against every real implementation: SQLite in a temporary folder and
+// a PostgreSQL 15 server the test starts on a loopback port.
+interface Backend {
+  readonly name: string;
+  fresh(): Promise<string>;
+  /** Runs raw SQL against the store's database, as an attacker with database access would. */
+  raw(location: string, statement: string): Promise<void>;
+}
+
+let server: PostgresServer | undefined;
+const backends: Backend[] = [
+  {
+    name: 'SQLite',
+    fresh: () => Promise.resolve(join(mkdtempSync(join(tmpdir(), 'tenure-store-')), 'state.db')),
+    raw: (location, statement) => {
+      const db = new BetterSqlite3(location);
+      db.exec(statement);
+      db.close();
+      return Promise.resolve();
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    fresh: async () => createDatabase(server!),
+    raw: async (location, statement) => {
+      const client = new pg.Client({ connectionString: location });
+      await client.connect();
+      await client.query(statement);
+      await client.end();
+    },
+  },
+];
+
+before(async () => {
+  server = await startPostgres();
+});
+after(async () => {
+  await server?.stop();
+});
+
+const t0 = new Date('2026-11-01T00:00:00Z');
+const person = (id: string, department: string, status: Identity['status'] = 'active'): Identity => ({
+  id,
+  kind: 'employee',
+  status,
+  source: 'hr',
+  attributes: { department, grade: 7n, clearances: ['pci', 'sox'], hired: new Date('2020-02-03T00:00:00Z') },
+  manager: 'E0',
+  startDate: new Date('2020-02-03T00:00:00Z'),
+});
+const event = (kind: LifecycleEvent['kind'], identity: string, at: Date): LifecycleEvent => ({
+  kind,
+  identity,
+  source: 'hr',
+  at,
+  changes: [{ field: 'department', before: 'Sales', after: 'Finance' }],
+  grantsAdded: ['directory:group/finance'],
+  grantsRemoved: [],
+  summary: `${identity} ${kind}`,
+});
+
+for (const backend of backends) {
+  describe(`state store contract: ${backend.name}`, () => {
+    let location: string;
+    let store: StateStore;
+    before(async () => {
+      location = await backend.fresh();
+      store = await openStore(location);
+    });
+    after(async () => {
+      await store.close();
+    });
+
+    it('creates its schema on first open and reopens without migrating again', async () => {
+      assert.equal(await store.schemaVersion(), '0001_initial');
+      const again = await openStore(location);
+      assert.equal(await again.schemaVersion(), '0001_initial');
+      await again.close();
+    });
+
+    it('keeps identities with their version history, dates and ints intact', async () => {
+      await store.write(async (w) => {
+        const seq = await w.beginImport('hr', t0, t0, 2);
+        assert.deepEqual(await w.replaceSnapshot('hr', [person('E1', 'Sales'), person('E2', 'Sales')], seq, t0), {
+          changed: 2,
+          removed: 0,
+        });
+      });
+      const [e1] = await store.identities('hr');
+      assert.deepEqual(e1, person('E1', 'Sales'));
+      const t1 = new Date('2026-11-02T00:00:00Z');
+      await store.write(async (w) => {
+        const seq = await w.beginImport('hr', t1, t1, 1);
+        // E1 unchanged (no new version), E2 gone (tombstone).
+        assert.deepEqual(await w.replaceSnapshot('hr', [person('E1', 'Sales')], seq, t1), { changed: 0, removed: 1 });
+      });
+      assert.deepEqual(
+        (await store.identities()).map((i) => i.id),
+        ['E1'],
+      );
+      const t2 = new Date('2026-11-03T00:00:00Z');
+      await store.write(async (w) => {
+        const seq = await w.beginImport('hr', t2, t2, 2);
+        await w.replaceSnapshot('hr', [person('E1', 'Finance'), person('E2', 'Sales')], seq, t2);
+      });
+      const e1History = await store.identityHistory('E1');
+      assert.deepEqual(
+        e1History.map((v) => [v.version, v.identity?.attributes.department]),
+        [
+          [1, 'Sales'],
+          [2, 'Finance'],
+        ],
+      );
+      const e2History = await store.identityHistory('E2');
+      assert.deepEqual(
+        e2History.map((v) => [v.version, v.identity === undefined ? 'gone' : 'present']),
+        [
+          [1, 'present'],
+          [2, 'gone'],
+          [3, 'present'],
+        ],
+      );
+    });
+
+    it('records lifecycle events and reads them back by identity and time', async () => {
+      const t1 = new Date('2026-11-05T00:00:00Z');
+      const t2 = new Date('2026-11-06T00:00:00Z');
+      await store.write(async (w) => {
+        const seq = await w.beginImport('hr', t1, t1, 0);
+        await w.appendEvents([event('joiner', 'E7', t1), event('mover', 'E8', t1)], seq);
+        await w.finishImport(seq, 2, 'applied', '2 events');
+        await w.setSourceState({ source: 'hr', lastAsOf: t1, lastImport: seq });
+      });
+      await store.write(async (w) => {
+        const seq = await w.beginImport('hr', t2, t2, 0);
+        await w.appendEvents([event('leaver', 'E7', t2)], seq);
+      });
+      assert.deepEqual(
+        (await store.events({ identity: 'E7' })).map((e) => e.kind),
+        ['joiner', 'leaver'],
+      );
+      assert.deepEqual(
+        (await store.events({ since: t2 })).map((e) => [e.kind, e.identity]),
+        [['leaver', 'E7']],
+      );
+      const mover = (await store.events({ identity: 'E8' }))[0]!;
+      assert.deepEqual(mover.changes, [{ field: 'department', before: 'Sales', after: 'Finance' }]);
+      assert.deepEqual(mover.at, t1);
+      assert.equal((await store.sourceState('hr'))?.lastAsOf.toISOString(), t1.toISOString());
+      assert.equal((await store.imports(1))[0]!.source, 'hr');
+    });
+
+    it('rolls back everything a failed write did', async () => {
+      const before = (await store.events()).length;
+      await assert.rejects(
+        store.write(async (w) => {
+          const seq = await w.beginImport('hr', t0, t0, 0);
+          await w.appendEvents([event('joiner', 'E99', t0)], seq);
+          throw new Error('boom');
+        }),
+        /boom/,
+      );
+      assert.equal((await store.events()).length, before);
+    });
+
+    it('chains the audit log and finds an altered, removed, inserted or reordered record', async () => {
+      const entries = [1, 2, 3, 4, 5].map((n) => ({
+        at: t0,
+        actor: 'tester',
+        action: 'test.step',
+        subject: `S${n}`,
+        reason: `step ${n}`,
+        details: { n, when: t0, big: BigInt(n) },
+      }));
+      await store.write((w) => w.audit(entries));
+      const records = await store.auditRecords();
+      assert.equal(verifyChain(records).ok, true);
+      const base = records.length - 5;
+      const check = async (tamper: string, seq: number, problem: RegExp): Promise<void> => {
+        const copy = await backend.fresh();
+        const c = await openStore(copy);
+        await c.write((w) =>
+          w.audit(
+            records.map((r) => ({
+              at: r.at,
+              actor: r.actor,
+              action: r.action,
+              subject: r.subject,
+              reason: r.reason,
+              details: r.details,
+            })),
+          ),
+        );
+        await c.close();
+        await backend.raw(copy, tamper);
+        const reopened = await openStore(copy);
+        const verdict = verifyChain(await reopened.auditRecords());
+        await reopened.close();
+        assert.equal(verdict.ok, false, tamper);
+        assert.equal(verdict.firstBad?.seq, seq, tamper);
+        assert.match(verdict.firstBad!.problem, problem);
+      };
+      await check(`update audit_log set reason = 'nothing to see' where seq = ${base + 3}`, base + 3, /altered/);
+      await check(`delete from audit_log where seq = ${base + 2}`, base + 3, /missing/);
+      await check(
+        // Make room at base + 3 (two steps: primary keys must stay unique), then forge a record there.
+        `update audit_log set seq = -seq where seq > ${base + 2}; update audit_log set seq = 1 - seq where seq < 0; insert into audit_log (seq, at, actor, action, subject, reason, details, previous_hash, hash) select ${base + 3}, at, actor, action, subject, 'forged', details, previous_hash, hash from audit_log where seq = ${base + 2}`,
+        base + 3,
+        /link|altered/,
+      );
+      await check(
+        `update audit_log set seq = -1 where seq = ${base + 2}; update audit_log set seq = ${base + 2} where seq = ${base + 4}; update audit_log set seq = ${base + 4} where seq = -1`,
+        base + 2,
+        /link|altered/,
+      );
+    });
+
+    it('makes a second writer wait for the first, then fail clearly', async () => {
+      const other = await openStore(location);
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let entered!: () => void;
+      const inside = new Promise<void>((r) => (entered = r));
+      const first = store.write(async () => {
+        entered();
+        await held;
+      });
+      await inside;
+      await assert.rejects(
+        other.write(() => Promise.resolve(), { waitMs: 300 }),
+        (e: unknown) =>
+          e instanceof StoreError &&
+          e.code === 'busy' &&
+          /another Tenure process is changing the state/.test(e.message),
+      );
+      release();
+      await first;
+      await other.write((w) =>
+        w.audit([
+          {
+            at: t0,
+            actor: 'second',
+            action: 'test.after',
+            subject: 'lock',
+            reason: 'after the first writer',
+            details: {},
+          },
+        ]),
+      );
+      await other.close();
+    });
+
+    it('never interleaves writes of two real processes', async () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'test/store/hold-write-lock.ts', location, '1500'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let output = '';
+      await new Promise<void>((resolve) =>
+        child.stdout.on('data', (d: Buffer) => ((output += d.toString()), output.includes('locked') && resolve())),
+      );
+      await assert.rejects(
+        store.write(() => Promise.resolve(), { waitMs: 200 }),
+        (e: unknown) => e instanceof StoreError && e.code === 'busy',
+      );
+      // With a long enough wait the second writer gets in after the first has committed.
+      await store.write(
+        (w) =>
+          w.audit([
+            { at: t0, actor: 'parent', action: 'test.after', subject: 'lock', reason: 'after the child', details: {} },
+          ]),
+        { waitMs: 20_000 },
+      );
+      await new Promise((r) => child.on('exit', r));
+      assert.match(output, /released/);
+      const records = await store.auditRecords();
+      assert.deepEqual(
+        records.slice(-2).map((r) => r.actor),
+        ['other-process', 'parent'],
+      );
+      assert.equal(verifyChain(records).ok, true);
+    });
+
+    it('refuses a store written by a newer Tenure and leaves it untouched', async () => {
+      const copy = await backend.fresh();
+      (await openStore(copy)).close().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 50));
+      await backend.raw(
+        copy,
+        `insert into tenure_migrations (name, timestamp) values ('9999_from_the_future', '2030-01-01T00:00:00.000Z')`,
+      );
+      await assert.rejects(
+        openStore(copy),
+        (e: unknown) =>
+          e instanceof StoreError && e.code === 'too_new' && /written by a newer version of Tenure/.test(e.message),
+      );
+    });
+  });
+}
+
+describe('state store locations', () => {
+  it('says clearly when a PostgreSQL URL cannot be reached, without the password', async () => {
+    await assert.rejects(
+      openStore('postgres://tenure:s3cret@127.0.0.1:1/tenure'),
+      (e: unknown) =>
+        e instanceof StoreError &&
+        e.code === 'unreachable' &&
+        /cannot reach the PostgreSQL state store at postgres:\/\/tenure:\*\*\*@127\.0\.0\.1:1\/tenure/.test(
+          e.message,
+        ) &&
+        !e.message.includes('s3cret'),
+    );
+  });
+});
