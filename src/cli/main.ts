@@ -1,5 +1,9 @@
 import { Command, CommanderError, Option } from 'commander';
+import { auditExportCommand, auditVerifyCommand } from './audit.js';
 import { demoCommand, demoGenerateCommand } from './demo.js';
+import { eventsCommand } from './events.js';
+import { importCommand } from './import.js';
+import { statusCommand } from './status.js';
 import { EXIT, formatDiagnostic, processIo, toJson, UserError, type Io } from './output.js';
 import { planCommand } from './plan.js';
 import { validateCommand } from './validate.js';
@@ -18,6 +22,12 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('-c, --config <file>', 'policy file', './tenure.yaml')
     .option('--json', 'one JSON document on stdout, for scripts and CI', false)
     .addOption(new Option('--as-of <date>', 'evaluate as of this date (YYYY-MM-DD or ISO 8601); default now'))
+    .addOption(
+      new Option(
+        '--state <location>',
+        'state store: a SQLite file or a postgres:// URL (default .tenure/state.db)',
+      ).env('TENURE_DATABASE_URL'),
+    )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError('(run tenure --help for usage)');
@@ -56,6 +66,40 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--limit <n>', 'changes shown per target in text output (default 20)')
     .option('--skip-invalid', 'load valid rows of a feed with bad rows, and report the rest')
     .action((opts: Record<string, string>) => run(() => planCommand(io, globals(), opts))());
+
+  program
+    .command('import')
+    .description('read every source into the state store and record joiner, mover and leaver events')
+    .option('--skip-invalid', 'load valid rows of a feed with bad rows, and report the rest')
+    .option('--approve-leavers <n>', 'allow up to n leavers in one import past the mass-leaver guardrail')
+    .option('--pre-hire-days <n>', 'access becomes due this many days before a start date', '0')
+    .option('--limit <n>', 'events shown per source (default 20)')
+    .action((opts: Record<string, string>) => run(() => importCommand(io, globals(), opts))());
+
+  program
+    .command('events')
+    .description('lifecycle events recorded by imports')
+    .option('--since <date>', 'only events at or after this date')
+    .option('--identity <id>', "only this identity's events")
+    .option('--limit <n>', 'at most n events')
+    .action((opts: Record<string, string>) => run(() => eventsCommand(io, globals(), opts))());
+
+  program
+    .command('status')
+    .description('identities by kind and status, the last imports, and what a guardrail holds back')
+    .action(() => run(() => statusCommand(io, globals()))());
+
+  const audit = program.command('audit').description('the tamper-evident audit log');
+  audit
+    .command('verify')
+    .description('check the hash chain; name the first altered, removed, inserted or reordered record')
+    .action(() => run(() => auditVerifyCommand(io, globals()))());
+  audit
+    .command('export')
+    .description('write the audit log as JSON Lines, for a SIEM')
+    .option('--since <date>', 'only records at or after this date')
+    .option('--out <file>', 'write to a file instead of stdout')
+    .action((opts: Record<string, string>) => run(() => auditExportCommand(io, globals(), opts))());
 
   // --people, --roles and --seed belong to `demo` and are read by `demo generate` too.
   const demo = program

@@ -16,6 +16,8 @@ export interface GlobalOptions {
   readonly config: string;
   readonly json: boolean;
   readonly asOf?: string;
+  /** The state store: a SQLite path or a postgres:// URL. */
+  readonly state?: string;
 }
 
 /** Reads and validates the policy file; a UserError with every diagnostic when it is invalid. */

@@ -29,6 +29,8 @@ export class KyselyStateStore implements StateStore {
     private readonly db: Db,
     readonly dialect: 'sqlite' | 'postgres',
     readonly location: string,
+    /** How long a writer waits for another by default. */
+    private readonly defaultWaitMs = 10_000,
   ) {}
 
   async schemaVersion(): Promise<string> {
@@ -94,7 +96,7 @@ export class KyselyStateStore implements StateStore {
   }
 
   async write<T>(f: (w: StoreWriter) => Promise<T>, options: { readonly waitMs?: number } = {}): Promise<T> {
-    const waitMs = options.waitMs ?? 10_000;
+    const waitMs = options.waitMs ?? this.defaultWaitMs;
     if (this.dialect === 'postgres') {
       return this.db.transaction().execute(async (trx) => {
         // lock_timeout bounds the wait for the advisory lock as for any other lock.

@@ -32,7 +32,11 @@ export function describeLocation(location: string): string {
  * date. A store written by a newer Tenure (it has migrations this program does not know) is
  * refused rather than touched.
  */
-export async function openStore(location: string = DEFAULT_STATE): Promise<StateStore> {
+export async function openStore(
+  location: string = DEFAULT_STATE,
+  options: { readonly waitMs?: number } = {},
+): Promise<StateStore> {
+  const waitMs = options.waitMs ?? 10_000;
   const dialect: Dialect = isPostgresUrl(location) ? 'postgres' : 'sqlite';
   const shown = describeLocation(location);
   let db: Kysely<Database>;
@@ -59,7 +63,7 @@ export async function openStore(location: string = DEFAULT_STATE): Promise<State
     let database: BetterSqlite3.Database;
     try {
       mkdirSync(dirname(file), { recursive: true });
-      database = new BetterSqlite3(file, { timeout: 10_000 });
+      database = new BetterSqlite3(file, { timeout: waitMs });
       database.pragma('journal_mode = WAL');
       database.pragma('foreign_keys = ON');
     } catch (e) {
@@ -71,11 +75,11 @@ export async function openStore(location: string = DEFAULT_STATE): Promise<State
     }
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   }
-  await migrate(db, dialect, shown);
-  return new KyselyStateStore(db, dialect, shown);
+  await migrate(db, dialect, shown, waitMs);
+  return new KyselyStateStore(db, dialect, shown, waitMs);
 }
 
-async function migrate(db: Kysely<Database>, dialect: Dialect, shown: string): Promise<void> {
+async function migrate(db: Kysely<Database>, dialect: Dialect, shown: string, waitMs: number): Promise<void> {
   const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations(dialect)) };
   const migrator = new Migrator({
     db,
@@ -96,7 +100,7 @@ async function migrate(db: Kysely<Database>, dialect: Dialect, shown: string): P
   }
   if (/SQLITE_BUSY|database is locked/i.test(message)) {
     throw new StoreError(
-      `the state store at ${shown} is locked by another process`,
+      `another Tenure process is changing the state at ${shown}; waited ${Math.round(waitMs / 1000)} s for it to finish`,
       'busy',
       'run the command again when the other one has finished',
     );

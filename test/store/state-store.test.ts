@@ -213,7 +213,7 @@ for (const backend of backends) {
         await reopened.close();
         assert.equal(verdict.ok, false, tamper);
         assert.equal(verdict.firstBad?.seq, seq, tamper);
-        assert.match(verdict.firstBad!.problem, problem);
+        assert.match(verdict.firstBad?.problem ?? '', problem);
       };
       await check(`update audit_log set reason = 'nothing to see' where seq = ${base + 3}`, base + 3, /altered/);
       await check(`delete from audit_log where seq = ${base + 2}`, base + 3, /missing/);

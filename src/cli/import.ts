@@ -1,0 +1,181 @@
+import { performance } from 'node:perf_hooks';
+import { Engine } from '../engine/engine.js';
+import { countsAsLeaver, massLeaverVerdict } from '../lifecycle/mass-leaver-breaker.js';
+import { diffSnapshot } from '../lifecycle/diff-snapshot.js';
+import type { Identity } from '../model/identity.js';
+import { EVENT_KINDS, type EventKind, type LifecycleEvent } from '../model/lifecycle.js';
+import { EXIT, printDiagnostics, toJson, type Io } from './output.js';
+import { withStore } from './store-access.js';
+import { asOfDate, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
+
+export interface ImportOptions {
+  readonly skipInvalid?: boolean;
+  readonly approveLeavers?: string;
+  readonly preHireDays?: string;
+  readonly limit?: string;
+}
+
+interface SourceOutcome {
+  source: string;
+  rows: number;
+  importSeq: number;
+  outcome: 'applied' | 'stopped' | 'unchanged';
+  events: LifecycleEvent[];
+  counts: Partial<Record<EventKind, number>>;
+  changed: number;
+  removed: number;
+  reason?: string;
+}
+
+/**
+ * `tenure import`: reads every source, compares it with the stored snapshot and records the
+ * lifecycle events, all in one transaction under the store's write lock. A source whose import
+ * would make too many identities leave at once is held back whole (exit 3) until a person
+ * approves that many leavers.
+ */
+export async function importCommand(io: Io, g: GlobalOptions, options: ImportOptions): Promise<number> {
+  const started = performance.now();
+  const { loaded, warnings } = openPolicy(g.config);
+  const { identities, diagnostics } = openIdentities(loaded, options.skipInvalid);
+  if (!g.json) printDiagnostics(io, [...warnings, ...diagnostics]);
+  const asOf = asOfDate(g.asOf);
+  const approved = options.approveLeavers === undefined ? 0 : Number(options.approveLeavers);
+  const preHireDays = options.preHireDays === undefined ? 0 : Number(options.preHireDays);
+  const engine = new Engine(loaded);
+  const grantsOf = (identity: Identity, at: Date): string[] =>
+    engine.identityAccess(identity, at).grants.map((gr) => gr.entitlement);
+  const bySource = new Map<string, Identity[]>();
+  for (const s of loaded.policy.sources) bySource.set(s.id, []);
+  for (const i of identities) bySource.get(i.source)!.push(i);
+  const known = new Map(identities.map((i) => [i.id, i]));
+
+  const outcomes = await withStore(g, (store, waitMs) =>
+    store.write(
+      async (w) => {
+        const results: SourceOutcome[] = [];
+        // Everything Tenure knew before this import, across sources: an NHI owner who left through another feed.
+        const before = new Map((await w.identities()).map((i) => [i.id, i]));
+        for (const [source, current] of bySource) {
+          const previous = await w.identities(source);
+          const state = await w.sourceState(source);
+          const events = diffSnapshot({
+            source,
+            previous,
+            ...(state ? { previousAsOf: state.lastAsOf } : {}),
+            current,
+            asOf,
+            preHireDays,
+            grantsOf,
+            lookup: (id) => known.get(id),
+            previousLookup: (id) => before.get(id),
+            nonHuman: loaded.policy.policies.nonHuman,
+            expiryWarningDays: 14,
+          });
+          const importSeq = await w.beginImport(source, asOf, new Date(), current.length);
+          const counts: Partial<Record<EventKind, number>> = {};
+          for (const e of events) counts[e.kind] = (counts[e.kind] ?? 0) + 1;
+          const leavers = events.filter(countsAsLeaver).length;
+          const verdict = massLeaverVerdict(leavers, previous.length, loaded.policy.policies.guardrails.massLeaver);
+          if (verdict.tripped && leavers > approved) {
+            // Nothing of this source is recorded as changed: the snapshot, events and state stay as they were.
+            const reason = `${verdict.reason} Approve with: tenure import --approve-leavers ${leavers}`;
+            await w.finishImport(importSeq, 0, 'stopped', reason);
+            await w.audit([
+              {
+                at: asOf,
+                actor: actor(),
+                action: 'import.stopped',
+                subject: `source:${source}`,
+                reason,
+                details: { leavers, population: previous.length, rows: current.length },
+              },
+            ]);
+            results.push({
+              source,
+              rows: current.length,
+              importSeq,
+              outcome: 'stopped',
+              events: [],
+              counts,
+              changed: 0,
+              removed: 0,
+              reason,
+            });
+            continue;
+          }
+          const { changed, removed } = await w.replaceSnapshot(source, current, importSeq, asOf);
+          await w.appendEvents(events, importSeq);
+          await w.setSourceState({ source, lastAsOf: asOf, lastImport: importSeq });
+          const detail =
+            EVENT_KINDS.filter((k) => counts[k])
+              .map((k) => `${counts[k]} ${k}`)
+              .join(', ') || 'no events';
+          await w.finishImport(importSeq, events.length, 'applied', detail);
+          await w.audit([
+            {
+              at: asOf,
+              actor: actor(),
+              action: 'import.completed',
+              subject: `source:${source}`,
+              reason: detail,
+              details: {
+                rows: current.length,
+                changed,
+                removed,
+                events: events.length,
+                ...(verdict.tripped ? { approvedLeavers: approved } : {}),
+              },
+            },
+            ...events.map((e) => ({
+              at: asOf,
+              actor: actor(),
+              action: `event.${e.kind}`,
+              subject: e.identity,
+              reason: e.summary,
+              details: { source, grantsAdded: e.grantsAdded, grantsRemoved: e.grantsRemoved },
+            })),
+          ]);
+          results.push({
+            source,
+            rows: current.length,
+            importSeq,
+            outcome: events.length === 0 && changed === 0 && removed === 0 ? 'unchanged' : 'applied',
+            events,
+            counts,
+            changed,
+            removed,
+          });
+        }
+        return results;
+      },
+      { waitMs },
+    ),
+  );
+
+  const stopped = outcomes.some((o) => o.outcome === 'stopped');
+  const ms = Math.round(performance.now() - started);
+  if (g.json) {
+    io.out(toJson({ ok: !stopped, asOf: asOf.toISOString(), ms, sources: outcomes }));
+    return stopped ? EXIT.stopped : EXIT.ok;
+  }
+  const limit = options.limit === undefined ? 20 : Number(options.limit);
+  for (const o of outcomes) {
+    if (o.outcome === 'stopped') {
+      io.err(`source ${o.source}: STOPPED, nothing recorded. ${o.reason}`);
+      continue;
+    }
+    const counts =
+      EVENT_KINDS.filter((k) => o.counts[k])
+        .map((k) => `${o.counts[k]} ${k}`)
+        .join(', ') || 'no events';
+    io.out(`source ${o.source}: ${o.rows} rows, ${o.changed} new or changed, ${o.removed} gone; ${counts}`);
+    for (const e of o.events.slice(0, limit)) io.out(`  ${e.kind.padEnd(21)} ${e.summary}`);
+    if (o.events.length > limit) io.out(`  ... and ${o.events.length - limit} more (tenure events, or --json)`);
+  }
+  io.out(`import finished in ${ms} ms${stopped ? '; a guardrail held a source back (exit 3)' : ''}`);
+  return stopped ? EXIT.stopped : EXIT.ok;
+}
+
+function actor(): string {
+  return process.env.TENURE_ACTOR ?? process.env.USER ?? 'tenure';
+}
