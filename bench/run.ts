@@ -55,6 +55,13 @@ const suites: { name: string; run: () => Figure[] }[] = [
       ];
     },
   },
+  {
+    name: 'import',
+    run: () => {
+      const dir = organisation(100_000, 1_000, 42);
+      return [...child('import.ts', [dir, 'sqlite']), ...child('import.ts', [dir, 'postgres'])];
+    },
+  },
 ];
 
 const figures: Figure[] = [];
@@ -70,16 +77,15 @@ for (const suite of suites) {
       );
   }
 }
-// Derived figure: the index's speed-up over naive evaluation, measured in this same run.
-const indexed = figures.find((f) => f.name === 'desired_state_100k_x_1k_indexed');
-const naive = figures.find((f) => f.name === 'desired_state_100k_x_1k_naive');
-if (indexed && naive) {
-  const f: Figure = {
-    name: 'desired_state_index_speedup',
-    value: Math.round((naive.value / indexed.value) * 10) / 10,
-    unit: 'x',
-    target: '>= 10',
-  };
+// Derived figures: ratios of two measurements taken in this same run.
+const ratio = (name: string, numerator: string, denominator: string, target: string): void => {
+  const a = figures.find((f) => f.name === numerator);
+  const b = figures.find((f) => f.name === denominator);
+  if (!a || !b) return;
+  const f: Figure = { name, value: Math.round((a.value / b.value) * 100) / 100, unit: 'x', target };
   if (json) process.stdout.write(JSON.stringify(f) + '\n');
   else process.stdout.write(`${f.name.padEnd(48)} ${String(f.value).padStart(12)} ${f.unit}   (target: ${f.target})\n`);
-}
+};
+ratio('desired_state_index_speedup', 'desired_state_100k_x_1k_naive', 'desired_state_100k_x_1k_indexed', '>= 10');
+ratio('import_first_postgres_vs_sqlite', 'import_first_100k_postgres', 'import_first_100k_sqlite', '<= 2');
+ratio('import_reimport_postgres_vs_sqlite', 'import_reimport_1pct_postgres', 'import_reimport_1pct_sqlite', '<= 2');

@@ -10,21 +10,28 @@ export type AuditEntry = Pick<AuditRecord, 'actor' | 'action' | 'subject' | 'rea
 };
 
 /** SHA-256 over the previous hash and the record's canonical JSON (everything but the hashes). */
-export function hashRecord(previousHash: string, record: Omit<AuditRecord, 'hash' | 'previousHash'>): string {
-  const body = canonicalJson({
-    seq: record.seq,
-    at: record.at,
-    actor: record.actor,
-    action: record.action,
-    subject: record.subject,
-    reason: record.reason,
-    details: record.details,
-  });
+export function hashRecord(
+  previousHash: string,
+  record: Omit<AuditRecord, 'hash' | 'previousHash'>,
+  detailsJson: string = canonicalJson(record.details),
+): string {
+  // The same text canonicalJson gives for the record without its hashes, built around the
+  // details' JSON so an import's many records are not serialised twice.
+  const body =
+    `{"action":${JSON.stringify(record.action)},"actor":${JSON.stringify(record.actor)},` +
+    `"at":{"$date":"${record.at.toISOString()}"},"details":${detailsJson},"reason":${JSON.stringify(record.reason)},` +
+    `"seq":${record.seq},"subject":${JSON.stringify(record.subject)}}`;
   return createHash('sha256').update(previousHash).update('\n').update(body).digest('hex');
 }
 
+/** A chained record with its details already in canonical JSON, ready to store. */
+export type ChainedRecord = AuditRecord & { readonly detailsJson: string };
+
 /** Chains new entries after the last record (or the genesis). */
-export function chain(last: { seq: number; hash: string } | undefined, entries: readonly AuditEntry[]): AuditRecord[] {
+export function chain(
+  last: { seq: number; hash: string } | undefined,
+  entries: readonly AuditEntry[],
+): ChainedRecord[] {
   let seq = last?.seq ?? 0;
   let previousHash = last?.hash ?? GENESIS;
   return entries.map((e) => {
@@ -38,8 +45,9 @@ export function chain(last: { seq: number; hash: string } | undefined, entries: 
       reason: e.reason,
       details: e.details,
     };
-    const hash = hashRecord(previousHash, body);
-    const record: AuditRecord = { ...body, previousHash, hash };
+    const detailsJson = canonicalJson(e.details);
+    const hash = hashRecord(previousHash, body, detailsJson);
+    const record: ChainedRecord = { ...body, previousHash, hash, detailsJson };
     previousHash = hash;
     return record;
   });

@@ -42,7 +42,11 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
   const approved = options.approveLeavers === undefined ? 0 : Number(options.approveLeavers);
   const preHireDays = options.preHireDays === undefined ? 0 : Number(options.preHireDays);
   const engine = new Engine(loaded);
+  // Grants of the identities being imported; computed for the whole feed at once (the indexed
+  // engine) when most of it is new, as on a first import, else one identity at a time.
+  let bulk: Map<Identity, string[]> | undefined;
   const grantsOf = (identity: Identity, at: Date): string[] =>
+    (at.getTime() === asOf.getTime() ? bulk?.get(identity) : undefined) ??
     engine.identityAccess(identity, at).grants.map((gr) => gr.entitlement);
   const bySource = new Map<string, Identity[]>();
   for (const s of loaded.policy.sources) bySource.set(s.id, []);
@@ -57,6 +61,12 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
         const before = new Map((await w.identities()).map((i) => [i.id, i]));
         for (const [source, current] of bySource) {
           const previous = await w.identities(source);
+        bulk = undefined;
+        if (previous.length < current.length / 2) {
+          const state = engine.desiredState(current, asOf);
+          const byId = new Map(state.identities.map((a) => [a.identity, a.grants.map((gr) => gr.entitlement)]));
+          bulk = new Map(current.map((i) => [i, byId.get(i.id) ?? []]));
+        }
           const state = await w.sourceState(source);
           const events = diffSnapshot({
             source,
@@ -74,7 +84,9 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
           const importSeq = await w.beginImport(source, asOf, new Date(), current.length);
           const counts: Partial<Record<EventKind, number>> = {};
           for (const e of events) counts[e.kind] = (counts[e.kind] ?? 0) + 1;
-          const leavers = events.filter(countsAsLeaver).length;
+          // Only identities the store already held can leave: a first import deprovisions nobody.
+        const held = new Set(previous.map((i) => i.id));
+        const leavers = events.filter((e) => countsAsLeaver(e) && held.has(e.identity)).length;
           const verdict = massLeaverVerdict(leavers, previous.length, loaded.policy.policies.guardrails.massLeaver);
           if (verdict.tripped && leavers > approved) {
             // Nothing of this source is recorded as changed: the snapshot, events and state stay as they were.
@@ -132,7 +144,7 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
               action: `event.${e.kind}`,
               subject: e.identity,
               reason: e.summary,
-              details: { source, grantsAdded: e.grantsAdded, grantsRemoved: e.grantsRemoved },
+              details: { source, grantsAdded: e.grantsAdded.length, grantsRemoved: e.grantsRemoved.length },
             })),
           ]);
           results.push({

@@ -4,6 +4,7 @@ import { canonicalJson, parseCanonicalJson } from '../audit/canonical-json.js';
 import type { AuditRecord } from '../model/audit.js';
 import type { Identity } from '../model/identity.js';
 import type { LifecycleEvent } from '../model/lifecycle.js';
+import { bulkInsert } from './bulk-insert.js';
 import type { Database } from './schema.js';
 import {
   StoreError,
@@ -107,7 +108,7 @@ export class KyselyStateStore implements StateStore {
           if ((e as { code?: string }).code === '55P03') throw this.busy(waitMs);
           throw e;
         }
-        return f(new Writer(trx));
+        return f(new Writer(trx, 'postgres'));
       });
     }
     // SQLite: BEGIN IMMEDIATE takes the database's write lock now, waiting up to the busy timeout.
@@ -121,7 +122,7 @@ export class KyselyStateStore implements StateStore {
         throw e;
       }
       try {
-        const result = await f(new Writer(conn));
+        const result = await f(new Writer(conn, 'sqlite'));
         await sql`commit`.execute(conn);
         return result;
       } catch (e) {
@@ -146,7 +147,10 @@ export class KyselyStateStore implements StateStore {
 
 /** Writes inside one transaction that holds the write lock. */
 class Writer implements StoreWriter {
-  constructor(private readonly db: Db | Transaction<Database>) {}
+  constructor(
+    private readonly db: Db | Transaction<Database>,
+    private readonly dialect: 'sqlite' | 'postgres',
+  ) {}
 
   identities(source?: string): Promise<Identity[]> {
     return readIdentities(this.db, source);
@@ -164,11 +168,12 @@ class Writer implements StoreWriter {
   ): Promise<{ changed: number; removed: number }> {
     const existing = new Map<string, { version: number; data: string }>();
     for (const r of await this.db
-      .selectFrom('identities')
-      .select(['id', 'version', 'data'])
-      .where('source', '=', source)
+      .selectFrom('identities as i')
+      .innerJoin('identity_versions as v', (j) => j.onRef('v.id', '=', 'i.id').onRef('v.version', '=', 'i.version'))
+      .select(['i.id', 'i.version', 'v.data'])
+      .where('i.source', '=', source)
       .execute()) {
-      existing.set(r.id, { version: Number(r.version), data: r.data });
+      existing.set(r.id, { version: Number(r.version), data: r.data ?? '' });
     }
     const when = at.toISOString();
     const upserts: Database['identities'][] = [];
@@ -179,28 +184,14 @@ class Writer implements StoreWriter {
       existing.delete(identity.id);
       if (before?.data === data) continue;
       const version = (before?.version ?? (await this.lastVersion(identity.id))) + 1;
-      upserts.push({ id: identity.id, source, version, status: identity.status, data, updated_at: when });
+      upserts.push({ id: identity.id, source, version, status: identity.status, updated_at: when });
       versions.push({ id: identity.id, version, source, data, recorded_at: when, import_seq: importSeq });
     }
     // What is left was in the stored snapshot and is gone from the feed: a tombstone version.
     const removed = [...existing.entries()];
     for (const [id, before] of removed)
       versions.push({ id, version: before.version + 1, source, data: null, recorded_at: when, import_seq: importSeq });
-    for (let i = 0; i < upserts.length; i += BATCH) {
-      await this.db
-        .insertInto('identities')
-        .values(upserts.slice(i, i + BATCH))
-        .onConflict((oc) =>
-          oc.column('id').doUpdateSet((eb) => ({
-            source: eb.ref('excluded.source'),
-            version: eb.ref('excluded.version'),
-            status: eb.ref('excluded.status'),
-            data: eb.ref('excluded.data'),
-            updated_at: eb.ref('excluded.updated_at'),
-          })),
-        )
-        .execute();
-    }
+    await bulkInsert(this.db, this.dialect, 'identities', upserts, 'id');
     for (let i = 0; i < removed.length; i += BATCH) {
       await this.db
         .deleteFrom('identities')
@@ -211,11 +202,7 @@ class Writer implements StoreWriter {
         )
         .execute();
     }
-    for (let i = 0; i < versions.length; i += BATCH)
-      await this.db
-        .insertInto('identity_versions')
-        .values(versions.slice(i, i + BATCH))
-        .execute();
+    await bulkInsert(this.db, this.dialect, 'identity_versions', versions);
     return { changed: upserts.length, removed: removed.length };
   }
 
@@ -273,11 +260,7 @@ class Writer implements StoreWriter {
       effective: e.effective?.toISOString() ?? null,
       data: canonicalJson(e),
     }));
-    for (let i = 0; i < rows.length; i += BATCH)
-      await this.db
-        .insertInto('events')
-        .values(rows.slice(i, i + BATCH))
-        .execute();
+    await bulkInsert(this.db, this.dialect, 'events', rows);
   }
 
   async audit(entries: readonly AuditEntry[]): Promise<void> {
@@ -296,22 +279,23 @@ class Writer implements StoreWriter {
       action: r.action,
       subject: r.subject,
       reason: r.reason,
-      details: canonicalJson(r.details),
+      details: r.detailsJson,
       previous_hash: r.previousHash,
       hash: r.hash,
     }));
-    for (let i = 0; i < rows.length; i += BATCH)
-      await this.db
-        .insertInto('audit_log')
-        .values(rows.slice(i, i + BATCH))
-        .execute();
+    await bulkInsert(this.db, this.dialect, 'audit_log', rows);
   }
 }
 
 async function readIdentities(db: Db, source?: string): Promise<Identity[]> {
-  let q = db.selectFrom('identities').select(['data']).orderBy('id');
-  if (source !== undefined) q = q.where('source', '=', source);
-  return (await q.execute()).map((r) => parseCanonicalJson<Identity>(r.data));
+  // The current version's data lives once, in identity_versions.
+  let q = db
+    .selectFrom('identities as i')
+    .innerJoin('identity_versions as v', (j) => j.onRef('v.id', '=', 'i.id').onRef('v.version', '=', 'i.version'))
+    .select(['v.data'])
+    .orderBy('i.id');
+  if (source !== undefined) q = q.where('i.source', '=', source);
+  return (await q.execute()).map((r) => parseCanonicalJson<Identity>(r.data!));
 }
 
 async function readSourceState(db: Db, source: string): Promise<SourceState | undefined> {

@@ -25,7 +25,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('source', 'text', (c) => c.notNull())
           .addColumn('version', 'integer', (c) => c.notNull())
           .addColumn('status', 'text', (c) => c.notNull())
-          .addColumn('data', 'text', (c) => c.notNull())
           .addColumn('updated_at', 'text', (c) => c.notNull())
           .execute();
         await db.schema.createIndex('identities_source').on('identities').column('source').execute();

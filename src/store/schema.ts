@@ -8,15 +8,14 @@ export interface Database {
     source: string;
     version: number;
     status: string;
-    /** Canonical JSON of the Identity (dates and ints tagged). */
-    data: string;
+    /** The current version; its data (canonical JSON of the Identity) is in identity_versions. */
     updated_at: string;
   };
   identity_versions: {
     id: string;
     version: number;
     source: string;
-    /** Null when the identity left the feed (a tombstone version). */
+    /** Canonical JSON of the Identity (dates and ints tagged); null when it left the feed (a tombstone). */
     data: string | null;
     recorded_at: string;
     import_seq: number;

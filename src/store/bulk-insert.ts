@@ -1,0 +1,88 @@
+import { CompiledQuery, type Insertable, type Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+/** Column types of the tables written in bulk (PostgreSQL's json_to_recordset needs them). */
+const COLUMN_TYPES: { [T in keyof Database]?: Record<string, 'text' | 'integer'> } = {
+  identities: { id: 'text', source: 'text', version: 'integer', status: 'text', updated_at: 'text' },
+  identity_versions: {
+    id: 'text',
+    version: 'integer',
+    source: 'text',
+    data: 'text',
+    recorded_at: 'text',
+    import_seq: 'integer',
+  },
+  events: {
+    import_seq: 'integer',
+    kind: 'text',
+    identity: 'text',
+    source: 'text',
+    at: 'text',
+    effective: 'text',
+    data: 'text',
+  },
+  audit_log: {
+    seq: 'integer',
+    at: 'text',
+    actor: 'text',
+    action: 'text',
+    subject: 'text',
+    reason: 'text',
+    details: 'text',
+    previous_hash: 'text',
+    hash: 'text',
+  },
+};
+
+/** Rows per statement: well below SQLite's (32,766) and PostgreSQL's (65,535) bound-parameter limits. */
+const CHUNK = 400;
+/** Rows per statement on PostgreSQL, where each column travels as one array parameter. */
+const PG_CHUNK = 5000;
+
+/**
+ * Inserts many rows with one statement per chunk (multi-row VALUES on SQLite, unnest of
+ * column arrays on PostgreSQL), compiled here and run through
+ * Kysely's connection. Building a query tree per value, as `insertInto().values()` does, costs
+ * more than the database's own work when an import writes hundreds of thousands of rows.
+ */
+export async function bulkInsert<T extends keyof Database>(
+  db: Kysely<Database>,
+  dialect: 'sqlite' | 'postgres',
+  table: T,
+  rows: readonly Insertable<Database[T]>[],
+  upsertOn?: string,
+): Promise<void> {
+  const types = COLUMN_TYPES[table];
+  if (!types) throw new Error(`bulkInsert: no column types for ${table}`);
+  const columns = Object.keys(types);
+  const marks = `(${columns.map(() => '?').join(', ')})`;
+  const conflict = upsertOn
+    ? ` on conflict ("${upsertOn}") do update set ${columns
+        .filter((c) => c !== upsertOn)
+        .map((c) => `"${c}" = excluded."${c}"`)
+        .join(', ')}`
+    : '';
+  if (dialect === 'postgres') {
+    // One array parameter per column, unpacked by unnest: PostgreSQL parses and plans one small
+    // statement per chunk instead of one with thousands of placeholders.
+    const arrays = columns.map((c, k) => `$${k + 1}::${types[c]}[]`).join(', ');
+    const text = `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) select * from unnest(${arrays})${conflict}`;
+    for (let i = 0; i < rows.length; i += PG_CHUNK) {
+      const chunk = rows.slice(i, i + PG_CHUNK);
+      const parameters = columns.map((c) => chunk.map((row) => (row as Record<string, unknown>)[c] ?? null));
+      await db.executeQuery(CompiledQuery.raw(text, parameters));
+    }
+    return;
+  }
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    const chunk = rows.slice(i, i + CHUNK);
+    const parameters: unknown[] = [];
+    const tuples: string[] = [];
+    for (const row of chunk) {
+      for (const c of columns) parameters.push((row as Record<string, unknown>)[c] ?? null);
+      tuples.push(marks);
+    }
+    const text = `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${tuples.join(', ')}${conflict}`;
+    await db.executeQuery(CompiledQuery.raw(text, parameters));
+  }
+}
