@@ -36,12 +36,12 @@ const COLUMN_TYPES: { [T in keyof Database]?: Record<string, 'text' | 'integer'>
 
 /** Rows per statement: well below SQLite's (32,766) and PostgreSQL's (65,535) bound-parameter limits. */
 const CHUNK = 400;
-/** Rows per statement on PostgreSQL, where each column travels as one array parameter. */
+/** Rows per statement on PostgreSQL, where the chunk travels as one JSON parameter. */
 const PG_CHUNK = 5000;
 
 /**
- * Inserts many rows with one statement per chunk (multi-row VALUES on SQLite, unnest of
- * column arrays on PostgreSQL), compiled here and run through
+ * Inserts many rows with one statement per chunk (multi-row VALUES on SQLite, one JSON
+ * parameter on PostgreSQL), compiled here and run through
  * Kysely's connection. Building a query tree per value, as `insertInto().values()` does, costs
  * more than the database's own work when an import writes hundreds of thousands of rows.
  */
@@ -63,14 +63,13 @@ export async function bulkInsert<T extends keyof Database>(
         .join(', ')}`
     : '';
   if (dialect === 'postgres') {
-    // One array parameter per column, unpacked by unnest: PostgreSQL parses and plans one small
-    // statement per chunk instead of one with thousands of placeholders.
-    const arrays = columns.map((c, k) => `$${k + 1}::${types[c]}[]`).join(', ');
-    const text = `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) select * from unnest(${arrays})${conflict}`;
+    // The chunk travels as one JSON parameter that json_to_recordset unpacks: native
+    // JSON.stringify on our side, and one small statement for PostgreSQL to parse and plan.
+    const shape = columns.map((c) => `"${c}" ${types[c]}`).join(', ');
+    const list = columns.map((c) => `"${c}"`).join(', ');
+    const text = `insert into "${table}" (${list}) select ${list} from json_to_recordset($1::json) as x(${shape})${conflict}`;
     for (let i = 0; i < rows.length; i += PG_CHUNK) {
-      const chunk = rows.slice(i, i + PG_CHUNK);
-      const parameters = columns.map((c) => chunk.map((row) => (row as Record<string, unknown>)[c] ?? null));
-      await db.executeQuery(CompiledQuery.raw(text, parameters));
+      await db.executeQuery(CompiledQuery.raw(text, [JSON.stringify(rows.slice(i, i + PG_CHUNK))]));
     }
     return;
   }

@@ -176,6 +176,7 @@ class Writer implements StoreWriter {
       existing.set(r.id, { version: Number(r.version), data: r.data ?? '' });
     }
     const when = at.toISOString();
+    const returning = await this.lastVersions(identities.filter((i) => !existing.has(i.id)).map((i) => i.id));
     const upserts: Database['identities'][] = [];
     const versions: Database['identity_versions'][] = [];
     for (const identity of identities) {
@@ -183,7 +184,7 @@ class Writer implements StoreWriter {
       const before = existing.get(identity.id);
       existing.delete(identity.id);
       if (before?.data === data) continue;
-      const version = (before?.version ?? (await this.lastVersion(identity.id))) + 1;
+      const version = (before?.version ?? returning.get(identity.id) ?? 0) + 1;
       upserts.push({ id: identity.id, source, version, status: identity.status, updated_at: when });
       versions.push({ id: identity.id, version, source, data, recorded_at: when, import_seq: importSeq });
     }
@@ -206,14 +207,19 @@ class Writer implements StoreWriter {
     return { changed: upserts.length, removed: removed.length };
   }
 
-  /** A returning identity (rehire) continues its version history. */
-  private async lastVersion(id: string): Promise<number> {
-    const r = await this.db
-      .selectFrom('identity_versions')
-      .select((eb) => eb.fn.max('version').as('v'))
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return r?.v === null || r?.v === undefined ? 0 : Number(r.v);
+  /** Last versions of ids with a history but no current row: a returning identity continues its history. */
+  private async lastVersions(ids: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (let i = 0; i < ids.length; i += BATCH) {
+      const rows = await this.db
+        .selectFrom('identity_versions')
+        .select((eb) => ['id', eb.fn.max('version').as('v')])
+        .where('id', 'in', ids.slice(i, i + BATCH))
+        .groupBy('id')
+        .execute();
+      for (const r of rows) out.set(r.id, Number(r.v));
+    }
+    return out;
   }
 
   async beginImport(source: string, asOf: Date, startedAt: Date, rows: number): Promise<number> {
