@@ -58,7 +58,7 @@ emit(`import_first_100k_${backend}_events`, hrRows.events.length, 'events');
 // 300 new people appended. The expected movers are those whose grants change, computed here
 // with the engine directly.
 const text = readFileSync(join(work, 'hr.csv'), 'utf8');
-const records = parse(text, { columns: true, bom: true }) as Record<string, string>[];
+const records: Record<string, string>[] = parse(text, { columns: true, bom: true });
 const header = Object.keys(records[0]!);
 const departments = [...new Set(records.map((r) => r.department!))].sort();
 const active = records.filter((r) => r.status === 'Active');

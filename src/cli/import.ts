@@ -61,12 +61,12 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
         const before = new Map((await w.identities()).map((i) => [i.id, i]));
         for (const [source, current] of bySource) {
           const previous = await w.identities(source);
-        bulk = undefined;
-        if (previous.length < current.length / 2) {
-          const state = engine.desiredState(current, asOf);
-          const byId = new Map(state.identities.map((a) => [a.identity, a.grants.map((gr) => gr.entitlement)]));
-          bulk = new Map(current.map((i) => [i, byId.get(i.id) ?? []]));
-        }
+          bulk = undefined;
+          if (previous.length < current.length / 2) {
+            const state = engine.desiredState(current, asOf);
+            const byId = new Map(state.identities.map((a) => [a.identity, a.grants.map((gr) => gr.entitlement)]));
+            bulk = new Map(current.map((i) => [i, byId.get(i.id) ?? []]));
+          }
           const state = await w.sourceState(source);
           const events = diffSnapshot({
             source,
@@ -85,8 +85,8 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
           const counts: Partial<Record<EventKind, number>> = {};
           for (const e of events) counts[e.kind] = (counts[e.kind] ?? 0) + 1;
           // Only identities the store already held can leave: a first import deprovisions nobody.
-        const held = new Set(previous.map((i) => i.id));
-        const leavers = events.filter((e) => countsAsLeaver(e) && held.has(e.identity)).length;
+          const held = new Set(previous.map((i) => i.id));
+          const leavers = events.filter((e) => countsAsLeaver(e) && held.has(e.identity)).length;
           const verdict = massLeaverVerdict(leavers, previous.length, loaded.policy.policies.guardrails.massLeaver);
           if (verdict.tripped && leavers > approved) {
             // Nothing of this source is recorded as changed: the snapshot, events and state stay as they were.
