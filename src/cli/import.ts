@@ -6,12 +6,12 @@ import type { Identity } from '../model/identity.js';
 import { EVENT_KINDS, type EventKind, type LifecycleEvent } from '../model/lifecycle.js';
 import { EXIT, printDiagnostics, toJson, type Io } from './output.js';
 import { withStore } from './store-access.js';
+import { actor } from './actor.js';
 import { asOfDate, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
 
 export interface ImportOptions {
   readonly skipInvalid?: boolean;
   readonly approveLeavers?: string;
-  readonly preHireDays?: string;
   readonly limit?: string;
 }
 
@@ -40,7 +40,7 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
   if (!g.json) printDiagnostics(io, [...warnings, ...diagnostics]);
   const asOf = asOfDate(g.asOf);
   const approved = options.approveLeavers === undefined ? 0 : Number(options.approveLeavers);
-  const preHireDays = options.preHireDays === undefined ? 0 : Number(options.preHireDays);
+  const preHireDays = loaded.policy.policies.joiner.accessDaysBeforeStart;
   const engine = new Engine(loaded);
   // Grants of the identities being imported; computed for the whole feed at once (the indexed
   // engine) when most of it is new, as on a first import, else one identity at a time.
@@ -88,7 +88,14 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
           const held = new Set(previous.map((i) => i.id));
           const leavers = events.filter((e) => countsAsLeaver(e) && held.has(e.identity)).length;
           const verdict = massLeaverVerdict(leavers, previous.length, loaded.policy.policies.guardrails.massLeaver);
-          if (verdict.tripped && leavers > approved) {
+          // An approval recorded with `tenure approve leavers` counts like --approve-leavers, once.
+          const approval = verdict.tripped
+            ? (await w.approvals('leavers', `source:${source}`)).find(
+                (a) => a.usedByImport === undefined && a.amount >= leavers,
+              )
+            : undefined;
+          if (approval) await w.useApproval(approval.id, importSeq);
+          if (verdict.tripped && leavers > approved && !approval) {
             // Nothing of this source is recorded as changed: the snapshot, events and state stay as they were.
             const reason = `${verdict.reason} Approve with: tenure import --approve-leavers ${leavers}`;
             await w.finishImport(importSeq, 0, 'stopped', reason);
@@ -135,7 +142,9 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
                 changed,
                 removed,
                 events: events.length,
-                ...(verdict.tripped ? { approvedLeavers: approved } : {}),
+                ...(verdict.tripped
+                  ? { approvedLeavers: approval ? approval.amount : approved, approval: approval?.id }
+                  : {}),
               },
             },
             ...events.map((e) => ({
@@ -186,8 +195,4 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
   }
   io.out(`import finished in ${ms} ms${stopped ? '; a guardrail held a source back (exit 3)' : ''}`);
   return stopped ? EXIT.stopped : EXIT.ok;
-}
-
-function actor(): string {
-  return process.env.TENURE_ACTOR ?? process.env.USER ?? 'tenure';
 }

@@ -1,5 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
+import { approveLeaversCommand } from './approve.js';
 import { auditExportCommand, auditVerifyCommand } from './audit.js';
+import { grantAddCommand, grantListCommand, grantRevokeCommand } from './grant.js';
 import { demoCommand, demoGenerateCommand } from './demo.js';
 import { eventsCommand } from './events.js';
 import { importCommand } from './import.js';
@@ -72,7 +74,6 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .description('read every source into the state store and record joiner, mover and leaver events')
     .option('--skip-invalid', 'load valid rows of a feed with bad rows, and report the rest')
     .option('--approve-leavers <n>', 'allow up to n leavers in one import past the mass-leaver guardrail')
-    .option('--pre-hire-days <n>', 'access becomes due this many days before a start date', '0')
     .option('--limit <n>', 'events shown per source (default 20)')
     .action((opts: Record<string, string>) => run(() => importCommand(io, globals(), opts))());
 
@@ -88,6 +89,43 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .command('status')
     .description('identities by kind and status, the last imports, and what a guardrail holds back')
     .action(() => run(() => statusCommand(io, globals()))());
+
+  const grant = program.command('grant').description('time-bound exceptions outside the role model');
+  grant
+    .command('add')
+    .description('grant an entitlement until a date, with a reason and an approver')
+    .argument('<identity>', 'identity id')
+    .argument('<entitlement>', 'target:kind/name')
+    .requiredOption('--until <date>', 'the exception ends at this date (at most policies.exceptions.max_days away)')
+    .requiredOption('--reason <text>', 'why the person needs it')
+    .requiredOption('--approver <id>', 'the identity who approved it (not the holder)')
+    .action((id: string, ent: string, opts: Record<string, string>) =>
+      run(() => grantAddCommand(io, globals(), id, ent, opts))(),
+    );
+  grant
+    .command('list')
+    .description('exceptions in force')
+    .option('--all', 'also ended and revoked exceptions')
+    .option('--identity <id>', "only this identity's exceptions")
+    .action((opts: { all?: boolean; identity?: string }) => run(() => grantListCommand(io, globals(), opts))());
+  grant
+    .command('revoke')
+    .description('end an exception now')
+    .argument('<id>', 'exception number (tenure grant list)')
+    .requiredOption('--reason <text>', 'why it ends early')
+    .action((id: string, opts: Record<string, string>) => run(() => grantRevokeCommand(io, globals(), id, opts))());
+
+  program
+    .command('approve')
+    .description("record a person's approval of what a guardrail stopped")
+    .command('leavers')
+    .description('let the next import of a source make up to N identities leave')
+    .argument('<count>', 'how many leavers are expected')
+    .option('--source <id>', 'the source (needed when the policy has several)')
+    .requiredOption('--reason <text>', 'why so many leave at once')
+    .action((count: string, opts: Record<string, string>) =>
+      run(() => approveLeaversCommand(io, globals(), count, opts))(),
+    );
 
   const audit = program.command('audit').description('the tamper-evident audit log');
   audit

@@ -3,6 +3,7 @@ import { Engine } from '../engine/engine.js';
 import { hasErrors } from '../model/diagnostic.js';
 import { computePlan } from '../plan/compute-plan.js';
 import { renderPlanMarkdown, renderPlanText } from '../plan/render-plan.js';
+import { storedExceptions, storedLifecycle } from './store-access.js';
 import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
 import { asOfDate, openActualState, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
 
@@ -22,9 +23,17 @@ export async function planCommand(io: Io, g: GlobalOptions, options: PlanOptions
   const { loaded, warnings } = openPolicy(g.config);
   const { identities, diagnostics: sourceWarnings } = openIdentities(loaded, options.skipInvalid);
   const asOf = asOfDate(g.asOf);
-  const desired = new Engine(loaded).desiredState(identities, asOf);
+  const desired = new Engine(loaded).desiredState(identities, asOf, 'indexed', await storedExceptions(g));
   const actual = await openActualState(loaded, options.actual);
-  const { result: plan, diagnostics } = computePlan({ loaded, identities, desired, actual, asOf });
+  const lifecycle = await storedLifecycle(g);
+  const { result: plan, diagnostics } = computePlan({
+    loaded,
+    identities,
+    desired,
+    actual,
+    asOf,
+    ...(lifecycle ? { lifecycle } : {}),
+  });
   if (!g.json) printDiagnostics(io, [...warnings, ...sourceWarnings, ...diagnostics]);
   if (hasErrors(diagnostics)) throw new UserError('the plan could not be computed', EXIT.invalid, diagnostics);
   if (options.out) writeFileSync(options.out, toJson(plan) + '\n');

@@ -1,4 +1,7 @@
-import { openStore, DEFAULT_STATE } from '../store/open-store.js';
+import { existsSync } from 'node:fs';
+import type { AccessException } from '../model/exception.js';
+import type { PlanLifecycle } from '../plan/compute-plan.js';
+import { openStore, DEFAULT_STATE, isPostgresUrl } from '../store/open-store.js';
 import { StoreError, type StateStore } from '../store/state-store.js';
 import { EXIT, UserError } from './output.js';
 import type { GlobalOptions } from './workspace.js';
@@ -31,4 +34,33 @@ function asUserError(e: unknown): unknown {
   if (e instanceof StoreError)
     return new UserError(e.message, e.code === 'busy' ? EXIT.stopped : EXIT.invalid, [], e.hint);
   return e;
+}
+
+/**
+ * Exceptions recorded in the store, for commands that otherwise need no store: none when there
+ * is no store yet (a SQLite file that does not exist is not created just to find that out).
+ */
+export async function storedExceptions(g: GlobalOptions): Promise<AccessException[]> {
+  const location = stateLocation(g);
+  if (!isPostgresUrl(location) && !existsSync(location)) return [];
+  return withStore(g, (store) => store.exceptions());
+}
+
+/**
+ * When each identity left and its latest move, from the recorded lifecycle events: what the
+ * planner needs for the leaver rules (delete after N days, mover grace). Undefined without a store.
+ */
+export async function storedLifecycle(g: GlobalOptions): Promise<PlanLifecycle | undefined> {
+  const location = stateLocation(g);
+  if (!isPostgresUrl(location) && !existsSync(location)) return undefined;
+  const events = await withStore(g, (store) => store.events());
+  const left = new Map<string, Date>();
+  const moved = new Map<string, { at: Date; grantsRemoved: readonly string[] }>();
+  for (const e of events) {
+    // Events come oldest first: a later one replaces an earlier one; a rehire clears a departure.
+    if (e.kind === 'leaver' || e.kind === 'end_date_reached') left.set(e.identity, e.effective ?? e.at);
+    else if (e.kind === 'rehire' || e.kind === 'joiner') left.delete(e.identity);
+    if (e.kind === 'mover') moved.set(e.identity, { at: e.at, grantsRemoved: e.grantsRemoved });
+  }
+  return { leftAt: (id) => left.get(id), lastMove: (id) => moved.get(id) };
 }

@@ -1,14 +1,20 @@
 import { Engine } from '../engine/engine.js';
 import { describeInputs, expandGrant, explainProvenance } from '../plan/explain.js';
+import { storedExceptions } from './store-access.js';
 import { EXIT, toJson, type Io } from './output.js';
 import { asOfDate, declaredEntitlement, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
 
 /** `tenure who-has ENTITLEMENT`: every identity that should hold it, and why. */
-export function whoHasCommand(io: Io, g: GlobalOptions, entitlement: string, options: { limit?: string }): number {
+export async function whoHasCommand(
+  io: Io,
+  g: GlobalOptions,
+  entitlement: string,
+  options: { limit?: string },
+): Promise<number> {
   const { loaded } = openPolicy(g.config);
   const ent = declaredEntitlement(loaded, entitlement);
   const { identities } = openIdentities(loaded);
-  const desired = new Engine(loaded).desiredState(identities, asOfDate(g.asOf));
+  const desired = new Engine(loaded).desiredState(identities, asOfDate(g.asOf), 'indexed', await storedExceptions(g));
   const holders = desired.identities.flatMap((a) =>
     a.grants.filter((gr) => gr.entitlement === entitlement).map((gr) => expandGrant(a, gr)),
   );
@@ -30,7 +36,7 @@ export function whoHasCommand(io: Io, g: GlobalOptions, entitlement: string, opt
   for (const h of holders.slice(0, limit)) {
     const p = h.provenance[0]!;
     io.out(
-      `  ${h.identity}: ${explainProvenance(p)} (${describeInputs(p.inputs ?? {})})${h.provenance.length > 1 ? ` +${h.provenance.length - 1} more path(s)` : ''}`,
+      `  ${h.identity}: ${explainProvenance(p)}${p.exception ? '' : ` (${describeInputs(p.inputs ?? {})})`}${h.provenance.length > 1 ? ` +${h.provenance.length - 1} more path(s)` : ''}`,
     );
   }
   if (holders.length > limit) io.out(`  ... and ${holders.length - limit} more (--json for all)`);

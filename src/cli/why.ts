@@ -3,12 +3,18 @@ import type { IdentityAccess } from '../model/grant.js';
 import type { Identity } from '../model/identity.js';
 import { describeInputs, expandGrant, explainProvenance, formatValue, matchOf } from '../plan/explain.js';
 import { identityField, toCelIdentity } from '../policy/rule-environment.js';
+import { storedExceptions } from './store-access.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
 import { asOfDate, declaredEntitlement, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
 import { didYouMean } from '../policy/suggest.js';
 
 /** `tenure why ID [ENTITLEMENT]`: the provenance of an identity's access, in plain words. */
-export function whyCommand(io: Io, g: GlobalOptions, id: string, entitlement: string | undefined): number {
+export async function whyCommand(
+  io: Io,
+  g: GlobalOptions,
+  id: string,
+  entitlement: string | undefined,
+): Promise<number> {
   const { loaded } = openPolicy(g.config);
   const { identities } = openIdentities(loaded);
   const identity = identities.find((i) => i.id === id);
@@ -26,7 +32,7 @@ export function whyCommand(io: Io, g: GlobalOptions, id: string, entitlement: st
   if (entitlement !== undefined) declaredEntitlement(loaded, entitlement);
   const asOf = asOfDate(g.asOf);
   const engine = new Engine(loaded);
-  const access = engine.identityAccess(identity, asOf);
+  const access = engine.identityAccess(identity, asOf, await storedExceptions(g));
   const grants =
     entitlement === undefined ? access.grants : access.grants.filter((gr) => gr.entitlement === entitlement);
   const missing =
@@ -56,10 +62,12 @@ export function whyCommand(io: Io, g: GlobalOptions, id: string, entitlement: st
   if (entitlement === undefined) printAll(io, access);
   else if (grants.length > 0) {
     for (const p of grants[0]!.provenance) {
-      const m = matchOf(access, p)!;
-      io.out(`  ${entitlement}: ${explainProvenance(p)} grants it;
-    rule ${m.rule}
-    holds because ${describeInputs(m.inputs)}`);
+      const m = matchOf(access, p);
+      if (!m) io.out(`  ${entitlement}: ${explainProvenance(p)} grants it`);
+      else
+        io.out(
+          `  ${entitlement}: ${explainProvenance(p)} grants it;\n    rule ${m.rule}\n    holds because ${describeInputs(m.inputs)}`,
+        );
     }
   } else {
     io.out(`  ${identity.id} does not get ${entitlement}.`);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Identity } from '../model/identity.js';
 import { loadPolicy, type LoadedPolicy } from '../policy/load-policy.js';
-import { Engine } from './engine.js';
+import { Engine, receivesAccess } from './engine.js';
 
 const asOf = new Date('2026-11-01T00:00:00Z');
 
@@ -251,4 +251,47 @@ describe('indexed evaluation', () => {
       { numRuns: 300, seed: 20261125 },
     );
   });
+});
+
+describe('who receives access, as of a date', () => {
+  const at = (d: string) => new Date(`${d}T00:00:00Z`);
+  const base: Identity = { id: 'E1', kind: 'employee', status: 'active', attributes: {}, source: 'hr' };
+  const cases: [string, Identity, number, boolean][] = [
+    ['an active identity', base, 0, true],
+    ['an active identity whose end date has come', { ...base, endDate: at('2026-11-01') }, 0, false],
+    ['an active identity whose end date is tomorrow', { ...base, endDate: at('2026-11-02') }, 0, true],
+    ['an active identity starting tomorrow', { ...base, startDate: at('2026-11-02') }, 0, false],
+    [
+      'an active identity starting tomorrow, access due a day before',
+      { ...base, startDate: at('2026-11-02') },
+      1,
+      true,
+    ],
+    [
+      'a pre-hire starting in 5 days, access due 7 days before',
+      { ...base, status: 'pre_hire', startDate: at('2026-11-06') },
+      7,
+      true,
+    ],
+    [
+      'a pre-hire starting in 5 days, access due 3 days before',
+      { ...base, status: 'pre_hire', startDate: at('2026-11-06') },
+      3,
+      false,
+    ],
+    ['a pre-hire without a start date', { ...base, status: 'pre_hire' }, 30, false],
+    ['an identity on leave', { ...base, status: 'leave' }, 0, false],
+    ['a terminated identity', { ...base, status: 'terminated' }, 0, false],
+  ];
+  it("keeps a terminated identity's access until its end date when the policy disables at the end date", () => {
+    const leaving: Identity = { ...base, status: 'terminated', endDate: at('2026-11-05') };
+    assert.equal(receivesAccess(leaving, at('2026-11-01'), 0, true), true);
+    assert.equal(receivesAccess(leaving, at('2026-11-05'), 0, true), false);
+    assert.equal(receivesAccess(leaving, at('2026-11-01'), 0, false), false);
+  });
+  for (const [name, identity, days, expected] of cases) {
+    it(`${expected ? 'gives' : 'does not give'} access to ${name}`, () => {
+      assert.equal(receivesAccess(identity, at('2026-11-01'), days), expected);
+    });
+  }
 });

@@ -1,5 +1,6 @@
 import type { DesiredState, Grant, IdentityAccess, Provenance, RoleMatch } from '../model/grant.js';
 import type { AttributeValue, Identity } from '../model/identity.js';
+import { exceptionActive, type AccessException } from '../model/exception.js';
 import type { CompiledRule } from '../policy/compile-rule.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { identityField, toCelIdentity } from '../policy/rule-environment.js';
@@ -20,9 +21,22 @@ interface RuleEntry {
   readonly closureRoles: readonly number[];
 }
 
-/** Only active identities receive access from roles; the lifecycle decides the rest. */
-export function receivesAccess(identity: Identity): boolean {
-  return identity.status === 'active';
+const DAY_MS = 86_400_000;
+
+/**
+ * Whether an identity receives access from roles at `asOf`: an active identity whose end date
+ * has not been reached, and whose start date (less the days access is due before it) has come;
+ * a pre-hire once that day has come. Leave of absence suspends access; terminated ends it.
+ */
+export function receivesAccess(identity: Identity, asOf: Date, daysBeforeStart = 0, untilEndDate = false): boolean {
+  const t = asOf.getTime();
+  if (identity.endDate !== undefined && identity.endDate.getTime() <= t) return false;
+  const due = identity.startDate === undefined || identity.startDate.getTime() - daysBeforeStart * DAY_MS <= t;
+  if (identity.status === 'active') return due;
+  // leaver.disable: at_end_date keeps a terminated identity's access until its (future) end date.
+  if (identity.status === 'terminated') return untilEndDate && identity.endDate !== undefined && due;
+  if (identity.status === 'pre_hire') return identity.startDate !== undefined && due;
+  return false;
 }
 
 /**
@@ -35,11 +49,12 @@ export class Engine {
   private readonly entries: readonly RuleEntry[];
   private readonly entitlementIds: readonly string[];
   private readonly roleIds: readonly string[];
+  private readonly entitlementRank: ReadonlyMap<string, number>;
 
   constructor(readonly loaded: LoadedPolicy) {
     this.entitlementIds = loaded.policy.entitlements.map((e) => e.id).sort();
-    const rank = new Map(this.entitlementIds.map((id, i) => [id, i]));
-    this.closures = computeRoleClosures(loaded.policy.roles, rank);
+    this.entitlementRank = new Map(this.entitlementIds.map((id, i) => [id, i]));
+    this.closures = computeRoleClosures(loaded.policy.roles, this.entitlementRank);
     this.roleIds = loaded.policy.roles.map((r) => r.id).sort();
     const roleRank = new Map(this.roleIds.map((id, i) => [id, i]));
     const entries: RuleEntry[] = [];
@@ -67,9 +82,15 @@ export class Engine {
   }
 
   /** Desired state of every identity, sorted by identity id. */
-  desiredState(identities: readonly Identity[], asOf: Date, strategy: Strategy = 'indexed'): DesiredState {
+  desiredState(
+    identities: readonly Identity[],
+    asOf: Date,
+    strategy: Strategy = 'indexed',
+    exceptions: readonly AccessException[] = [],
+  ): DesiredState {
+    const granted = this.exceptionGrants(exceptions, asOf);
     const sorted = [...identities].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const eligible = sorted.filter(receivesAccess);
+    const eligible = sorted.filter((i) => this.receives(i, asOf));
     const cel = new Array<unknown>(eligible.length);
     const matched: (number[] | undefined)[] = new Array<number[] | undefined>(eligible.length);
     const index = strategy === 'indexed' ? new IdentityIndex(eligible) : undefined;
@@ -93,26 +114,56 @@ export class Engine {
     const out: IdentityAccess[] = [];
     let j = 0;
     for (const identity of sorted) {
-      const m = eligible[j] === identity ? matched[j++] : undefined;
-      out.push(m ? this.access(identity, m, scratch) : emptyAccess(identity.id));
+      const m = eligible[j] === identity ? (matched[j++] ?? []) : undefined;
+      out.push(m ? this.access(identity, m, scratch, granted.get(identity.id)) : emptyAccess(identity.id));
     }
     return { asOf, identities: out };
   }
 
   /** One identity's desired access, evaluating only the rules whose filter it passes. */
-  identityAccess(identity: Identity, asOf: Date): IdentityAccess {
-    if (!receivesAccess(identity)) return emptyAccess(identity.id);
+  identityAccess(identity: Identity, asOf: Date, exceptions: readonly AccessException[] = []): IdentityAccess {
+    if (!this.receives(identity, asOf)) return emptyAccess(identity.id);
     const cel = toCelIdentity(identity);
     const read = (field: string): unknown => identityField(identity, field);
     const matched: number[] = [];
     this.entries.forEach((entry, r) => {
       if (passes(entry.filter, read) && (entry.exact || entry.rule.holds(cel, asOf))) matched.push(r);
     });
-    return this.access(identity, matched, new Scratch(this.entitlementIds.length, this.roleIds.length));
+    const scratch = new Scratch(this.entitlementIds.length, this.roleIds.length);
+    return this.access(identity, matched, scratch, this.exceptionGrants(exceptions, asOf).get(identity.id));
   }
 
-  private access(identity: Identity, matchedEntries: readonly number[], scratch: Scratch): IdentityAccess {
-    if (matchedEntries.length === 0) return emptyAccess(identity.id);
+  /** Whether the identity receives access at `asOf` under this policy's joiner and leaver rules. */
+  receives(identity: Identity, asOf: Date): boolean {
+    const p = this.loaded.policy.policies;
+    return receivesAccess(identity, asOf, p.joiner.accessDaysBeforeStart, p.leaver.disable === 'at_end_date');
+  }
+
+  /** Exceptions in force at `asOf`, by identity, as grants with their own provenance. */
+  private exceptionGrants(exceptions: readonly AccessException[], asOf: Date): Map<string, ConferredGrant[]> {
+    const out = new Map<string, ConferredGrant[]>();
+    for (const e of exceptions) {
+      const rank = this.entitlementRank.get(e.entitlement);
+      if (rank === undefined || !exceptionActive(e, asOf)) continue;
+      const provenance: Provenance = {
+        chain: [],
+        exception: { id: e.id, reason: e.reason, approver: e.approver, until: e.until },
+      };
+      const list = out.get(e.identity) ?? [];
+      list.push({ entitlement: e.entitlement, rank, provenance, alone: [provenance] });
+      out.set(e.identity, list);
+    }
+    return out;
+  }
+
+  private access(
+    identity: Identity,
+    matchedEntries: readonly number[],
+    scratch: Scratch,
+    exceptionGrants?: readonly ConferredGrant[],
+  ): IdentityAccess {
+    if (matchedEntries.length === 0 && !exceptionGrants) return emptyAccess(identity.id);
+    for (const g of exceptionGrants ?? []) scratch.add(g);
     const matches: RoleMatch[] = [];
     for (const r of matchedEntries) {
       const entry = this.entries[r]!;
@@ -126,10 +177,13 @@ export class Engine {
       let provenance: readonly Provenance[];
       if (found.length === 1) provenance = found[0]!.alone;
       else {
+        // Roles first, shortest chain first; exceptions after them.
+        const length = (g: ConferredGrant): number => (g.provenance.exception ? Infinity : g.provenance.chain.length);
         found.sort(
           (a, b) =>
-            a.provenance.chain.length - b.provenance.chain.length ||
-            (a.provenance.chain[0]! < b.provenance.chain[0]! ? -1 : 1),
+            length(a) - length(b) ||
+            ((a.provenance.chain[0] ?? '') < (b.provenance.chain[0] ?? '') ? -1 : 1) ||
+            (a.provenance.exception?.id ?? 0) - (b.provenance.exception?.id ?? 0),
         );
         provenance = found.map((g) => g.provenance);
       }

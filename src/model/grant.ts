@@ -14,7 +14,15 @@ export interface RoleMatch {
  * to the role that lists the entitlement (`[senior-eng, engineer]`). Shared between identities.
  */
 export interface Provenance {
+  /** Empty for an exception. */
   readonly chain: readonly string[];
+  /** Set when the grant comes from a time-bound exception rather than a role. */
+  readonly exception?: {
+    readonly id: number;
+    readonly reason: string;
+    readonly approver: string;
+    readonly until: Date;
+  };
 }
 
 /** One entitlement an identity should have, with every reason it should. */

@@ -7,3 +7,4 @@ export * from './actual-state.js';
 export * from './plan.js';
 export * from './lifecycle.js';
 export * from './audit.js';
+export * from './exception.js';

@@ -7,6 +7,7 @@ export const CHANGE_ACTIONS = [
   'add_membership',
   'remove_membership',
   'disable_account',
+  'delete_account',
 ] as const;
 export type ChangeAction = (typeof CHANGE_ACTIONS)[number];
 
@@ -26,9 +27,20 @@ export interface Change {
 
 export interface TargetPlan {
   readonly target: string;
-  /** Ordered: per identity, account before memberships; removals before disables. */
+  /**
+   * Ordered: per identity, create/enable the account, add memberships, remove memberships, then
+   * disable or delete the account (memberships are removed before the account goes).
+   */
   readonly changes: readonly Change[];
   readonly counts: Readonly<Record<ChangeAction, number>>;
+  /** How many changes the mover grace period holds back (`deferredChanges.length`; 0 when none). */
+  readonly deferred: number;
+  /**
+   * Changes the desired state calls for but the plan does not make yet: removals (and the disable
+   * of an account the move took away) of a recent mover, kept until the mover grace period ends.
+   * Same order as `changes`; each reason says until when.
+   */
+  readonly deferredChanges: readonly Change[];
   /** Accounts the target holds now; the base for breaker percentages. */
   readonly accountsBefore: number;
   /** Accounts no identity explains; left alone here, reported by drift. */

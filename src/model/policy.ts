@@ -116,6 +116,8 @@ export interface Policies {
   readonly nonHuman: NonHumanRules;
   readonly leaver: LeaverRules;
   readonly exceptions: { readonly maxDays: number };
+  /** Access becomes due this many days before a start date (pre-hires, future-dated starts). */
+  readonly joiner: { readonly accessDaysBeforeStart: number };
 }
 
 /** The loaded, validated policy file. Immutable data. */

@@ -117,6 +117,8 @@ describe('computePlan', () => {
     );
     assert.equal(dir.accountsBefore, 4);
     assert.equal(dir.unlinkedAccounts, 1, 'the ghost account is left alone');
+    assert.equal(dir.deferred, 0, 'no lifecycle input: nothing is deferred');
+    assert.deepEqual(dir.deferredChanges, []);
   });
 
   it('gives every change a reason a person can read', () => {
@@ -188,7 +190,8 @@ describe('computePlan', () => {
     assert.match(text, /- cy: disable account — E3 is terminated/);
     assert.match(text, /\(1 account\(s\) no identity explains: left alone; see drift\)/);
     const md = renderPlanMarkdown(plan);
-    assert.match(md, /^\| directory \| 4 \| 1 \| 1 \| 3 \| 3 \| 1 \|$/m);
+    // The last column is delete account: this policy deletes nothing.
+    assert.match(md, /^\| directory \| 4 \| 1 \| 1 \| 3 \| 3 \| 1 \| 0 \|$/m);
     assert.match(md, /erp:role\/payments \[critical\]/);
   });
 });

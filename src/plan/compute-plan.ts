@@ -4,9 +4,21 @@ import { riskRank, type Entitlement } from '../model/entitlement.js';
 import type { DesiredState, Grant, IdentityAccess } from '../model/grant.js';
 import type { Identity } from '../model/identity.js';
 import { CHANGE_ACTIONS, type Change, type ChangeAction, type Plan, type TargetPlan } from '../model/plan.js';
+import type { LeaverRules } from '../model/policy.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { toCelIdentity } from '../policy/rule-environment.js';
 import { explainGrant } from './explain.js';
+
+/**
+ * What the lifecycle knows about identities, for the leaver rules (`policies.leaver`). Pure
+ * look-ups: the caller builds them from stored lifecycle events.
+ */
+export interface PlanLifecycle {
+  /** When an identity stopped having access for good (its leaver / end_date_reached event time, or its end date). */
+  readonly leftAt: (identity: string) => Date | undefined;
+  /** The identity's most recent mover event, if any (its `at` and `grantsRemoved`). */
+  readonly lastMove: (identity: string) => { readonly at: Date; readonly grantsRemoved: readonly string[] } | undefined;
+}
 
 export interface PlanInput {
   readonly loaded: LoadedPolicy;
@@ -14,6 +26,11 @@ export interface PlanInput {
   readonly desired: DesiredState;
   readonly actual: ActualState;
   readonly asOf: Date;
+  /**
+   * Optional lifecycle facts. Without it (or when `leftAt` knows nothing of an identity), an
+   * identity left on its `endDate`, and no mover grace period applies.
+   */
+  readonly lifecycle?: PlanLifecycle;
 }
 
 const ORDER: Record<ChangeAction, number> = {
@@ -22,15 +39,33 @@ const ORDER: Record<ChangeAction, number> = {
   add_membership: 2,
   remove_membership: 3,
   disable_account: 4,
+  delete_account: 5,
 };
+
+const DAY_MS = 86_400_000;
 
 /**
  * The difference between desired and actual state, per target, as immutable data with a reason
  * on every change. Tenure manages only the entitlements the policy declares: memberships it does
  * not know are left alone here and reported by drift.
+ *
+ * Leaver rules (`policies.leaver`):
+ * - `disable`: the planner follows desired state, which only `active` identities receive, and
+ *   does not read this setting. `immediately` means the plan disables an account as soon as its
+ *   identity stops receiving access (terminated, on leave, not started, or no role grants the
+ *   target any more), whatever its end date says. `at_end_date` changes nothing here: an identity
+ *   still `active` whose end date is in the future keeps its grants, so nothing is disabled
+ *   before that date; when its status changes, the next plan disables.
+ * - `delete_after_days` (per target first, else global): a terminated identity's account, enabled
+ *   or already disabled, is deleted once that many days have passed since the identity left
+ *   (`lifecycle.leftAt`, else its end date); its managed memberships are removed first. Before
+ *   then it is disabled, and the disable's reason says when it will be deleted.
+ * - `mover_grace_days` (per target first, else global; 0 = none): an active identity keeps what
+ *   its latest move removed (`lifecycle.lastMove`) until the grace period ends; those removals
+ *   are listed in `deferredChanges`, not planned.
  */
 export function computePlan(input: PlanInput): Checked<Plan> {
-  const { loaded, identities, desired, actual, asOf } = input;
+  const { loaded, identities, desired, actual, asOf, lifecycle } = input;
   const diagnostics: Diagnostic[] = [];
   const entitlements = new Map(loaded.policy.entitlements.map((e) => [e.id, e]));
   const accessById = new Map<string, IdentityAccess>(desired.identities.map((a) => [a.identity, a]));
@@ -46,11 +81,14 @@ export function computePlan(input: PlanInput): Checked<Plan> {
     }
   }
   const sortedIdentities = [...identities].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const leaverRules = loaded.policy.policies.leaver;
 
   const targets: TargetPlan[] = [];
   for (const target of loaded.policy.targets) {
     const accounts = actualByTarget.get(target.id)?.accounts ?? [];
     const naming = loaded.accountNames.get(target.id)!;
+    const deletion = deletionRule(leaverRules, target.id);
+    const grace = graceRule(leaverRules, target.id);
     // Link accounts to identities: by the recorded identity first, else by account name.
     const byIdentity = new Map<string, Account>();
     const byName = new Map<string, Account>();
@@ -70,6 +108,7 @@ export function computePlan(input: PlanInput): Checked<Plan> {
     }
     const linked = new Set<Account>();
     const changes: Change[] = [];
+    const deferredChanges: Change[] = [];
     const prefix = `${target.id}:`;
     for (const identity of sortedIdentities) {
       let name: string;
@@ -90,15 +129,32 @@ export function computePlan(input: PlanInput): Checked<Plan> {
       const wanted = new Map<string, Grant>();
       for (const g of access?.grants ?? []) if (g.entitlement.startsWith(prefix)) wanted.set(g.entitlement, g);
       const own: Change[] = [];
+      const later: Change[] = [];
+      const make = (action: ChangeAction, reason: string, entitlement?: Entitlement): Change => ({
+        target: target.id,
+        action,
+        identity: identity.id,
+        account: account?.name ?? name,
+        ...(entitlement ? { entitlement: entitlement.id, risk: entitlement.risk } : {}),
+        reason,
+      });
       const change = (action: ChangeAction, reason: string, entitlement?: Entitlement): void => {
-        own.push({
-          target: target.id,
-          action,
-          identity: identity.id,
-          account: account?.name ?? name,
-          ...(entitlement ? { entitlement: entitlement.id, risk: entitlement.risk } : {}),
-          reason,
-        });
+        own.push(make(action, reason, entitlement));
+      };
+      // Mover grace: only for an identity still active, only for what its latest move removed.
+      const move = identity.status === 'active' && grace.days > 0 ? lifecycle?.lastMove(identity.id) : undefined;
+      const graceEnds = move ? new Date(move.at.getTime() + grace.days * DAY_MS) : undefined;
+      const kept =
+        move && graceEnds && asOf.getTime() < graceEnds.getTime()
+          ? {
+              removed: new Set(move.grantsRemoved),
+              tookTarget: move.grantsRemoved.some((g) => g.startsWith(prefix)),
+              reason: `kept until ${day(graceEnds)}: mover grace period of ${grace.days} days (policy ${grace.key})`,
+            }
+          : undefined;
+      const removeOrKeep = (reason: string, e: Entitlement): void => {
+        if (kept?.removed.has(e.id)) later.push(make('remove_membership', kept.reason, e));
+        else change('remove_membership', reason, e);
       };
       if (wanted.size > 0) {
         const first = wanted.values().next().value!;
@@ -118,24 +174,32 @@ export function computePlan(input: PlanInput): Checked<Plan> {
         for (const id of account?.entitlements ?? []) {
           const e = entitlements.get(id);
           if (!e || wanted.has(id) || e.address.kind === 'account') continue;
-          change('remove_membership', `no role grants ${id} to ${identity.id}`, e);
+          removeOrKeep(`no role grants ${id} to ${identity.id}`, e);
         }
       } else if (account) {
         const why = leaveReason(identity, target.id);
+        const leaving = identity.status === 'terminated' ? deletionOf(identity, lifecycle, deletion, asOf) : undefined;
         for (const id of account.entitlements) {
           const e = entitlements.get(id);
           if (!e || e.address.kind === 'account') continue;
-          change('remove_membership', why, e);
+          removeOrKeep(why, e);
         }
-        if (account.enabled) change('disable_account', why);
+        if (leaving?.due) change('delete_account', leaving.reason);
+        else if (account.enabled) {
+          // A move that took this target away keeps the account enabled through the grace period.
+          if (kept?.tookTarget) later.push(make('disable_account', kept.reason));
+          else change('disable_account', leaving ? `${why}; ${leaving.reason}` : why);
+        }
       }
-      own.sort((a, b) => ORDER[a.action] - ORDER[b.action] || ((a.entitlement ?? '') < (b.entitlement ?? '') ? -1 : 1));
-      changes.push(...own);
+      changes.push(...own.sort(byOrder));
+      deferredChanges.push(...later.sort(byOrder));
     }
     targets.push({
       target: target.id,
       changes,
       counts: countByAction(changes),
+      deferred: deferredChanges.length,
+      deferredChanges,
       accountsBefore: accounts.length,
       unlinkedAccounts: accounts.filter((a) => !linked.has(a)).length,
     });
@@ -157,6 +221,65 @@ export function computePlan(input: PlanInput): Checked<Plan> {
     },
   };
   return { result: plan, diagnostics };
+}
+
+function byOrder(a: Change, b: Change): number {
+  return ORDER[a.action] - ORDER[b.action] || ((a.entitlement ?? '') < (b.entitlement ?? '') ? -1 : 1);
+}
+
+/** A leaver rule in effect for one target, and the policy key it comes from (for reasons). */
+interface TargetRule<T> {
+  readonly days: T;
+  readonly key: string;
+}
+
+function deletionRule(rules: LeaverRules, target: string): TargetRule<number | undefined> {
+  const own = rules.targets[target]?.deleteAfterDays;
+  return own !== undefined
+    ? { days: own, key: `leaver.targets.${target}.delete_after_days` }
+    : { days: rules.deleteAfterDays, key: 'leaver.delete_after_days' };
+}
+
+function graceRule(rules: LeaverRules, target: string): TargetRule<number> {
+  const own = rules.targets[target]?.moverGraceDays;
+  return own !== undefined
+    ? { days: own, key: `leaver.targets.${target}.mover_grace_days` }
+    : { days: rules.moverGraceDays, key: 'leaver.mover_grace_days' };
+}
+
+/**
+ * Whether a leaver's account is due for deletion, with the reason to give: for the deletion when
+ * due, else a note for the disable saying when (or why not) it will be deleted. Undefined when
+ * the policy deletes nothing in this target.
+ */
+function deletionOf(
+  identity: Identity,
+  lifecycle: PlanLifecycle | undefined,
+  rule: TargetRule<number | undefined>,
+  asOf: Date,
+): { readonly due: boolean; readonly reason: string } | undefined {
+  if (rule.days === undefined) return undefined;
+  const leftAt = validDate(lifecycle?.leftAt(identity.id)) ?? validDate(identity.endDate);
+  if (!leftAt) return { due: false, reason: `not deleted: when ${identity.id} left is not known (policy ${rule.key})` };
+  const dueAt = new Date(leftAt.getTime() + rule.days * DAY_MS);
+  return asOf.getTime() >= dueAt.getTime()
+    ? {
+        due: true,
+        reason: `${identity.id} left on ${day(leftAt)}; accounts are deleted ${rule.days} days after leaving (policy ${rule.key})`,
+      }
+    : {
+        due: false,
+        reason: `the account will be deleted on ${day(dueAt)}, ${rule.days} days after leaving on ${day(leftAt)} (policy ${rule.key})`,
+      };
+}
+
+function validDate(d: Date | undefined): Date | undefined {
+  return d !== undefined && !Number.isNaN(d.getTime()) ? d : undefined;
+}
+
+/** The UTC calendar day of a time, as reasons show it: 2026-10-01. */
+function day(d: Date): string {
+  return d.toISOString().slice(0, 10);
 }
 
 function leaveReason(identity: Identity, target: string): string {

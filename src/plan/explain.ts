@@ -3,6 +3,10 @@ import type { AttributeValue } from '../model/identity.js';
 
 /** One provenance in plain words: `role "senior-engineer" (rule held: ...) inherits "engineer", which grants it`. */
 export function explainProvenance(p: Provenance): string {
+  if (p.exception) {
+    const e = p.exception;
+    return `exception #${e.id} (approved by ${e.approver} until ${e.until.toISOString().slice(0, 10)}: ${e.reason})`;
+  }
   const [matched, ...rest] = p.chain;
   const head = `role "${matched}"`;
   if (rest.length === 0) return head;
@@ -20,6 +24,7 @@ export function explainGrant(access: IdentityAccess, g: Grant): string {
   if (!p) return 'no role grants it';
   const more =
     g.provenance.length > 1 ? ` (and ${g.provenance.length - 1} more path${g.provenance.length > 2 ? 's' : ''})` : '';
+  if (p.exception) return `${explainProvenance(p)} grants it${more}`;
   const match = matchOf(access, p);
   return `${explainProvenance(p)} grants it, because ${match ? describeInputs(match.inputs) : 'its rule holds'}${more}`;
 }
@@ -43,6 +48,7 @@ export function expandGrant(access: IdentityAccess, g: Grant) {
     identity: g.identity,
     entitlement: g.entitlement,
     provenance: g.provenance.map((p) => {
+      if (p.exception) return { chain: p.chain, exception: p.exception };
       const m = matchOf(access, p);
       return { role: p.chain[0]!, chain: p.chain, rule: m?.rule, inputs: m?.inputs };
     }),

@@ -6,6 +6,7 @@ const VERB: Record<ChangeAction, string> = {
   add_membership: 'add',
   remove_membership: 'remove',
   disable_account: 'disable account',
+  delete_account: 'delete account',
 };
 const SIGN: Record<ChangeAction, string> = {
   create_account: '+',
@@ -13,6 +14,7 @@ const SIGN: Record<ChangeAction, string> = {
   add_membership: '+',
   remove_membership: '-',
   disable_account: '-',
+  delete_account: '-',
 };
 
 export interface RenderOptions {
@@ -40,14 +42,18 @@ export function renderPlanText(plan: Plan, options: RenderOptions = {}): string 
     t.changes.slice(0, limit).forEach((c) => out.push(`  ${line(c)}`));
     if (t.changes.length > limit)
       out.push(`  ... and ${t.changes.length - limit} more (--limit to show more, --json for all)`);
+    if (t.deferred > 0) out.push(`  (${deferredText(t.deferred)}; --json lists them)`);
     if (t.unlinkedAccounts > 0)
       out.push(`  (${t.unlinkedAccounts} account(s) no identity explains: left alone; see drift)`);
     out.push('');
   }
   const s = plan.summary;
+  const deferred = plan.targets.reduce((n, t) => n + t.deferred, 0);
   out.push(
     s.changes === 0
-      ? 'No changes: every target matches the policy.'
+      ? deferred === 0
+        ? 'No changes: every target matches the policy.'
+        : `No changes now: ${deferredText(deferred)}.`
       : `Summary: ${s.changes} change(s) for ${s.identitiesAffected} identit${s.identitiesAffected === 1 ? 'y' : 'ies'}: ${countsText(s.byAction)}.` +
           (s.highRiskGrants > 0 ? ` ${s.highRiskGrants} grant(s) of high or critical entitlements.` : ''),
   );
@@ -70,6 +76,11 @@ export function renderPlanMarkdown(plan: Plan, options: RenderOptions = {}): str
     ),
     '',
   ];
+  const deferring = plan.targets.filter((t) => t.deferred > 0);
+  if (deferring.length > 0) {
+    deferring.forEach((t) => out.push(`- ${t.target}: ${deferredText(t.deferred)} (\`--json\` lists them)`));
+    out.push('');
+  }
   for (const t of plan.targets) {
     if (t.changes.length === 0) continue;
     out.push(`<details><summary>${t.target}: ${countsText(t.counts)}</summary>`, '');
@@ -78,6 +89,11 @@ export function renderPlanMarkdown(plan: Plan, options: RenderOptions = {}): str
     out.push('', '</details>', '');
   }
   return out.join('\n');
+}
+
+/** Deferred changes are removals (and disables) a mover keeps through the grace period. */
+function deferredText(n: number): string {
+  return `${n} removal(s) deferred by the mover grace period`;
 }
 
 function escapeMd(s: string): string {

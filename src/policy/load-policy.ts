@@ -353,6 +353,7 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
         ),
       },
       exceptions: { maxDays: p.exceptions.max_days },
+      joiner: { accessDaysBeforeStart: p.joiner.access_days_before_start },
     },
   };
   return {

@@ -109,6 +109,9 @@ export const policiesSchema = z.strictObject({
     })
     .default({ disable: 'immediately', mover_grace_days: 0, targets: {} }),
   exceptions: z.strictObject({ max_days: nonNegativeInt.default(90) }).default({ max_days: 90 }),
+  joiner: z
+    .strictObject({ access_days_before_start: nonNegativeInt.default(0) })
+    .default({ access_days_before_start: 0 }),
 });
 
 export const policyFileSchema = z.strictObject({
@@ -125,6 +128,7 @@ export const policyFileSchema = z.strictObject({
     non_human: { owner_required: true },
     leaver: { disable: 'immediately', mover_grace_days: 0, targets: {} },
     exceptions: { max_days: 90 },
+    joiner: { access_days_before_start: 0 },
   }),
 });
 

@@ -59,6 +59,7 @@ function policy(sources: SourceDefinition[]): Policy {
       nonHuman: { ownerRequired: true },
       leaver: { disable: 'immediately', moverGraceDays: 0, targets: {} },
       exceptions: { maxDays: 90 },
+      joiner: { accessDaysBeforeStart: 0 },
     },
   };
 }

@@ -6,8 +6,11 @@ import type { Identity } from '../model/identity.js';
 import type { LifecycleEvent } from '../model/lifecycle.js';
 import { bulkInsert } from './bulk-insert.js';
 import type { Database } from './schema.js';
+import type { AccessException } from '../model/exception.js';
 import {
   StoreError,
+  type Approval,
+  type NewException,
   type EventFilter,
   type IdentityVersion,
   type ImportRecord,
@@ -94,6 +97,14 @@ export class KyselyStateStore implements StateStore {
     let q = this.db.selectFrom('audit_log').selectAll().orderBy('seq');
     if (since) q = q.where('at', '>=', since.toISOString());
     return (await q.execute()).map(toAuditRecord);
+  }
+
+  exceptions(identity?: string): Promise<AccessException[]> {
+    return readExceptions(this.db, identity);
+  }
+
+  approvals(kind: Approval['kind'], scope: string): Promise<Approval[]> {
+    return readApprovals(this.db, kind, scope);
   }
 
   async write<T>(f: (w: StoreWriter) => Promise<T>, options: { readonly waitMs?: number } = {}): Promise<T> {
@@ -222,6 +233,63 @@ class Writer implements StoreWriter {
     return out;
   }
 
+  exceptions(identity?: string): Promise<AccessException[]> {
+    return readExceptions(this.db, identity);
+  }
+
+  async addException(e: NewException): Promise<number> {
+    const r = await this.db
+      .insertInto('exceptions')
+      .values({
+        identity: e.identity,
+        entitlement: e.entitlement,
+        reason: e.reason,
+        approver: e.approver,
+        granted_by: e.grantedBy,
+        valid_from: e.from.toISOString(),
+        valid_until: e.until.toISOString(),
+        revoked_at: null,
+        revoked_by: null,
+        revoke_reason: null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return Number(r.id);
+  }
+
+  async revokeException(id: number, at: Date, by: string, reason: string): Promise<void> {
+    await this.db
+      .updateTable('exceptions')
+      .set({ revoked_at: at.toISOString(), revoked_by: by, revoke_reason: reason })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  approvals(kind: Approval['kind'], scope: string): Promise<Approval[]> {
+    return readApprovals(this.db, kind, scope);
+  }
+
+  async addApproval(a: Omit<Approval, 'id' | 'usedByImport'>): Promise<number> {
+    const r = await this.db
+      .insertInto('approvals')
+      .values({
+        kind: a.kind,
+        scope: a.scope,
+        amount: a.amount,
+        reason: a.reason,
+        approved_by: a.approvedBy,
+        created_at: a.createdAt.toISOString(),
+        used_by_import: null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return Number(r.id);
+  }
+
+  async useApproval(id: number, importSeq: number): Promise<void> {
+    await this.db.updateTable('approvals').set({ used_by_import: importSeq }).where('id', '=', id).execute();
+  }
+
   async beginImport(source: string, asOf: Date, startedAt: Date, rows: number): Promise<number> {
     const r = await this.db
       .insertInto('imports')
@@ -307,6 +375,44 @@ async function readIdentities(db: Db, source?: string): Promise<Identity[]> {
 async function readSourceState(db: Db, source: string): Promise<SourceState | undefined> {
   const r = await db.selectFrom('source_state').selectAll().where('source', '=', source).executeTakeFirst();
   return r && { source: r.source, lastAsOf: new Date(r.last_as_of), lastImport: Number(r.last_import) };
+}
+
+async function readExceptions(db: Db, identity?: string): Promise<AccessException[]> {
+  let q = db.selectFrom('exceptions').selectAll().orderBy('id');
+  if (identity !== undefined) q = q.where('identity', '=', identity);
+  return (await q.execute()).map((r) => ({
+    id: Number(r.id),
+    identity: r.identity,
+    entitlement: r.entitlement,
+    reason: r.reason,
+    approver: r.approver,
+    grantedBy: r.granted_by,
+    from: new Date(r.valid_from),
+    until: new Date(r.valid_until),
+    ...(r.revoked_at !== null ? { revokedAt: new Date(r.revoked_at) } : {}),
+    ...(r.revoked_by !== null ? { revokedBy: r.revoked_by } : {}),
+    ...(r.revoke_reason !== null ? { revokeReason: r.revoke_reason } : {}),
+  }));
+}
+
+async function readApprovals(db: Db, kind: Approval['kind'], scope: string): Promise<Approval[]> {
+  const rows = await db
+    .selectFrom('approvals')
+    .selectAll()
+    .where('kind', '=', kind)
+    .where('scope', '=', scope)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({
+    id: Number(r.id),
+    kind: r.kind as Approval['kind'],
+    scope: r.scope,
+    amount: Number(r.amount),
+    reason: r.reason,
+    approvedBy: r.approved_by,
+    createdAt: new Date(r.created_at),
+    ...(r.used_by_import !== null ? { usedByImport: Number(r.used_by_import) } : {}),
+  }));
 }
 
 function toAuditRecord(r: Database['audit_log']): AuditRecord {

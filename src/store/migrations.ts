@@ -82,5 +82,64 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0002_exceptions_approvals_links_journal': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('exceptions')
+          .addColumn('id', 'integer', serial)
+          .addColumn('identity', 'text', (c) => c.notNull())
+          .addColumn('entitlement', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('approver', 'text', (c) => c.notNull())
+          .addColumn('granted_by', 'text', (c) => c.notNull())
+          .addColumn('valid_from', 'text', (c) => c.notNull())
+          .addColumn('valid_until', 'text', (c) => c.notNull())
+          .addColumn('revoked_at', 'text')
+          .addColumn('revoked_by', 'text')
+          .addColumn('revoke_reason', 'text')
+          .execute();
+        await db.schema.createIndex('exceptions_identity').on('exceptions').column('identity').execute();
+        await db.schema
+          .createTable('approvals')
+          .addColumn('id', 'integer', serial)
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('scope', 'text', (c) => c.notNull())
+          .addColumn('amount', 'integer', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('approved_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('used_by_import', 'integer')
+          .execute();
+        await db.schema
+          .createTable('account_links')
+          .addColumn('target', 'text', (c) => c.notNull())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('account_name', 'text', (c) => c.notNull())
+          .addColumn('identity', 'text', (c) => c.notNull())
+          .addColumn('linked_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('account_links_pk', ['target', 'account_id'])
+          .execute();
+        await db.schema
+          .createIndex('account_links_identity')
+          .on('account_links')
+          .columns(['identity', 'target'])
+          .execute();
+        await db.schema
+          .createTable('operations')
+          .addColumn('id', 'integer', serial)
+          .addColumn('plan', 'text', (c) => c.notNull())
+          .addColumn('target', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('identity', 'text')
+          .addColumn('account', 'text', (c) => c.notNull())
+          .addColumn('entitlement', 'text')
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('last_error', 'text')
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('operations_plan_state').on('operations').columns(['plan', 'state']).execute();
+      },
+    },
   };
 }

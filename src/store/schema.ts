@@ -41,6 +41,45 @@ export interface Database {
     effective: string | null;
     data: string;
   };
+  exceptions: {
+    id: Generated<number>;
+    identity: string;
+    entitlement: string;
+    reason: string;
+    approver: string;
+    granted_by: string;
+    valid_from: string;
+    valid_until: string;
+    revoked_at: string | null;
+    revoked_by: string | null;
+    revoke_reason: string | null;
+  };
+  approvals: {
+    id: Generated<number>;
+    kind: string;
+    scope: string;
+    amount: number;
+    reason: string;
+    approved_by: string;
+    created_at: string;
+    used_by_import: number | null;
+  };
+  /** Which account in a target belongs to which identity (written by the executor). */
+  account_links: { target: string; account_id: string; account_name: string; identity: string; linked_at: string };
+  /** The durable operation journal (written by the executor): each operation before and after it runs. */
+  operations: {
+    id: Generated<number>;
+    plan: string;
+    target: string;
+    action: string;
+    identity: string | null;
+    account: string;
+    entitlement: string | null;
+    state: string;
+    attempts: number;
+    last_error: string | null;
+    updated_at: string;
+  };
   audit_log: {
     seq: number;
     at: string;

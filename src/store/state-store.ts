@@ -1,4 +1,5 @@
 import type { AuditRecord } from '../model/audit.js';
+import type { AccessException } from '../model/exception.js';
 import type { Identity } from '../model/identity.js';
 import type { LifecycleEvent } from '../model/lifecycle.js';
 import type { AuditEntry } from '../audit/audit-chain.js';
@@ -36,6 +37,23 @@ export interface SourceState {
   readonly lastImport: number;
 }
 
+export type NewException = Omit<AccessException, 'id' | 'revokedAt' | 'revokedBy' | 'revokeReason'>;
+
+/** A person's approval of something a guardrail stopped: `leavers` for a source's import. */
+export interface Approval {
+  readonly id: number;
+  readonly kind: 'leavers';
+  /** What it applies to: `source:hr`. */
+  readonly scope: string;
+  /** How many (leavers) it allows. */
+  readonly amount: number;
+  readonly reason: string;
+  readonly approvedBy: string;
+  readonly createdAt: Date;
+  /** The import that used it; an approval is used once. */
+  readonly usedByImport?: number;
+}
+
 export interface EventFilter {
   readonly since?: Date;
   readonly identity?: string;
@@ -60,6 +78,12 @@ export interface StoreWriter {
   appendEvents(events: readonly LifecycleEvent[], importSeq: number): Promise<void>;
   /** Appends to the hash-chained audit log, after its last record. */
   audit(entries: readonly AuditEntry[]): Promise<void>;
+  exceptions(identity?: string): Promise<AccessException[]>;
+  addException(e: NewException): Promise<number>;
+  revokeException(id: number, at: Date, by: string, reason: string): Promise<void>;
+  approvals(kind: Approval['kind'], scope: string): Promise<Approval[]>;
+  addApproval(a: Omit<Approval, 'id' | 'usedByImport'>): Promise<number>;
+  useApproval(id: number, importSeq: number): Promise<void>;
 }
 
 /**
@@ -78,6 +102,10 @@ export interface StateStore {
   imports(limit?: number): Promise<ImportRecord[]>;
   events(filter?: EventFilter): Promise<StoredEvent[]>;
   auditRecords(since?: Date): Promise<AuditRecord[]>;
+  /** Every exception, active or not, oldest first; of one identity when given. */
+  exceptions(identity?: string): Promise<AccessException[]>;
+  /** Approvals of a kind and scope, unused ones included, oldest first. */
+  approvals(kind: Approval['kind'], scope: string): Promise<Approval[]>;
   /**
    * Runs `f` holding the write lock, in one transaction. Waits up to `waitMs` for another writer
    * to finish, then fails with StoreBusyError.

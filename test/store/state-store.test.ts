@@ -9,6 +9,10 @@ import pg from 'pg';
 import { verifyChain } from '../../src/audit/audit-chain.js';
 import type { Identity } from '../../src/model/identity.js';
 import type { LifecycleEvent } from '../../src/model/lifecycle.js';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { canonicalJson } from '../../src/audit/canonical-json.js';
+import { migrations } from '../../src/store/migrations.js';
+import type { Database } from '../../src/store/schema.js';
 import { openStore } from '../../src/store/open-store.js';
 import { StoreError, type StateStore } from '../../src/store/state-store.js';
 import { createDatabase, startPostgres, type PostgresServer } from '../support/postgres-server.js';
@@ -87,9 +91,9 @@ for (const backend of backends) {
     });
 
     it('creates its schema on first open and reopens without migrating again', async () => {
-      assert.equal(await store.schemaVersion(), '0001_initial');
+      assert.equal(await store.schemaVersion(), '0002_exceptions_approvals_links_journal');
       const again = await openStore(location);
-      assert.equal(await again.schemaVersion(), '0001_initial');
+      assert.equal(await again.schemaVersion(), '0002_exceptions_approvals_links_journal');
       await again.close();
     });
 
@@ -293,6 +297,48 @@ for (const backend of backends) {
         ['other-process', 'parent'],
       );
       assert.equal(verifyChain(records).ok, true);
+    });
+
+    it('upgrades a store written by an older Tenure in place, keeping its data', async () => {
+      const copy = await backend.fresh();
+      // What the first release wrote: only the first migration, with one identity in it.
+      const db = new Kysely<Database>({
+        dialect:
+          backend.name === 'SQLite'
+            ? new SqliteDialect({ database: new BetterSqlite3(copy) })
+            : new PostgresDialect({ pool: new pg.Pool({ connectionString: copy, max: 1 }) }),
+      });
+      const first = Object.fromEntries(
+        Object.entries(migrations(backend.name === 'SQLite' ? 'sqlite' : 'postgres')).slice(0, 1),
+      );
+      const migrator = new Migrator({
+        db,
+        provider: { getMigrations: () => Promise.resolve(first) },
+        migrationTableName: 'tenure_migrations',
+        migrationLockTableName: 'tenure_migrations_lock',
+      });
+      assert.equal((await migrator.migrateToLatest()).error, undefined);
+      await db
+        .insertInto('identities')
+        .values({ id: 'E1', source: 'hr', version: 1, status: 'active', updated_at: t0.toISOString() })
+        .execute();
+      await db
+        .insertInto('identity_versions')
+        .values({
+          id: 'E1',
+          version: 1,
+          source: 'hr',
+          data: canonicalJson(person('E1', 'Sales')),
+          recorded_at: t0.toISOString(),
+          import_seq: 1,
+        })
+        .execute();
+      await db.destroy();
+      const upgraded = await openStore(copy);
+      assert.equal(await upgraded.schemaVersion(), Object.keys(migrations('sqlite')).at(-1));
+      assert.deepEqual(await upgraded.identities(), [person('E1', 'Sales')]);
+      assert.deepEqual(await upgraded.exceptions(), []);
+      await upgraded.close();
     });
 
     it('refuses a store written by a newer Tenure and leaves it untouched', async () => {
