@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
@@ -134,6 +135,30 @@ describe('tenure import', () => {
       db.exec('rollback');
       db.close();
     }
+  });
+
+  it('refuses a missing feed and records nothing', async () => {
+    const o = org(people(3));
+    assert.equal((await o.run('--as-of', '2026-11-01', 'import')).code, 0);
+    rmSync(join(o.dir, 'hr.csv'));
+    const r = await o.run('--as-of', '2026-11-02', 'import');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /source "hr": file .*hr\.csv does not exist/);
+    assert.match((await o.run('status')).stdout, /Identities: 3/);
+  });
+
+  it('refuses a store written by a newer Tenure', async () => {
+    const o = org(people(1));
+    assert.equal((await o.run('--as-of', '2026-11-01', 'import')).code, 0);
+    const db = new BetterSqlite3(join(o.dir, 'state.db'));
+    db.prepare(
+      "insert into tenure_migrations (name, timestamp) values ('9999_future', '2030-01-01T00:00:00.000Z')",
+    ).run();
+    db.close();
+    const r = await o.run('status');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /was written by a newer version of Tenure/);
+    assert.match(r.stderr, /hint: upgrade Tenure/);
   });
 
   it('says clearly when a PostgreSQL URL cannot be reached', async () => {
