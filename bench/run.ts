@@ -32,11 +32,16 @@ function organisation(people: number, roles: number, seed: number): string {
 }
 
 function child(script: string, args: string[]): Figure[] {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', '--expose-gc', join(here, script), ...args], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  // The same young-generation size the tenure command sets for itself (src/cli/bin.ts).
+  const out = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', '--expose-gc', '--max-semi-space-size=64', join(here, script), ...args],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return out
     .split('\n')
     .filter((l) => l.startsWith('{'))

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { org, people } from './org-fixture.js';
 
@@ -68,6 +69,14 @@ describe('tenure grant', () => {
       .split('\n')
       .map((l) => (JSON.parse(l) as { action: string }).action);
     assert.deepEqual(exported.slice(-2), ['exception.granted', 'exception.revoked']);
+    const saved = await o.run('--as-of', '2026-11-04', 'plan', '--out', join(o.dir, 'plan.json'));
+    assert.equal(saved.code, 0, saved.stderr);
+    const last = JSON.parse((await o.run('audit', 'export')).stdout.split('\n').at(-1)!) as {
+      action: string;
+      subject: string;
+    };
+    assert.equal(last.action, 'plan.saved');
+    assert.match(last.subject, /^plan:[0-9a-f]{64}$/);
     assert.equal((await o.run('audit', 'verify')).code, 0);
     const again = await o.run('--as-of', '2026-11-04', 'grant', 'revoke', '1', '--reason', 'twice');
     assert.equal(again.code, 1);

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { actor } from './actor.js';
 import { Engine } from '../engine/engine.js';
 import { hasErrors } from '../model/diagnostic.js';
 import { computePlan } from '../plan/compute-plan.js';
 import { renderPlanMarkdown, renderPlanText } from '../plan/render-plan.js';
-import { storedExceptions, storedLifecycle } from './store-access.js';
+import { auditIfStored, storedExceptions, storedLifecycle } from './store-access.js';
 import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
 import { asOfDate, openActualState, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
 
@@ -36,7 +38,19 @@ export async function planCommand(io: Io, g: GlobalOptions, options: PlanOptions
   });
   if (!g.json) printDiagnostics(io, [...warnings, ...sourceWarnings, ...diagnostics]);
   if (hasErrors(diagnostics)) throw new UserError('the plan could not be computed', EXIT.invalid, diagnostics);
-  if (options.out) writeFileSync(options.out, toJson(plan) + '\n');
+  if (options.out) {
+    const text = toJson(plan) + '\n';
+    writeFileSync(options.out, text);
+    // A saved plan is a decision record: when a store exists, its hash goes into the audit log.
+    await auditIfStored(g, {
+      at: asOf,
+      actor: actor(),
+      action: 'plan.saved',
+      subject: `plan:${createHash('sha256').update(text).digest('hex')}`,
+      reason: `${plan.summary.changes} change(s) for ${plan.summary.identitiesAffected} identities`,
+      details: { file: options.out, byAction: plan.summary.byAction, highRiskGrants: plan.summary.highRiskGrants },
+    });
+  }
   const limit = options.limit === undefined ? undefined : Number(options.limit);
   if (format === 'json') io.out(toJson({ plan, diagnostics: [...warnings, ...sourceWarnings, ...diagnostics] }));
   else if (format === 'markdown') io.out(renderPlanMarkdown(plan, limit === undefined ? {} : { limit }));

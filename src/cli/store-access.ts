@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { AuditEntry } from '../audit/audit-chain.js';
 import type { AccessException } from '../model/exception.js';
 import type { PlanLifecycle } from '../plan/compute-plan.js';
 import { openStore, DEFAULT_STATE, isPostgresUrl } from '../store/open-store.js';
@@ -63,4 +64,11 @@ export async function storedLifecycle(g: GlobalOptions): Promise<PlanLifecycle |
     if (e.kind === 'mover') moved.set(e.identity, { at: e.at, grantsRemoved: e.grantsRemoved });
   }
   return { leftAt: (id) => left.get(id), lastMove: (id) => moved.get(id) };
+}
+
+/** Appends an audit record when a store exists; commands that work without one stay store-free. */
+export async function auditIfStored(g: GlobalOptions, entry: AuditEntry): Promise<void> {
+  const location = stateLocation(g);
+  if (!isPostgresUrl(location) && !existsSync(location)) return;
+  await withStore(g, (store, waitMs) => store.write((w) => w.audit([entry]), { waitMs }));
 }

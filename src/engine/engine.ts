@@ -177,14 +177,7 @@ export class Engine {
       let provenance: readonly Provenance[];
       if (found.length === 1) provenance = found[0]!.alone;
       else {
-        // Roles first, shortest chain first; exceptions after them.
-        const length = (g: ConferredGrant): number => (g.provenance.exception ? Infinity : g.provenance.chain.length);
-        found.sort(
-          (a, b) =>
-            length(a) - length(b) ||
-            ((a.provenance.chain[0] ?? '') < (b.provenance.chain[0] ?? '') ? -1 : 1) ||
-            (a.provenance.exception?.id ?? 0) - (b.provenance.exception?.id ?? 0),
-        );
+        found.sort(byExplanation);
         provenance = found.map((g) => g.provenance);
       }
       grants.push({ identity: identity.id, entitlement: this.entitlementIds[rank]!, provenance });
@@ -282,6 +275,16 @@ class Scratch {
     this.slots[rank] = undefined;
     return slot;
   }
+}
+
+/** Roles first, shortest chain first, then by matched role; exceptions after them, by number. */
+function byExplanation(a: ConferredGrant, b: ConferredGrant): number {
+  const ea = a.provenance.exception;
+  const eb = b.provenance.exception;
+  if (ea || eb) return ea && eb ? ea.id - eb.id : ea ? 1 : -1;
+  const ca = a.provenance.chain;
+  const cb = b.provenance.chain;
+  return ca.length - cb.length || (ca[0]! < cb[0]! ? -1 : ca[0]! > cb[0]! ? 1 : 0);
 }
 
 function emptyAccess(identity: string): IdentityAccess {
