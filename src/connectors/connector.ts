@@ -1,20 +1,52 @@
 import type { Account } from '../model/actual-state.js';
 
+/** What a connector can do; the executor never asks for more. */
+export interface ConnectorCapabilities {
+  readonly read: boolean;
+  readonly write: boolean;
+  /** Accounts can be disabled and enabled (else only deleted). */
+  readonly disable: boolean;
+  readonly delete: boolean;
+  /** Group-like entitlements: list, add and remove members. */
+  readonly memberships: boolean;
+  /** A credential can be rotated (a new secret set and handed to a sink). */
+  readonly rotate: boolean;
+}
+
+/** The account to create: its name, the identity it belongs to, and target attributes. */
+export interface AccountSpec {
+  readonly name: string;
+  readonly identity: string;
+  /** Target attributes (`givenName`, `mail`, `displayName` ...); the connector maps what it knows. */
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
 /**
  * The contract every target connector implements (after Kysely's one-interface-per-dialect).
- * This first version is the read side the planner needs; writes arrive with the executor.
+ * Names are account names; entitlements are full ids (`directory:group/engineers`). Every write
+ * is idempotent where the target allows: adding a membership that exists or removing one that
+ * does not succeeds. Problems are thrown as ConnectorError with a closed code.
  */
 export interface Connector {
   readonly target: string;
   readonly kind: string;
   readonly capabilities: ConnectorCapabilities;
-  /** Every account the target holds, with the managed entitlements each holds. */
+  /** Every account, read page by page, with the managed entitlements each holds. */
   listAccounts(): Promise<readonly Account[]>;
-}
-
-export interface ConnectorCapabilities {
-  readonly read: boolean;
-  readonly write: boolean;
+  readAccount(name: string): Promise<Account | undefined>;
+  /** Creates an account; `already_exists` when one has the name. */
+  createAccount(spec: AccountSpec): Promise<Account>;
+  updateAccount(name: string, attributes: Readonly<Record<string, string>>): Promise<void>;
+  disableAccount(name: string): Promise<void>;
+  enableAccount(name: string): Promise<void>;
+  deleteAccount(name: string): Promise<void>;
+  /** Account names that hold the entitlement. */
+  listMembers(entitlement: string): Promise<readonly string[]>;
+  addMembership(name: string, entitlement: string): Promise<void>;
+  removeMembership(name: string, entitlement: string): Promise<void>;
+  /** Sets a new random secret and hands it to the configured sink; `invalid_input` where unsupported. */
+  rotateCredential(name: string): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** The closed set of connector error codes; the executor decides retries from the code alone. */
@@ -40,6 +72,8 @@ export class ConnectorError extends Error {
     readonly code: ConnectorErrorCode,
     message: string,
     readonly hint?: string,
+    /** For rate_limited: how long the target asked us to wait. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'ConnectorError';

@@ -1,0 +1,133 @@
+import { strict as assert } from 'node:assert';
+import { after, before, describe, it } from 'node:test';
+import { ConnectorError, type Connector } from '../../src/connectors/connector.js';
+
+/** A fresh, empty target with two entitlements that exist in it, and how to tear it down. */
+export interface ContractTarget {
+  readonly connector: Connector;
+  /** Two entitlement ids of this target that accounts can be made members of. */
+  readonly entitlements: readonly [string, string];
+  cleanup(): Promise<void>;
+}
+
+/** Names a real directory must survive: quotes, comma, parentheses, asterisk, backslash, non-ASCII. */
+export const HOSTILE_NAMES = [
+  "O'Brien, Zoë (admin)*\\",
+  '*)(uid=*))(|(uid=*',
+  'Robert"); DROP ROLE x;--',
+  '  padded name ',
+];
+
+const isCode = (code: string) => (e: unknown) => e instanceof ConnectorError && e.code === code;
+
+/**
+ * The one contract suite every connector runs against its real server (DESIGN.md: one contract
+ * per adapter, one suite looped over every implementation).
+ */
+export function connectorContract(
+  name: string,
+  open: () => Promise<ContractTarget>,
+  options: { hostileNames?: readonly string[] } = {},
+): void {
+  describe(`connector contract: ${name}`, () => {
+    let t: ContractTarget;
+    before(async () => {
+      t = await open();
+    });
+    after(async () => {
+      await t.connector.close();
+      await t.cleanup();
+    });
+    const spec = (n: string, identity = `id-${n}`) => ({
+      name: n,
+      identity,
+      attributes: {
+        givenName: 'Ana',
+        sn: 'Lima',
+        mail: `${n.replace(/[^a-z0-9]/gi, '')}@example.com`,
+        displayName: `Ana Lima ${n}`,
+      },
+    });
+
+    it('starts empty and reads a missing account as undefined', async () => {
+      assert.deepEqual(await t.connector.listAccounts(), []);
+      assert.equal(await t.connector.readAccount('nobody'), undefined);
+    });
+
+    it('creates an account linked to its identity, enabled, without memberships', async () => {
+      const created = await t.connector.createAccount(spec('ana'));
+      assert.equal(created.name, 'ana');
+      const read = await t.connector.readAccount('ana');
+      assert.ok(read);
+      assert.equal(read.identity, 'id-ana');
+      assert.equal(read.enabled, true);
+      assert.deepEqual(read.entitlements, []);
+      assert.equal(read.id, created.id);
+    });
+
+    it('refuses to create the same account twice', async () => {
+      await assert.rejects(t.connector.createAccount(spec('ana')), isCode('already_exists'));
+    });
+
+    it('adds and removes memberships, idempotently', async () => {
+      const [a, b] = t.entitlements;
+      await t.connector.addMembership('ana', a);
+      await t.connector.addMembership('ana', a);
+      await t.connector.addMembership('ana', b);
+      assert.deepEqual([...(await t.connector.readAccount('ana'))!.entitlements].sort(), [a, b].sort());
+      assert.deepEqual(await t.connector.listMembers(a), ['ana']);
+      await t.connector.removeMembership('ana', a);
+      await t.connector.removeMembership('ana', a);
+      assert.deepEqual((await t.connector.readAccount('ana'))!.entitlements, [b]);
+      assert.deepEqual(await t.connector.listMembers(a), []);
+    });
+
+    it('updates attributes of an account', async () => {
+      await t.connector.updateAccount('ana', { displayName: 'Ana Lima-Souza' });
+      assert.ok(await t.connector.readAccount('ana'));
+    });
+
+    it('disables and enables an account', async () => {
+      if (!t.connector.capabilities.disable) return;
+      await t.connector.disableAccount('ana');
+      assert.equal((await t.connector.readAccount('ana'))!.enabled, false);
+      await t.connector.enableAccount('ana');
+      assert.equal((await t.connector.readAccount('ana'))!.enabled, true);
+    });
+
+    it("says not_found for a missing account and invalid_input for another target's entitlement", async () => {
+      await assert.rejects(t.connector.addMembership('nobody', t.entitlements[0]), isCode('not_found'));
+      await assert.rejects(t.connector.disableAccount('nobody'), isCode('not_found'));
+      await assert.rejects(t.connector.addMembership('ana', 'elsewhere:group/x'), isCode('invalid_input'));
+    });
+
+    it('lists every account, page after page', async () => {
+      for (let i = 0; i < 25; i++) await t.connector.createAccount(spec(`user${String(i).padStart(2, '0')}`));
+      const names = (await t.connector.listAccounts()).map((a) => a.name).sort();
+      assert.equal(names.length, 26);
+      assert.ok(names.includes('ana') && names.includes('user24'));
+    });
+
+    it('deletes an account', async () => {
+      await t.connector.deleteAccount('user00');
+      assert.equal(await t.connector.readAccount('user00'), undefined);
+      await assert.rejects(t.connector.deleteAccount('user00'), isCode('not_found'));
+    });
+
+    for (const hostile of options.hostileNames ?? HOSTILE_NAMES) {
+      it(`keeps a hostile name intact and harmless: ${JSON.stringify(hostile)}`, async () => {
+        const before = (await t.connector.listAccounts()).length;
+        await t.connector.createAccount(spec(hostile, `id-${hostile}`));
+        await t.connector.addMembership(hostile, t.entitlements[1]);
+        const read = await t.connector.readAccount(hostile);
+        assert.ok(read, 'the account reads back under its own name');
+        assert.equal(read.name, hostile);
+        assert.equal(read.identity, `id-${hostile}`);
+        assert.deepEqual(read.entitlements, [t.entitlements[1]]);
+        assert.equal((await t.connector.listAccounts()).length, before + 1, 'nothing else was created or matched');
+        await t.connector.deleteAccount(hostile);
+        assert.equal(await t.connector.readAccount(hostile), undefined);
+      });
+    }
+  });
+}
