@@ -1,0 +1,259 @@
+import { ConnectorError, type AccountSpec, type Connector } from '../connectors/connector.js';
+import type { Change, Plan } from '../model/plan.js';
+import type { Journal, JournalOperation, OperationState } from './journal.js';
+
+export interface ExecuteOptions {
+  /** Operations in flight at once, per target (default 8). */
+  readonly concurrency?: number;
+  /** Operations started per second, per target (default: no limit). */
+  readonly ratePerSecond?: number;
+  /** Attempts per operation before it is given up (default 5). */
+  readonly maxAttempts?: number;
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+  /** A target is quarantined when failed attempts pass this share of at least `minAttempts`. */
+  readonly quarantine?: { readonly minAttempts: number; readonly failureRatio: number };
+  /** The attributes of an account to create. */
+  readonly accountSpec?: (change: Change) => AccountSpec;
+  /** Injected for tests: waiting and jitter. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+  readonly onEvent?: (event: ExecutionEvent) => void;
+}
+
+export type ExecutionEvent =
+  | { readonly type: 'started'; readonly target: string; readonly total: number }
+  | { readonly type: 'done'; readonly target: string; readonly operation: OperationResult }
+  | {
+      readonly type: 'retry';
+      readonly target: string;
+      readonly change: Change;
+      readonly attempt: number;
+      readonly delayMs: number;
+      readonly error: string;
+    }
+  | { readonly type: 'quarantined'; readonly target: string; readonly reason: string };
+
+export interface OperationResult {
+  readonly change: Change;
+  readonly state: OperationState;
+  readonly attempts: number;
+  readonly error?: string;
+  /** "account jdoe in directory: created". */
+  readonly sentence: string;
+}
+
+export interface TargetResult {
+  readonly target: string;
+  readonly succeeded: number;
+  readonly dead: number;
+  /** Not attempted in this run: kept for the next one (quarantine, or an earlier step of the identity failed). */
+  readonly pending: number;
+  readonly quarantined?: string;
+}
+
+/** Apply always returns the state it reached, even when partial (after Terraform). */
+export interface ExecutionResult {
+  readonly operations: readonly OperationResult[];
+  readonly targets: readonly TargetResult[];
+}
+
+const PAST: Record<Change['action'], string> = {
+  create_account: 'created',
+  enable_account: 'enabled',
+  add_membership: 'added to',
+  remove_membership: 'removed from',
+  disable_account: 'disabled',
+  delete_account: 'deleted',
+};
+
+/**
+ * Carries out a plan through the targets' connectors. Each operation is journalled before and
+ * after it runs; operations of one identity run in plan order (account before memberships,
+ * memberships removed before the account goes), identities run concurrently up to the target's
+ * limit, retryable errors are retried with jittered exponential backoff (honouring a target's
+ * Retry-After), and a target that fails too often is quarantined with its remaining operations
+ * kept pending while the other targets carry on. Running a plan again resumes it.
+ */
+export async function executePlan(
+  planId: string,
+  plan: Plan,
+  connectors: ReadonlyMap<string, Connector>,
+  journal: Journal,
+  options: ExecuteOptions = {},
+): Promise<ExecutionResult> {
+  const changes = plan.targets.flatMap((t) => t.changes);
+  const operations = await journal.begin(planId, changes);
+  const results: OperationResult[] = [];
+  const targets: TargetResult[] = [];
+  await Promise.all(
+    plan.targets.map(async (t) => {
+      const ops = operations.filter((o) => o.change.target === t.target);
+      const connector = connectors.get(t.target);
+      if (ops.length === 0) return;
+      if (!connector) throw new Error(`no connector for target ${t.target}`);
+      const r = await runTarget(t.target, ops, connector, journal, options, results);
+      targets.push(r);
+    }),
+  );
+  targets.sort((a, b) => (a.target < b.target ? -1 : 1));
+  const order = new Map(operations.map((o) => [o.change, o.seq]));
+  results.sort((a, b) => order.get(a.change)! - order.get(b.change)!);
+  return { operations: results, targets };
+}
+
+async function runTarget(
+  target: string,
+  ops: readonly JournalOperation[],
+  connector: Connector,
+  journal: Journal,
+  o: ExecuteOptions,
+  results: OperationResult[],
+): Promise<TargetResult> {
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const random = o.random ?? Math.random;
+  const maxAttempts = o.maxAttempts ?? 5;
+  const quarantine = o.quarantine ?? { minAttempts: 50, failureRatio: 0.4 };
+  const interval = o.ratePerSecond ? 1000 / o.ratePerSecond : 0;
+  let nextStart = 0;
+  let attempts = 0;
+  let failures = 0;
+  let quarantined: string | undefined;
+  let succeeded = 0;
+  let dead = 0;
+  let pending = 0;
+  o.onEvent?.({ type: 'started', target, total: ops.length });
+
+  // Operations of one identity, in plan order; already finished ones (a resumed run) are skipped.
+  const groups = new Map<string, JournalOperation[]>();
+  for (const op of ops) {
+    const key = op.change.identity ?? op.change.account;
+    groups.set(key, [...(groups.get(key) ?? []), op]);
+  }
+  const queue = [...groups.values()];
+
+  const throttle = async (): Promise<void> => {
+    if (interval === 0) return;
+    const now = Date.now();
+    const at = Math.max(now, nextStart);
+    nextStart = at + interval;
+    if (at > now) await sleep(at - now);
+  };
+
+  const finish = (op: JournalOperation, state: OperationState, tries: number, error?: string): void => {
+    if (state === 'succeeded') succeeded++;
+    else if (state === 'dead') dead++;
+    else pending++;
+    const result: OperationResult = {
+      change: op.change,
+      state,
+      attempts: tries,
+      ...(error !== undefined ? { error } : {}),
+      sentence: sentence(op.change, state, error),
+    };
+    results.push(result);
+    o.onEvent?.({ type: 'done', target, operation: result });
+  };
+
+  const runOne = async (op: JournalOperation): Promise<boolean> => {
+    let tries = op.attempts;
+    for (;;) {
+      if (quarantined) {
+        await journal.mark(op.id, 'pending', tries);
+        finish(op, 'pending', tries, `target quarantined: ${quarantined}`);
+        return false;
+      }
+      await throttle();
+      await journal.mark(op.id, 'running', tries + 1);
+      tries++;
+      attempts++;
+      try {
+        await apply(connector, op.change, o.accountSpec);
+        await journal.mark(op.id, 'succeeded', tries);
+        finish(op, 'succeeded', tries);
+        return true;
+      } catch (e) {
+        failures++;
+        const error = e instanceof ConnectorError ? e : new ConnectorError(target, 'internal', (e as Error).message);
+        const message = `${error.code}: ${error.message}`;
+        if (attempts >= quarantine.minAttempts && failures / attempts > quarantine.failureRatio && !quarantined) {
+          quarantined = `${failures} of ${attempts} attempts failed (more than ${Math.round(quarantine.failureRatio * 100)}%)`;
+          o.onEvent?.({ type: 'quarantined', target, reason: quarantined });
+        }
+        if (!error.retryable || tries >= maxAttempts) {
+          await journal.mark(op.id, 'dead', tries, message);
+          finish(op, 'dead', tries, message);
+          return false;
+        }
+        await journal.mark(op.id, 'failed', tries, message);
+        const backoff = Math.min(o.maxDelayMs ?? 30_000, (o.baseDelayMs ?? 200) * 2 ** (tries - 1));
+        const delay = Math.max(error.retryAfterMs ?? 0, Math.round(backoff / 2 + (random() * backoff) / 2));
+        o.onEvent?.({ type: 'retry', target, change: op.change, attempt: tries, delayMs: delay, error: message });
+        await sleep(delay);
+      }
+    }
+  };
+
+  const worker = async (): Promise<void> => {
+    for (let group = queue.shift(); group; group = queue.shift()) {
+      let blocked: string | undefined;
+      for (const op of group) {
+        if (op.state === 'succeeded') continue;
+        if (blocked) {
+          await journal.mark(op.id, 'pending', op.attempts);
+          finish(op, 'pending', op.attempts, blocked);
+          continue;
+        }
+        if (!(await runOne(op)))
+          blocked = `not attempted: an earlier operation for ${op.change.identity ?? op.change.account} did not succeed`;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 8) }, worker));
+  return { target, succeeded, dead, pending, ...(quarantined ? { quarantined } : {}) };
+}
+
+/** One operation, safe to run twice: a create that finds the account links to it. */
+async function apply(connector: Connector, change: Change, specOf?: (c: Change) => AccountSpec): Promise<void> {
+  switch (change.action) {
+    case 'create_account': {
+      if (await connector.readAccount(change.account)) return;
+      const spec = specOf?.(change) ?? {
+        name: change.account,
+        identity: change.identity ?? change.account,
+        attributes: {},
+      };
+      try {
+        await connector.createAccount(spec);
+      } catch (e) {
+        if (e instanceof ConnectorError && e.code === 'already_exists') return;
+        throw e;
+      }
+      return;
+    }
+    case 'enable_account':
+      return connector.enableAccount(change.account);
+    case 'disable_account':
+      return connector.disableAccount(change.account);
+    case 'add_membership':
+      return connector.addMembership(change.account, change.entitlement!);
+    case 'remove_membership':
+      return connector.removeMembership(change.account, change.entitlement!);
+    case 'delete_account':
+      try {
+        await connector.deleteAccount(change.account);
+      } catch (e) {
+        if (e instanceof ConnectorError && e.code === 'not_found') return;
+        throw e;
+      }
+  }
+}
+
+/** "account jdoe in directory: created", "account jdoe in directory: added to directory:group/x". */
+export function sentence(change: Change, state: OperationState, error?: string): string {
+  const what = change.entitlement ? `${PAST[change.action]} ${change.entitlement}` : PAST[change.action];
+  const head = `account ${change.account} in ${change.target}`;
+  if (state === 'succeeded') return `${head}: ${what}`;
+  if (state === 'dead') return `${head}: NOT ${what} — ${error ?? 'failed'}`;
+  return `${head}: not yet ${what} — ${error ?? 'pending'}`;
+}

@@ -1,0 +1,47 @@
+import type { Change } from '../model/plan.js';
+
+/** The states an operation passes through; `dead` means it failed for good (terminal error or retries spent). */
+export const OPERATION_STATES = ['pending', 'running', 'succeeded', 'failed', 'dead'] as const;
+export type OperationState = (typeof OPERATION_STATES)[number];
+
+export interface JournalOperation {
+  readonly id: number;
+  /** Position in the plan: operations of one identity run in this order. */
+  readonly seq: number;
+  readonly change: Change;
+  readonly state: OperationState;
+  readonly attempts: number;
+  readonly lastError?: string;
+}
+
+/**
+ * The durable journal: every operation is recorded before it runs and after it ends, so a
+ * process killed at any point resumes where it stopped (DESIGN.md: the operation journal).
+ */
+export interface Journal {
+  /** Records the plan's operations as pending unless this plan was begun before; returns them all, in plan order. */
+  begin(plan: string, changes: readonly Change[]): Promise<JournalOperation[]>;
+  mark(id: number, state: OperationState, attempts: number, error?: string): Promise<void>;
+}
+
+/** A journal in memory, for unit tests of the executor. */
+export class MemoryJournal implements Journal {
+  readonly operations = new Map<string, JournalOperation[]>();
+
+  begin(plan: string, changes: readonly Change[]): Promise<JournalOperation[]> {
+    let ops = this.operations.get(plan);
+    if (!ops) {
+      ops = changes.map((change, seq) => ({ id: seq + 1, seq, change, state: 'pending' as const, attempts: 0 }));
+      this.operations.set(plan, ops);
+    }
+    return Promise.resolve(ops.map((o) => ({ ...o })));
+  }
+
+  mark(id: number, state: OperationState, attempts: number, error?: string): Promise<void> {
+    for (const ops of this.operations.values()) {
+      const i = ops.findIndex((o) => o.id === id);
+      if (i >= 0) ops[i] = { ...ops[i]!, state, attempts, ...(error !== undefined ? { lastError: error } : {}) };
+    }
+    return Promise.resolve();
+  }
+}
