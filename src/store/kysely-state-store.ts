@@ -5,6 +5,8 @@ import type { AuditRecord } from '../model/audit.js';
 import type { Identity } from '../model/identity.js';
 import type { LifecycleEvent } from '../model/lifecycle.js';
 import { bulkInsert } from './bulk-insert.js';
+import type { Journal, JournalOperation, OperationState } from '../executor/journal.js';
+import type { Change } from '../model/plan.js';
 import type { Database } from './schema.js';
 import type { AccessException } from '../model/exception.js';
 import {
@@ -107,6 +109,47 @@ export class KyselyStateStore implements StateStore {
     return readApprovals(this.db, kind, scope);
   }
 
+  journal(): Journal {
+    return {
+      begin: (plan, changes) =>
+        this.write(async (writer) => {
+          const w = writer as Writer;
+          const rows = await w.operations(plan);
+          if (rows.length > 0) return rows;
+          const now = new Date().toISOString();
+          await bulkInsert(
+            w.db,
+            this.dialect,
+            'operations',
+            changes.map((c, seq) => ({
+              plan,
+              seq,
+              change: canonicalJson(c),
+              target: c.target,
+              action: c.action,
+              identity: c.identity ?? null,
+              account: c.account,
+              entitlement: c.entitlement ?? null,
+              state: 'pending',
+              attempts: 0,
+              last_error: null,
+              updated_at: now,
+            })),
+          );
+          return w.operations(plan);
+        }),
+      mark: (id, state, attempts, error) =>
+        this.write(async (writer) => {
+          const w = writer as Writer;
+          await w.db
+            .updateTable('operations')
+            .set({ state, attempts, last_error: error ?? null, updated_at: new Date().toISOString() })
+            .where('id', '=', id)
+            .execute();
+        }),
+    };
+  }
+
   async write<T>(f: (w: StoreWriter) => Promise<T>, options: { readonly waitMs?: number } = {}): Promise<T> {
     const waitMs = options.waitMs ?? this.defaultWaitMs;
     if (this.dialect === 'postgres') {
@@ -159,12 +202,24 @@ export class KyselyStateStore implements StateStore {
 /** Writes inside one transaction that holds the write lock. */
 class Writer implements StoreWriter {
   constructor(
-    private readonly db: Db | Transaction<Database>,
+    readonly db: Db | Transaction<Database>,
     private readonly dialect: 'sqlite' | 'postgres',
   ) {}
 
   identities(source?: string): Promise<Identity[]> {
     return readIdentities(this.db, source);
+  }
+
+  async operations(plan: string): Promise<JournalOperation[]> {
+    const rows = await this.db.selectFrom('operations').selectAll().where('plan', '=', plan).orderBy('seq').execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      seq: Number(r.seq),
+      change: parseCanonicalJson<Change>(r.change),
+      state: r.state as OperationState,
+      attempts: Number(r.attempts),
+      ...(r.last_error !== null ? { lastError: r.last_error } : {}),
+    }));
   }
 
   sourceState(source: string): Promise<SourceState | undefined> {

@@ -128,6 +128,8 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .createTable('operations')
           .addColumn('id', 'integer', serial)
           .addColumn('plan', 'text', (c) => c.notNull())
+          .addColumn('seq', 'integer', (c) => c.notNull())
+          .addColumn('change', 'text', (c) => c.notNull())
           .addColumn('target', 'text', (c) => c.notNull())
           .addColumn('action', 'text', (c) => c.notNull())
           .addColumn('identity', 'text')

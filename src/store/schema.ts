@@ -70,6 +70,10 @@ export interface Database {
   operations: {
     id: Generated<number>;
     plan: string;
+    /** Position in the plan. */
+    seq: number;
+    /** Canonical JSON of the Change. */
+    change: string;
     target: string;
     action: string;
     identity: string | null;

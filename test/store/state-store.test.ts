@@ -299,6 +299,41 @@ for (const backend of backends) {
       assert.equal(verifyChain(records).ok, true);
     });
 
+    it('journals operations durably and resumes a begun plan', async () => {
+      const changes = [
+        { target: 'dir', action: 'create_account' as const, identity: 'E1', account: 'ana', reason: 'joiner' },
+        {
+          target: 'dir',
+          action: 'add_membership' as const,
+          identity: 'E1',
+          account: 'ana',
+          entitlement: 'dir:group/a',
+          risk: 'high' as const,
+          reason: 'role',
+        },
+      ];
+      const ops = await store.journal().begin('plan-1', changes);
+      assert.deepEqual(
+        ops.map((o) => [o.seq, o.state, o.attempts, o.change]),
+        [
+          [0, 'pending', 0, changes[0]],
+          [1, 'pending', 0, changes[1]],
+        ],
+      );
+      await store.journal().mark(ops[0]!.id, 'succeeded', 1);
+      await store.journal().mark(ops[1]!.id, 'failed', 2, 'unreachable: connection refused');
+      const reopened = await openStore(location);
+      const again = await reopened.journal().begin('plan-1', changes);
+      await reopened.close();
+      assert.deepEqual(
+        again.map((o) => [o.state, o.attempts, o.lastError]),
+        [
+          ['succeeded', 1, undefined],
+          ['failed', 2, 'unreachable: connection refused'],
+        ],
+      );
+    });
+
     it('upgrades a store written by an older Tenure in place, keeping its data', async () => {
       const copy = await backend.fresh();
       // What the first release wrote: only the first migration, with one identity in it.
