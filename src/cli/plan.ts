@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { actor } from './actor.js';
-import { Engine } from '../engine/engine.js';
-import { hasErrors } from '../model/diagnostic.js';
-import { computePlan } from '../plan/compute-plan.js';
 import { renderPlanMarkdown, renderPlanText } from '../plan/render-plan.js';
-import { auditIfStored, storedExceptions, storedLifecycle } from './store-access.js';
+import { auditIfStored } from './store-access.js';
+import { planNow } from './plan-state.js';
 import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
-import { asOfDate, openActualState, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
+import type { GlobalOptions } from './workspace.js';
 
 export interface PlanOptions {
   readonly out?: string;
@@ -22,28 +20,14 @@ export async function planCommand(io: Io, g: GlobalOptions, options: PlanOptions
   const format = options.format ?? (g.json ? 'json' : 'text');
   if (!['text', 'json', 'markdown'].includes(format))
     throw new UserError(`--format ${format}: use text, json or markdown`, EXIT.usage);
-  const { loaded, warnings } = openPolicy(g.config);
-  const { identities, diagnostics: sourceWarnings } = openIdentities(loaded, options.skipInvalid);
-  const asOf = asOfDate(g.asOf);
-  const desired = new Engine(loaded).desiredState(identities, asOf, 'indexed', await storedExceptions(g));
-  const actual = await openActualState(loaded, options.actual);
-  const lifecycle = await storedLifecycle(g);
-  const { result: plan, diagnostics } = computePlan({
-    loaded,
-    identities,
-    desired,
-    actual,
-    asOf,
-    ...(lifecycle ? { lifecycle } : {}),
-  });
-  if (!g.json) printDiagnostics(io, [...warnings, ...sourceWarnings, ...diagnostics]);
-  if (hasErrors(diagnostics)) throw new UserError('the plan could not be computed', EXIT.invalid, diagnostics);
+  const { plan, warnings } = await planNow(g, options);
+  if (!g.json) printDiagnostics(io, warnings);
   if (options.out) {
     const text = toJson(plan) + '\n';
     writeFileSync(options.out, text);
     // A saved plan is a decision record: when a store exists, its hash goes into the audit log.
     await auditIfStored(g, {
-      at: asOf,
+      at: new Date(plan.asOf),
       actor: actor(),
       action: 'plan.saved',
       subject: `plan:${createHash('sha256').update(text).digest('hex')}`,
@@ -52,7 +36,7 @@ export async function planCommand(io: Io, g: GlobalOptions, options: PlanOptions
     });
   }
   const limit = options.limit === undefined ? undefined : Number(options.limit);
-  if (format === 'json') io.out(toJson({ plan, diagnostics: [...warnings, ...sourceWarnings, ...diagnostics] }));
+  if (format === 'json') io.out(toJson({ plan, diagnostics: warnings }));
   else if (format === 'markdown') io.out(renderPlanMarkdown(plan, limit === undefined ? {} : { limit }));
   else io.out(renderPlanText(plan, { limit: limit ?? 20 }));
   if (options.out && format !== 'json') io.err(`plan saved to ${options.out}`);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { Entitlement } from '../model/entitlement.js';
 import { didYouMean } from '../policy/suggest.js';
@@ -9,7 +9,9 @@ import type { ActualState, TargetState } from '../model/actual-state.js';
 import { loadPolicy, type LoadedPolicy } from '../policy/load-policy.js';
 import { readSources } from '../sources/read-sources.js';
 import { ConnectorError } from '../connectors/connector.js';
-import { MemoryConnector, parseSnapshot } from '../connectors/memory/memory-connector.js';
+import { parseSnapshot } from '../connectors/memory/memory-connector.js';
+import { openConnector } from '../connectors/open-connector.js';
+import type { Connector } from '../connectors/connector.js';
 import { EXIT, UserError } from './output.js';
 
 export interface GlobalOptions {
@@ -67,8 +69,17 @@ export function openIdentities(
   return { identities: r.result.identities, diagnostics: r.diagnostics };
 }
 
-/** Actual state: a combined snapshot file when given, else each target's connector. */
-export async function openActualState(loaded: LoadedPolicy, actualFile?: string): Promise<ActualState> {
+/** A connector for every target of the policy; problems become messages a user can act on. */
+export function openTargets(loaded: LoadedPolicy): Map<string, Connector> {
+  return new Map(loaded.policy.targets.map((t) => [t.id, wrap(() => openConnector(t, loaded.policy.file))]));
+}
+
+/** Actual state: a combined snapshot file when given, else read through each target's connector. */
+export async function openActualState(
+  loaded: LoadedPolicy,
+  actualFile?: string,
+  connectors?: ReadonlyMap<string, Connector>,
+): Promise<ActualState> {
   const targets: TargetState[] = [];
   if (actualFile) {
     let raw: unknown;
@@ -86,24 +97,17 @@ export async function openActualState(loaded: LoadedPolicy, actualFile?: string)
     }
     return { targets };
   }
-  const base = dirname(loaded.policy.file);
-  for (const t of loaded.policy.targets) {
-    if (t.kind !== 'memory') {
-      throw new UserError(
-        `target "${t.id}" is of kind ${t.kind}, whose connector is not available in this version`,
-        EXIT.invalid,
-        [],
-        'use kind: memory with a snapshot, or pass --actual FILE',
-      );
+  const open = connectors ?? openTargets(loaded);
+  for (const [target, connector] of open) {
+    try {
+      targets.push({ target, accounts: await connector.listAccounts() });
+    } catch (e) {
+      if (e instanceof ConnectorError)
+        throw new UserError(`target "${target}": ${e.message}`, EXIT.invalid, [], e.hint);
+      throw e;
+    } finally {
+      if (!connectors) await connector.close();
     }
-    const snapshot = t.connection.snapshot;
-    if (snapshot === undefined) {
-      targets.push({ target: t.id, accounts: [] });
-      continue;
-    }
-    if (typeof snapshot !== 'string') throw new UserError(`target "${t.id}": connection.snapshot must be a file path`);
-    const connector = wrap(() => MemoryConnector.fromSnapshotFile(t.id, resolve(base, snapshot)));
-    targets.push({ target: t.id, accounts: await connector.listAccounts() });
   }
   return { targets };
 }

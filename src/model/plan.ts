@@ -57,6 +57,10 @@ export interface PlanSummary {
 
 export interface Plan {
   readonly formatVersion: 1;
+  /** SHA-256 of the policy file it was computed under (set when a plan is saved or applied). */
+  readonly policyHash?: string;
+  /** SHA-256 of the state it was computed from: identities, exceptions and the targets' accounts. */
+  readonly stateHash?: string;
   /** The policy's name. */
   readonly policy: string;
   readonly asOf: string;
