@@ -1,0 +1,559 @@
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import pg from 'pg';
+import type { Account } from '../../model/actual-state.js';
+import type { TargetDefinition } from '../../model/policy.js';
+import { ConnectorError, type AccountSpec, type Connector, type ConnectorCapabilities } from '../connector.js';
+import { resolveSecret, type ConnectorContext } from '../secrets.js';
+import { identifierProblem, quoteIdent, quoteLiteral } from './quote.js';
+
+export { identifierProblem, quoteIdent, quoteLiteral, MAX_IDENTIFIER_BYTES } from './quote.js';
+
+/** Account attributes kept in the role comment besides the identity link (PostgreSQL roles have no others). */
+const KEPT_ATTRIBUTES = ['displayName', 'mail'] as const;
+
+type OnDelete = 'drop_owned' | 'reassign';
+
+interface Settings {
+  readonly pool: pg.PoolConfig;
+  readonly terminateSessionsOnDisable: boolean;
+  readonly onDelete: OnDelete;
+  readonly reassignTo: string | undefined;
+  readonly secretSinkFile: string | undefined;
+}
+
+/** The comment Tenure puts on the roles it manages: `{"tenure":{"identity":"<id>", ...attributes}}`. */
+interface TenureComment {
+  readonly identity: string;
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+interface RoleRow {
+  readonly rolname: string;
+  readonly rolcanlogin: boolean;
+  readonly description: string | null;
+}
+
+/**
+ * PostgreSQL as a target. An account is a LOGIN role carrying a Tenure comment (COMMENT ON ROLE with
+ * `{"tenure":{"identity":...}}`); roles without that comment are never listed, read or changed. Entitlements
+ * `TARGET:role/NAME` are memberships of existing group roles. Role names are cluster-wide; DROP OWNED and REASSIGN OWNED
+ * on delete act in the connection's database only.
+ *
+ * connection: `url` or `host`/`port`/`database`/`user`, `password` (a secret reference, overrides one in the url),
+ * `terminate_sessions_on_disable` (default false), `on_delete` ('drop_owned' default | 'reassign' with `reassign_to`),
+ * `secret_sink` (`{ file: PATH }`), `statement_timeout_ms` (default 30000).
+ */
+export function createPostgresConnector(target: TargetDefinition, context: ConnectorContext): Connector {
+  return new PostgresConnector(target.id, readSettings(target, context));
+}
+
+function readSettings(target: TargetDefinition, context: ConnectorContext): Settings {
+  const c = target.connection;
+  const invalid = (message: string, hint?: string): ConnectorError =>
+    new ConnectorError(target.id, 'invalid_input', `target "${target.id}": ${message}`, hint);
+  const optionalString = (key: string): string | undefined => {
+    const v = c[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || v === '') throw invalid(`connection.${key} must be a non-empty string`);
+    return v;
+  };
+
+  const pool: pg.PoolConfig = {
+    max: 4,
+    idleTimeoutMillis: 10_000,
+    connectionTimeoutMillis: 10_000,
+    application_name: 'tenure',
+  };
+  const url = optionalString('url');
+  if (url !== undefined) {
+    pool.connectionString = url;
+  } else {
+    const host = optionalString('host');
+    if (host === undefined) throw invalid('connection needs `url` or `host`', 'add connection.url: postgres://...');
+    pool.host = host;
+    const port = c.port;
+    if (port !== undefined) {
+      const n = typeof port === 'string' ? Number(port) : port;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65535) {
+        throw invalid('connection.port must be a port number');
+      }
+      pool.port = n;
+    }
+    pool.database = optionalString('database');
+    pool.user = optionalString('user');
+  }
+  if (c.password !== undefined) {
+    pool.password = resolveSecret(target.id, 'connection.password', c.password, context.baseDir, context.env);
+  }
+  const timeout = c.statement_timeout_ms ?? 30_000;
+  if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 0) {
+    throw invalid('connection.statement_timeout_ms must be a whole number of milliseconds');
+  }
+  pool.statement_timeout = timeout;
+
+  const terminate = c.terminate_sessions_on_disable ?? false;
+  if (typeof terminate !== 'boolean') throw invalid('connection.terminate_sessions_on_disable must be true or false');
+
+  const onDelete = c.on_delete ?? 'drop_owned';
+  if (onDelete !== 'drop_owned' && onDelete !== 'reassign') {
+    throw invalid("connection.on_delete must be 'drop_owned' or 'reassign'");
+  }
+  const reassignTo = optionalString('reassign_to');
+  if (onDelete === 'reassign' && reassignTo === undefined) {
+    throw invalid("connection.on_delete is 'reassign' but connection.reassign_to is not set", 'reassign_to: ROLE');
+  }
+  if (reassignTo !== undefined) {
+    const problem = identifierProblem(reassignTo);
+    if (problem !== undefined) throw invalid(`connection.reassign_to ${problem}`);
+  }
+
+  let secretSinkFile: string | undefined;
+  const sink = c.secret_sink;
+  if (sink !== undefined) {
+    if (typeof sink !== 'object' || sink === null || !('file' in sink) || typeof sink.file !== 'string' || !sink.file) {
+      throw invalid('connection.secret_sink must be { file: PATH }');
+    }
+    secretSinkFile = resolve(context.baseDir, sink.file);
+  }
+  return { pool, terminateSessionsOnDisable: terminate, onDelete, reassignTo, secretSinkFile };
+}
+
+class PostgresConnector implements Connector {
+  readonly kind = 'postgres';
+  readonly capabilities: ConnectorCapabilities = {
+    read: true,
+    write: true,
+    disable: true,
+    delete: true,
+    memberships: true,
+    rotate: true,
+  };
+  private readonly pool: pg.Pool;
+  private closed: Promise<void> | undefined;
+
+  constructor(
+    readonly target: string,
+    private readonly settings: Settings,
+  ) {
+    this.pool = new pg.Pool(settings.pool);
+    // An idle client whose connection ends (server restart, pg_terminate_backend) must not crash the process; the
+    // next query gets a fresh connection or a mapped error.
+    this.pool.on('error', () => undefined);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Reading
+
+  async listAccounts(): Promise<readonly Account[]> {
+    const rows = await this.query<RoleRow>(
+      `SELECT r.rolname, r.rolcanlogin, shobj_description(r.oid, 'pg_authid') AS description
+         FROM pg_catalog.pg_roles r
+        WHERE shobj_description(r.oid, 'pg_authid') IS NOT NULL
+        ORDER BY r.rolname`,
+      [],
+    );
+    const managed = rows.flatMap((row) => {
+      const comment = parseComment(row.description);
+      return comment === undefined ? [] : [{ row, comment }];
+    });
+    if (managed.length === 0) return [];
+    const memberships = await this.query<{ member: string; grp: string }>(
+      `SELECT DISTINCT r.rolname AS member, g.rolname AS grp
+         FROM pg_catalog.pg_auth_members m
+         JOIN pg_catalog.pg_roles r ON r.oid = m.member
+         JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+        WHERE r.rolname = ANY($1::text[])`,
+      [managed.map((m) => m.row.rolname)],
+    );
+    const byMember = new Map<string, string[]>();
+    for (const m of memberships) {
+      const list = byMember.get(m.member) ?? [];
+      list.push(m.grp);
+      byMember.set(m.member, list);
+    }
+    return managed.map(({ row, comment }) => this.toAccount(row, comment, byMember.get(row.rolname) ?? []));
+  }
+
+  async readAccount(name: string): Promise<Account | undefined> {
+    if (identifierProblem(name) !== undefined) return undefined;
+    const row = await this.role(name);
+    const comment = row && parseComment(row.description);
+    if (!row || !comment) return undefined;
+    return this.toAccount(row, comment, await this.groupsOf(name));
+  }
+
+  async listMembers(entitlement: string): Promise<readonly string[]> {
+    const group = this.groupOf(entitlement);
+    if (!(await this.role(group))) {
+      throw new ConnectorError(this.target, 'not_found', `role ${JSON.stringify(group)} does not exist`);
+    }
+    const rows = await this.query<{ rolname: string; description: string | null }>(
+      `SELECT DISTINCT r.rolname, shobj_description(r.oid, 'pg_authid') AS description
+         FROM pg_catalog.pg_auth_members m
+         JOIN pg_catalog.pg_roles r ON r.oid = m.member
+         JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+        WHERE g.rolname = $1`,
+      [group],
+    );
+    return rows
+      .filter((r) => parseComment(r.description) !== undefined)
+      .map((r) => r.rolname)
+      .sort();
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Writing
+
+  async createAccount(spec: AccountSpec): Promise<Account> {
+    const role = quoteIdent(this.checkName(spec.name));
+    const comment: TenureComment = { identity: spec.identity, attributes: keptAttributes(spec.attributes) };
+    await this.transaction(
+      async (client) => {
+        await client.query(`CREATE ROLE ${role} LOGIN`);
+        await client.query(`COMMENT ON ROLE ${role} IS ${quoteLiteral(renderComment(comment))}`);
+      },
+      `account ${JSON.stringify(spec.name)}`,
+    );
+    return { id: spec.name, name: spec.name, identity: spec.identity, enabled: true, entitlements: [] };
+  }
+
+  async updateAccount(name: string, attributes: Readonly<Record<string, string>>): Promise<void> {
+    const comment = await this.managed(name);
+    const next: TenureComment = {
+      identity: comment.identity,
+      attributes: { ...comment.attributes, ...keptAttributes(attributes) },
+    };
+    await this.execute(`COMMENT ON ROLE ${quoteIdent(name)} IS ${quoteLiteral(renderComment(next))}`, name);
+  }
+
+  async disableAccount(name: string): Promise<void> {
+    await this.managed(name);
+    await this.execute(`ALTER ROLE ${quoteIdent(name)} NOLOGIN`, name);
+    if (this.settings.terminateSessionsOnDisable) {
+      await this.query(
+        `SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity
+          WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid()`,
+        [name],
+        name,
+      );
+    }
+  }
+
+  async enableAccount(name: string): Promise<void> {
+    await this.managed(name);
+    await this.execute(`ALTER ROLE ${quoteIdent(name)} LOGIN`, name);
+  }
+
+  async deleteAccount(name: string): Promise<void> {
+    await this.managed(name);
+    const role = quoteIdent(name);
+    await this.transaction(
+      async (client) => {
+        if (this.settings.onDelete === 'reassign' && this.settings.reassignTo !== undefined) {
+          await client.query(`REASSIGN OWNED BY ${role} TO ${quoteIdent(this.settings.reassignTo)}`);
+        }
+        await client.query(`DROP OWNED BY ${role}`);
+        await client.query(`DROP ROLE ${role}`);
+      },
+      `account ${JSON.stringify(name)}`,
+    );
+  }
+
+  async addMembership(name: string, entitlement: string): Promise<void> {
+    const group = this.groupOf(entitlement);
+    await this.managed(name);
+    // GRANT of a membership that exists only raises a NOTICE: the call is idempotent.
+    await this.execute(`GRANT ${quoteIdent(group)} TO ${quoteIdent(name)}`, `role ${JSON.stringify(group)}`);
+  }
+
+  async removeMembership(name: string, entitlement: string): Promise<void> {
+    const group = this.groupOf(entitlement);
+    await this.managed(name);
+    // REVOKE of a membership that does not exist only raises a WARNING: the call is idempotent.
+    await this.execute(`REVOKE ${quoteIdent(group)} FROM ${quoteIdent(name)}`, `role ${JSON.stringify(group)}`);
+  }
+
+  async rotateCredential(name: string): Promise<void> {
+    const sink = this.settings.secretSinkFile;
+    if (sink === undefined) {
+      throw new ConnectorError(
+        this.target,
+        'invalid_input',
+        `target "${this.target}" has no secret_sink: a rotated password would have nowhere to go`,
+        'add connection.secret_sink: { file: PATH }',
+      );
+    }
+    if (/[\t\r\n]/.test(name)) {
+      throw new ConnectorError(
+        this.target,
+        'invalid_input',
+        `role ${JSON.stringify(name)} has a tab or line break, which the secret sink's line format cannot hold`,
+      );
+    }
+    await this.managed(name);
+    const password = randomBytes(32).toString('base64url');
+    // The server receives a SCRAM-SHA-256 verifier, never the password itself, so the password cannot surface in
+    // server logs (log_statement), pg_stat_activity or pg_stat_statements. The password is never logged here either.
+    const verifier = scramVerifier(password);
+    // The password is set inside a transaction that commits only after the sink has it: a failed sink write leaves
+    // the old password in force rather than a new one nobody knows.
+    await this.transaction(
+      async (client) => {
+        await client.query(`ALTER ROLE ${quoteIdent(name)} PASSWORD ${quoteLiteral(verifier)}`);
+        await appendSecret(this.target, sink, name, password);
+      },
+      `account ${JSON.stringify(name)}`,
+    );
+  }
+
+  close(): Promise<void> {
+    this.closed ??= this.pool.end();
+    return this.closed;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Helpers
+
+  private toAccount(row: RoleRow, comment: TenureComment, groups: readonly string[]): Account {
+    return {
+      id: row.rolname,
+      name: row.rolname,
+      identity: comment.identity,
+      enabled: row.rolcanlogin,
+      entitlements: [...groups].sort().map((g) => `${this.target}:role/${g}`),
+    };
+  }
+
+  private checkName(name: string): string {
+    const problem = identifierProblem(name);
+    if (problem !== undefined) {
+      throw new ConnectorError(this.target, 'invalid_input', `role name ${JSON.stringify(name)} ${problem}`);
+    }
+    return name;
+  }
+
+  /** The group role an entitlement of this target names. */
+  private groupOf(entitlement: string): string {
+    const prefix = `${this.target}:role/`;
+    if (!entitlement.startsWith(prefix)) {
+      throw new ConnectorError(
+        this.target,
+        'invalid_input',
+        `entitlement ${JSON.stringify(entitlement)} is not a role of target "${this.target}" (expected ${prefix}NAME)`,
+      );
+    }
+    return this.checkName(entitlement.slice(prefix.length));
+  }
+
+  private async role(name: string): Promise<RoleRow | undefined> {
+    const rows = await this.query<RoleRow>(
+      `SELECT rolname, rolcanlogin, shobj_description(oid, 'pg_authid') AS description
+         FROM pg_catalog.pg_roles WHERE rolname = $1`,
+      [name],
+    );
+    return rows[0];
+  }
+
+  private async groupsOf(name: string): Promise<string[]> {
+    const rows = await this.query<{ grp: string }>(
+      `SELECT DISTINCT g.rolname AS grp
+         FROM pg_catalog.pg_auth_members m
+         JOIN pg_catalog.pg_roles r ON r.oid = m.member
+         JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+        WHERE r.rolname = $1`,
+      [name],
+    );
+    return rows.map((r) => r.grp);
+  }
+
+  /** The Tenure comment of a managed role; not_found when there is no such role, conflict when Tenure does not own it. */
+  private async managed(name: string): Promise<TenureComment> {
+    this.checkName(name);
+    const row = await this.role(name);
+    if (!row) throw new ConnectorError(this.target, 'not_found', `account ${JSON.stringify(name)} does not exist`);
+    const comment = parseComment(row.description);
+    if (!comment) {
+      throw new ConnectorError(
+        this.target,
+        'conflict',
+        `role ${JSON.stringify(name)} exists but is not managed by Tenure (it has no Tenure comment); it is left alone`,
+        'rename the account in the policy, or adopt the role by hand with COMMENT ON ROLE',
+      );
+    }
+    return comment;
+  }
+
+  private async query<R extends pg.QueryResultRow>(
+    text: string,
+    values: readonly unknown[],
+    subject?: string,
+  ): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>(text, [...values])).rows;
+    } catch (e) {
+      throw mapError(this.target, e, subject);
+    }
+  }
+
+  private async execute(sql: string, subject: string): Promise<void> {
+    try {
+      await this.pool.query(sql);
+    } catch (e) {
+      throw mapError(this.target, e, subject);
+    }
+  }
+
+  private async transaction(work: (client: pg.PoolClient) => Promise<void>, subject: string): Promise<void> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      throw mapError(this.target, e, subject);
+    }
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      await work(client);
+      await client.query('COMMIT');
+    } catch (e) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      throw mapError(this.target, e, subject);
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+function keptAttributes(attributes: Readonly<Record<string, string>>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const key of KEPT_ATTRIBUTES) {
+    const v = attributes[key];
+    if (typeof v === 'string') kept[key] = v;
+  }
+  return kept;
+}
+
+function renderComment(comment: TenureComment): string {
+  // JSON.stringify escapes control characters (NUL included), so the result is always a valid PostgreSQL string.
+  return JSON.stringify({ tenure: { identity: comment.identity, ...comment.attributes } });
+}
+
+/** The Tenure link in a role comment, or undefined when the comment is absent or not Tenure's. */
+export function parseComment(description: string | null | undefined): TenureComment | undefined {
+  if (!description) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(description);
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== 'object' || raw === null || !('tenure' in raw)) return undefined;
+  const t = raw.tenure;
+  if (typeof t !== 'object' || t === null || !('identity' in t) || typeof t.identity !== 'string') return undefined;
+  const attributes: Record<string, string> = {};
+  for (const key of KEPT_ATTRIBUTES) {
+    const v = (t as Record<string, unknown>)[key];
+    if (typeof v === 'string') attributes[key] = v;
+  }
+  return { identity: t.identity, attributes };
+}
+
+/** A SCRAM-SHA-256 verifier as PostgreSQL stores it (RFC 5802/7677; 4096 iterations, PostgreSQL's default). */
+export function scramVerifier(password: string, salt: Buffer = randomBytes(16), iterations = 4096): string {
+  // SASLprep is the identity on the printable-ASCII passwords we generate.
+  const salted = pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
+/**
+ * Appends `role<TAB>password` to the sink file, created with mode 0600 (and kept at 0600). A file is a stand-in for
+ * tests and small setups; a real deployment would hand the secret to a vault (HashiCorp Vault, a cloud secret
+ * manager) instead.
+ */
+async function appendSecret(target: string, path: string, role: string, password: string): Promise<void> {
+  try {
+    const handle = await open(path, 'a', 0o600);
+    try {
+      await handle.chmod(0o600);
+      await handle.appendFile(`${role}\t${password}\n`, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (e) {
+    if (e instanceof ConnectorError) throw e;
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConnectorError(target, 'internal', `secret sink ${path} cannot be written (${code})`);
+  }
+}
+
+const CONNECTION_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+]);
+
+/** Maps a pg or socket error to a ConnectorError by SQLSTATE or errno, never by message text. */
+export function mapError(target: string, e: unknown, subject?: string): ConnectorError {
+  if (e instanceof ConnectorError) return e;
+  const err = e as { code?: unknown; message?: unknown };
+  const code = typeof err.code === 'string' ? err.code : '';
+  const message = typeof err.message === 'string' ? err.message : String(e);
+  const about = subject === undefined ? '' : `${subject}: `;
+  const make = (c: ConstructorParameters<typeof ConnectorError>[1], hint?: string): ConnectorError =>
+    new ConnectorError(target, c, `target "${target}": ${about}${message}`, hint);
+
+  if (CONNECTION_ERRNOS.has(code)) return make('unreachable', 'is the server running and reachable?');
+  switch (code) {
+    case '42710': // duplicate_object
+    case '23505': // unique_violation (two CREATE ROLE racing)
+      return make('already_exists');
+    case '42704': // undefined_object
+      return make('not_found');
+    case '42501': // insufficient_privilege
+    case '28000': // invalid_authorization_specification
+    case '28P01': // invalid_password
+      return make('permission_denied', 'check the user and password the connector connects with, and its privileges');
+    case '2BP01': // dependent_objects_still_exist
+      return make('conflict', 'the role owns objects or holds privileges in another database; clean them up there');
+    case '57014': // query_canceled (statement_timeout)
+      return make('timeout');
+    case '57P01': // admin_shutdown
+    case '57P02': // crash_shutdown
+    case '57P03': // cannot_connect_now
+      return make('unreachable');
+    case '40001': // serialization_failure
+    case '40P01': // deadlock_detected
+    case '55P03': // lock_not_available
+      return make('internal');
+    case '3D000': // invalid_catalog_name: the database in the connection does not exist
+      return make('invalid_input', 'check connection.database or the url');
+    case '42601': // syntax_error
+    case '42939': // reserved_name (public, pg_*)
+    case '0LP01': // invalid_grant_operation (circular membership)
+    case '42602': // invalid_name
+      return make('invalid_input');
+  }
+  if (code.startsWith('08')) return make('unreachable');
+  if (code.startsWith('53')) return make('internal'); // insufficient resources: worth a retry later
+  if (code.startsWith('22')) return make('invalid_input');
+  if (code === '' && !(e instanceof TypeError || e instanceof RangeError || e instanceof SyntaxError)) {
+    // pg's own errors without an errno: a connection that ended, or could not be made in time.
+    return make('unreachable');
+  }
+  return make('internal');
+}

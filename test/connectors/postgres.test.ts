@@ -1,0 +1,468 @@
+import { strict as assert } from 'node:assert';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import pg from 'pg';
+import { ConnectorError, type Connector } from '../../src/connectors/connector.js';
+import {
+  createPostgresConnector,
+  quoteIdent,
+  quoteLiteral,
+  scramVerifier,
+} from '../../src/connectors/postgres/postgres-connector.js';
+import type { TargetDefinition } from '../../src/model/policy.js';
+import { createDatabase, startPostgres, type PostgresServer } from '../support/postgres-server.js';
+import { connectorContract, HOSTILE_NAMES, type ContractTarget } from './connector-contract.js';
+
+const TARGET = 'warehouse';
+/** This run's mark: role names and identities made here start with it, so cleanup finds exactly them. */
+const RUN = `t${randomBytes(4).toString('hex')}`;
+
+let server: PostgresServer;
+let admin: pg.Client;
+let dir: string;
+/** Whether loopback logins other than the superuser need a password (we could edit pg_hba.conf). */
+let passwordAuth = false;
+
+const isCode = (code: string) => (e: unknown) => e instanceof ConnectorError && e.code === code;
+const unique = (label: string): string => `${RUN}_${label}_${randomBytes(3).toString('hex')}`;
+
+function definition(connection: Record<string, unknown>): TargetDefinition {
+  return {
+    id: TARGET,
+    kind: 'postgres',
+    description: 'test warehouse',
+    accountName: 'identity.id',
+    connection,
+    position: { file: 'test' },
+  };
+}
+
+function connectionOf(url: string): { host: string; port: number; database: string } {
+  const u = new URL(url);
+  return { host: u.hostname, port: Number(u.port || 5432), database: decodeURIComponent(u.pathname.slice(1)) };
+}
+
+/** Connects as a role with a password; the caller ends the client. */
+async function loginAs(url: string, user: string, password: string): Promise<pg.Client> {
+  const client = new pg.Client({ ...connectionOf(url), user, password, connectionTimeoutMillis: 5_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (e) {
+    await client.end().catch(() => undefined);
+    throw e;
+  }
+  return client;
+}
+
+async function roleExists(name: string): Promise<boolean> {
+  const r = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
+  return r.rowCount === 1;
+}
+
+/** Drops databases, then every Tenure-managed role whose identity matches, then the named roles. */
+async function dropTestState(opts: {
+  databases?: readonly string[];
+  identity?: (identity: string) => boolean;
+  roles?: readonly string[];
+}): Promise<void> {
+  for (const db of opts.databases ?? []) await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(db)} WITH (FORCE)`);
+  const managed = await admin.query<{ rolname: string; d: string }>(
+    `SELECT rolname, shobj_description(oid, 'pg_authid') AS d FROM pg_roles
+      WHERE shobj_description(oid, 'pg_authid') IS NOT NULL`,
+  );
+  const names = [...(opts.roles ?? [])];
+  for (const row of managed.rows) {
+    try {
+      const identity = (JSON.parse(row.d) as { tenure?: { identity?: unknown } }).tenure?.identity;
+      if (typeof identity === 'string' && opts.identity?.(identity)) names.push(row.rolname);
+    } catch {
+      // not ours
+    }
+  }
+  for (const name of names) {
+    if (!(await roleExists(name))) continue;
+    await admin.query(`DROP OWNED BY ${quoteIdent(name)}`);
+    await admin.query(`DROP ROLE ${quoteIdent(name)}`);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * initdb --auth=trust lets anyone log in as anyone, so no password test could fail. Logins of roles other than the
+ * superuser over loopback TCP are made to need a SCRAM password; returns false when the hba file cannot be edited
+ * (an external server from TENURE_TEST_DATABASE_URL).
+ */
+async function requirePasswords(): Promise<boolean> {
+  if (server.dataDir === '') return false;
+  const hbaFile = (await admin.query<{ hba_file: string }>('SHOW hba_file')).rows[0]!.hba_file;
+  const old = await readFile(hbaFile, 'utf8');
+  await writeFile(
+    hbaFile,
+    `host all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n${old}`,
+  );
+  await admin.query('SELECT pg_reload_conf()');
+  // The reload is asynchronous: wait until a role without a password is turned away.
+  const probe = unique('probe');
+  await admin.query(`CREATE ROLE ${quoteIdent(probe)} LOGIN`);
+  try {
+    for (let i = 0; i < 100; i++) {
+      try {
+        const c = await loginAs(server.url, probe, 'nothing');
+        await c.end();
+      } catch {
+        return true;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('pg_hba.conf reload did not take effect');
+  } finally {
+    await admin.query(`DROP ROLE ${quoteIdent(probe)}`);
+  }
+}
+
+before(async () => {
+  server = await startPostgres();
+  admin = new pg.Client({ connectionString: server.url });
+  admin.on('error', () => undefined);
+  await admin.connect();
+  dir = await mkdtemp(join(tmpdir(), 'tenure-pg-connector-'));
+  passwordAuth = await requirePasswords();
+});
+
+after(async () => {
+  await admin?.end();
+  await server?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The shared contract. Role names are cluster-wide, so it runs once per server; its accounts ('ana', 'user00' ...)
+// have identities `id-...`, and cleanup drops them all along with the groups and the database.
+
+connectorContract('PostgreSQL', async (): Promise<ContractTarget> => {
+  const url = await createDatabase(server);
+  const database = connectionOf(url).database;
+  const groups = [unique('grp_a'), unique('grp_b')] as const;
+  for (const g of groups) await admin.query(`CREATE ROLE ${quoteIdent(g)} NOLOGIN`);
+  const connector = createPostgresConnector(definition({ url }), { baseDir: dir, env: {} });
+  return {
+    connector,
+    entitlements: [`${TARGET}:role/${groups[0]}`, `${TARGET}:role/${groups[1]}`],
+    cleanup: () => dropTestState({ databases: [database], identity: (i) => i.startsWith('id-'), roles: groups }),
+  };
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// PostgreSQL specifics
+
+interface Fresh {
+  readonly url: string;
+  readonly connector: Connector;
+  readonly group: string;
+  readonly entitlement: string;
+}
+
+describe('PostgreSQL connector', () => {
+  const databases: string[] = [];
+  const roles: string[] = [];
+  const connectors: Connector[] = [];
+
+  async function fresh(connection: Record<string, unknown> = {}, url?: string): Promise<Fresh> {
+    const dbUrl = url ?? (await createDatabase(server));
+    if (url === undefined) databases.push(connectionOf(dbUrl).database);
+    const group = unique('grp');
+    await admin.query(`CREATE ROLE ${quoteIdent(group)} NOLOGIN`);
+    roles.push(group);
+    const connector = createPostgresConnector(definition({ url: dbUrl, ...connection }), { baseDir: dir, env: {} });
+    connectors.push(connector);
+    return { url: dbUrl, connector, group, entitlement: `${TARGET}:role/${group}` };
+  }
+  const spec = (name: string, label = name) => ({
+    name,
+    identity: `${RUN}-${label}`,
+    attributes: { displayName: `Display ${label}`, mail: 'a@example.com', sn: 'ignored' },
+  });
+
+  after(async () => {
+    for (const c of connectors) await c.close();
+    await dropTestState({ databases, identity: (i) => i.startsWith(`${RUN}-`), roles });
+  });
+
+  it('quotes identifiers and literals so the server reads back exactly the input', async () => {
+    const values = [
+      ...HOSTILE_NAMES,
+      "'); DROP ROLE x;--",
+      '\\',
+      "\\'",
+      'Zoë\\n\\x41',
+      '"',
+      '$$ $tag$',
+      'ü'.repeat(31),
+    ];
+    for (const conforming of ['on', 'off']) {
+      await admin.query(`SET standard_conforming_strings = ${conforming}`);
+      try {
+        for (const v of values) {
+          const r = await admin.query<{ v: string }>(`SELECT ${quoteLiteral(v)} AS v`);
+          assert.equal(r.rows[0]!.v, v, `literal ${JSON.stringify(v)} with standard_conforming_strings=${conforming}`);
+          const f = await admin.query(`SELECT 1 AS ${quoteIdent(v)}`);
+          assert.equal(f.fields[0]!.name, v, `identifier ${JSON.stringify(v)}`);
+        }
+      } finally {
+        await admin.query('RESET standard_conforming_strings');
+      }
+    }
+  });
+
+  it('never executes SQL hidden in a name, an identity or an attribute', async () => {
+    if (!(await roleExists('x'))) await admin.query('CREATE ROLE x NOLOGIN');
+    const sinkFile = `sink-${RUN}-hostile`;
+    const { connector, entitlement } = await fresh({ secret_sink: { file: sinkFile } });
+    const name = 'Robert"); DROP ROLE x;--';
+    const identity = `${RUN}-'); DROP ROLE x;--\\`;
+    await connector.createAccount({ name, identity, attributes: { displayName: "x'); DROP ROLE x;--\\" } });
+    await connector.updateAccount(name, { displayName: "\\'); DROP ROLE x;--", mail: '"); DROP ROLE x;--' });
+    await connector.addMembership(name, entitlement);
+    await connector.disableAccount(name);
+    await connector.enableAccount(name);
+    await connector.rotateCredential(name);
+    await assert.rejects(connector.addMembership(name, `${TARGET}:role/${name}x`), isCode('not_found'));
+    const read = await connector.readAccount(name);
+    assert.deepEqual(read, { id: name, name, identity, enabled: true, entitlements: [entitlement] });
+    assert.ok(await roleExists('x'), 'role x survived');
+    await connector.deleteAccount(name);
+    assert.ok(await roleExists('x'), 'role x survived the delete');
+    assert.equal(await roleExists(name), false);
+  });
+
+  it('keeps displayName and mail in the role comment, next to the identity link', async () => {
+    const { connector } = await fresh();
+    const name = unique('attrs');
+    await connector.createAccount(spec(name));
+    await connector.updateAccount(name, { displayName: 'Ana Lima-Souza' });
+    const r = await admin.query<{ d: string }>(
+      "SELECT shobj_description(oid, 'pg_authid') AS d FROM pg_roles WHERE rolname = $1",
+      [name],
+    );
+    assert.deepEqual(JSON.parse(r.rows[0]!.d), {
+      tenure: { identity: `${RUN}-${name}`, displayName: 'Ana Lima-Souza', mail: 'a@example.com' },
+    });
+  });
+
+  it('refuses names PostgreSQL would truncate, instead of letting two collide', async () => {
+    const { connector, entitlement } = await fresh();
+    const stem = unique('long');
+    const exact = stem + 'a'.repeat(63 - stem.length);
+    await connector.createAccount(spec(exact, 'long63'));
+    assert.equal((await connector.readAccount(exact))?.name, exact);
+    await assert.rejects(connector.createAccount(spec(`${exact}b`, 'long64')), isCode('invalid_input'));
+    await assert.rejects(connector.createAccount(spec(`${stem}${'ü'.repeat(32)}`)), isCode('invalid_input'));
+    await assert.rejects(connector.addMembership(exact, `${entitlement}${'z'.repeat(64)}`), isCode('invalid_input'));
+    assert.equal(await connector.readAccount(`${exact}b`), undefined);
+  });
+
+  it("never lists or changes the server's own roles", async () => {
+    const { connector, entitlement } = await fresh();
+    const names = (await connector.listAccounts()).map((a) => a.name);
+    assert.ok(!names.includes('postgres'));
+    assert.equal(await connector.readAccount('postgres'), undefined);
+    await assert.rejects(connector.createAccount(spec('postgres')), isCode('already_exists'));
+    await assert.rejects(connector.disableAccount('postgres'), isCode('conflict'));
+    await assert.rejects(connector.deleteAccount('postgres'), isCode('conflict'));
+    await assert.rejects(connector.addMembership('postgres', entitlement), isCode('conflict'));
+    const r = await admin.query<{ rolcanlogin: boolean }>("SELECT rolcanlogin FROM pg_roles WHERE rolname='postgres'");
+    assert.equal(r.rows[0]!.rolcanlogin, true);
+    assert.deepEqual(await connector.listMembers(entitlement), []);
+  });
+
+  it('says not_found when granting a group role that does not exist', async () => {
+    const { connector } = await fresh();
+    const name = unique('nogroup');
+    await connector.createAccount(spec(name));
+    await assert.rejects(connector.addMembership(name, `${TARGET}:role/${unique('missing')}`), isCode('not_found'));
+    await assert.rejects(connector.listMembers(`${TARGET}:role/${unique('missing')}`), isCode('not_found'));
+    await assert.rejects(connector.addMembership(name, `${TARGET}:group/x`), isCode('invalid_input'));
+  });
+
+  it('rotates a password into a 0600 sink file, and the new password logs in', async (t: TestContext) => {
+    const sinkFile = `secrets-${RUN}.tsv`;
+    const { url, connector } = await fresh({ secret_sink: { file: sinkFile } });
+    const name = unique('rot');
+    await connector.createAccount(spec(name));
+    await connector.rotateCredential(name);
+    const path = join(dir, sinkFile);
+    assert.equal((await stat(path)).mode & 0o777, 0o600);
+    const first = (await readFile(path, 'utf8')).trimEnd().split('\n');
+    assert.equal(first.length, 1);
+    const [role, password] = first[0]!.split('\t');
+    assert.equal(role, name);
+    assert.match(password!, /^[A-Za-z0-9_-]{43}$/); // 32 random bytes, base64url
+    const r = await admin.query<{ rolpassword: string }>('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [
+      name,
+    ]);
+    assert.match(r.rows[0]!.rolpassword, /^SCRAM-SHA-256\$4096:/);
+
+    await connector.rotateCredential(name);
+    const lines = (await readFile(path, 'utf8')).trimEnd().split('\n');
+    assert.equal(lines.length, 2);
+    const second = lines[1]!.split('\t')[1]!;
+    assert.notEqual(second, password);
+    assert.equal((await stat(path)).mode & 0o777, 0o600);
+
+    if (!passwordAuth) return t.skip('the server does not ask for passwords (external server)');
+    const client = await loginAs(url, name, second);
+    try {
+      assert.equal((await client.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u, name);
+    } finally {
+      await client.end();
+    }
+    await assert.rejects(loginAs(url, name, password!), { code: '28P01' });
+  });
+
+  it('refuses to rotate without a secret sink', async () => {
+    const { connector } = await fresh();
+    const name = unique('nosink');
+    await connector.createAccount(spec(name));
+    await assert.rejects(connector.rotateCredential(name), isCode('invalid_input'));
+  });
+
+  it('computes SCRAM verifiers as PostgreSQL does', () => {
+    // RFC 7677's example: password "pencil", salt W22ZaJ0SNY7soEsUEjb6gQ==, 4096 iterations.
+    const v = scramVerifier('pencil', Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64'));
+    assert.equal(
+      v,
+      'SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=',
+    );
+  });
+
+  it('disables an account, ending its open sessions when terminate_sessions_on_disable is set', async (t) => {
+    if (!passwordAuth) return t.skip('the server does not ask for passwords (external server)');
+    const sinkFile = `term-${RUN}.tsv`;
+    const keep = await fresh({ secret_sink: { file: sinkFile } });
+    const end = await fresh({ secret_sink: { file: sinkFile }, terminate_sessions_on_disable: true }, keep.url);
+    const names = [unique('keep'), unique('term')] as const;
+    for (const n of names) {
+      await keep.connector.createAccount(spec(n));
+      await keep.connector.rotateCredential(n);
+    }
+    const passwords = new Map(
+      (await readFile(join(dir, sinkFile), 'utf8'))
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split('\t') as [string, string]),
+    );
+    const kept = await loginAs(keep.url, names[0], passwords.get(names[0])!);
+    const ended = await loginAs(keep.url, names[1], passwords.get(names[1])!);
+    try {
+      await keep.connector.disableAccount(names[0]);
+      await end.connector.disableAccount(names[1]);
+      await kept.query('SELECT 1'); // without the option an open session goes on
+      await assert.rejects(ended.query('SELECT 1'));
+      await assert.rejects(loginAs(keep.url, names[0], passwords.get(names[0])!), { code: '28000' });
+      assert.equal((await keep.connector.readAccount(names[1]))?.enabled, false);
+    } finally {
+      await kept.end();
+      await ended.end().catch(() => undefined);
+    }
+  });
+
+  it("deletes with on_delete 'reassign': objects go to reassign_to; 'drop_owned' drops them", async () => {
+    const keeper = unique('keeper');
+    await admin.query(`CREATE ROLE ${quoteIdent(keeper)} NOLOGIN`);
+    roles.push(keeper);
+    const reassign = await fresh({ on_delete: 'reassign', reassign_to: keeper });
+    const drop = await fresh({}, reassign.url);
+    const db = new pg.Client({ connectionString: reassign.url });
+    await db.connect();
+    try {
+      const [a, b] = [unique('owner_a'), unique('owner_b')];
+      await reassign.connector.createAccount(spec(a));
+      await drop.connector.createAccount(spec(b));
+      await db.query(`CREATE TABLE kept_table (id int); ALTER TABLE kept_table OWNER TO ${quoteIdent(a)}`);
+      await db.query(`CREATE TABLE dropped_table (id int); ALTER TABLE dropped_table OWNER TO ${quoteIdent(b)}`);
+      await reassign.connector.deleteAccount(a);
+      await drop.connector.deleteAccount(b);
+      const owners = await db.query<{ tablename: string; tableowner: string }>(
+        "SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
+      );
+      assert.deepEqual(owners.rows, [{ tablename: 'kept_table', tableowner: keeper }]);
+    } finally {
+      await db.end();
+    }
+  });
+
+  it('says conflict, and keeps the role, when it owns objects in another database', async () => {
+    const { connector } = await fresh();
+    const name = unique('elsewhere');
+    await connector.createAccount(spec(name));
+    const otherUrl = await createDatabase(server);
+    databases.push(connectionOf(otherUrl).database);
+    const other = new pg.Client({ connectionString: otherUrl });
+    await other.connect();
+    try {
+      await other.query(`CREATE TABLE t (id int); ALTER TABLE t OWNER TO ${quoteIdent(name)}`);
+    } finally {
+      await other.end();
+    }
+    await assert.rejects(
+      connector.deleteAccount(name),
+      (e) => isCode('conflict')(e) && !(e as ConnectorError).retryable,
+    );
+    assert.ok(await connector.readAccount(name));
+  });
+
+  it("refuses on_delete 'reassign' without reassign_to", () => {
+    assert.throws(
+      () => createPostgresConnector(definition({ url: server.url, on_delete: 'reassign' }), { baseDir: dir }),
+      isCode('invalid_input'),
+    );
+  });
+
+  it('says permission_denied for a wrong password (not retryable)', async (t) => {
+    if (!passwordAuth) return t.skip('the server does not ask for passwords (external server)');
+    const user = unique('admin');
+    await admin.query(`CREATE ROLE ${quoteIdent(user)} LOGIN CREATEROLE PASSWORD ${quoteLiteral('right-one')}`);
+    roles.push(user);
+    const { host, port } = connectionOf(server.url);
+    const open = (secret: string) =>
+      createPostgresConnector(
+        definition({ host, port, database: 'postgres', user, password: { env: 'PG_TEST_SECRET' } }),
+        { baseDir: dir, env: { PG_TEST_SECRET: secret } },
+      );
+    const wrong = open('wrong-one');
+    connectors.push(wrong);
+    await assert.rejects(
+      wrong.listAccounts(),
+      (e) => isCode('permission_denied')(e) && !(e as ConnectorError).retryable,
+    );
+    const right = open('right-one');
+    connectors.push(right);
+    assert.ok(Array.isArray(await right.listAccounts()));
+  });
+
+  it('says unreachable for a closed port (retryable)', async () => {
+    const port = await freePort();
+    const connector = createPostgresConnector(definition({ url: `postgres://postgres@127.0.0.1:${port}/postgres` }), {
+      baseDir: dir,
+    });
+    connectors.push(connector);
+    await assert.rejects(connector.listAccounts(), (e) => isCode('unreachable')(e) && (e as ConnectorError).retryable);
+    await assert.rejects(connector.createAccount(spec(unique('down'))), isCode('unreachable'));
+  });
+});
