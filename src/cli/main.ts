@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { applyCommand } from './apply.js';
 import { approveLeaversCommand } from './approve.js';
 import { auditExportCommand, auditVerifyCommand } from './audit.js';
 import { grantAddCommand, grantListCommand, grantRevokeCommand } from './grant.js';
@@ -138,6 +139,17 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--since <date>', 'only records at or after this date')
     .option('--out <file>', 'write to a file instead of stdout')
     .action((opts: Record<string, string>) => run(() => auditExportCommand(io, globals(), opts))());
+
+  program
+    .command('apply')
+    .description('carry out a saved plan (refused when stale), or plan and apply in one step')
+    .argument('[plan]', 'a plan saved with tenure plan --out')
+    .option('--concurrency <n>', 'operations in flight per target (default 8)')
+    .option('--rate <n>', 'operations started per second, per target')
+    .option('--limit <n>', 'operation sentences shown (default 30)')
+    .action((file: string | undefined, opts: Record<string, string>) =>
+      run(() => applyCommand(io, globals(), file, opts))(),
+    );
 
   // --people, --roles and --seed belong to `demo` and are read by `demo generate` too.
   const demo = program

@@ -3,21 +3,41 @@ import type { TargetDefinition } from '../model/policy.js';
 import { ConnectorError, type Connector } from './connector.js';
 import { createCsvConnector } from './csv/csv-connector.js';
 import { MemoryConnector } from './memory/memory-connector.js';
+import { createPostgresConnector } from './postgres/postgres-connector.js';
+import { createScimConnector } from './scim/scim-connector.js';
 import type { ConnectorContext } from './secrets.js';
 
 /** The connector for a target of the policy, by its kind. */
-export function openConnector(target: TargetDefinition, policyFile: string, env: NodeJS.ProcessEnv = process.env): Connector {
+export function openConnector(
+  target: TargetDefinition,
+  policyFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Connector {
   const context: ConnectorContext = { baseDir: dirname(policyFile), env };
   switch (target.kind) {
     case 'memory': {
       const snapshot = target.connection.snapshot;
       if (snapshot === undefined) return new MemoryConnector(target.id, []);
-      if (typeof snapshot !== 'string') throw new ConnectorError(target.id, 'invalid_input', `target "${target.id}": connection.snapshot must be a file path`);
+      if (typeof snapshot !== 'string')
+        throw new ConnectorError(
+          target.id,
+          'invalid_input',
+          `target "${target.id}": connection.snapshot must be a file path`,
+        );
       return MemoryConnector.fromSnapshotFile(target.id, resolve(context.baseDir, snapshot));
     }
     case 'csv':
       return createCsvConnector(target, context);
+    case 'postgres':
+      return createPostgresConnector(target, context);
+    case 'scim':
+      return createScimConnector(target, context);
     default:
-      throw new ConnectorError(target.id, 'invalid_input', `target "${target.id}" is of kind ${target.kind}, whose connector is not available in this version`, 'use kind: memory, or csv');
+      throw new ConnectorError(
+        target.id,
+        'invalid_input',
+        `target "${target.id}" is of kind ${target.kind}, whose connector is not available in this version`,
+        'use kind: memory, csv, postgres or scim',
+      );
   }
 }

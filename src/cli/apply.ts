@@ -1,0 +1,143 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { resolve, dirname, join } from 'node:path';
+import { MemoryConnector } from '../connectors/memory/memory-connector.js';
+import { executePlan, type ExecutionEvent } from '../executor/execute-plan.js';
+import type { Plan } from '../model/plan.js';
+import { actor } from './actor.js';
+import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
+import { planNow } from './plan-state.js';
+import { withStore } from './store-access.js';
+import { openPolicy, openTargets, type GlobalOptions } from './workspace.js';
+
+export interface ApplyOptions {
+  readonly concurrency?: string;
+  readonly rate?: string;
+  readonly limit?: string;
+}
+
+/**
+ * `tenure apply [FILE]`: carries out a saved plan — refused when the policy or the state it was
+ * computed from has changed since (exit 3) — or, without a file, plans and applies in one step.
+ * Every operation is journalled in the store, so an interrupted apply resumes when run again.
+ */
+export async function applyCommand(
+  io: Io,
+  g: GlobalOptions,
+  file: string | undefined,
+  o: ApplyOptions,
+): Promise<number> {
+  const { loaded } = openPolicy(g.config);
+  const connectors = openTargets(loaded);
+  try {
+    const now = await planNow(g, { connectors });
+    if (!g.json) printDiagnostics(io, now.warnings);
+    let plan: Plan = now.plan;
+    if (file !== undefined) {
+      let saved: Plan;
+      try {
+        saved = JSON.parse(readFileSync(file, 'utf8')) as Plan;
+      } catch (e) {
+        throw new UserError(`cannot read the plan ${file}: ${(e as Error).message}`);
+      }
+      if (saved.formatVersion !== 1) throw new UserError(`${file} is not a Tenure plan of a format this version knows`);
+      if (saved.policyHash !== now.plan.policyHash) {
+        throw new UserError(
+          `the plan ${file} is stale: the policy changed since it was made`,
+          EXIT.stopped,
+          [],
+          'run tenure plan --out again and review it',
+        );
+      }
+      if (saved.stateHash !== now.plan.stateHash) {
+        throw new UserError(
+          `the plan ${file} is stale: identities, exceptions or the targets changed since it was made`,
+          EXIT.stopped,
+          [],
+          'run tenure plan --out again and review it',
+        );
+      }
+      plan = saved;
+    }
+    if (plan.summary.changes === 0) {
+      io.out(g.json ? toJson({ ok: true, operations: [] }) : 'Nothing to apply: every target matches the policy.');
+      return EXIT.ok;
+    }
+    const planId = `${plan.policyHash!.slice(0, 16)}-${plan.stateHash!.slice(0, 16)}`;
+    const limit = o.limit === undefined ? 30 : Number(o.limit);
+    let shown = 0;
+    const onEvent = (e: ExecutionEvent): void => {
+      if (g.json) {
+        if (e.type === 'done')
+          io.out(
+            JSON.stringify({
+              type: 'operation',
+              target: e.target,
+              state: e.operation.state,
+              sentence: e.operation.sentence,
+            }),
+          );
+        else if (e.type === 'quarantined') io.out(JSON.stringify(e));
+        return;
+      }
+      if (e.type === 'started') io.err(`${e.target}: ${e.total} operation(s)`);
+      else if (e.type === 'quarantined')
+        io.err(`${e.target}: QUARANTINED — ${e.reason}; its remaining operations are kept for the next run`);
+      else if (e.type === 'done' && shown++ < limit) io.out(e.operation.sentence);
+    };
+    const result = await withStore(g, async (store) => {
+      const r = await executePlan(planId, plan, connectors, store.journal(), {
+        ...(o.concurrency !== undefined ? { concurrency: Number(o.concurrency) } : {}),
+        ...(o.rate !== undefined ? { ratePerSecond: Number(o.rate) } : {}),
+        accountSpec: (c) => ({ name: c.account, identity: c.identity ?? c.account, attributes: {} }),
+        onEvent,
+      });
+      const by = actor();
+      await store.write((w) =>
+        w.audit(
+          r.operations
+            .filter((op) => op.state === 'succeeded')
+            .map((op) => ({
+              at: new Date(plan.asOf),
+              actor: by,
+              action: `operation.${op.change.action}`,
+              subject: op.change.identity ?? op.change.account,
+              reason: op.sentence,
+              details: { plan: planId, target: op.change.target, entitlement: op.change.entitlement },
+            })),
+        ),
+      );
+      return r;
+    });
+    await persistMemoryTargets(loaded.policy.targets, loaded.policy.file, connectors);
+    const failed = result.targets.reduce((n, t) => n + t.dead + t.pending, 0);
+    if (g.json) io.out(JSON.stringify({ type: 'summary', ok: failed === 0, targets: result.targets }));
+    else {
+      if (shown > limit) io.out(`... and ${shown - limit} more (--limit, or --json for all)`);
+      for (const t of result.targets) {
+        io.out(
+          `${t.target}: ${t.succeeded} done, ${t.dead} failed, ${t.pending} left for the next run${t.quarantined ? ` (quarantined: ${t.quarantined})` : ''}`,
+        );
+      }
+    }
+    return failed === 0 ? EXIT.ok : EXIT.applyFailed;
+  } finally {
+    for (const c of connectors.values()) await c.close();
+  }
+}
+
+/** A memory target with a snapshot file keeps what apply did in that file (written atomically). */
+async function persistMemoryTargets(
+  targets: readonly { id: string; kind: string; connection: Readonly<Record<string, unknown>> }[],
+  policyFile: string,
+  connectors: ReadonlyMap<string, unknown>,
+): Promise<void> {
+  for (const t of targets) {
+    const c = connectors.get(t.id);
+    if (t.kind !== 'memory' || !(c instanceof MemoryConnector) || typeof t.connection.snapshot !== 'string') continue;
+    const path = resolve(dirname(policyFile), t.connection.snapshot);
+    const temp = join(dirname(path), `.${t.id}.${process.pid}.tmp`);
+    writeFileSync(temp, JSON.stringify(c.snapshot(), null, 2) + '\n');
+    renameSync(temp, path);
+  }
+  await Promise.resolve();
+}

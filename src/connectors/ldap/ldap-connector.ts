@@ -1,0 +1,657 @@
+import { randomBytes } from 'node:crypto';
+import { Attribute, Change, Client, ResultCodeError, type Entry } from 'ldapts';
+import type { Account } from '../../model/actual-state.js';
+import type { TargetDefinition } from '../../model/policy.js';
+import { ConnectorError, type AccountSpec, type Connector, type ConnectorCapabilities } from '../connector.js';
+import { resolveSecret, type ConnectorContext } from '../secrets.js';
+import { escapeDnValue, escapeFilterValue, normaliseDn, normalisedParent, parseDn } from './ldap-escape.js';
+
+/**
+ * An LDAP directory (OpenLDAP, 389-DS ...): accounts are inetOrgPerson entries `uid=NAME,<people_base>` with the
+ * identity id in `employeeNumber`; entitlements `TARGET:group/NAME` are groupOfNames entries `cn=NAME,<groups_base>`
+ * whose `member` values are account DNs.
+ *
+ * groupOfNames requires at least one `member`. When the last account leaves a group, the connector leaves the
+ * group's own DN as a placeholder member (it always exists, so referential-integrity overlays keep it). Reading
+ * ignores every member that is not an entry directly under people_base or disabled_base, the placeholder included.
+ *
+ * Names match the way the directory matches `uid`: case-insensitively, with insignificant spaces folded.
+ */
+
+export type DisableMethod = 'move' | 'attribute' | 'strip';
+
+/** The connection settings, validated, with defaults applied. */
+export interface LdapSettings {
+  readonly url: string;
+  readonly bindDn: string;
+  readonly bindPassword: string;
+  readonly peopleBase: string;
+  readonly groupsBase: string;
+  readonly disabledBase?: string;
+  readonly disableMethod: DisableMethod;
+  readonly disabledAttribute: string;
+  readonly disabledValue: string;
+  readonly pageSize: number;
+  readonly timeoutMs: number;
+}
+
+const PERSON_CLASSES = ['top', 'person', 'organizationalPerson', 'inetOrgPerson'];
+
+/** Account attributes the connector maps (keys case-insensitive); others are ignored. */
+const MAPPED_ATTRIBUTES = [
+  'cn',
+  'sn',
+  'givenName',
+  'mail',
+  'displayName',
+  'title',
+  'telephoneNumber',
+  'mobile',
+  'departmentNumber',
+  'preferredLanguage',
+];
+const REQUIRED_ATTRIBUTES = new Set(['cn', 'sn']);
+
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
+
+function settingsFrom(target: TargetDefinition, context: ConnectorContext): LdapSettings {
+  const c = target.connection;
+  const bad = (field: string, expected: string): never => {
+    throw new ConnectorError(
+      target.id,
+      'invalid_input',
+      `target "${target.id}": connection.${field} must be ${expected}`,
+      `set connection.${field} in the policy`,
+    );
+  };
+  const str = (field: string, required: boolean): string | undefined => {
+    const v = c[field];
+    if (v === undefined || v === null || v === '') return required ? bad(field, 'a non-empty string') : undefined;
+    if (typeof v !== 'string') return bad(field, 'a string');
+    return v;
+  };
+  const dn = (field: string, required: boolean): string | undefined => {
+    const v = str(field, required);
+    if (v === undefined) return undefined;
+    try {
+      if (parseDn(v).length === 0) bad(field, 'a DN');
+    } catch {
+      bad(field, `a valid DN (got ${JSON.stringify(v)})`);
+    }
+    return v;
+  };
+  const url = str('url', true)!;
+  if (!/^ldaps?:\/\/[^/]+\/?$/i.test(url)) bad('url', `an ldap:// or ldaps:// URL without a path (got ${url})`);
+  const method = str('disable_method', false) ?? 'move';
+  if (method !== 'move' && method !== 'attribute' && method !== 'strip') {
+    bad('disable_method', `one of move, attribute, strip (got ${method})`);
+  }
+  const disabledBase = dn('disabled_base', method === 'move');
+  const pageSize = c.page_size ?? 500;
+  if (typeof pageSize !== 'number' || !Number.isInteger(pageSize) || pageSize < 1)
+    bad('page_size', 'a positive integer');
+  const timeoutMs = c.timeout_ms ?? 30_000;
+  if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1) {
+    bad('timeout_ms', 'a positive integer (milliseconds)');
+  }
+  const disabledAttribute = str('disabled_attribute', false) ?? 'employeeType';
+  if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(disabledAttribute)) bad('disabled_attribute', 'an attribute name');
+  return {
+    url,
+    bindDn: dn('bind_dn', true)!,
+    bindPassword: resolveSecret(target.id, 'connection.bind_password', c.bind_password, context.baseDir, context.env),
+    peopleBase: dn('people_base', true)!,
+    groupsBase: dn('groups_base', true)!,
+    ...(disabledBase === undefined ? {} : { disabledBase }),
+    disableMethod: method as DisableMethod,
+    disabledAttribute,
+    disabledValue: str('disabled_value', false) ?? 'disabled',
+    pageSize: pageSize as number,
+    timeoutMs: timeoutMs as number,
+  };
+}
+
+export function createLdapConnector(target: TargetDefinition, context: ConnectorContext): Connector {
+  return new LdapConnector(target.id, settingsFrom(target, context));
+}
+
+/** An attribute's values as strings; attribute names are matched case-insensitively. */
+function all(entry: Entry, attribute: string): string[] {
+  const lower = attribute.toLowerCase();
+  const key = Object.keys(entry).find((k) => k.toLowerCase() === lower && k !== 'dn');
+  const v = key === undefined ? undefined : entry[key];
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).map((x) => x.toString());
+}
+
+function first(entry: Entry, attribute: string): string | undefined {
+  return all(entry, attribute)[0];
+}
+
+/** The first RDN's value of a DN (`cn=a,ou=groups` → `a`), or undefined when its type is not `type`. */
+function rdnValue(dn: string, type: string): string | undefined {
+  const rdn = parseDn(dn)[0];
+  const ava = rdn?.length === 1 ? rdn[0] : undefined;
+  return ava !== undefined && ava.type.toLowerCase() === type ? ava.value : undefined;
+}
+
+export class LdapConnector implements Connector {
+  readonly kind = 'ldap';
+  readonly capabilities: ConnectorCapabilities = {
+    read: true,
+    write: true,
+    disable: true,
+    delete: true,
+    memberships: true,
+    rotate: false,
+  };
+  private readonly client: Client;
+  private bound: Promise<void> | undefined;
+  private readonly accountParents: ReadonlySet<string>;
+  private readonly disabledParent: string | undefined;
+
+  constructor(
+    readonly target: string,
+    private readonly settings: LdapSettings,
+  ) {
+    this.client = new Client({
+      url: settings.url,
+      timeout: settings.timeoutMs,
+      connectTimeout: Math.min(settings.timeoutMs, 10_000),
+      autoRebind: true,
+    });
+    this.disabledParent = settings.disabledBase === undefined ? undefined : normaliseDn(settings.disabledBase);
+    this.accountParents = new Set([
+      normaliseDn(settings.peopleBase),
+      ...(this.disabledParent ? [this.disabledParent] : []),
+    ]);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Reading
+
+  async listAccounts(): Promise<readonly Account[]> {
+    return this.run('list accounts', async () => {
+      const groups = await this.search(this.settings.groupsBase, '(objectClass=groupOfNames)', ['member']);
+      const byMember = new Map<string, string[]>();
+      for (const group of groups) {
+        const entitlement = this.entitlementOf(group.dn);
+        if (entitlement === undefined) continue;
+        for (const member of all(group, 'member')) {
+          const key = this.safeNormalise(member);
+          if (key === undefined) continue;
+          const list = byMember.get(key) ?? [];
+          list.push(entitlement);
+          byMember.set(key, list);
+        }
+      }
+      const entries = await this.searchPeople('(objectClass=inetOrgPerson)');
+      return entries.map((entry) =>
+        this.toAccount(entry, (byMember.get(this.safeNormalise(entry.dn) ?? '') ?? []).sort()),
+      );
+    });
+  }
+
+  async readAccount(name: string): Promise<Account | undefined> {
+    return this.run(`read account "${name}"`, async () => {
+      const entry = await this.findAccount(name);
+      return entry === undefined ? undefined : this.toAccount(entry, await this.entitlementsOf(entry.dn));
+    });
+  }
+
+  async listMembers(entitlement: string): Promise<readonly string[]> {
+    const groupDn = this.groupDn(entitlement);
+    return this.run(`list members of ${entitlement}`, async () => {
+      const group = await this.readGroup(groupDn, entitlement);
+      const names: string[] = [];
+      for (const member of all(group, 'member')) {
+        const name = this.accountNameOf(member);
+        if (name !== undefined) names.push(name);
+      }
+      return names.sort();
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Accounts
+
+  async createAccount(spec: AccountSpec): Promise<Account> {
+    if (spec.name === '' || spec.name.trim() === '') {
+      throw new ConnectorError(
+        this.target,
+        'invalid_input',
+        `target "${this.target}": an account name cannot be empty`,
+      );
+    }
+    return this.run(`create account "${spec.name}"`, async () => {
+      if ((await this.findAccount(spec.name)) !== undefined) {
+        throw new ConnectorError(
+          this.target,
+          'already_exists',
+          `target "${this.target}": account "${spec.name}" already exists`,
+        );
+      }
+      const mapped = this.mapAttributes(spec.attributes);
+      const attributes: Record<string, string | string[]> = {
+        objectClass: PERSON_CLASSES,
+        uid: spec.name,
+        cn: spec.name,
+        sn: spec.name,
+      };
+      for (const [key, value] of Object.entries(mapped)) if (value !== '') attributes[key] = value;
+      if (mapped.cn === undefined && mapped.displayName) attributes.cn = mapped.displayName;
+      if (spec.identity !== '') attributes.employeeNumber = spec.identity;
+      await this.client.add(this.accountDn(spec.name, this.settings.peopleBase), attributes);
+      const created = await this.findAccount(spec.name);
+      if (created === undefined) {
+        throw new ConnectorError(
+          this.target,
+          'internal',
+          `target "${this.target}": account "${spec.name}" was created but cannot be read back`,
+        );
+      }
+      return this.toAccount(created, []);
+    });
+  }
+
+  async updateAccount(name: string, attributes: Readonly<Record<string, string>>): Promise<void> {
+    return this.run(`update account "${name}"`, async () => {
+      const entry = await this.requireAccount(name);
+      const changes: Change[] = [];
+      for (const [key, value] of Object.entries(this.mapAttributes(attributes))) {
+        if (value === '' && REQUIRED_ATTRIBUTES.has(key)) {
+          throw new ConnectorError(
+            this.target,
+            'invalid_input',
+            `target "${this.target}": attribute ${key} of account "${name}" is required and cannot be emptied`,
+          );
+        }
+        changes.push(
+          new Change({
+            operation: 'replace',
+            modification: new Attribute({ type: key, values: value === '' ? [] : [value] }),
+          }),
+        );
+      }
+      if (changes.length > 0) await this.client.modify(entry.dn, changes);
+    });
+  }
+
+  async disableAccount(name: string): Promise<void> {
+    return this.run(`disable account "${name}"`, async () => {
+      const entry = await this.requireAccount(name);
+      const { disableMethod } = this.settings;
+      if (disableMethod === 'move') {
+        if (normalisedParent(entry.dn) === this.disabledParent) return;
+        await this.moveAccount(entry, this.settings.disabledBase!);
+        return;
+      }
+      if (disableMethod === 'strip') {
+        for (const group of await this.groupsOf(entry.dn)) await this.removeMember(group.dn, entry.dn);
+        const scrambled = `{CRYPT}!tenure-disabled!${randomBytes(24).toString('hex')}`;
+        await this.client.modify(entry.dn, [
+          new Change({
+            operation: 'replace',
+            modification: new Attribute({ type: 'userPassword', values: [scrambled] }),
+          }),
+        ]);
+      }
+      if (!this.isEnabled(entry)) return;
+      await this.ignoring(20, () =>
+        this.client.modify(entry.dn, [
+          new Change({
+            operation: 'add',
+            modification: new Attribute({
+              type: this.settings.disabledAttribute,
+              values: [this.settings.disabledValue],
+            }),
+          }),
+        ]),
+      );
+    });
+  }
+
+  async enableAccount(name: string): Promise<void> {
+    return this.run(`enable account "${name}"`, async () => {
+      const entry = await this.requireAccount(name);
+      if (this.settings.disableMethod === 'move') {
+        if (normalisedParent(entry.dn) !== this.disabledParent) return;
+        await this.moveAccount(entry, this.settings.peopleBase);
+        return;
+      }
+      // 'strip' leaves the password scrambled and the memberships removed: the next plan grants them again.
+      const values = all(entry, this.settings.disabledAttribute).filter(
+        (v) => v.toLowerCase() === this.settings.disabledValue.toLowerCase(),
+      );
+      if (values.length === 0) return;
+      await this.ignoring(16, () =>
+        this.client.modify(entry.dn, [
+          new Change({
+            operation: 'delete',
+            modification: new Attribute({ type: this.settings.disabledAttribute, values }),
+          }),
+        ]),
+      );
+    });
+  }
+
+  async deleteAccount(name: string): Promise<void> {
+    return this.run(`delete account "${name}"`, async () => {
+      const entry = await this.requireAccount(name);
+      // Memberships first, so that no group names a DN that a later account of the same name would inherit.
+      for (const group of await this.groupsOf(entry.dn)) await this.removeMember(group.dn, entry.dn);
+      await this.client.del(entry.dn);
+    });
+  }
+
+  rotateCredential(name: string): Promise<void> {
+    return Promise.reject(
+      new ConnectorError(
+        this.target,
+        'invalid_input',
+        `target "${this.target}": LDAP password rotation is not supported yet (account "${name}")`,
+      ),
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Memberships
+
+  async addMembership(name: string, entitlement: string): Promise<void> {
+    const groupDn = this.groupDn(entitlement);
+    return this.run(`add "${name}" to ${entitlement}`, async () => {
+      const entry = await this.requireAccount(name);
+      await this.readGroup(groupDn, entitlement);
+      await this.ignoring(20, () =>
+        this.client.modify(groupDn, [
+          new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [entry.dn] }) }),
+        ]),
+      );
+    });
+  }
+
+  async removeMembership(name: string, entitlement: string): Promise<void> {
+    const groupDn = this.groupDn(entitlement);
+    return this.run(`remove "${name}" from ${entitlement}`, async () => {
+      const entry = await this.requireAccount(name);
+      await this.readGroup(groupDn, entitlement);
+      await this.removeMember(groupDn, entry.dn);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.bound = undefined;
+    await this.client.unbind().catch(() => undefined);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Helpers
+
+  private accountDn(name: string, base: string): string {
+    return `uid=${escapeDnValue(name)},${base}`;
+  }
+
+  /** The group DN of an entitlement of this target; invalid_input for another target's or kind. */
+  private groupDn(entitlement: string): string {
+    const prefix = `${this.target}:group/`;
+    if (!entitlement.startsWith(prefix) || entitlement.length === prefix.length) {
+      throw new ConnectorError(
+        this.target,
+        'invalid_input',
+        `target "${this.target}": ${JSON.stringify(entitlement)} is not a group of this target`,
+        `LDAP entitlements look like ${prefix}NAME`,
+      );
+    }
+    return `cn=${escapeDnValue(entitlement.slice(prefix.length))},${this.settings.groupsBase}`;
+  }
+
+  private entitlementOf(groupDn: string): string | undefined {
+    try {
+      const cn = rdnValue(groupDn, 'cn');
+      return cn === undefined ? undefined : `${this.target}:group/${cn}`;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private safeNormalise(dn: string): string | undefined {
+    try {
+      return normaliseDn(dn);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The account name of a member DN, or undefined for a placeholder or an entry outside the account bases. */
+  private accountNameOf(memberDn: string): string | undefined {
+    try {
+      if (!this.accountParents.has(normalisedParent(memberDn))) return undefined;
+      return rdnValue(memberDn, 'uid');
+    } catch {
+      return undefined;
+    }
+  }
+
+  private toAccount(entry: Entry, entitlements: readonly string[]): Account {
+    const identity = first(entry, 'employeeNumber');
+    return {
+      id: first(entry, 'entryUUID') ?? entry.dn,
+      name: first(entry, 'uid') ?? rdnValue(entry.dn, 'uid') ?? entry.dn,
+      ...(identity === undefined ? {} : { identity }),
+      enabled: this.isEnabled(entry),
+      entitlements,
+    };
+  }
+
+  private isEnabled(entry: Entry): boolean {
+    if (this.settings.disableMethod === 'move') return normalisedParent(entry.dn) !== this.disabledParent;
+    const disabled = this.settings.disabledValue.toLowerCase();
+    return !all(entry, this.settings.disabledAttribute).some((v) => v.toLowerCase() === disabled);
+  }
+
+  private mapAttributes(attributes: Readonly<Record<string, string>>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [key, value] of Object.entries(attributes)) {
+      const name = MAPPED_ATTRIBUTES.find((a) => a.toLowerCase() === key.toLowerCase());
+      if (name !== undefined && name.toLowerCase() !== this.settings.disabledAttribute.toLowerCase()) out[name] = value;
+    }
+    return out;
+  }
+
+  private accountAttributes(): string[] {
+    return ['uid', 'employeeNumber', 'entryUUID', this.settings.disabledAttribute];
+  }
+
+  private async searchPeople(filter: string): Promise<Entry[]> {
+    const attributes = this.accountAttributes();
+    const entries = await this.search(this.settings.peopleBase, filter, attributes);
+    if (this.settings.disableMethod === 'move') {
+      entries.push(...(await this.search(this.settings.disabledBase!, filter, attributes)));
+    }
+    return entries;
+  }
+
+  /** The account entry whose uid matches the name (the directory's matching), preferring an exact match. */
+  private async findAccount(name: string): Promise<Entry | undefined> {
+    const entries = await this.searchPeople(`(&(objectClass=inetOrgPerson)(uid=${escapeFilterValue(name)}))`);
+    return entries.find((e) => all(e, 'uid').includes(name)) ?? entries[0];
+  }
+
+  private async requireAccount(name: string): Promise<Entry> {
+    const entry = await this.findAccount(name);
+    if (entry === undefined) {
+      throw new ConnectorError(this.target, 'not_found', `target "${this.target}": account "${name}" does not exist`);
+    }
+    return entry;
+  }
+
+  private async readGroup(groupDn: string, entitlement: string): Promise<Entry> {
+    const notFound = (): ConnectorError =>
+      new ConnectorError(
+        this.target,
+        'not_found',
+        `target "${this.target}": group ${entitlement} does not exist (no groupOfNames ${groupDn})`,
+        'create the group in the directory first; Tenure does not create groups',
+      );
+    try {
+      const { searchEntries } = await this.client.search(groupDn, {
+        scope: 'base',
+        filter: '(objectClass=groupOfNames)',
+        attributes: ['member'],
+      });
+      const group = searchEntries[0];
+      if (group === undefined) throw notFound();
+      return group;
+    } catch (e) {
+      if (e instanceof ResultCodeError && e.code === 32) throw notFound();
+      throw e;
+    }
+  }
+
+  private async groupsOf(accountDn: string): Promise<Entry[]> {
+    return this.search(
+      this.settings.groupsBase,
+      `(&(objectClass=groupOfNames)(member=${escapeFilterValue(accountDn)}))`,
+      ['member'],
+    );
+  }
+
+  private async entitlementsOf(accountDn: string): Promise<string[]> {
+    const groups = await this.groupsOf(accountDn);
+    return groups.flatMap((g) => this.entitlementOf(g.dn) ?? []).sort();
+  }
+
+  /** Removes one member; when it is the last, the group's own DN stays as a placeholder (groupOfNames needs one). */
+  private async removeMember(groupDn: string, memberDn: string): Promise<void> {
+    const { searchEntries } = await this.client.search(groupDn, { scope: 'base', attributes: ['member'] });
+    const group = searchEntries[0];
+    if (group === undefined) return;
+    const target = normaliseDn(memberDn);
+    const members = all(group, 'member');
+    const present = members.filter((m) => this.safeNormalise(m) === target);
+    if (present.length === 0) return;
+    const changes = [
+      new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: present }) }),
+    ];
+    if (present.length === members.length) {
+      changes.unshift(
+        new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [group.dn] }) }),
+      );
+    }
+    await this.ignoring(16, () => this.client.modify(group.dn, changes));
+  }
+
+  /** Moves an account under another base, keeping its memberships (groups name the new DN). */
+  private async moveAccount(entry: Entry, newBase: string): Promise<void> {
+    const name = first(entry, 'uid') ?? rdnValue(entry.dn, 'uid');
+    if (name === undefined) {
+      throw new ConnectorError(this.target, 'internal', `target "${this.target}": ${entry.dn} has no uid`);
+    }
+    const groups = await this.groupsOf(entry.dn);
+    const newDn = this.accountDn(name, newBase);
+    await this.client.modifyDN(entry.dn, newDn);
+    const old = normaliseDn(entry.dn);
+    for (const group of groups) {
+      const stale = all(group, 'member').filter((m) => this.safeNormalise(m) === old);
+      if (stale.length === 0) continue;
+      await this.ignoring(20, () =>
+        this.client.modify(group.dn, [
+          new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [newDn] }) }),
+          new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: stale }) }),
+        ]),
+      );
+    }
+  }
+
+  /** A paged search (RFC 2696) one level under base. */
+  private async search(base: string, filter: string, attributes: string[]): Promise<Entry[]> {
+    const { searchEntries } = await this.client.search(base, {
+      scope: 'one',
+      filter,
+      attributes,
+      paged: { pageSize: this.settings.pageSize },
+    });
+    return searchEntries;
+  }
+
+  /** Runs an LDAP call, treating one result code as success (typeOrValueExists on add, noSuchAttribute on delete). */
+  private async ignoring(code: number, call: () => Promise<void>): Promise<void> {
+    try {
+      await call();
+    } catch (e) {
+      if (!(e instanceof ResultCodeError && e.code === code)) throw e;
+    }
+  }
+
+  private bind(): Promise<void> {
+    this.bound ??= this.client.bind(this.settings.bindDn, this.settings.bindPassword).catch((e: unknown) => {
+      this.bound = undefined;
+      throw e;
+    });
+    return this.bound;
+  }
+
+  /** Binds when needed, runs the operation, and turns every failure into a ConnectorError. */
+  private async run<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      await this.bind();
+      return await operation();
+    } catch (e) {
+      throw this.mapError(what, e);
+    }
+  }
+
+  private mapError(what: string, e: unknown): ConnectorError {
+    if (e instanceof ConnectorError) return e;
+    const where = `target "${this.target}" (${this.settings.url}): cannot ${what}`;
+    if (e instanceof ResultCodeError) {
+      const detail = `${e.message} (LDAP result ${e.code})`;
+      const code = e.code;
+      if ([7, 8, 13, 48, 49, 50].includes(code)) {
+        return new ConnectorError(
+          this.target,
+          'permission_denied',
+          `${where}: ${detail}`,
+          code === 49 ? 'check connection.bind_dn and connection.bind_password' : undefined,
+        );
+      }
+      if (code === 68) return new ConnectorError(this.target, 'already_exists', `${where}: ${detail}`);
+      if (code === 32) return new ConnectorError(this.target, 'not_found', `${where}: ${detail}`);
+      if ([16, 17, 18, 19, 20, 21, 34, 53, 64, 65, 67, 69].includes(code)) {
+        return new ConnectorError(this.target, 'invalid_input', `${where}: ${detail}`);
+      }
+      if (code === 51 || code === 52) return new ConnectorError(this.target, 'unreachable', `${where}: ${detail}`);
+      if (code === 3) return new ConnectorError(this.target, 'timeout', `${where}: ${detail}`);
+      if (code === 11) return new ConnectorError(this.target, 'rate_limited', `${where}: ${detail}`);
+      if (code === 66) return new ConnectorError(this.target, 'conflict', `${where}: ${detail}`);
+      return new ConnectorError(this.target, 'internal', `${where}: ${detail}`);
+    }
+    const err = e as NodeJS.ErrnoException;
+    const message = err instanceof Error ? err.message : String(e);
+    if (
+      (err.code !== undefined && CONNECTION_ERRORS.has(err.code)) ||
+      /connection timeout|socket error|connection closed|socket connection not established/i.test(message)
+    ) {
+      return new ConnectorError(
+        this.target,
+        'unreachable',
+        `${where}: ${message}`,
+        'check connection.url and that the directory is running',
+      );
+    }
+    if (/operation timed out/i.test(message)) {
+      return new ConnectorError(this.target, 'timeout', `${where}: ${message}`);
+    }
+    return new ConnectorError(this.target, 'internal', `${where}: ${message}`);
+  }
+}

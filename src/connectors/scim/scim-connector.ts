@@ -1,0 +1,682 @@
+// A SCIM 2.0 client connector (RFC 7643 resources, RFC 7644 protocol) over Node's global fetch.
+//
+// Accounts are Users (name = userName, identity = externalId, enabled = active); entitlements
+// `TARGET:group/NAME` are Groups found by displayName. The ServiceProviderConfig is read once and the
+// connector adapts: no PATCH → PUT of the whole resource; no filtering → a scan of the listing.
+import { Buffer } from 'node:buffer';
+import type { Account } from '../../model/actual-state.js';
+import type { TargetDefinition } from '../../model/policy.js';
+import {
+  ConnectorError,
+  type AccountSpec,
+  type Connector,
+  type ConnectorCapabilities,
+  type ConnectorErrorCode,
+} from '../connector.js';
+import { resolveSecret, type ConnectorContext } from '../secrets.js';
+
+export const SCIM_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+export const SCIM_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+export const SCIM_ENTERPRISE_USER = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+const MEDIA_TYPE = 'application/scim+json';
+
+/** Account attributes mapped to the enterprise extension (RFC 7643 §4.3). */
+const ENTERPRISE_ATTRIBUTES = ['employeeNumber', 'costCenter', 'organization', 'division', 'department'] as const;
+
+type Json = Record<string, unknown>;
+
+/** What we learnt from /ServiceProviderConfig (RFC 7643 §5). */
+export interface ScimFeatures {
+  readonly patch: boolean;
+  readonly filter: boolean;
+  readonly bulk: boolean;
+}
+
+interface ScimSettings {
+  readonly url: string;
+  readonly pageSize: number;
+  readonly membershipBatch: number;
+  readonly timeoutMs: number;
+}
+
+/**
+ * A string literal for a SCIM filter (RFC 7644 §3.4.2.2: JSON string rules): the value in double quotes,
+ * with `\` and `"` (and control characters) escaped.
+ */
+export function scimString(value: string): string {
+  return JSON.stringify(value);
+}
+
+/** Milliseconds to wait from a Retry-After header: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
+export function parseRetryAfter(header: string | null, now: number = Date.now()): number | undefined {
+  if (header === null) return undefined;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const positiveInt = (v: unknown, fallback: number): number =>
+  typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : fallback;
+
+/** Obtains bearer tokens: a static one, or OAuth 2.0 client credentials (RFC 6749 §4.4), cached until expiry. */
+interface TokenSource {
+  get(): Promise<string>;
+  /** Forget a cached token the server refused; true when a fresh one can be fetched. */
+  invalidate(): boolean;
+  readonly secrets: readonly string[];
+}
+
+export function createScimConnector(target: TargetDefinition, context: ConnectorContext): Connector {
+  return new ScimConnector(target, context);
+}
+
+class ScimConnector implements Connector {
+  readonly kind = 'scim';
+  readonly capabilities: ConnectorCapabilities = {
+    read: true,
+    write: true,
+    disable: true,
+    delete: true,
+    memberships: true,
+    rotate: false,
+  };
+  readonly target: string;
+  private readonly settings: ScimSettings;
+  private readonly tokens: TokenSource;
+  private features?: Promise<ScimFeatures>;
+  /** Group ids by displayName, and back. */
+  private readonly groupIds = new Map<string, string>();
+  private readonly groupNames = new Map<string, string>();
+
+  constructor(definition: TargetDefinition, context: ConnectorContext) {
+    this.target = definition.id;
+    const c = definition.connection;
+    const url = str(c.url);
+    if (!url || !/^https?:\/\//.test(url)) {
+      throw this.error('invalid_input', `connection.url must be the SCIM base URL (http:// or https://)`);
+    }
+    this.settings = {
+      url: url.replace(/\/+$/, ''),
+      pageSize: positiveInt(c.page_size, 100),
+      membershipBatch: positiveInt(c.membership_batch, 50),
+      timeoutMs: positiveInt(c.timeout_ms, 30_000),
+    };
+    this.tokens = this.tokenSource(c, context);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Connector
+
+  async listAccounts(): Promise<readonly Account[]> {
+    const users = await this.listAll('/Users');
+    let memberships: Map<string, string[]> | undefined;
+    const accounts: Account[] = [];
+    for (const user of users) {
+      let groups = this.groupsOf(user);
+      if (!groups) {
+        memberships ??= await this.allMemberships();
+        groups = memberships.get(String(user.id)) ?? [];
+      }
+      accounts.push(this.toAccount(user, groups));
+    }
+    return accounts;
+  }
+
+  async readAccount(name: string): Promise<Account | undefined> {
+    const user = await this.findUser(name);
+    return user ? this.toAccount(user, await this.groupNamesOf(user)) : undefined;
+  }
+
+  async createAccount(spec: AccountSpec): Promise<Account> {
+    // Match before create: never make a second account for a name the server already knows.
+    const existing = await this.findUser(spec.name, true);
+    if (existing) {
+      throw this.error(
+        'already_exists',
+        `account ${JSON.stringify(spec.name)} already exists (id ${String(existing.id)})`,
+      );
+    }
+    const body: Json = { schemas: [SCIM_USER], userName: spec.name, externalId: spec.identity, active: true };
+    applyAttributes(body, spec.attributes);
+    if (body[SCIM_ENTERPRISE_USER]) body.schemas = [SCIM_USER, SCIM_ENTERPRISE_USER];
+    const created = await this.request('POST', '/Users', body, { conflict: 'already_exists' });
+    // A server may answer 201 without a body (RFC 7644 says it SHOULD return the resource): read it back then.
+    const user = created?.id !== undefined ? created : await this.requireUser(spec.name);
+    return this.toAccount(user, []);
+  }
+
+  async updateAccount(name: string, attributes: Readonly<Record<string, string>>): Promise<void> {
+    const user = await this.requireUser(name);
+    const operations = attributeOperations(attributes);
+    if (operations.length === 0) return;
+    if ((await this.discover()).patch) {
+      await this.request('PATCH', `/Users/${enc(user.id)}`, { schemas: [PATCH_OP], Operations: operations });
+    } else {
+      const body = replaceable(user);
+      applyAttributes(body, attributes);
+      if (body[SCIM_ENTERPRISE_USER]) body.schemas = [SCIM_USER, SCIM_ENTERPRISE_USER];
+      await this.request('PUT', `/Users/${enc(user.id)}`, body);
+    }
+  }
+
+  disableAccount(name: string): Promise<void> {
+    return this.setActive(name, false);
+  }
+
+  enableAccount(name: string): Promise<void> {
+    return this.setActive(name, true);
+  }
+
+  async deleteAccount(name: string): Promise<void> {
+    const user = await this.requireUser(name);
+    await this.request('DELETE', `/Users/${enc(user.id)}`);
+  }
+
+  async listMembers(entitlement: string): Promise<readonly string[]> {
+    const groupName = this.groupNameOf(entitlement);
+    const group = await this.withGroup(groupName, (id) => this.request('GET', `/Groups/${enc(id)}`));
+    const ids = ((group?.members ?? []) as Json[])
+      .filter((m) => m.type === undefined || m.type === 'User')
+      .map((m) => String(m.value));
+    const names: string[] = [];
+    // Resolve ids to userNames a batch at a time (one `id eq .. or id eq ..` filter per batch).
+    const features = await this.discover();
+    for (let i = 0; i < ids.length; i += this.settings.membershipBatch) {
+      const batch = ids.slice(i, i + this.settings.membershipBatch);
+      if (features.filter) {
+        const filter = batch.map((id) => `id eq ${scimString(id)}`).join(' or ');
+        const users = await this.listAll('/Users', { filter, attributes: 'userName' });
+        names.push(...users.filter((u) => batch.includes(String(u.id))).map((u) => String(u.userName)));
+      } else {
+        for (const id of batch) {
+          const user = await this.request('GET', `/Users/${enc(id)}`, undefined, { missingIsUndefined: true });
+          if (user) names.push(String(user.userName));
+        }
+      }
+    }
+    return names;
+  }
+
+  async addMembership(name: string, entitlement: string): Promise<void> {
+    const groupName = this.groupNameOf(entitlement);
+    const user = await this.requireUser(name);
+    const userId = String(user.id);
+    if (this.groupsOf(user)?.includes(groupName)) return;
+    await this.withGroup(groupName, async (groupId) => {
+      if ((await this.discover()).patch) {
+        const op = { op: 'add', path: 'members', value: [{ value: userId }] };
+        return this.request('PATCH', `/Groups/${enc(groupId)}`, { schemas: [PATCH_OP], Operations: [op] });
+      }
+      return this.putMembers(groupId, (members) =>
+        members.some((m) => m.value === userId) ? undefined : [...members, { value: userId }],
+      );
+    });
+  }
+
+  async removeMembership(name: string, entitlement: string): Promise<void> {
+    const groupName = this.groupNameOf(entitlement);
+    const user = await this.requireUser(name);
+    const userId = String(user.id);
+    const held = this.groupsOf(user);
+    if (held && !held.includes(groupName)) return;
+    await this.withGroup(groupName, async (groupId) => {
+      if ((await this.discover()).patch) {
+        const op = { op: 'remove', path: `members[value eq ${scimString(userId)}]` };
+        // A server may answer 400 noTarget for a member that is already gone: that is the state we want.
+        return this.request(
+          'PATCH',
+          `/Groups/${enc(groupId)}`,
+          { schemas: [PATCH_OP], Operations: [op] },
+          {
+            noTargetIsOk: true,
+          },
+        );
+      }
+      return this.putMembers(groupId, (members) =>
+        members.some((m) => m.value === userId) ? members.filter((m) => m.value !== userId) : undefined,
+      );
+    });
+  }
+
+  rotateCredential(name: string): Promise<void> {
+    return Promise.reject(
+      this.error(
+        'invalid_input',
+        `SCIM accounts have no credential Tenure can rotate (account ${JSON.stringify(name)})`,
+      ),
+    );
+  }
+
+  close(): Promise<void> {
+    this.groupIds.clear();
+    this.groupNames.clear();
+    this.features = undefined;
+    return Promise.resolve();
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Users
+
+  /**
+   * The user with exactly this userName. Filters first (`userName eq "..."`), then checks every answer itself so
+   * that a lax or broken filter can never hand back another user. Servers that cannot parse an escaped string
+   * (scimmy 1.x among them) answer 400 or match nothing: for names that need escaping we then scan the listing.
+   * With `anyCase`, a user whose userName differs only in case also counts (userName is not caseExact: the server
+   * would refuse to create the name).
+   */
+  private async findUser(name: string, anyCase = false): Promise<Json | undefined> {
+    const pick = (users: readonly Json[]): Json | undefined =>
+      users.find((u) => u.userName === name) ??
+      (anyCase ? users.find((u) => String(u.userName).toLowerCase() === name.toLowerCase()) : undefined);
+    if ((await this.discover()).filter) {
+      let found: Json | undefined;
+      try {
+        found = pick(await this.listAll('/Users', { filter: `userName eq ${scimString(name)}` }));
+      } catch (e) {
+        if (!(e instanceof ConnectorError && e.code === 'invalid_input' && needsEscape(name))) throw e;
+      }
+      if (found || !needsEscape(name)) return found;
+    }
+    return pick(await this.listAll('/Users'));
+  }
+
+  private async requireUser(name: string): Promise<Json> {
+    const user = await this.findUser(name);
+    if (!user) throw this.error('not_found', `account ${JSON.stringify(name)} does not exist`);
+    return user;
+  }
+
+  private async setActive(name: string, active: boolean): Promise<void> {
+    const user = await this.requireUser(name);
+    if ((await this.discover()).patch) {
+      const body = { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: active }] };
+      await this.request('PATCH', `/Users/${enc(user.id)}`, body);
+    } else {
+      await this.request('PUT', `/Users/${enc(user.id)}`, { ...replaceable(user), active });
+    }
+  }
+
+  private toAccount(user: Json, groups: readonly string[]): Account {
+    const identity = str(user.externalId);
+    return {
+      id: String(user.id),
+      name: String(user.userName),
+      ...(identity !== undefined ? { identity } : {}),
+      enabled: user.active !== false,
+      entitlements: groups.map((g) => `${this.target}:group/${g}`).sort(),
+    };
+  }
+
+  /** Group names from a User's `groups` attribute, or undefined when the server does not return it. */
+  private groupsOf(user: Json): string[] | undefined {
+    if (!Array.isArray(user.groups)) return undefined;
+    const names: string[] = [];
+    for (const g of user.groups as Json[]) {
+      const id = String(g.value);
+      const name = this.groupNames.get(id) ?? str(g.display);
+      if (name === undefined) return undefined; // no display name: let the caller look the groups up
+      this.remember(name, id);
+      names.push(name);
+    }
+    return names;
+  }
+
+  /** The names of the groups a user is in: from its `groups` attribute, else by filtering Groups on members. */
+  private async groupNamesOf(user: Json): Promise<string[]> {
+    const fromUser = this.groupsOf(user);
+    if (fromUser) return fromUser;
+    if ((await this.discover()).filter) {
+      const groups = await this.listAll('/Groups', {
+        filter: `members.value eq ${scimString(String(user.id))}`,
+        attributes: 'displayName',
+      });
+      return groups.map((g) => this.remember(String(g.displayName), String(g.id)));
+    }
+    return (await this.allMemberships()).get(String(user.id)) ?? [];
+  }
+
+  /** User id → group names, from every group with its members. */
+  private async allMemberships(): Promise<Map<string, string[]>> {
+    const byUser = new Map<string, string[]>();
+    for (const g of await this.listAll('/Groups', { attributes: 'displayName,members' })) {
+      const name = this.remember(String(g.displayName), String(g.id));
+      for (const m of (g.members ?? []) as Json[]) {
+        const id = String(m.value);
+        byUser.set(id, [...(byUser.get(id) ?? []), name]);
+      }
+    }
+    return byUser;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Groups
+
+  /** The group name in `TARGET:group/NAME`; `invalid_input` for any other entitlement. */
+  private groupNameOf(entitlement: string): string {
+    const prefix = `${this.target}:group/`;
+    if (!entitlement.startsWith(prefix) || entitlement.length === prefix.length) {
+      throw this.error(
+        'invalid_input',
+        `entitlement ${JSON.stringify(entitlement)} is not a group of target "${this.target}"`,
+        `SCIM entitlements are written ${prefix}NAME`,
+      );
+    }
+    return entitlement.slice(prefix.length);
+  }
+
+  private remember(name: string, id: string): string {
+    this.groupIds.set(name, id);
+    this.groupNames.set(id, name);
+    return name;
+  }
+
+  private async groupId(name: string): Promise<string> {
+    const cached = this.groupIds.get(name);
+    if (cached) return cached;
+    const pick = (groups: readonly Json[]) => groups.find((g) => g.displayName === name);
+    let found: Json | undefined;
+    const features = await this.discover();
+    if (features.filter) {
+      try {
+        found = pick(
+          await this.listAll('/Groups', {
+            filter: `displayName eq ${scimString(name)}`,
+            excludedAttributes: 'members',
+          }),
+        );
+      } catch (e) {
+        if (!(e instanceof ConnectorError && e.code === 'invalid_input' && needsEscape(name))) throw e;
+      }
+    }
+    if (!found && (!features.filter || needsEscape(name))) {
+      found = pick(await this.listAll('/Groups', { attributes: 'displayName' }));
+    }
+    if (!found) throw this.error('not_found', `group ${JSON.stringify(name)} does not exist`);
+    const id = String(found.id);
+    this.remember(name, id);
+    return id;
+  }
+
+  /** Runs `use` with the group's id; if a cached id has gone stale (404), forgets it and tries once more. */
+  private async withGroup(name: string, use: (id: string) => Promise<Json | undefined>): Promise<Json | undefined> {
+    const wasCached = this.groupIds.has(name);
+    const id = await this.groupId(name);
+    try {
+      return await use(id);
+    } catch (e) {
+      if (!(wasCached && e instanceof ConnectorError && e.code === 'not_found')) throw e;
+      this.groupIds.delete(name);
+      this.groupNames.delete(id);
+      return use(await this.groupId(name));
+    }
+  }
+
+  /** Without PATCH: read the group, change its member list, PUT it back whole (skipped when nothing changes). */
+  private async putMembers(
+    groupId: string,
+    change: (members: Json[]) => Json[] | undefined,
+  ): Promise<Json | undefined> {
+    const group = await this.request('GET', `/Groups/${enc(groupId)}`);
+    const members = ((group?.members ?? []) as Json[]).map((m) => ({ value: String(m.value) }));
+    const next = change(members);
+    if (!next) return group;
+    return this.request('PUT', `/Groups/${enc(groupId)}`, { ...replaceable(group ?? {}), members: next });
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Protocol
+
+  private discover(): Promise<ScimFeatures> {
+    this.features ??= this.request('GET', '/ServiceProviderConfig', undefined, { missingIsUndefined: true }).then(
+      (spc) => {
+        const supported = (key: string, fallback: boolean) => {
+          const v = spc?.[key] as Json | undefined;
+          return typeof v?.supported === 'boolean' ? v.supported : fallback;
+        };
+        return { patch: supported('patch', false), filter: supported('filter', true), bulk: supported('bulk', false) };
+      },
+      (e: unknown) => {
+        this.features = undefined; // try again on the next call
+        throw e;
+      },
+    );
+    return this.features;
+  }
+
+  /** Every resource of a listing, page after page (startIndex/count) until totalResults. */
+  private async listAll(path: string, query: Record<string, string> = {}): Promise<Json[]> {
+    const all: Json[] = [];
+    let startIndex = 1;
+    for (;;) {
+      const params = new URLSearchParams({
+        ...query,
+        startIndex: String(startIndex),
+        count: String(this.settings.pageSize),
+      });
+      const page = await this.request('GET', `${path}?${params.toString()}`);
+      const resources = Array.isArray(page?.Resources) ? (page.Resources as Json[]) : [];
+      all.push(...resources);
+      const total = typeof page?.totalResults === 'number' ? page.totalResults : all.length;
+      if (resources.length === 0 || all.length >= total) return all;
+      startIndex += resources.length;
+    }
+  }
+
+  private async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { conflict?: ConnectorErrorCode; missingIsUndefined?: boolean; noTargetIsOk?: boolean } = {},
+  ): Promise<Json | undefined> {
+    const what = `SCIM ${method} ${path.split('?')[0]}`;
+    for (let attempt = 0; ; attempt++) {
+      const token = await this.tokens.get();
+      let response: Response;
+      try {
+        response = await fetch(this.settings.url + path, {
+          method,
+          headers: {
+            Authorization: `Bearer ${token}`,
+            Accept: `${MEDIA_TYPE}, application/json`,
+            ...(body !== undefined ? { 'Content-Type': MEDIA_TYPE } : {}),
+          },
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+          signal: AbortSignal.timeout(this.settings.timeoutMs),
+        });
+      } catch (e) {
+        throw this.transportError(what, e);
+      }
+      const text = await response.text().catch(() => '');
+      let json: Json | undefined;
+      try {
+        json = text ? (JSON.parse(text) as Json) : undefined;
+      } catch {
+        json = undefined;
+      }
+      if (response.ok) return json;
+      if (response.status === 401 && attempt === 0 && this.tokens.invalidate()) continue;
+      if (response.status === 404 && options.missingIsUndefined) return undefined;
+      const scimType = str(json?.scimType);
+      if (response.status === 400 && scimType === 'noTarget' && options.noTargetIsOk) return undefined;
+      throw this.httpError(what, response, json, options.conflict);
+    }
+  }
+
+  private httpError(what: string, response: Response, json: Json | undefined, conflict?: ConnectorErrorCode) {
+    const status = response.status;
+    const scimType = str(json?.scimType);
+    const detail = str(json?.detail) ?? str(json?.message) ?? response.statusText;
+    const message = `${what} answered ${status}${scimType ? ` (${scimType})` : ''}: ${detail}`;
+    if (status === 401 || status === 403) {
+      return this.error('permission_denied', message, 'check the token (connection.token or connection.oauth)');
+    }
+    if (status === 404) return this.error('not_found', message);
+    if (status === 409) {
+      return this.error(scimType === 'uniqueness' ? 'already_exists' : (conflict ?? 'conflict'), message);
+    }
+    if (status === 429) {
+      const wait = parseRetryAfter(response.headers.get('Retry-After'));
+      return this.error('rate_limited', message, 'the target throttles requests; retry later', wait);
+    }
+    if (status === 408 || status === 504) return this.error('timeout', message);
+    if (status >= 500) return this.error('internal', message);
+    if (status === 412) return this.error('conflict', message);
+    return this.error('invalid_input', message);
+  }
+
+  private transportError(what: string, e: unknown): ConnectorError {
+    const err = e as Error & { cause?: { code?: string; message?: string } };
+    if (err?.name === 'TimeoutError' || err?.name === 'AbortError') {
+      return this.error(
+        'timeout',
+        `${what} took longer than ${this.settings.timeoutMs} ms`,
+        'raise connection.timeout_ms',
+      );
+    }
+    const reason = err?.cause?.code ?? err?.cause?.message ?? err?.message ?? String(e);
+    return this.error('unreachable', `${what}: ${this.settings.url} cannot be reached (${reason})`);
+  }
+
+  /** A ConnectorError whose text never carries a secret. */
+  private error(code: ConnectorErrorCode, message: string, hint?: string, retryAfterMs?: number): ConnectorError {
+    const scrub = (s: string) =>
+      (this.tokens?.secrets ?? []).reduce((acc, secret) => (secret ? acc.split(secret).join('***') : acc), s);
+    return new ConnectorError(
+      this.target,
+      code,
+      `target "${this.target}": ${scrub(message)}`,
+      hint === undefined ? undefined : scrub(hint),
+      retryAfterMs,
+    );
+  }
+
+  private tokenSource(c: Readonly<Record<string, unknown>>, context: ConnectorContext): TokenSource {
+    if (c.token !== undefined) {
+      const token = resolveSecret(this.target, 'connection.token', c.token, context.baseDir, context.env);
+      return { get: () => Promise.resolve(token), invalidate: () => false, secrets: [token] };
+    }
+    const oauth = c.oauth as Json | undefined;
+    if (!oauth || typeof oauth !== 'object') {
+      throw this.error(
+        'invalid_input',
+        'connection needs token (a secret reference) or oauth { token_url, client_id, client_secret }',
+      );
+    }
+    const tokenUrl = str(oauth.token_url);
+    const clientId = str(oauth.client_id);
+    if (!tokenUrl || !clientId) throw this.error('invalid_input', 'connection.oauth needs token_url and client_id');
+    const clientSecret = resolveSecret(
+      this.target,
+      'connection.oauth.client_secret',
+      oauth.client_secret,
+      context.baseDir,
+      context.env,
+    );
+    const scope = str(oauth.scope);
+    const secrets: string[] = [clientSecret];
+    let cached: { token: string; expiresAt: number } | undefined;
+    let pending: Promise<string> | undefined;
+    const fetchToken = async (): Promise<string> => {
+      const what = `OAuth token request to ${tokenUrl}`;
+      const form = new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) });
+      const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString(
+        'base64',
+      );
+      let response: Response;
+      try {
+        response = await fetch(tokenUrl, {
+          method: 'POST',
+          headers: {
+            Authorization: `Basic ${basic}`,
+            'Content-Type': 'application/x-www-form-urlencoded',
+            Accept: 'application/json',
+          },
+          body: form.toString(),
+          signal: AbortSignal.timeout(this.settings.timeoutMs),
+        });
+      } catch (e) {
+        throw this.transportError(what, e);
+      }
+      const json = (await response.json().catch(() => undefined)) as Json | undefined;
+      if (!response.ok) {
+        const detail = str(json?.error_description) ?? str(json?.error) ?? response.statusText;
+        if (response.status === 400 || response.status === 401) {
+          throw this.error('permission_denied', `${what} was refused (${response.status}): ${detail}`);
+        }
+        throw this.httpError(what, response, undefined);
+      }
+      const token = str(json?.access_token);
+      if (!token) throw this.error('internal', `${what} answered without an access_token`);
+      secrets.push(token);
+      const lifetime = typeof json?.expires_in === 'number' ? json.expires_in : 3600;
+      // Renew a little early so a token does not expire in flight.
+      cached = { token, expiresAt: Date.now() + Math.max(0, lifetime - 30) * 1000 };
+      return token;
+    };
+    return {
+      get: () => {
+        if (cached && Date.now() < cached.expiresAt) return Promise.resolve(cached.token);
+        pending ??= fetchToken().finally(() => (pending = undefined));
+        return pending;
+      },
+      invalidate: () => {
+        const had = cached !== undefined;
+        cached = undefined;
+        return had;
+      },
+      secrets,
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Attribute mapping
+
+const enc = (id: unknown): string => encodeURIComponent(String(id));
+const needsEscape = (value: string): boolean =>
+  value.includes('"') || value.includes('\\') || [...value].some((ch) => ch.charCodeAt(0) < 0x20);
+
+/** Sets the SCIM attributes an AccountSpec's attributes map to (givenName, sn, mail, displayName, enterprise). */
+function applyAttributes(body: Json, attributes: Readonly<Record<string, string>>): void {
+  const a = attributes;
+  if (a.displayName !== undefined) body.displayName = a.displayName;
+  if (a.givenName !== undefined || a.sn !== undefined) {
+    const name = { ...((body.name as Json | undefined) ?? {}) };
+    if (a.givenName !== undefined) name.givenName = a.givenName;
+    if (a.sn !== undefined) name.familyName = a.sn;
+    body.name = name;
+  }
+  if (a.mail !== undefined) body.emails = [{ value: a.mail, type: 'work', primary: true }];
+  const enterprise: Json = { ...((body[SCIM_ENTERPRISE_USER] as Json | undefined) ?? {}) };
+  let any = false;
+  for (const key of ENTERPRISE_ATTRIBUTES) {
+    if (a[key] !== undefined) {
+      enterprise[key] = a[key];
+      any = true;
+    }
+  }
+  if (any) body[SCIM_ENTERPRISE_USER] = enterprise;
+}
+
+/** PATCH operations (RFC 7644 §3.5.2.3 replace) for the attributes we map. */
+function attributeOperations(a: Readonly<Record<string, string>>): Json[] {
+  const ops: Json[] = [];
+  const replace = (path: string, value: unknown) => ops.push({ op: 'replace', path, value });
+  if (a.displayName !== undefined) replace('displayName', a.displayName);
+  if (a.givenName !== undefined) replace('name.givenName', a.givenName);
+  if (a.sn !== undefined) replace('name.familyName', a.sn);
+  if (a.mail !== undefined) replace('emails', [{ value: a.mail, type: 'work', primary: true }]);
+  for (const key of ENTERPRISE_ATTRIBUTES) {
+    if (a[key] !== undefined) replace(`${SCIM_ENTERPRISE_USER}:${key}`, a[key]);
+  }
+  return ops;
+}
+
+/** A resource as it can be PUT back: without server-owned (meta) and read-only (groups) attributes. */
+function replaceable(resource: Json): Json {
+  const { meta: _meta, groups: _groups, ...rest } = resource;
+  return rest;
+}
