@@ -59,6 +59,47 @@ describe('tenure apply', () => {
     assert.match(r.stderr, /is stale: the policy changed since it was made/);
   });
 
+  it('holds back a plan that would deprovision too much, until a person allows it', async () => {
+    const o = org(people(30));
+    writeFileSync(
+      join(o.dir, 'tenure.yaml'),
+      policy.replace(
+        '    kind: memory',
+        '    kind: csv\n    connection: { accounts: out/accounts.csv, memberships: out/memberships.csv }',
+      ),
+    );
+    assert.equal((await o.run('--as-of', '2026-11-01', 'apply')).code, 0);
+    writeFileSync(join(o.dir, 'hr.csv'), hr(people(12)));
+    const plan = await o.run('--as-of', '2026-11-02', 'plan');
+    assert.match(
+      plan.stdout,
+      /BLOCKED: a person must allow this plan before it is applied\.\n\s+deprovisioning breaker: 18 of 30 account\(s\) in directory \(60%\) would lose access at once/,
+    );
+    const blocked = await o.run('--as-of', '2026-11-02', 'apply');
+    assert.equal(blocked.code, 3);
+    assert.match(blocked.stderr, /tenure apply --allow-deprovision 18/);
+    const accounts = () =>
+      parse<{ enabled: string }>(readFileSync(join(o.dir, 'out/accounts.csv'), 'utf8'), { columns: true }).filter(
+        (a) => a.enabled === 'true',
+      ).length;
+    assert.equal(accounts(), 30, 'nothing was changed');
+    const approve = await o.run(
+      '--as-of',
+      '2026-11-02',
+      'approve',
+      'deprovision',
+      '18',
+      '--target',
+      'directory',
+      '--reason',
+      'the Lyon office closes',
+    );
+    assert.equal(approve.code, 0, approve.stderr);
+    const allowed = await o.run('--as-of', '2026-11-02', 'apply');
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.equal(accounts(), 12);
+  });
+
   it('writes accounts and memberships to a CSV target in one step', async () => {
     const o = org(people(3));
     writeFileSync(
@@ -71,11 +112,10 @@ describe('tenure apply', () => {
     writeFileSync(join(o.dir, 'hr.csv'), hr(people(3)));
     const r = await o.run('--as-of', '2026-11-01', 'apply');
     assert.equal(r.code, 0, r.stderr);
-    const accounts = parse(readFileSync(join(o.dir, 'out/accounts.csv'), 'utf8'), { columns: true }) as {
-      name: string;
-      identity: string;
-      enabled: string;
-    }[];
+    const accounts = parse<{ name: string; identity: string; enabled: string }>(
+      readFileSync(join(o.dir, 'out/accounts.csv'), 'utf8'),
+      { columns: true },
+    );
     assert.deepEqual(
       accounts.map((a) => [a.name, a.identity, a.enabled]),
       [
@@ -84,10 +124,10 @@ describe('tenure apply', () => {
         ['E003', 'E003', 'true'],
       ],
     );
-    const memberships = parse(readFileSync(join(o.dir, 'out/memberships.csv'), 'utf8'), { columns: true }) as {
-      account: string;
-      entitlement: string;
-    }[];
+    const memberships = parse<{ account: string; entitlement: string }>(
+      readFileSync(join(o.dir, 'out/memberships.csv'), 'utf8'),
+      { columns: true },
+    );
     assert.equal(memberships.length, 6);
     const second = await o.run('--as-of', '2026-11-01', 'apply');
     assert.match(second.stdout, /Nothing to apply: every target matches the policy\./);

@@ -10,6 +10,7 @@ import { withStore } from './store-access.js';
 import { openPolicy, openTargets, type GlobalOptions } from './workspace.js';
 
 export interface ApplyOptions {
+  readonly allowDeprovision?: string;
   readonly concurrency?: string;
   readonly rate?: string;
   readonly limit?: string;
@@ -58,6 +59,7 @@ export async function applyCommand(
       }
       plan = saved;
     }
+    await enforceGuardrails(g, plan, o.allowDeprovision);
     if (plan.summary.changes === 0) {
       io.out(g.json ? toJson({ ok: true, operations: [] }) : 'Nothing to apply: every target matches the policy.');
       return EXIT.ok;
@@ -123,6 +125,44 @@ export async function applyCommand(
   } finally {
     for (const c of connectors.values()) await c.close();
   }
+}
+
+/**
+ * A blocked plan is applied only when a person allows it: separation-of-duties conflicts never
+ * (fix the roles), the deprovisioning breaker with --allow-deprovision N or an approval recorded
+ * with `tenure approve deprovision N --target T` (used once).
+ */
+async function enforceGuardrails(g: GlobalOptions, plan: Plan, allowText?: string): Promise<void> {
+  if (!plan.guardrails.blocked) return;
+  const sod = plan.guardrails.sodConflicts;
+  if (sod.length > 0) {
+    const first = sod[0]!;
+    throw new UserError(
+      `the plan would create ${sod.length} separation-of-duties conflict(s), e.g. ${first.identity} holding ${first.entitlements.join(' and ')} (rule ${first.rule})`,
+      EXIT.stopped,
+      [],
+      'fix the roles that grant both, or the policy; tenure plan lists every conflict',
+    );
+  }
+  const allow = allowText === undefined ? 0 : Number(allowText);
+  const blocked = plan.guardrails.deprovision.filter((d) => d.blocked && d.accounts > allow);
+  if (blocked.length === 0) return;
+  await withStore(g, async (store) => {
+    for (const d of blocked) {
+      const approval = (await store.approvals('deprovision', `target:${d.target}`)).find(
+        (a) => a.usedByImport === undefined && a.amount >= d.accounts,
+      );
+      if (!approval) {
+        throw new UserError(
+          `the deprovisioning breaker holds the plan back: ${d.reason}`,
+          EXIT.stopped,
+          [],
+          `review the plan, then: tenure apply --allow-deprovision ${d.accounts} (or tenure approve deprovision ${d.accounts} --target ${d.target} --reason ...)`,
+        );
+      }
+      await store.write((w) => w.useApproval(approval.id, 0));
+    }
+  });
 }
 
 /** A memory target with a snapshot file keeps what apply did in that file (written atomically). */

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { applyCommand } from './apply.js';
-import { approveLeaversCommand } from './approve.js';
+import { approveDeprovisionCommand, approveLeaversCommand } from './approve.js';
 import { auditExportCommand, auditVerifyCommand } from './audit.js';
 import { grantAddCommand, grantListCommand, grantRevokeCommand } from './grant.js';
 import { demoCommand, demoGenerateCommand } from './demo.js';
@@ -116,9 +116,17 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .requiredOption('--reason <text>', 'why it ends early')
     .action((id: string, opts: Record<string, string>) => run(() => grantRevokeCommand(io, globals(), id, opts))());
 
-  program
-    .command('approve')
-    .description("record a person's approval of what a guardrail stopped")
+  const approve = program.command('approve').description("record a person's approval of what a guardrail stopped");
+  approve
+    .command('deprovision')
+    .description('let the next apply take access from up to N accounts of a target')
+    .argument('<count>', 'how many accounts')
+    .requiredOption('--target <id>', 'the target')
+    .requiredOption('--reason <text>', 'why so much access goes at once')
+    .action((count: string, opts: Record<string, string>) =>
+      run(() => approveDeprovisionCommand(io, globals(), count, opts))(),
+    );
+  approve
     .command('leavers')
     .description('let the next import of a source make up to N identities leave')
     .argument('<count>', 'how many leavers are expected')
@@ -144,6 +152,10 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .command('apply')
     .description('carry out a saved plan (refused when stale), or plan and apply in one step')
     .argument('[plan]', 'a plan saved with tenure plan --out')
+    .option(
+      '--allow-deprovision <n>',
+      'allow up to n accounts per target to lose access past the deprovisioning breaker',
+    )
     .option('--concurrency <n>', 'operations in flight per target (default 8)')
     .option('--rate <n>', 'operations started per second, per target')
     .option('--limit <n>', 'operation sentences shown (default 30)')

@@ -107,6 +107,7 @@ function planOf(changes: Change[]): Plan {
     asOf: '2026-11-01T00:00:00.000Z',
     targets,
     summary: { changes: changes.length, identitiesAffected: 0, byAction, highRiskGrants: 0 },
+    guardrails: { blocked: false, deprovision: [], sodConflicts: [] },
   };
 }
 const joiner = (target: string, id: string, groups: string[]): Change[] => [
@@ -164,7 +165,10 @@ describe('executePlan', () => {
       maxAttempts: 10,
       quarantine: { minAttempts: 50, failureRatio: 0.6 },
     });
-    assert.deepEqual(r.operations.filter((o) => o.state !== 'succeeded').map((o) => o.sentence), []);
+    assert.deepEqual(
+      r.operations.filter((o) => o.state !== 'succeeded').map((o) => o.sentence),
+      [],
+    );
     assert.deepEqual(r.targets, [{ target: 'dir', succeeded: 60, dead: 0, pending: 0 }]);
     assert.equal(t.accounts.size, 30, 'no account created twice, none missing');
   });

@@ -47,6 +47,30 @@ export interface TargetPlan {
   readonly unlinkedAccounts: number;
 }
 
+/** The deprovisioning breaker's verdict for one target. */
+export interface DeprovisionVerdict {
+  readonly target: string;
+  /** Accounts the plan disables, deletes or takes memberships from. */
+  readonly accounts: number;
+  readonly blocked: boolean;
+  readonly reason: string;
+}
+
+/** An identity that would hold two or more entitlements of one separation-of-duties rule. */
+export interface SodConflict {
+  readonly rule: string;
+  readonly identity: string;
+  readonly entitlements: readonly string[];
+  readonly severity: string;
+}
+
+/** Whether a person must allow the plan before it is applied, and why. */
+export interface Guardrails {
+  readonly blocked: boolean;
+  readonly deprovision: readonly DeprovisionVerdict[];
+  readonly sodConflicts: readonly SodConflict[];
+}
+
 export interface PlanSummary {
   readonly changes: number;
   readonly identitiesAffected: number;
@@ -66,4 +90,6 @@ export interface Plan {
   readonly asOf: string;
   readonly targets: readonly TargetPlan[];
   readonly summary: PlanSummary;
+  /** The blast radius checks: a blocked plan is applied only when a person allows it. */
+  readonly guardrails: Guardrails;
 }

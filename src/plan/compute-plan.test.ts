@@ -195,3 +195,28 @@ describe('computePlan', () => {
     assert.match(md, /erp:role\/payments \[critical\]/);
   });
 });
+
+describe('computePlan for an identity gone from every source', () => {
+  it('takes its access away and disables its account, saying why', () => {
+    const desired = new Engine(loaded).desiredState(people, asOf);
+    const actual: ActualState = {
+      targets: [
+        {
+          target: 'erp',
+          accounts: [{ id: '9', name: 'zed', identity: 'E9', enabled: true, entitlements: ['erp:role/payments'] }],
+        },
+      ],
+    };
+    const erp = computePlan({ loaded, identities: people, desired, actual, asOf }).result.targets.find(
+      (t) => t.target === 'erp',
+    )!;
+    assert.deepEqual(
+      erp.changes.filter((c) => c.identity === 'E9').map((c) => [c.action, c.account, c.reason]),
+      [
+        ['remove_membership', 'zed', 'E9 is no longer in any source'],
+        ['disable_account', 'zed', 'E9 is no longer in any source'],
+      ],
+    );
+    assert.equal(erp.unlinkedAccounts, 0);
+  });
+});

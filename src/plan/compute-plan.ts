@@ -8,6 +8,7 @@ import type { LeaverRules } from '../model/policy.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { toCelIdentity } from '../policy/rule-environment.js';
 import { explainGrant } from './explain.js';
+import { deprovisionVerdict, sodConflicts } from './guardrails.js';
 
 /**
  * What the lifecycle knows about identities, for the leaver rules (`policies.leaver`). Pure
@@ -80,7 +81,18 @@ export function computePlan(input: PlanInput): Checked<Plan> {
       });
     }
   }
-  const sortedIdentities = [...identities].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  // An account linked to an identity no source has any more belongs to a leaver: that identity
+  // disappeared from the feed (the import's mass-leaver guardrail has let that through).
+  const known = new Set(identities.map((i) => i.id));
+  const gone = new Map<string, Identity>();
+  for (const t of actual.targets) {
+    for (const a of t.accounts) {
+      if (a.identity !== undefined && !known.has(a.identity) && !gone.has(a.identity)) {
+        gone.set(a.identity, { id: a.identity, kind: 'unknown', status: 'terminated', attributes: {}, source: '' });
+      }
+    }
+  }
+  const sortedIdentities = [...identities, ...gone.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const leaverRules = loaded.policy.policies.leaver;
 
   const targets: TargetPlan[] = [];
@@ -113,7 +125,9 @@ export function computePlan(input: PlanInput): Checked<Plan> {
     for (const identity of sortedIdentities) {
       let name: string;
       try {
-        name = String(naming.value(toCelIdentity(identity), asOf));
+        const linkedName = gone.has(identity.id) ? byIdentity.get(identity.id)?.name : undefined;
+        if (gone.has(identity.id) && linkedName === undefined) continue;
+        name = linkedName ?? String(naming.value(toCelIdentity(identity), asOf));
       } catch (e) {
         diagnostics.push({
           severity: 'error',
@@ -206,6 +220,8 @@ export function computePlan(input: PlanInput): Checked<Plan> {
   }
 
   const all = targets.flatMap((t) => t.changes);
+  const deprovision = targets.map((t) => deprovisionVerdict(t, loaded.policy.policies.guardrails.deprovision));
+  const conflicts = sodConflicts(loaded.policy.policies.separationOfDuties, desired, all);
   const plan: Plan = {
     formatVersion: 1,
     policy: loaded.policy.name,
@@ -218,6 +234,11 @@ export function computePlan(input: PlanInput): Checked<Plan> {
       highRiskGrants: all.filter(
         (c) => c.action === 'add_membership' && c.risk !== undefined && riskRank(c.risk) >= riskRank('high'),
       ).length,
+    },
+    guardrails: {
+      blocked: deprovision.some((d) => d.blocked) || conflicts.length > 0,
+      deprovision,
+      sodConflicts: conflicts,
     },
   };
   return { result: plan, diagnostics };
@@ -283,6 +304,7 @@ function day(d: Date): string {
 }
 
 function leaveReason(identity: Identity, target: string): string {
+  if (identity.source === '') return `${identity.id} is no longer in any source`;
   if (identity.status === 'terminated') return `${identity.id} is terminated`;
   if (identity.status === 'leave') return `${identity.id} is on leave`;
   if (identity.status === 'pre_hire') return `${identity.id} has not started yet`;

@@ -57,6 +57,7 @@ export function renderPlanText(plan: Plan, options: RenderOptions = {}): string 
       : `Summary: ${s.changes} change(s) for ${s.identitiesAffected} identit${s.identitiesAffected === 1 ? 'y' : 'ies'}: ${countsText(s.byAction)}.` +
           (s.highRiskGrants > 0 ? ` ${s.highRiskGrants} grant(s) of high or critical entitlements.` : ''),
   );
+  out.push(...guardrailLines(plan));
   return out.join('\n');
 }
 
@@ -88,6 +89,7 @@ export function renderPlanMarkdown(plan: Plan, options: RenderOptions = {}): str
     if (t.changes.length > limit) out.push(`- … and ${t.changes.length - limit} more`);
     out.push('', '</details>', '');
   }
+  out.push(...guardrailLines(plan).map((l) => (l ? `> ${l}` : '')));
   return out.join('\n');
 }
 
@@ -98,4 +100,18 @@ function deferredText(n: number): string {
 
 function escapeMd(s: string): string {
   return s.replace(/([|*_`<>])/g, '\\$1');
+}
+
+/** The guardrail verdict, said plainly: what blocks the plan and how a person allows it. */
+function guardrailLines(plan: Plan): string[] {
+  const g = plan.guardrails;
+  if (!g.blocked) return [];
+  const out = ['', 'BLOCKED: a person must allow this plan before it is applied.'];
+  for (const d of g.deprovision.filter((x) => x.blocked))
+    out.push(`  deprovisioning breaker: ${d.reason} (tenure apply --allow-deprovision ${d.accounts})`);
+  for (const c of g.sodConflicts)
+    out.push(
+      `  separation of duties: ${c.identity} would hold ${c.entitlements.join(' and ')} (rule ${c.rule}, ${c.severity}); fix the roles or the policy`,
+    );
+  return out;
 }

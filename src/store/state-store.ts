@@ -43,8 +43,8 @@ export type NewException = Omit<AccessException, 'id' | 'revokedAt' | 'revokedBy
 /** A person's approval of something a guardrail stopped: `leavers` for a source's import. */
 export interface Approval {
   readonly id: number;
-  readonly kind: 'leavers';
-  /** What it applies to: `source:hr`. */
+  readonly kind: 'leavers' | 'deprovision';
+  /** What it applies to: `source:hr`, `target:directory`. */
   readonly scope: string;
   /** How many (leavers) it allows. */
   readonly amount: number;
