@@ -106,7 +106,7 @@ describe('tenure apply', () => {
       join(o.dir, 'tenure.yaml'),
       policy.replace(
         '    kind: memory',
-        '    kind: csv\n    connection: { accounts: out/accounts.csv, memberships: out/memberships.csv }',
+        '    kind: csv\n    attributes: { displayName: \'identity.title + " (" + identity.department + ")"\' }\n    connection: { accounts: out/accounts.csv, memberships: out/memberships.csv }',
       ),
     );
     writeFileSync(join(o.dir, 'hr.csv'), hr(people(3)));
@@ -116,6 +116,7 @@ describe('tenure apply', () => {
       readFileSync(join(o.dir, 'out/accounts.csv'), 'utf8'),
       { columns: true },
     );
+    assert.equal((accounts[0] as unknown as { displayName: string }).displayName, 'Developer (Engineering)');
     assert.deepEqual(
       accounts.map((a) => [a.name, a.identity, a.enabled]),
       [

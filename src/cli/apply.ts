@@ -2,7 +2,8 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve, dirname, join } from 'node:path';
 import { MemoryConnector } from '../connectors/memory/memory-connector.js';
 import { executePlan, type ExecutionEvent } from '../executor/execute-plan.js';
-import type { Plan } from '../model/plan.js';
+import type { Change, Plan } from '../model/plan.js';
+import { toCelIdentity } from '../policy/rule-environment.js';
 import { actor } from './actor.js';
 import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
 import { planNow } from './plan-state.js';
@@ -64,6 +65,21 @@ export async function applyCommand(
       io.out(g.json ? toJson({ ok: true, operations: [] }) : 'Nothing to apply: every target matches the policy.');
       return EXIT.ok;
     }
+    // Target attributes of a new account from the policy's expressions (targets[].attributes).
+    const byId = new Map(now.identities.map((i) => [i.id, i]));
+    const attributesOf = (c: Change): Record<string, string> => {
+      const identity = c.identity === undefined ? undefined : byId.get(c.identity);
+      const out: Record<string, string> = {};
+      if (!identity) return out;
+      for (const [name, rule] of now.loaded.accountAttributes.get(c.target) ?? []) {
+        try {
+          out[name] = String(rule.value(toCelIdentity(identity), new Date(plan.asOf)));
+        } catch {
+          // An attribute whose expression reads an absent value is left unset.
+        }
+      }
+      return out;
+    };
     const planId = `${plan.policyHash!.slice(0, 16)}-${plan.stateHash!.slice(0, 16)}`;
     const limit = o.limit === undefined ? 30 : Number(o.limit);
     let shown = 0;
@@ -90,7 +106,7 @@ export async function applyCommand(
       const r = await executePlan(planId, plan, connectors, store.journal(), {
         ...(o.concurrency !== undefined ? { concurrency: Number(o.concurrency) } : {}),
         ...(o.rate !== undefined ? { ratePerSecond: Number(o.rate) } : {}),
-        accountSpec: (c) => ({ name: c.account, identity: c.identity ?? c.account, attributes: {} }),
+        accountSpec: (c) => ({ name: c.account, identity: c.identity ?? c.account, attributes: attributesOf(c) }),
         onEvent,
       });
       const by = actor();

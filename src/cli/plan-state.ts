@@ -7,6 +7,7 @@ import { hasErrors, type Diagnostic } from '../model/diagnostic.js';
 import type { Plan } from '../model/plan.js';
 import { computePlan } from '../plan/compute-plan.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
+import type { Identity } from '../model/identity.js';
 import { EXIT, UserError } from './output.js';
 import { storedExceptions, storedLifecycle } from './store-access.js';
 import { asOfDate, openActualState, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
@@ -19,6 +20,7 @@ export interface PlannedState {
   readonly loaded: LoadedPolicy;
   readonly plan: Plan;
   readonly warnings: readonly Diagnostic[];
+  readonly identities: readonly Identity[];
 }
 
 /**
@@ -54,5 +56,6 @@ export async function planNow(
     loaded,
     plan: { ...result, policyHash, stateHash },
     warnings: [...warnings, ...sourceWarnings, ...diagnostics],
+    identities,
   };
 }

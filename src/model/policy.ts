@@ -59,6 +59,8 @@ export interface TargetDefinition {
   readonly description: string;
   /** CEL expression giving the account name from the identity (default `identity.id`). */
   readonly accountName: string;
+  /** Target attribute → CEL expression for its value (`mail: identity.email`). */
+  readonly attributes: Readonly<Record<string, string>>;
   /** Kind-specific settings; secrets inside are SecretRefs. */
   readonly connection: Readonly<Record<string, unknown>>;
   readonly position: SourcePosition;

@@ -182,6 +182,18 @@ describe('loadPolicy', () => {
     assert.deepEqual(errors(text), ['tenure.yaml:17:29: targets.0.connection.password is not a secret reference']);
   });
 
+  it('compiles target attribute expressions and reports their errors with positions', () => {
+    const ok = loadPolicy(
+      base.replace('    kind: memory', '    kind: memory\n    attributes: { mail: identity.department }'),
+      'tenure.yaml',
+    );
+    assert.ok(ok.result?.accountAttributes.get('directory')?.has('mail'));
+    const bad = errors(base.replace('    kind: memory', '    kind: memory\n    attributes: { mail: identity.grade }'));
+    assert.deepEqual(bad, [
+      'tenure.yaml:17:25: target "directory" attribute mail: the expression must give a string, but it gives int',
+    ]);
+  });
+
   it('hints at the closest attribute name', () => {
     const r = loadPolicy(base.replace('identity.department ==', 'identity.departmnt =='), 'tenure.yaml');
     assert.equal(r.diagnostics[0]!.hint, 'did you mean "department"?');

@@ -24,6 +24,8 @@ export interface LoadedPolicy {
   readonly rules: ReadonlyMap<string, CompiledRule>;
   /** Target id → compiled `account_name` expression. */
   readonly accountNames: ReadonlyMap<string, CompiledRule>;
+  /** Target id → attribute → compiled expression. */
+  readonly accountAttributes: ReadonlyMap<string, ReadonlyMap<string, CompiledRule>>;
 }
 
 const SECRET_KEY = /(^|_)(password|passwd|secret|token|api_?key|bearer|private_?key|credentials?)$/i;
@@ -288,6 +290,7 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
     });
   }
   const accountNames = new Map<string, CompiledRule>();
+  const accountAttributes = new Map<string, ReadonlyMap<string, CompiledRule>>();
   const targets: TargetDefinition[] = [];
   for (const t of targetsById.values()) {
     const path: YamlPath = ['targets', indexOf(t), 'account_name'];
@@ -304,11 +307,29 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
         diagnostics,
       );
     else accountNames.set(t.id, compiled.rule!);
+    const attributes = new Map<string, CompiledRule>();
+    for (const [attribute, expression] of Object.entries(t.attributes)) {
+      const c = compileRule(built.environment, expression, 'string');
+      if (c.error) {
+        ruleDiagnostic(
+          c.error,
+          `target "${t.id}" attribute ${attribute}`,
+          ['targets', indexOf(t), 'attributes', attribute],
+          expression,
+          text,
+          at,
+          built.environment,
+          diagnostics,
+        );
+      } else attributes.set(attribute, c.rule!);
+    }
+    accountAttributes.set(t.id, attributes);
     targets.push({
       id: t.id,
       kind: t.kind,
       description: t.description,
       accountName: t.account_name,
+      attributes: t.attributes,
       connection: t.connection,
       position: at.at(['targets', indexOf(t)]),
     });
@@ -357,7 +378,7 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
     },
   };
   return {
-    result: { policy, environment: built.environment, rules, accountNames },
+    result: { policy, environment: built.environment, rules, accountNames, accountAttributes },
     diagnostics: sortDiagnostics(diagnostics),
   };
 }

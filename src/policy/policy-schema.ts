@@ -47,6 +47,8 @@ export const targetSchema = z.strictObject({
   kind: z.enum(['memory', 'csv', 'scim', 'ldap', 'postgres']),
   description: z.string().default(''),
   account_name: z.string().min(1).default('identity.id'),
+  // Target attribute → CEL expression giving its value for an account (givenName, mail ...).
+  attributes: z.record(z.string(), z.string().min(1)).default({}),
   connection: z.record(z.string(), z.unknown()).default({}),
 });
 

@@ -14,6 +14,7 @@ const definition = (id = 'legacy'): TargetDefinition => ({
   kind: 'csv',
   description: 'a legacy app',
   accountName: 'identity.id',
+  attributes: {},
   connection: { accounts: 'out/accounts.csv', memberships: 'out/memberships.csv' },
   position: { file: 'tenure.yaml', line: 1 },
 });

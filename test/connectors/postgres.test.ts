@@ -36,6 +36,7 @@ function definition(connection: Record<string, unknown>): TargetDefinition {
     kind: 'postgres',
     description: 'test warehouse',
     accountName: 'identity.id',
+    attributes: {},
     connection,
     position: { file: 'test' },
   };

@@ -23,6 +23,7 @@ function definition(connection: Record<string, unknown>): TargetDefinition {
     kind: 'scim',
     description: 'SCIM test target',
     accountName: 'identity.id',
+    attributes: {},
     connection,
     position: { file: 'policy.yaml', line: 1, column: 1 },
   };

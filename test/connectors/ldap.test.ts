@@ -1,0 +1,283 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Attribute, Change, Client, InvalidCredentialsError } from 'ldapts';
+import { ConnectorError, type Connector } from '../../src/connectors/connector.js';
+import { createLdapConnector, type DisableMethod } from '../../src/connectors/ldap/ldap-connector.js';
+import { escapeDnValue, escapeFilterValue, normaliseDn } from '../../src/connectors/ldap/ldap-escape.js';
+import type { TargetDefinition } from '../../src/model/policy.js';
+import { startSlapd, type SlapdServer } from '../support/slapd-server.js';
+import { connectorContract, type ContractTarget } from './connector-contract.js';
+
+let server: SlapdServer;
+before(async () => {
+  server = await startSlapd();
+});
+after(async () => {
+  await server?.stop();
+});
+
+async function asAdmin<T>(use: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ url: server.url, timeout: 5_000 });
+  await client.bind(server.adminDn, server.adminPassword);
+  try {
+    return await use(client);
+  } finally {
+    await client.unbind();
+  }
+}
+
+/** Deletes a subtree, deepest entries first. */
+async function deleteTree(client: Client, base: string): Promise<void> {
+  const { searchEntries } = await client.search(base, { scope: 'sub', attributes: ['1.1'] });
+  const depth = (dn: string) => normaliseDn(dn).split(',').length;
+  for (const entry of searchEntries.sort((a, b) => depth(b.dn) - depth(a.dn))) await client.del(entry.dn);
+}
+
+interface Run {
+  readonly base: string;
+  readonly people: string;
+  readonly groups: string;
+  readonly disabled: string;
+}
+
+let runs = 0;
+
+/** A fresh `ou=run-N` subtree with people, groups (a and b, each with its placeholder member) and disabled. */
+async function freshRun(): Promise<Run> {
+  const base = `ou=run-${++runs},${server.baseDn}`;
+  const run = { base, people: `ou=people,${base}`, groups: `ou=groups,${base}`, disabled: `ou=disabled,${base}` };
+  await asAdmin(async (client) => {
+    await client.add(base, { objectClass: ['top', 'organizationalUnit'], ou: `run-${runs}` });
+    for (const ou of ['people', 'groups', 'disabled']) {
+      await client.add(`ou=${ou},${base}`, { objectClass: ['top', 'organizationalUnit'], ou });
+    }
+    for (const cn of ['a', 'b']) {
+      const dn = `cn=${cn},${run.groups}`;
+      await client.add(dn, { objectClass: ['top', 'groupOfNames'], cn, member: dn });
+    }
+  });
+  return run;
+}
+
+function target(run: Run, overrides: Record<string, unknown> = {}): TargetDefinition {
+  return {
+    id: 'directory',
+    kind: 'ldap',
+    description: 'test directory',
+    accountName: 'identity.id',
+    attributes: {},
+    position: { file: 'tenure.yaml' },
+    connection: {
+      url: server.url,
+      bind_dn: server.adminDn,
+      bind_password: { env: 'LDAP_TEST_PASSWORD' },
+      people_base: run.people,
+      groups_base: run.groups,
+      disabled_base: run.disabled,
+      page_size: 10,
+      ...overrides,
+    },
+  };
+}
+
+function connect(run: Run, overrides: Record<string, unknown> = {}): Connector {
+  return createLdapConnector(target(run, overrides), {
+    baseDir: process.cwd(),
+    env: { LDAP_TEST_PASSWORD: server.adminPassword },
+  });
+}
+
+function open(method: DisableMethod): () => Promise<ContractTarget> {
+  return async () => {
+    const run = await freshRun();
+    return {
+      connector: connect(run, { disable_method: method }),
+      entitlements: ['directory:group/a', 'directory:group/b'],
+      cleanup: () => asAdmin((client) => deleteTree(client, run.base)),
+    };
+  };
+}
+
+connectorContract('LDAP (move)', open('move'));
+connectorContract('LDAP (attribute)', open('attribute'));
+connectorContract('LDAP (strip)', open('strip'));
+
+const isCode = (code: string, retryable?: boolean) => (e: unknown) => {
+  assert.ok(e instanceof ConnectorError, `a ConnectorError, got ${String(e)}`);
+  assert.equal(e.code, code, e.message);
+  if (retryable !== undefined) assert.equal(e.retryable, retryable);
+  return true;
+};
+
+test('strip: disabling removes memberships and scrambles the password; enabling restores neither', async () => {
+  const run = await freshRun();
+  const connector = connect(run, { disable_method: 'strip' });
+  try {
+    await connector.createAccount({ name: 'carol', identity: 'id-carol', attributes: {} });
+    await connector.addMembership('carol', 'directory:group/a');
+    const dn = `uid=carol,${run.people}`;
+    await asAdmin((client) =>
+      client.modify(dn, [
+        new Change({ operation: 'replace', modification: new Attribute({ type: 'userPassword', values: ['s3cret'] }) }),
+      ]),
+    );
+    const bindAsCarol = async () => {
+      const client = new Client({ url: server.url });
+      try {
+        await client.bind(dn, 's3cret');
+      } finally {
+        await client.unbind();
+      }
+    };
+    await bindAsCarol();
+    await connector.disableAccount('carol');
+    await assert.rejects(bindAsCarol(), InvalidCredentialsError);
+    const stripped = await connector.readAccount('carol');
+    assert.equal(stripped?.enabled, false);
+    assert.deepEqual(stripped?.entitlements, []);
+    await connector.enableAccount('carol');
+    assert.equal((await connector.readAccount('carol'))?.enabled, true);
+    await assert.rejects(bindAsCarol(), InvalidCredentialsError);
+  } finally {
+    await connector.close();
+  }
+});
+
+describe('LDAP connector specifics', () => {
+  let run: Run;
+  let connector: Connector;
+  before(async () => {
+    run = await freshRun();
+    connector = connect(run);
+  });
+  after(async () => {
+    await connector?.close();
+  });
+
+  const spec = (name: string) => ({ name, identity: `id-${name}`, attributes: { sn: 'Test' } });
+
+  test('a name with , + = and a leading space lands as the right DN and reads back by an escaped filter', async () => {
+    const name = ' a,b+c=d';
+    await connector.createAccount(spec(name));
+    const entries = await asAdmin(async (client) => {
+      const { searchEntries } = await client.search(run.people, {
+        scope: 'one',
+        filter: `(uid=${escapeFilterValue(name)})`,
+        attributes: ['uid', 'employeeNumber'],
+      });
+      return searchEntries;
+    });
+    assert.equal(entries.length, 1);
+    assert.equal(normaliseDn(entries[0]!.dn), normaliseDn(`uid=${escapeDnValue(name)},${run.people}`));
+    assert.equal(entries[0]!.uid, name);
+    assert.equal(entries[0]!.employeeNumber, `id-${name}`);
+    // The RDN is one AVA (the + did not split it), under people.
+    const byDn = await asAdmin(async (client) => {
+      const { searchEntries } = await client.search(`uid=${escapeDnValue(name)},${run.people}`, { scope: 'base' });
+      return searchEntries;
+    });
+    assert.equal(byDn.length, 1);
+    assert.equal((await connector.readAccount(name))?.name, name);
+  });
+
+  test('an injection-looking name never matches other entries', async () => {
+    await connector.createAccount(spec('alice'));
+    await connector.createAccount(spec('bob'));
+    for (const evil of ['*', '*)(uid=*', '*)(|(uid=*))', 'a*', '\\2a']) {
+      assert.equal(await connector.readAccount(evil), undefined, `readAccount(${JSON.stringify(evil)})`);
+      await assert.rejects(connector.deleteAccount(evil), isCode('not_found'));
+      await assert.rejects(connector.addMembership(evil, 'directory:group/a'), isCode('not_found'));
+    }
+    const names = (await connector.listAccounts()).map((a) => a.name);
+    assert.ok(names.includes('alice') && names.includes('bob'), 'nothing was deleted');
+    assert.deepEqual(await connector.listMembers('directory:group/a'), []);
+  });
+
+  test('a group name with DN metacharacters is addressed safely; a missing group is not_found', async () => {
+    await assert.rejects(connector.addMembership('alice', 'directory:group/a,ou=people'), isCode('not_found'));
+    await assert.rejects(connector.addMembership('alice', 'directory:group/zzz'), isCode('not_found'));
+    await assert.rejects(connector.listMembers('directory:group/zzz'), isCode('not_found'));
+    await assert.rejects(connector.addMembership('alice', 'directory:role/a'), isCode('invalid_input'));
+  });
+
+  test('removing the last member leaves the placeholder, which no reader reports', async () => {
+    await connector.addMembership('alice', 'directory:group/b');
+    await connector.removeMembership('alice', 'directory:group/b');
+    const members = await asAdmin(async (client) => {
+      const { searchEntries } = await client.search(`cn=b,${run.groups}`, { scope: 'base', attributes: ['member'] });
+      return searchEntries[0]!.member;
+    });
+    assert.equal(normaliseDn(String(members)), normaliseDn(`cn=b,${run.groups}`));
+    assert.deepEqual(await connector.listMembers('directory:group/b'), []);
+  });
+
+  test('moving to disabled keeps memberships; deleting removes them from the groups', async () => {
+    await connector.addMembership('bob', 'directory:group/a');
+    await connector.disableAccount('bob');
+    const disabled = await connector.readAccount('bob');
+    assert.equal(disabled?.enabled, false);
+    assert.deepEqual(disabled?.entitlements, ['directory:group/a']);
+    assert.deepEqual(await connector.listMembers('directory:group/a'), ['bob']);
+    await connector.deleteAccount('bob');
+    assert.deepEqual(await connector.listMembers('directory:group/a'), []);
+    await connector.createAccount(spec('bob'));
+    assert.deepEqual((await connector.readAccount('bob'))?.entitlements, [], 'a new bob inherits nothing');
+  });
+
+  test('disabling by move and enabling again works for a name ending in a backslash', async () => {
+    const name = "O'Brien, Zoë (admin)*\\";
+    await connector.createAccount(spec(name));
+    await connector.addMembership(name, 'directory:group/b');
+    await connector.disableAccount(name);
+    const dnUnder = async (base: string) =>
+      asAdmin(async (client) => {
+        const { searchEntries } = await client.search(base, {
+          scope: 'one',
+          filter: `(uid=${escapeFilterValue(name)})`,
+          attributes: ['uid'],
+        });
+        return searchEntries.map((e) => normaliseDn(e.dn));
+      });
+    assert.deepEqual(await dnUnder(run.disabled), [normaliseDn(`uid=${escapeDnValue(name)},${run.disabled}`)]);
+    assert.deepEqual(await dnUnder(run.people), []);
+    assert.deepEqual(await connector.listMembers('directory:group/b'), [name]);
+    await connector.enableAccount(name);
+    assert.deepEqual(await dnUnder(run.people), [normaliseDn(`uid=${escapeDnValue(name)},${run.people}`)]);
+    const read = await connector.readAccount(name);
+    assert.equal(read?.enabled, true);
+    assert.deepEqual(read?.entitlements, ['directory:group/b']);
+    await connector.deleteAccount(name);
+  });
+
+  test('password rotation is not supported', async () => {
+    assert.equal(connector.capabilities.rotate, false);
+    await assert.rejects(connector.rotateCredential('alice'), isCode('invalid_input'));
+  });
+
+  test('a wrong bind password is permission_denied', async () => {
+    const wrong = createLdapConnector(target(run, { bind_password: 'not-the-password' }), { baseDir: '.' });
+    try {
+      await assert.rejects(wrong.listAccounts(), isCode('permission_denied', false));
+    } finally {
+      await wrong.close();
+    }
+  });
+
+  test('a URL with no server is unreachable and retryable', async () => {
+    const stopped = await startSlapd();
+    await stopped.stop(); // a port that just had a server and now has none
+    const down = createLdapConnector(target(run, { url: stopped.url, bind_password: 'x' }), { baseDir: '.' });
+    try {
+      await assert.rejects(down.readAccount('alice'), isCode('unreachable', true));
+    } finally {
+      await down.close();
+    }
+  });
+
+  test('bad connection settings are invalid_input', () => {
+    assert.throws(() => connect(run, { url: 'http://x' }), isCode('invalid_input'));
+    assert.throws(() => connect(run, { disable_method: 'hide' }), isCode('invalid_input'));
+    assert.throws(() => connect(run, { disabled_base: undefined }), isCode('invalid_input'));
+    assert.throws(() => connect(run, { people_base: 'not a dn' }), isCode('invalid_input'));
+  });
+});
