@@ -50,7 +50,10 @@ export async function applyCommand(
           'run tenure plan --out again and review it',
         );
       }
-      if (saved.stateHash !== now.plan.stateHash) {
+      // A plan this store began applying may be resumed: its own operations changed the state.
+      const begun = saved.stateHash !== now.plan.stateHash && (await resumable(g, planIdOf(saved)));
+      if (begun && !g.json) io.err(`resuming an interrupted apply of ${file}`);
+      if (saved.stateHash !== now.plan.stateHash && !begun) {
         throw new UserError(
           `the plan ${file} is stale: identities, exceptions or the targets changed since it was made`,
           EXIT.stopped,
@@ -80,7 +83,7 @@ export async function applyCommand(
       }
       return out;
     };
-    const planId = `${plan.policyHash!.slice(0, 16)}-${plan.stateHash!.slice(0, 16)}`;
+    const planId = planIdOf(plan);
     const limit = o.limit === undefined ? 30 : Number(o.limit);
     let shown = 0;
     const onEvent = (e: ExecutionEvent): void => {
@@ -141,6 +144,17 @@ export async function applyCommand(
   } finally {
     for (const c of connectors.values()) await c.close();
   }
+}
+
+/** A plan's journal key: the same plan always resumes the same journal. */
+function planIdOf(plan: Plan): string {
+  return `${(plan.policyHash ?? '').slice(0, 16)}-${(plan.stateHash ?? '').slice(0, 16)}`;
+}
+
+/** Whether this store holds an unfinished journal of the plan. */
+async function resumable(g: GlobalOptions, planId: string): Promise<boolean> {
+  const ops = await withStore(g, (store) => store.planOperations(planId));
+  return ops.length > 0 && ops.some((o) => o.state !== 'succeeded');
 }
 
 /**

@@ -109,6 +109,10 @@ export class KyselyStateStore implements StateStore {
     return readApprovals(this.db, kind, scope);
   }
 
+  planOperations(plan: string): Promise<JournalOperation[]> {
+    return new Writer(this.db, this.dialect).operations(plan);
+  }
+
   journal(): Journal {
     return {
       begin: (plan, changes) =>

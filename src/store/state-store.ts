@@ -3,7 +3,7 @@ import type { AccessException } from '../model/exception.js';
 import type { Identity } from '../model/identity.js';
 import type { LifecycleEvent } from '../model/lifecycle.js';
 import type { AuditEntry } from '../audit/audit-chain.js';
-import type { Journal } from '../executor/journal.js';
+import type { Journal, JournalOperation } from '../executor/journal.js';
 
 export interface StoredEvent extends LifecycleEvent {
   readonly seq: number;
@@ -107,6 +107,8 @@ export interface StateStore {
   exceptions(identity?: string): Promise<AccessException[]>;
   /** Approvals of a kind and scope, unused ones included, oldest first. */
   approvals(kind: Approval['kind'], scope: string): Promise<Approval[]>;
+  /** A plan's journalled operations (none when it was never begun). */
+  planOperations(plan: string): Promise<JournalOperation[]>;
   /** The durable operation journal of the executor, each mark its own committed transaction. */
   journal(): Journal;
   /**
