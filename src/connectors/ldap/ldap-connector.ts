@@ -234,7 +234,9 @@ export class LdapConnector implements Connector {
       );
     }
     return this.run(`create account "${spec.name}"`, async () => {
-      if ((await this.findAccount(spec.name)) !== undefined) {
+      // The server's entryAlreadyExists (68) says the name is taken under people_base; an account
+      // moved to disabled_base has another DN, so only the move method needs a search first.
+      if (this.settings.disableMethod === 'move' && (await this.findAccount(spec.name)) !== undefined) {
         throw new ConnectorError(
           this.target,
           'already_exists',
