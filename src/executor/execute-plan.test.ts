@@ -132,7 +132,7 @@ describe('executePlan', () => {
     assert.equal(t.accounts.size, 20);
     assert.deepEqual([...t.accounts.get('u7')!.groups].sort(), ['dir:group/a', 'dir:group/b']);
     const u3 = t.calls.filter((c) => c.includes(' u3'));
-    assert.deepEqual(u3, ['read u3', 'create u3', 'add u3 dir:group/a', 'add u3 dir:group/b']);
+    assert.deepEqual(u3, ['create u3', 'add u3 dir:group/a', 'add u3 dir:group/b']);
     assert.equal(r.operations[0]!.sentence, 'account u0 in dir: created');
     assert.equal(r.operations[1]!.sentence, 'account u0 in dir: added to dir:group/a');
   });
@@ -161,7 +161,7 @@ describe('executePlan', () => {
     const changes = Array.from({ length: 30 }, (_, i) => joiner('dir', `u${i}`, ['a'])).flat();
     const r = await executePlan('p3', planOf(changes), new Map([['dir', wrapped]]), new MemoryJournal(), {
       ...instant,
-      // Every third call fails and a create makes two calls (read, then create): allow more tries.
+      // Every third call fails: allow more tries than the default.
       maxAttempts: 10,
       quarantine: { minAttempts: 50, failureRatio: 0.6 },
     });
@@ -189,7 +189,7 @@ describe('executePlan', () => {
 
   it('gives up on a terminal error and keeps the rest of that identity pending', async () => {
     const t = new FakeTarget('dir');
-    const wrapped = faulty(t, (n) => (n === 2 ? new ConnectorError('dir', 'invalid_input', 'bad name') : undefined));
+    const wrapped = faulty(t, (n) => (n === 1 ? new ConnectorError('dir', 'invalid_input', 'bad name') : undefined));
     const r = await executePlan(
       'p5',
       planOf(joiner('dir', 'u1', ['a'])),
@@ -249,7 +249,7 @@ describe('executePlan', () => {
     t.accounts.set('u1', { identity: 'u1', enabled: true, groups: new Set(['dir:group/a']) });
     t.accounts.set('u2', { identity: 'u2', enabled: true, groups: new Set() });
     const r = await executePlan('p7', planOf(changes), new Map([['dir', t]]), journal, instant);
-    assert.deepEqual(t.calls, ['read u2', 'add u2 dir:group/a']);
+    assert.deepEqual(t.calls, ['create u2', 'add u2 dir:group/a']);
     assert.deepEqual(r.targets, [{ target: 'dir', succeeded: 2, dead: 0, pending: 0 }]);
     assert.deepEqual(
       [...journal.operations.get('p7')!].map((o) => o.state),

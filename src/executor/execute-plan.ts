@@ -217,7 +217,8 @@ async function runTarget(
 async function apply(connector: Connector, change: Change, specOf?: (c: Change) => AccountSpec): Promise<void> {
   switch (change.action) {
     case 'create_account': {
-      if (await connector.readAccount(change.account)) return;
+      // Every connector matches before it creates (the contract's already_exists), so a repeat
+      // links to the existing account instead of duplicating it, in one request.
       const spec = specOf?.(change) ?? {
         name: change.account,
         identity: change.identity ?? change.account,
