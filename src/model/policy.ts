@@ -61,6 +61,8 @@ export interface TargetDefinition {
   readonly accountName: string;
   /** Target attribute → CEL expression for its value (`mail: identity.email`). */
   readonly attributes: Readonly<Record<string, string>>;
+  /** This target's deprovisioning breaker, when it differs from the policy's. */
+  readonly deprovisionBreaker?: BreakerSettings;
   /** Kind-specific settings; secrets inside are SecretRefs. */
   readonly connection: Readonly<Record<string, unknown>>;
   readonly position: SourcePosition;

@@ -220,3 +220,42 @@ describe('computePlan for an identity gone from every source', () => {
     assert.equal(erp.unlinkedAccounts, 0);
   });
 });
+
+describe('computePlan with a target of its own breaker', () => {
+  it("blocks by the target's settings rather than the policy's", () => {
+    const text = `version: 1
+sources:
+  - { id: hr, format: csv, path: hr.csv, key: id, kind: { constant: employee } }
+targets:
+  - id: vault
+    kind: memory
+    deprovision_breaker: { max_percent: 0, min_count: 1, max_count: 1 }
+  - id: wiki
+    kind: memory
+entitlements:
+  - id: vault:group/admins
+  - id: wiki:group/editors
+`;
+    const l = loadPolicy(text, 'tenure.yaml').result!;
+    const ghost = (target: string, ent: string) => ({
+      target,
+      accounts: [{ id: '1', name: 'x', identity: 'X1', enabled: true, entitlements: [ent] }],
+    });
+    const desired = new Engine(l).desiredState([], asOf);
+    const plan = computePlan({
+      loaded: l,
+      identities: [],
+      desired,
+      actual: { targets: [ghost('vault', 'vault:group/admins'), ghost('wiki', 'wiki:group/editors')] },
+      asOf,
+    }).result;
+    assert.deepEqual(
+      plan.guardrails.deprovision.map((d) => [d.target, d.accounts, d.blocked]),
+      [
+        ['vault', 1, true],
+        ['wiki', 1, false],
+      ],
+    );
+    assert.equal(plan.guardrails.blocked, true);
+  });
+});

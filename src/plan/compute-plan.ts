@@ -220,7 +220,9 @@ export function computePlan(input: PlanInput): Checked<Plan> {
   }
 
   const all = targets.flatMap((t) => t.changes);
-  const deprovision = targets.map((t) => deprovisionVerdict(t, loaded.policy.policies.guardrails.deprovision));
+  const breakerOf = (id: string) =>
+    loaded.policy.targets.find((t) => t.id === id)?.deprovisionBreaker ?? loaded.policy.policies.guardrails.deprovision;
+  const deprovision = targets.map((t) => deprovisionVerdict(t, breakerOf(t.target)));
   const conflicts = sodConflicts(loaded.policy.policies.separationOfDuties, desired, all);
   const plan: Plan = {
     formatVersion: 1,

@@ -330,6 +330,7 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
       description: t.description,
       accountName: t.account_name,
       attributes: t.attributes,
+      ...(t.deprovision_breaker ? { deprovisionBreaker: breaker(t.deprovision_breaker) } : {}),
       connection: t.connection,
       position: at.at(['targets', indexOf(t)]),
     });

@@ -49,6 +49,14 @@ export const targetSchema = z.strictObject({
   account_name: z.string().min(1).default('identity.id'),
   // Target attribute → CEL expression giving its value for an account (givenName, mail ...).
   attributes: z.record(z.string(), z.string().min(1)).default({}),
+  // This target's own deprovisioning breaker, instead of policies.guardrails.deprovision.
+  deprovision_breaker: z
+    .strictObject({
+      max_percent: z.number().min(0).max(100),
+      min_count: z.number().int().min(0),
+      max_count: z.number().int().min(0),
+    })
+    .optional(),
   connection: z.record(z.string(), z.unknown()).default({}),
 });
 
