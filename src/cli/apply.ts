@@ -7,6 +7,7 @@ import { toCelIdentity } from '../policy/rule-environment.js';
 import { actor } from './actor.js';
 import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
 import { planNow } from './plan-state.js';
+import { ProgressLine } from './progress.js';
 import { withStore } from './store-access.js';
 import { openPolicy, openTargets, type GlobalOptions } from './workspace.js';
 
@@ -86,7 +87,13 @@ export async function applyCommand(
     const planId = planIdOf(plan);
     const limit = o.limit === undefined ? 30 : Number(o.limit);
     let shown = 0;
+    // On a terminal a progress bar per target stands on stderr, and sentences are kept for the end.
+    const progress = new ProgressLine(io.tty && !g.json ? (t) => process.stderr.write(t) : undefined);
+    const sentences: string[] = [];
     const onEvent = (e: ExecutionEvent): void => {
+      if (e.type === 'started') progress.start(e.target, e.total);
+      else if (e.type === 'done') progress.done(e.target, e.operation.state === 'succeeded');
+      else if (e.type === 'quarantined') progress.quarantined(e.target);
       if (g.json) {
         if (e.type === 'done')
           io.out(
@@ -100,10 +107,13 @@ export async function applyCommand(
         else if (e.type === 'quarantined') io.out(JSON.stringify(e));
         return;
       }
-      if (e.type === 'started') io.err(`${e.target}: ${e.total} operation(s)`);
+      if (e.type === 'started' && !io.tty) io.err(`${e.target}: ${e.total} operation(s)`);
       else if (e.type === 'quarantined')
         io.err(`${e.target}: QUARANTINED — ${e.reason}; its remaining operations are kept for the next run`);
-      else if (e.type === 'done' && shown++ < limit) io.out(e.operation.sentence);
+      else if (e.type === 'done' && shown++ < limit) {
+        if (io.tty) sentences.push(e.operation.sentence);
+        else io.out(e.operation.sentence);
+      }
     };
     const result = await withStore(g, async (store) => {
       const r = await executePlan(planId, plan, connectors, store.journal(), {
@@ -129,6 +139,8 @@ export async function applyCommand(
       );
       return r;
     });
+    progress.finish();
+    for (const line of sentences) io.out(line);
     await persistMemoryTargets(loaded.policy.targets, loaded.policy.file, connectors);
     const failed = result.targets.reduce((n, t) => n + t.dead + t.pending, 0);
     if (g.json) io.out(JSON.stringify({ type: 'summary', ok: failed === 0, targets: result.targets }));
