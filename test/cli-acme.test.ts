@@ -48,7 +48,7 @@ describe('tenure on examples/acme', () => {
 
   it('says plainly that an identity is not active', async () => {
     const r = await tenure(...acme, 'why', 'E000141');
-    assert.match(r.stdout, /E000141 is pre_hire: only active identities receive access from roles\./);
+    assert.match(r.stdout, /E000141 starts on 2026-11-16: access from roles is not due yet\./);
     const one = await tenure(...acme, 'why', 'E000141', 'apps:role/github-user');
     assert.match(
       one.stdout,

@@ -54,8 +54,8 @@ export async function whyCommand(
     return EXIT.ok;
   }
   io.out(header(identity));
-  if (identity.status !== 'active') {
-    io.out(`  ${identity.id} is ${identity.status}: only active identities receive access from roles.`);
+  if (!engine.receives(identity, asOf)) {
+    io.out(`  ${noAccessReason(identity, asOf)}`);
     if (entitlement !== undefined) printWouldGrant(io, whyNot(engine, identity, entitlement, asOf));
     return EXIT.ok;
   }
@@ -82,6 +82,17 @@ function printWouldGrant(io: Io, missing: readonly NotGranted[]): void {
     const via = m.chain.length > 1 ? ` (via ${m.chain.slice(1).join(' → ')})` : '';
     io.out(`  role "${m.role}"${via} would grant it, but ${m.why}`);
   }
+}
+
+/** Why an identity receives no access from roles at `asOf`, in its own terms. */
+function noAccessReason(i: Identity, asOf: Date): string {
+  const day = (d: Date) => d.toISOString().slice(0, 10);
+  if (i.endDate && i.endDate.getTime() <= asOf.getTime())
+    return `${i.id}'s access ended on ${day(i.endDate)} (end date).`;
+  if (i.status === 'leave') return `${i.id} is on leave: access from roles is suspended.`;
+  if (i.status === 'terminated') return `${i.id} is terminated: it receives no access from roles.`;
+  if (i.startDate) return `${i.id} starts on ${day(i.startDate)}: access from roles is not due yet.`;
+  return `${i.id} is ${i.status}: it receives no access from roles.`;
 }
 
 function header(i: Identity): string {
