@@ -8,7 +8,7 @@ import { appendFile, chown, mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import pg from 'pg';
-import { freePort, onProcessEnd } from './server-process.js';
+import { aptInstall, freePort, onProcessEnd, sharedOnce } from './server-process.js';
 
 export interface PostgresServer {
   readonly url: string;
@@ -161,21 +161,6 @@ async function findBinDir(): Promise<string | undefined> {
   return undefined;
 }
 
-async function aptGet(args: readonly string[]): Promise<void> {
-  const env = childEnv({ DEBIAN_FRONTEND: 'noninteractive' });
-  // Another test process may be installing at the same time: wait for apt's locks rather than fail.
-  for (let attempt = 1; ; attempt++) {
-    const result = await run('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], { env, timeoutMs: 20 * 60_000 });
-    if (result.code === 0) return;
-    const output = `${result.stdout}\n${result.stderr}`;
-    if (/could not get lock|unable to lock/i.test(output) && attempt < 60) {
-      await new Promise((resolve) => setTimeout(resolve, 5_000));
-      continue;
-    }
-    throw new Error(`apt-get ${args.join(' ')} failed (exit ${String(result.code)}):\n${tail(output)}`);
-  }
-}
-
 async function locateOrInstall(): Promise<string> {
   const found = await findBinDir();
   if (found !== undefined) return found;
@@ -187,8 +172,7 @@ async function locateOrInstall(): Promise<string> {
     );
   }
   process.stderr.write(`postgres-server: PostgreSQL ≥ ${MIN_MAJOR} not found; installing it with apt-get…\n`);
-  await aptGet(['update']);
-  await aptGet(['install', '-y', '--no-install-recommends', 'postgresql']);
+  await aptInstall(['postgresql']);
   // The package may have created and started its own cluster on port 5432: we leave it be and use our own port.
   const installed = await findBinDir();
   if (installed === undefined) {
@@ -197,15 +181,7 @@ async function locateOrInstall(): Promise<string> {
   return installed;
 }
 
-let binDirPromise: Promise<string> | undefined;
-
-function postgresBinDir(): Promise<string> {
-  binDirPromise ??= locateOrInstall().catch((error: unknown) => {
-    binDirPromise = undefined;
-    throw error;
-  });
-  return binDirPromise;
-}
+const postgresBinDir = sharedOnce(locateOrInstall);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Safety net: no server outlives the test process

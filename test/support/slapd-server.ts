@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Client } from 'ldapts';
-import { freePort, onProcessEnd } from './server-process.js';
+import { aptInstall, freePort, onProcessEnd, sharedOnce } from './server-process.js';
 
 export interface SlapdServer {
   readonly url: string;
@@ -59,13 +59,6 @@ function run(
   });
 }
 
-async function aptGet(args: readonly string[]): Promise<void> {
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' };
-  const result = await run('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], env);
-  if (result.code !== 0)
-    throw new Error(`apt-get ${args.join(' ')} failed (exit ${String(result.code)}):\n${tail(result.output)}`);
-}
-
 function installed(): string | undefined {
   const slapd = findExecutable('slapd');
   return slapd !== undefined &&
@@ -84,22 +77,14 @@ async function locateOrInstall(): Promise<string> {
     );
   }
   process.stderr.write('slapd-server: slapd not found; installing slapd and ldap-utils with apt-get…\n');
-  await aptGet(['update']);
-  await aptGet(['install', '-y', '--no-install-recommends', 'slapd', 'ldap-utils']);
+  await aptInstall(['slapd', 'ldap-utils']);
   // The package may start its own slapd on port 389; we leave it be and use our own port.
   const now = installed();
   if (now === undefined) throw new Error(`apt-get installed slapd, but slapd or its schemas/modules are still missing`);
   return now;
 }
 
-let slapdPromise: Promise<string> | undefined;
-function slapdBinary(): Promise<string> {
-  slapdPromise ??= locateOrInstall().catch((error: unknown) => {
-    slapdPromise = undefined;
-    throw error;
-  });
-  return slapdPromise;
-}
+const slapdBinary = sharedOnce(locateOrInstall);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Safety net: no slapd outlives the test process
