@@ -166,13 +166,4 @@ describe('tenure on examples/acme', () => {
     assert.match(v.stdout, /valid — 40 roles/);
     assert.match(v.stdout, /source hr: 300 identities from 300 rows/);
   });
-
-  it('runs the demo end to end', async () => {
-    const dir = folder({});
-    const r = await tenure('--as-of', '2026-11-01', 'demo', '--people', '400', '--roles', '40', '--dir', dir);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /✔ computed desired state for \d+ identities x 40 roles/);
-    assert.match(r.stdout, /^Summary: \d+ change\(s\) for \d+ identities/m);
-    assert.match(r.stdout, /Why does E\d+ have what they have\?/);
-  });
 });

@@ -71,6 +71,20 @@ describe('tenure import', () => {
       40,
       'only the 40 joiners',
     );
+    // Plans work from what the import let in: all 40 still receive their access, and the held-back file is named.
+    const planned = await o.run('--as-of', '2026-11-02', '--json', 'plan');
+    const { plan, diagnostics } = JSON.parse(planned.stdout) as {
+      plan: { summary: { identitiesAffected: number; byAction: Record<string, number> } };
+      diagnostics: { code: string; message: string }[];
+    };
+    assert.equal(plan.summary.byAction.create_account, 40, 'everyone imported is planned for');
+    assert.equal(plan.summary.byAction.disable_account ?? 0, 0);
+    assert.ok(
+      diagnostics.some(
+        (d) => d.code === 'source.not_imported' && /hr\.csv changed after its last import/.test(d.message),
+      ),
+      JSON.stringify(diagnostics),
+    );
     const approved = await o.run('--as-of', '2026-11-02', 'import', '--approve-leavers', '28');
     assert.equal(approved.code, 0, approved.stderr);
     assert.match(approved.stdout, /28 leaver/);

@@ -1,14 +1,16 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fixConflictingRoles } from '../demo/fix-conflicting-roles.js';
 import { generateOrganisation } from '../demo/generate-organisation.js';
-import { Engine } from '../engine/engine.js';
-import { riskRank } from '../model/entitlement.js';
-import { computePlan } from '../plan/compute-plan.js';
-import { explainProvenance, describeInputs } from '../plan/explain.js';
-import { renderPlanText } from '../plan/render-plan.js';
+import { weekOfChanges } from '../demo/week-of-changes.js';
+import { applyCommand } from './apply.js';
+import { approveDeprovisionCommand } from './approve.js';
+import { auditVerifyCommand } from './audit.js';
+import { importCommand } from './import.js';
+import { planNow } from './plan-state.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
-import { asOfDate, openActualState, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
+import { asOfDate, type GlobalOptions } from './workspace.js';
 
 function count(name: string, text: string | undefined, min: number, max: number): number {
   const n = Number(text);
@@ -45,95 +47,262 @@ export function demoGenerateCommand(io: Io, g: GlobalOptions, o: Record<string, 
   return EXIT.ok;
 }
 
+/** A command's output captured for the demo to read (the commands run in --json mode). */
+function capture(): { io: Io; out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { out: (t) => out.push(t), err: (t) => err.push(t), tty: false }, out, err };
+}
+
+interface ImportJson {
+  readonly ok: boolean;
+  readonly sources: readonly {
+    source: string;
+    rows: number;
+    outcome: 'applied' | 'stopped' | 'unchanged';
+    events: readonly { kind: string; identity: string; summary: string }[];
+    counts: Record<string, number>;
+    reason?: string;
+  }[];
+}
+
+interface ApplyLine {
+  readonly type: 'operation' | 'quarantined' | 'summary';
+  readonly target?: string;
+  readonly state?: string;
+  readonly sentence?: string;
+  readonly ok?: boolean;
+  readonly targets?: readonly { target: string; succeeded: number; dead: number; pending: number }[];
+}
+
+interface DayReport {
+  day: number;
+  date: string;
+  title: string;
+  story: readonly string[];
+  import: { outcome: 'applied' | 'stopped' | 'unchanged'; events: Record<string, number>; reason?: string };
+  plan: { changes: number; byAction: Record<string, number> };
+  guardrails: string[];
+  applied: { operations: number; failed: number; ms: number };
+}
+
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const n = (x: number): string => x.toLocaleString('en-GB');
+const counted = (counts: Readonly<Record<string, number>>): string =>
+  Object.entries(counts)
+    .filter(([, v]) => v > 0)
+    .map(([k, v]) => `${n(v)} ${k.replace(/_/g, ' ')}`)
+    .join(', ') || 'nothing';
+
 /**
- * `tenure demo`: generate an organisation, validate it, compute everyone's desired access, plan
- * against the targets' recorded state, and explain a few decisions — all on embedded defaults.
+ * `tenure demo`: a week in the life of a generated organisation, on embedded defaults and CSV
+ * targets. Day 0 imports everyone, plans, meets the guardrails (a role that breaks separation of
+ * duties, the deprovisioning breaker) and applies; then each day HR sends a changed feed —
+ * joiners, movers, leavers, an owner of non-human identities leaving, a truncated export — and
+ * the demo imports, plans and applies it through the same code as the commands, saying what
+ * happened. Everything it writes stays in --dir.
  */
 export async function demoCommand(io: Io, g: GlobalOptions, o: Record<string, string>): Promise<number> {
-  const people = count('people', o.people, 10, 1_000_000);
-  const roles = count('roles', o.roles, 5, 100_000);
+  const started = performance.now();
+  const people = count('people', o.people, 10, 100_000);
+  const roles = count('roles', o.roles, 5, 10_000);
   const seed = count('seed', o.seed, 0, 2 ** 31);
   const asOf = asOfDate(g.asOf);
+  const day0 = new Date(Math.floor(asOf.getTime() / 86_400_000) * 86_400_000);
   const folder = resolve(o.dir ?? '.tenure/demo');
-  const say = (s: string): void => {
-    if (!g.json) io.out(s);
-  };
-  const step = <T>(label: string, f: () => T): { value: T; ms: number } => {
-    const t = performance.now();
-    const value = f();
-    const ms = Math.round(performance.now() - t);
-    say(`✔ ${label} (${ms} ms)`);
-    return { value, ms };
-  };
-
-  say(
-    `Tenure demo: a synthetic organisation of ${people} people and ${roles} roles, as of ${asOf.toISOString().slice(0, 10)}\n`,
-  );
-  const gen = step(`generated the organisation in ${folder}`, () => {
-    const org = generateOrganisation({ people, roles, seed, asOf });
-    writeOrganisation(folder, org.files);
-    return org;
-  });
   const config = join(folder, 'tenure.yaml');
-  const policy = step(`validated ${config}: every rule compiled against the typed identity attributes`, () =>
-    openPolicy(config),
-  );
-  const loaded = policy.value.loaded;
-  const ids = step('read the HR feed and the non-human identity inventory', () => openIdentities(loaded));
-  const identities = ids.value.identities;
-  const engine = new Engine(loaded);
-  const desired = step(
-    `computed desired state for ${identities.length} identities x ${loaded.policy.roles.length} roles`,
-    () => engine.desiredState(identities, asOf),
-  );
-  const grants = desired.value.identities.reduce((n, a) => n + a.grants.length, 0);
-  const actual = await openActualState(loaded);
-  const planned = step("planned the changes against the targets' recorded state", () =>
-    computePlan({ loaded, identities, desired: desired.value, actual, asOf }),
-  );
-  const plan = planned.value.result;
+  const state = join(folder, 'state.db');
+  const on = (d: Date): GlobalOptions => ({ config, state, json: true, asOf: d.toISOString() });
+  const say = (t: string): void => {
+    if (!g.json) io.out(t);
+  };
+  const iso = (d: Date): string => d.toISOString().slice(0, 10);
+  const heading = (d: Date, title: string): void => say(`\n${WEEKDAYS[d.getUTCDay()]} ${iso(d)} — ${title}`);
+  const reports: DayReport[] = [];
+  const surprises: string[] = [];
 
-  // A person with several roles makes the best `why` example.
-  const example = [...desired.value.identities].sort(
-    (a, b) => b.matches.length - a.matches.length || (a.identity < b.identity ? -1 : 1),
-  )[0];
-  const risky = loaded.policy.entitlements.filter((e) => riskRank(e.risk) >= riskRank('high'));
-  const riskyHolders = new Map<string, number>();
-  for (const a of desired.value.identities)
-    for (const gr of a.grants)
-      if (risky.some((e) => e.id === gr.entitlement))
-        riskyHolders.set(gr.entitlement, (riskyHolders.get(gr.entitlement) ?? 0) + 1);
+  // A fresh start: the demo's own state and targets are replaced, nothing else in the folder is touched.
+  for (const f of ['state.db', 'state.db-wal', 'state.db-shm', 'targets', 'actual'])
+    rmSync(join(folder, f), { recursive: true, force: true });
+  const org = generateOrganisation({ people, roles, seed, asOf: day0, targets: 'csv' });
+  writeOrganisation(folder, org.files);
+  say(
+    `Tenure demo: a week at a generated company of ${n(people)} people, ${n(org.stats.nonHumans)} non-human identities and ${n(roles)} roles, provisioned into 3 CSV targets.`,
+  );
+  say(`Everything is in ${folder}: tenure.yaml (the policy), hr.csv, nhi.json, targets/*/ and state.db.`);
 
-  if (g.json) {
-    io.out(
-      toJson({
-        folder,
-        stats: gen.value.stats,
-        identities: identities.length,
-        roles: loaded.policy.roles.length,
-        grants,
-        timingsMs: { generate: gen.ms, validate: policy.ms, read: ids.ms, desired: desired.ms, plan: planned.ms },
-        plan: plan.summary,
-        diagnostics: planned.value.diagnostics,
-      }),
+  const runImport = async (d: Date): Promise<ImportJson> => {
+    const c = capture();
+    await importCommand(c.io, on(d), {});
+    return JSON.parse(c.out.join('\n')) as ImportJson;
+  };
+  const runApply = async (d: Date): Promise<{ lines: ApplyLine[]; ms: number; code: number }> => {
+    const c = capture();
+    const t = performance.now();
+    const code = await applyCommand(c.io, on(d), undefined, {});
+    const lines = c.out.flatMap((l) => l.split('\n')).map((l) => JSON.parse(l) as ApplyLine);
+    return { lines, ms: Math.round(performance.now() - t), code };
+  };
+  const describeImport = (r: ImportJson, subjects: readonly string[]): DayReport['import'] => {
+    const events: Record<string, number> = {};
+    let reason: string | undefined;
+    for (const s of r.sources) {
+      for (const [k, v] of Object.entries(s.counts)) events[k] = (events[k] ?? 0) + v;
+      if (s.outcome === 'stopped') {
+        reason = s.reason;
+        say(`  ✋ import of ${s.source} held back by the mass-leaver breaker, nothing recorded: ${s.reason}`);
+      }
+    }
+    const stopped = r.sources.some((s) => s.outcome === 'stopped');
+    const recorded = r.sources.filter((s) => s.outcome !== 'stopped');
+    const total = recorded.reduce((acc, s) => acc + s.events.length, 0);
+    if (recorded.length > 0)
+      say(
+        `  ✔ import: ${total === 0 ? 'no lifecycle events' : counted(Object.fromEntries(recorded.flatMap((s) => Object.entries(s.counts))))}`,
+      );
+    const shown = recorded.flatMap((s) => s.events).filter((e) => subjects.includes(e.identity));
+    for (const e of shown.slice(0, 8)) say(`      ${e.kind.padEnd(12)} ${e.summary}`);
+    for (const e of shown.filter((x) => x.kind === 'owner_gone'))
+      say(
+        `      → ${e.identity} has no active owner now; its access stays, and the event is listed for the access team (tenure events --identity ${e.identity})`,
+      );
+    return {
+      outcome: stopped ? 'stopped' : total === 0 ? 'unchanged' : 'applied',
+      events,
+      ...(reason ? { reason } : {}),
+    };
+  };
+
+  // --- Day 0: the first run --------------------------------------------------------------------
+  heading(day0, 'the first run');
+  say(`  ✔ validated tenure.yaml: ${n(roles)} role rules compiled against the typed identity attributes`);
+  const imported = await runImport(day0);
+  say(
+    `  ✔ first import: ${imported.sources.map((s) => `${n(s.rows)} identities from ${s.source}`).join(', ')} recorded as the baseline`,
+  );
+  const first = describeImport(imported, []);
+  let planned = await planNow(on(day0), {});
+  const summary = planned.plan.summary;
+  say(
+    `  ✔ plan: ${n(summary.changes)} changes for ${n(summary.identitiesAffected)} identities (${counted(summary.byAction)}); the targets already held accounts, some drifted`,
+  );
+  const guardrails: string[] = [];
+  const conflicts = planned.plan.guardrails.sodConflicts;
+  if (conflicts.length > 0) {
+    const c0 = conflicts[0]!;
+    say(
+      `  ✋ BLOCKED by separation of duties: ${conflicts.length} identit${conflicts.length === 1 ? 'y' : 'ies'} would hold both sides of a rule, e.g. ${c0.identity}: ${c0.entitlements.join(' + ')} (${c0.rule}, ${c0.severity})`,
     );
-    return EXIT.ok;
+    const fixed = fixConflictingRoles(
+      readFileSync(config, 'utf8'),
+      planned.loaded,
+      conflicts,
+      planned.identities,
+      day0,
+    );
+    writeFileSync(config, fixed.text);
+    for (const f of fixed.fixes)
+      say(`    → the role owner fixes the role model: role "${f.role}" no longer grants ${f.entitlement} (${f.rule})`);
+    guardrails.push(`separation of duties: ${conflicts.length} conflict(s), ${fixed.fixes.length} role fix(es)`);
+    planned = await planNow(on(day0), {});
+    if (planned.plan.guardrails.sodConflicts.length > 0)
+      surprises.push(
+        `${planned.plan.guardrails.sodConflicts.length} separation-of-duties conflict(s) remain after the fix`,
+      );
   }
-  say(
-    `\n${grants} grants in all; ${desired.value.identities.filter((a) => a.grants.length > 0).length} identities receive access.\n`,
-  );
-  say(renderPlanText(plan, { limit: 4 }));
-  if (example && example.grants.length > 0) {
-    say(`\nWhy does ${example.identity} have what they have? (npx tenure why ${example.identity})`);
-    for (const m of example.matches.slice(0, 4)) say(`  ${m.role}: ${m.rule}\n    because ${describeInputs(m.inputs)}`);
-    const gr = example.grants.find((x) => x.provenance[0]!.chain.length > 1) ?? example.grants[0]!;
-    say(`  e.g. ${gr.entitlement} ← ${explainProvenance(gr.provenance[0]!)}`);
+  for (const d of planned.plan.guardrails.deprovision.filter((x) => x.blocked)) {
+    say(`  ✋ BLOCKED by the deprovisioning breaker: ${d.reason}`);
+    const c = capture();
+    await approveDeprovisionCommand(c.io, on(day0), String(d.accounts), {
+      target: d.target,
+      reason: 'first reconciliation: drift reviewed by the access team',
+    });
+    say(`    → a person reviews the drift and approves: tenure approve deprovision ${d.accounts} --target ${d.target}`);
+    guardrails.push(`deprovisioning breaker on ${d.target}: ${d.accounts} approved`);
   }
-  const topRisk = [...riskyHolders].sort((a, b) => b[1] - a[1])[0];
-  if (topRisk)
-    say(`\nHigh-risk access: ${topRisk[0]} is held by ${topRisk[1]} identities (npx tenure who-has ${topRisk[0]}).`);
-  say(
-    `\nExplore it yourself:\n  npx tenure -c ${config} validate\n  npx tenure -c ${config} plan\n  npx tenure -c ${config} why ${example?.identity ?? 'ID'}`,
-  );
-  return EXIT.ok;
+  const dayReport = async (
+    d: Date,
+    number: number,
+    title: string,
+    story: readonly string[],
+    imp: DayReport['import'],
+    marks: string[],
+    subjects: readonly string[],
+  ): Promise<void> => {
+    const p = number === 0 ? planned : await planNow(on(d), {});
+    for (const w of p.warnings.filter((x) => x.code === 'source.not_imported')) say(`  ℹ ${w.message}`);
+    let applied = { operations: 0, failed: 0, ms: 0 };
+    if (p.plan.summary.changes === 0) {
+      say('  ✔ plan: nothing to change — every target matches the policy');
+    } else {
+      if (number > 0) say(`  ✔ plan: ${counted(p.plan.summary.byAction)}`);
+      const r = await runApply(d);
+      const ops = r.lines.filter((l) => l.type === 'operation');
+      const failed = ops.filter((l) => l.state !== 'succeeded').length;
+      applied = { operations: ops.length, failed, ms: r.ms };
+      const targets = new Set(ops.map((l) => l.target)).size;
+      say(`  ✔ apply: ${n(ops.length)} operation(s) on ${targets} target(s) in ${n(r.ms)} ms, ${failed} failed`);
+      const mine = ops.filter((l) => subjects.some((s) => l.sentence?.includes(` ${s} `)));
+      for (const l of (mine.length > 0 ? mine : ops).slice(0, 6)) say(`      ${l.sentence}`);
+      const rest = (mine.length > 0 ? mine : ops).length - 6;
+      if (rest > 0) say(`      ... and ${n(rest)} more`);
+      if (r.code !== EXIT.ok) surprises.push(`${iso(d)}: apply exited ${r.code}`);
+    }
+    reports.push({
+      day: number,
+      date: iso(d),
+      title,
+      story,
+      import: imp,
+      plan: { changes: p.plan.summary.changes, byAction: p.plan.summary.byAction },
+      guardrails: marks,
+      applied,
+    });
+  };
+  await dayReport(day0, 0, 'the first run', [], first, guardrails, []);
+
+  // --- Days 1 to 6: HR sends a changed feed each morning ----------------------------------------
+  const grace = planned.loaded.policy.policies.leaver.moverGraceDays;
+  const week = weekOfChanges(org.files['hr.csv']!, org.files['nhi.json']!, day0, grace);
+  for (const d of week) {
+    heading(d.date, d.title);
+    for (const line of d.story) say(`  HR: ${line}`);
+    writeFileSync(join(folder, 'hr.csv'), d.hr);
+    const r = await runImport(d.date);
+    const imp = describeImport(r, d.subjects);
+    const marks: string[] = [];
+    if (imp.outcome === 'stopped') marks.push('mass-leaver breaker held the import back');
+    if ((imp.outcome === 'stopped') !== (d.expect === 'import_stopped'))
+      surprises.push(`${iso(d.date)}: the import was ${imp.outcome}, the demo expected ${d.expect}`);
+    await dayReport(d.date, d.day, d.title, d.story, imp, marks, d.subjects);
+  }
+
+  // --- The audit trail ---------------------------------------------------------------------------
+  const end = week[week.length - 1]!.date;
+  const verify = capture();
+  await auditVerifyCommand(verify.io, on(end));
+  const audit = JSON.parse(verify.out.join('\n')) as { ok: boolean; records: number };
+  const ms = Math.round(performance.now() - started);
+  if (g.json) {
+    io.out(toJson({ ok: surprises.length === 0, folder, stats: org.stats, days: reports, audit, surprises, ms }));
+    return surprises.length === 0 ? EXIT.ok : EXIT.invalid;
+  }
+  say(`\nThe week in numbers`);
+  say('  day         events  changes  applied  guardrails');
+  for (const r of reports) {
+    const events = Object.values(r.import.events).reduce((a, b) => a + b, 0);
+    say(
+      `  ${r.date}  ${n(events).padStart(6)}  ${n(r.plan.changes).padStart(7)}  ${n(r.applied.operations).padStart(7)}  ${r.guardrails.join('; ') || '-'}`,
+    );
+  }
+  say(`  audit log: ${n(audit.records)} records, hash chain ${audit.ok ? 'verified' : 'BROKEN'} (tenure audit verify)`);
+  for (const s of surprises) say(`  ! ${s}`);
+  const someone = week[0]?.subjects[0];
+  const cli = `npx tenure -c ${config} --state ${state} --as-of ${iso(end)}`;
+  say(`\nFinished in ${(ms / 1000).toFixed(1)} s. Explore it yourself:`);
+  say(`  ${cli} status`);
+  say(`  ${cli} events --since ${iso(week[0]!.date)}`);
+  if (someone) say(`  ${cli} why ${someone}`);
+  say(`  ${cli} plan`);
+  return surprises.length === 0 && audit.ok ? EXIT.ok : EXIT.invalid;
 }

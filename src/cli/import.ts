@@ -49,7 +49,11 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
     (at.getTime() === asOf.getTime() ? bulk?.get(identity) : undefined) ??
     engine.identityAccess(identity, at).grants.map((gr) => gr.entitlement);
   const bySource = new Map<string, Identity[]>();
-  for (const s of loaded.policy.sources) bySource.set(s.id, []);
+  // Sources that name owners come last, so owner checks see which other feeds were let in.
+  const ordered = [...loaded.policy.sources].sort(
+    (a, b) => Number(a.owner !== undefined) - Number(b.owner !== undefined),
+  );
+  for (const s of ordered) bySource.set(s.id, []);
   for (const i of identities) bySource.get(i.source)!.push(i);
   const known = new Map(identities.map((i) => [i.id, i]));
 
@@ -96,7 +100,10 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
             : undefined;
           if (approval) await w.useApproval(approval.id, importSeq);
           if (verdict.tripped && leavers > approved && !approval) {
-            // Nothing of this source is recorded as changed: the snapshot, events and state stay as they were.
+            // Nothing of this source is recorded as changed: the snapshot, events and state stay as they were,
+            // and owner checks of the sources after it see the identities as stored, not the held-back feed.
+            for (const i of current) known.delete(i.id);
+            for (const i of previous) known.set(i.id, i);
             const reason = `${verdict.reason} Approve with: tenure import --approve-leavers ${leavers}`;
             await w.finishImport(importSeq, 0, 'stopped', reason);
             await w.audit([

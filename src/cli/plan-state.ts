@@ -10,7 +10,8 @@ import type { LoadedPolicy } from '../policy/load-policy.js';
 import type { Identity } from '../model/identity.js';
 import { EXIT, UserError } from './output.js';
 import { storedExceptions, storedLifecycle } from './store-access.js';
-import { asOfDate, openActualState, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
+import { planningIdentities } from './planning-identities.js';
+import { asOfDate, openActualState, openPolicy, type GlobalOptions } from './workspace.js';
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -33,7 +34,7 @@ export async function planNow(
   options: { actual?: string; skipInvalid?: boolean; connectors?: ReadonlyMap<string, Connector> },
 ): Promise<PlannedState> {
   const { loaded, warnings } = openPolicy(g.config);
-  const { identities, diagnostics: sourceWarnings } = openIdentities(loaded, options.skipInvalid);
+  const { identities, diagnostics: sourceWarnings } = await planningIdentities(g, loaded, options.skipInvalid);
   const asOf = asOfDate(g.asOf);
   const exceptions = await storedExceptions(g);
   const desired = new Engine(loaded).desiredState(identities, asOf, 'indexed', exceptions);

@@ -2,7 +2,8 @@ import { Engine } from '../engine/engine.js';
 import { describeInputs, expandGrant, explainProvenance } from '../plan/explain.js';
 import { storedExceptions } from './store-access.js';
 import { EXIT, toJson, type Io } from './output.js';
-import { asOfDate, declaredEntitlement, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
+import { planningIdentities } from './planning-identities.js';
+import { asOfDate, declaredEntitlement, openPolicy, type GlobalOptions } from './workspace.js';
 
 /** `tenure who-has ENTITLEMENT`: every identity that should hold it, and why. */
 export async function whoHasCommand(
@@ -13,7 +14,7 @@ export async function whoHasCommand(
 ): Promise<number> {
   const { loaded } = openPolicy(g.config);
   const ent = declaredEntitlement(loaded, entitlement);
-  const { identities } = openIdentities(loaded);
+  const { identities } = await planningIdentities(g, loaded);
   const desired = new Engine(loaded).desiredState(identities, asOfDate(g.asOf), 'indexed', await storedExceptions(g));
   const holders = desired.identities.flatMap((a) =>
     a.grants.filter((gr) => gr.entitlement === entitlement).map((gr) => expandGrant(a, gr)),

@@ -5,7 +5,8 @@ import { describeInputs, expandGrant, explainProvenance, formatValue, matchOf } 
 import { identityField, toCelIdentity } from '../policy/rule-environment.js';
 import { storedExceptions } from './store-access.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
-import { asOfDate, declaredEntitlement, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
+import { planningIdentities } from './planning-identities.js';
+import { asOfDate, declaredEntitlement, openPolicy, type GlobalOptions } from './workspace.js';
 import { didYouMean } from '../policy/suggest.js';
 
 /** `tenure why ID [ENTITLEMENT]`: the provenance of an identity's access, in plain words. */
@@ -16,7 +17,7 @@ export async function whyCommand(
   entitlement: string | undefined,
 ): Promise<number> {
   const { loaded } = openPolicy(g.config);
-  const { identities } = openIdentities(loaded);
+  const { identities } = await planningIdentities(g, loaded);
   const identity = identities.find((i) => i.id === id);
   if (!identity) {
     throw new UserError(

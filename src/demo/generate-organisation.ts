@@ -19,6 +19,11 @@ export interface GenerateOrganisationOptions {
   readonly seed: number;
   /** The reference time: every date in the feeds and snapshots is relative to it. */
   readonly asOf: Date;
+  /**
+   * How the targets hold their accounts: `memory` snapshots (`actual/*.json`, the default) or
+   * `csv` targets (`targets/<id>/accounts.csv` and `memberships.csv`) that `tenure apply` writes.
+   */
+  readonly targets?: 'memory' | 'csv';
 }
 
 export interface GeneratedOrganisationStats {
@@ -2019,6 +2024,28 @@ function buildSnapshots(
 // The policy file
 // ---------------------------------------------------------------------------------------------
 
+function targetYaml(id: string, description: string, kind: 'memory' | 'csv' = 'memory'): string[] {
+  const connection =
+    kind === 'csv'
+      ? `{ accounts: targets/${id}/accounts.csv, memberships: targets/${id}/memberships.csv }`
+      : `{ snapshot: actual/${id}.json }`;
+  return [`  - id: ${id}`, `    kind: ${kind}`, `    description: ${description}`, `    connection: ${connection}`];
+}
+
+/** A memory snapshot's accounts as the two files of a CSV target (the CSV connector's format). */
+function csvTargetFiles(snapshot: string): { accounts: string; memberships: string } {
+  const { accounts } = JSON.parse(snapshot) as {
+    accounts: { id: string; name: string; identity?: string; enabled: boolean; entitlements: string[] }[];
+  };
+  const a = ['id,name,identity,enabled,givenName,sn,mail,displayName'];
+  const m = ['account,entitlement'];
+  for (const x of accounts) {
+    a.push([x.id, x.name, x.identity ?? '', String(x.enabled), '', '', '', ''].map(csvField).join(','));
+    for (const e of x.entitlements) m.push(`${csvField(x.name)},${csvField(e)}`);
+  }
+  return { accounts: a.join('\n') + '\n', memberships: m.join('\n') + '\n' };
+}
+
 function policyYaml(
   options: GenerateOrganisationOptions,
   ents: Entitlements,
@@ -2062,19 +2089,10 @@ function policyYaml(
     '      system: { field: system, type: string }',
     '',
     'targets:',
-    '  - id: directory',
-    '    kind: memory',
-    '    description: Corporate directory',
+    ...targetYaml('directory', 'Corporate directory', options.targets),
     '    account_name: identity.id',
-    '    connection: { snapshot: actual/directory.json }',
-    '  - id: apps',
-    '    kind: memory',
-    '    description: SaaS applications behind single sign-on',
-    '    connection: { snapshot: actual/apps.json }',
-    '  - id: warehouse',
-    '    kind: memory',
-    '    description: Data warehouse database roles',
-    '    connection: { snapshot: actual/warehouse.json }',
+    ...targetYaml('apps', 'SaaS applications behind single sign-on', options.targets),
+    ...targetYaml('warehouse', 'Data warehouse database roles', options.targets),
     '',
     'entitlements:',
   ];
@@ -2113,7 +2131,7 @@ function policyYaml(
     '  leaver:',
     '    disable: immediately',
     '    delete_after_days: 30',
-    '    mover_grace_days: 7',
+    '    mover_grace_days: 3',
     '    targets: { directory: { delete_after_days: 90 }, warehouse: { delete_after_days: 14 } }',
     '  exceptions:',
     '    max_days: 90',
@@ -2176,8 +2194,16 @@ export function generateOrganisation(options: GenerateOrganisationOptions): Gene
     'tenure.yaml': policyYaml(options, ents, roles, sod),
     'hr.csv': hrCsv(org),
     'nhi.json': nhiJson(nhis),
-    ...snapshots.files,
   };
+  for (const [path, text] of Object.entries(snapshots.files)) {
+    if (options.targets !== 'csv') files[path] = text;
+    else {
+      const id = path.replace(/^actual\/|\.json$/g, '');
+      const csv = csvTargetFiles(text);
+      files[`targets/${id}/accounts.csv`] = csv.accounts;
+      files[`targets/${id}/memberships.csv`] = csv.memberships;
+    }
+  }
   const count = (pred: (p: Person) => boolean): number => org.people.reduce((acc, p) => acc + (pred(p) ? 1 : 0), 0);
   return {
     files,

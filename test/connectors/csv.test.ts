@@ -103,6 +103,30 @@ describe('CSV connector files', () => {
     assert.ok(!records(accountsFile()).some((r) => r[1] === 'from-other'));
   });
 
+  it('settles a burst of concurrent operations one by one, each after its change is on disk', async () => {
+    // Issued together, they share writes; each still succeeds or fails on its own.
+    const names = Array.from({ length: 60 }, (_, i) => `burst-${i}`);
+    const settled = await Promise.allSettled([
+      ...names.map((name) => c.createAccount({ name, identity: name, attributes: {} })),
+      ...names.map((name) => c.addMembership(name, 'legacy:group/b')),
+      c.addMembership('nobody-by-this-name', 'legacy:group/b'),
+      c.deleteAccount('burst-0'),
+      ...names.slice(1).map((name) => c.disableAccount(name)),
+    ]);
+    const failures = settled.filter((s) => s.status === 'rejected');
+    assert.equal(failures.length, 1, 'only the membership of a missing account fails');
+    assert.ok(isCode('not_found')(failures[0]!.reason));
+    const fresh = createCsvConnector(definition(), { baseDir: dir });
+    const burst = (await fresh.listAccounts()).filter((a) => a.name.startsWith('burst-'));
+    assert.deepEqual(
+      burst.map((a) => [a.name, a.enabled, a.entitlements]),
+      names.slice(1).map((n) => [n, false, ['legacy:group/b']]),
+    );
+    // A settled change is on disk already: a reader that was not part of the burst sees it at once.
+    await c.enableAccount('burst-1');
+    assert.equal((await createCsvConnector(definition(), { baseDir: dir }).readAccount('burst-1'))?.enabled, true);
+  });
+
   it('refuses to rotate a credential', async () => {
     assert.equal(c.capabilities.rotate, false);
     await assert.rejects(c.rotateCredential('from-c'), isCode('invalid_input'));

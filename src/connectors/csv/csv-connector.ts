@@ -69,8 +69,9 @@ export class CsvConnector implements Connector {
   readonly files: { readonly accounts: string; readonly memberships: string };
   private state: State | undefined;
   private versions: { accounts: Version; memberships: Version } | undefined;
-  /** Operations run one at a time, so a read-modify-write never interleaves with another. */
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Operations waiting for the next batch; one batch runs at a time, so a read-modify-write never interleaves. */
+  private readonly pending: Queued[] = [];
+  private flushing: Promise<void> | undefined;
 
   constructor(target: string, files: { readonly accounts: string; readonly memberships: string }) {
     this.target = target;
@@ -166,7 +167,7 @@ export class CsvConnector implements Connector {
   }
 
   async close(): Promise<void> {
-    await this.queue.catch(() => undefined);
+    await this.flushing;
     this.state = undefined;
     this.versions = undefined;
   }
@@ -174,41 +175,71 @@ export class CsvConnector implements Connector {
   // --- internals -------------------------------------------------------------------------------
 
   /**
-   * Runs one operation on the current state (read again if a file changed on disk), then writes
-   * the files it names. When the write fails, the cache is dropped so the next call reads the disk.
+   * Queues one operation. Operations run one at a time on the current state (read again if a file
+   * changed on disk); those queued while a write is in flight run together and share the next
+   * write (a group commit), so a busy apply rewrites each file once per batch, not once per change.
+   * Every operation's promise settles only after the write that holds its change.
    */
-  private run<T>(
-    write: false | 'accounts' | 'memberships' | 'both',
-    op: (s: State) => T | typeof NO_CHANGE,
-  ): Promise<T> {
-    const next = this.queue.then(async () => {
-      const s = await this.current();
-      let result: T | typeof NO_CHANGE;
-      try {
-        result = op(s);
-      } catch (e) {
-        // The op may have changed the cached state before it threw; read the disk next time.
-        if (write !== false) this.state = undefined;
-        throw e;
-      }
-      if (write !== false && result !== NO_CHANGE) {
-        try {
-          if (write === 'memberships' || write === 'both') {
-            this.versions!.memberships = await this.writeFile(this.files.memberships, membershipsText(s));
-          }
-          if (write === 'accounts' || write === 'both') {
-            this.versions!.accounts = await this.writeFile(this.files.accounts, accountsText(s));
-          }
-        } catch (e) {
-          this.state = undefined;
-          this.versions = undefined;
-          throw e;
-        }
-      }
-      return (result === NO_CHANGE ? undefined : result) as T;
+  private run<T>(write: Write, op: (s: State) => T | typeof NO_CHANGE): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ write, op, resolve: resolve as (v: unknown) => void, reject });
+      this.flushing ??= this.drain();
     });
-    this.queue = next.catch(() => undefined);
-    return next;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      // A delete writes memberships before accounts, creates the other way round (never a
+      // membership of an account the file lacks): a delete therefore runs in a batch of its own.
+      const first = this.pending[0]!;
+      const cut = first.write === 'both' ? 1 : this.pending.findIndex((p) => p.write === 'both');
+      await this.runBatch(this.pending.splice(0, cut === -1 ? this.pending.length : cut));
+    }
+    this.flushing = undefined;
+  }
+
+  private async runBatch(batch: readonly Queued[]): Promise<void> {
+    let s: State;
+    try {
+      s = await this.current();
+    } catch (e) {
+      for (const q of batch) q.reject(e);
+      return;
+    }
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    let accounts = false;
+    let memberships = false;
+    for (const q of batch) {
+      try {
+        const value = q.op(s);
+        outcomes.push({ ok: true, value: value === NO_CHANGE ? undefined : value });
+        if (value === NO_CHANGE || q.write === false) continue;
+        if (q.write !== 'memberships') accounts = true;
+        if (q.write !== 'accounts') memberships = true;
+      } catch (e) {
+        // Operations check before they change anything, so one that throws leaves the state as it was.
+        outcomes.push({ ok: false, error: e });
+      }
+    }
+    try {
+      const deleting = batch.length === 1 && batch[0]!.write === 'both';
+      if (memberships && deleting)
+        this.versions!.memberships = await this.writeFile(this.files.memberships, membershipsText(s));
+      if (accounts) this.versions!.accounts = await this.writeFile(this.files.accounts, accountsText(s));
+      if (memberships && !deleting)
+        this.versions!.memberships = await this.writeFile(this.files.memberships, membershipsText(s));
+    } catch (e) {
+      // Nothing of this batch is known to be on disk: every operation in it fails, and the next reads the disk.
+      this.state = undefined;
+      this.versions = undefined;
+      for (const q of batch) q.reject(e);
+      return;
+    }
+    batch.forEach((q, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) q.resolve(o.value);
+      else q.reject(o.error);
+    });
   }
 
   private async current(): Promise<State> {
@@ -353,10 +384,13 @@ export class CsvConnector implements Connector {
   }
 
   private setAttributes(s: State, row: Row, attributes: Readonly<Record<string, string>>): void {
-    for (const [k, v] of Object.entries(attributes)) {
+    // Checked before anything changes: an operation that throws leaves the cached state as it was.
+    for (const k of Object.keys(attributes)) {
       if ((RESERVED as readonly string[]).includes(k)) {
         throw this.error('invalid_input', `"${k}" is a column Tenure manages itself, not an attribute`);
       }
+    }
+    for (const [k, v] of Object.entries(attributes)) {
       // Attributes the file has no column for are not mapped (the contract: "maps what it knows").
       if (s.columns.includes(k)) row.attributes[k] = v;
     }
@@ -432,6 +466,16 @@ export class CsvConnector implements Connector {
 }
 
 const NO_CHANGE = Symbol('no change');
+
+/** Which files an operation writes: deletes write both, memberships first. */
+type Write = false | 'accounts' | 'memberships' | 'both';
+
+interface Queued {
+  readonly write: Write;
+  readonly op: (s: State) => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
 
 /** The connector for a `kind: csv` target; `connection` is `{ accounts: PATH, memberships: PATH }`. */
 export function createCsvConnector(target: TargetDefinition, context: ConnectorContext): CsvConnector {

@@ -1,0 +1,93 @@
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Diagnostic } from '../model/diagnostic.js';
+import type { Identity } from '../model/identity.js';
+import type { LoadedPolicy } from '../policy/load-policy.js';
+import { isPostgresUrl } from '../store/open-store.js';
+import { stateLocation, withStore } from './store-access.js';
+import { openIdentities, type GlobalOptions } from './workspace.js';
+
+export interface PlanningIdentities {
+  readonly identities: readonly Identity[];
+  readonly diagnostics: readonly Diagnostic[];
+  /** Sources taken from the store's imported snapshot rather than read from their feeds. */
+  readonly imported: readonly string[];
+}
+
+/**
+ * The identities that plans, `why` and `who-has` work from. Feeds reach the engine through
+ * `tenure import`: once a source has been imported, its snapshot in the store is used — what
+ * passed the import's guardrails — so a truncated feed that the mass-leaver breaker held back
+ * cannot deprovision anyone through a plan. A source never imported (or no store at all) is read
+ * from its feed, so a policy can be tried before anything is imported.
+ */
+export async function planningIdentities(
+  g: GlobalOptions,
+  loaded: LoadedPolicy,
+  skipInvalid = false,
+): Promise<PlanningIdentities> {
+  const location = stateLocation(g);
+  const stored =
+    !isPostgresUrl(location) && !existsSync(location)
+      ? new Map<string, { identities: Identity[]; startedAt?: Date; asOf: Date }>()
+      : await withStore(g, async (store) => {
+          const out = new Map<string, { identities: Identity[]; startedAt?: Date; asOf: Date }>();
+          const imports = await store.imports(1000);
+          for (const s of loaded.policy.sources) {
+            const state = await store.sourceState(s.id);
+            if (!state) continue;
+            const last = imports.find((i) => i.seq === state.lastImport);
+            out.set(s.id, {
+              identities: await store.identities(s.id),
+              asOf: state.lastAsOf,
+              ...(last ? { startedAt: last.startedAt } : {}),
+            });
+          }
+          return out;
+        });
+
+  const diagnostics: Diagnostic[] = [];
+  const fromFeeds = loaded.policy.sources.filter((s) => !stored.has(s.id));
+  const read =
+    fromFeeds.length === 0
+      ? { identities: [], diagnostics: [] }
+      : openIdentities({ ...loaded, policy: { ...loaded.policy, sources: fromFeeds } }, skipInvalid);
+  diagnostics.push(...read.diagnostics);
+
+  const identities: Identity[] = [];
+  const seen = new Set<string>();
+  // An id in two sources belongs to the first, as when the feeds are read together.
+  const keep = (i: Identity): void => {
+    if (seen.has(i.id)) return;
+    seen.add(i.id);
+    identities.push(i);
+  };
+  for (const s of loaded.policy.sources) {
+    const snapshot = stored.get(s.id);
+    if (!snapshot) continue;
+    for (const i of snapshot.identities) keep(i);
+    // A feed edited after its last import is not in the plan yet: say so, rather than plan from it silently.
+    const file = resolve(dirname(loaded.policy.file), s.path);
+    const changed = snapshot.startedAt !== undefined && modifiedAfter(file, snapshot.startedAt);
+    if (changed) {
+      diagnostics.push({
+        severity: 'warning',
+        code: 'source.not_imported',
+        message: `source "${s.id}": ${s.path} changed after its last import (as of ${snapshot.asOf.toISOString().slice(0, 10)}); this uses the imported snapshot`,
+        hint: 'run tenure import to take the changes in (its guardrails check them first)',
+        subject: `source:${s.id}`,
+      });
+    }
+  }
+  for (const i of read.identities) keep(i);
+  return { identities, diagnostics, imported: [...stored.keys()] };
+}
+
+function modifiedAfter(file: string, when: Date): boolean {
+  try {
+    return statSync(file).mtimeMs > when.getTime();
+  } catch {
+    // A feed that is gone cannot have changed since; the import will say it is missing.
+    return false;
+  }
+}
