@@ -1,100 +1,334 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it, type TestContext } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { openConnector } from '../src/connectors/open-connector.js';
+import { parseComment, quoteIdent } from '../src/connectors/postgres/postgres-connector.js';
+import { openPolicy } from '../src/cli/workspace.js';
 import { tenure } from './cli-harness.js';
 import { hr, org, policy } from './org-fixture.js';
+import { createDatabase, startPostgres, type PostgresServer } from './support/postgres-server.js';
 
 // Crash safety: an apply of 2,001 operations is killed with SIGKILL at 20 random moments and run
 // again each time; at the end the target holds exactly the desired state — no account created
-// twice, no operation lost — and the journal shows every operation done once.
+// twice, no operation lost — and the journal shows every operation done once. One scenario, run
+// against every kind of target below.
 const PEOPLE = 667; // each: create account + 2 memberships = 2,001 operations
-const rows = Array.from(
-  { length: PEOPLE },
-  (_, i) =>
-    `E${String(i + 1).padStart(4, '0')},Employee,Active,${i % 2 ? 'Engineering' : 'Finance'},Developer,2024-01-01,`,
-);
+const KILLS = 20;
+/** This run's mark: identities (and so account names) and PostgreSQL group roles start with it. */
+const RUN = `t${randomBytes(4).toString('hex')}`;
+const ids = Array.from({ length: PEOPLE }, (_, i) => `${RUN}_${String(i + 1).padStart(4, '0')}`);
+const rows = ids.map((id, i) => `${id},Employee,Active,${i % 2 ? 'Engineering' : 'Finance'},Developer,2024-01-01,`);
+const GROUPS = ['staff', 'engineering', 'finance'] as const;
 
-function runUntilKilled(args: string[], killAfterMs: number): Promise<number | null> {
+/** What a target holds, read straight from its storage rather than through the connector under test. */
+interface Held {
+  readonly accounts: readonly { name: string; identity: string | undefined; enabled: boolean }[];
+  /** One entry per stored membership row, so a duplicate shows up twice. */
+  readonly memberships: readonly string[];
+}
+
+interface TargetKind {
+  readonly name: string;
+  /** Operations started per second, and how long after the executor begins a kill may come (ms). */
+  readonly rate: number;
+  readonly killWindowMs: number;
+  readonly timeoutMs: number;
+  /** The policy's target block, and the entitlement id of a group; creates whatever must exist beforehand. */
+  prepare(dir: string): Promise<{ target: string; entitlement: (group: string) => string }>;
+  read(dir: string): Promise<Held>;
+}
+
+const csvTarget: TargetKind = {
+  name: 'CSV files',
+  rate: 150,
+  killWindowMs: 1000,
+  timeoutMs: 240_000,
+  prepare: () =>
+    Promise.resolve({
+      target: '    kind: csv\n    connection: { accounts: out/accounts.csv, memberships: out/memberships.csv }',
+      entitlement: (group) => `directory:group/${group}`,
+    }),
+  read: (dir) => {
+    const accounts = parse<{ name: string; identity: string; enabled: string }>(
+      readFileSync(join(dir, 'out/accounts.csv'), 'utf8'),
+      { columns: true },
+    );
+    const memberships = parse<{ account: string; entitlement: string }>(
+      readFileSync(join(dir, 'out/memberships.csv'), 'utf8'),
+      { columns: true },
+    );
+    return Promise.resolve({
+      accounts: accounts.map((a) => ({ name: a.name, identity: a.identity, enabled: a.enabled === 'true' })),
+      memberships: memberships.map((m) => `${m.account} ${m.entitlement}`),
+    });
+  },
+};
+
+// PostgreSQL: a fresh database, and roles that all start with RUN, so a shared server (TENURE_TEST_DATABASE_URL) is
+// safe; accounts are LOGIN roles carrying a Tenure comment, entitlements are memberships of group roles made here.
+let server: PostgresServer | undefined;
+let admin: pg.Client | undefined;
+let database: string | undefined;
+const postgresTarget: TargetKind = {
+  name: 'PostgreSQL',
+  rate: 150,
+  killWindowMs: 1000,
+  timeoutMs: 180_000,
+  prepare: async () => {
+    server = await startPostgres();
+    const url = await createDatabase(server);
+    database = decodeURIComponent(new URL(url).pathname.slice(1));
+    admin = new pg.Client({ connectionString: server.url });
+    admin.on('error', () => undefined);
+    await admin.connect();
+    // The connector grants existing group roles; it never creates them.
+    for (const g of GROUPS) await admin.query(`CREATE ROLE ${quoteIdent(`${RUN}_${g}`)} NOLOGIN`);
+    return {
+      target: `    kind: postgres\n    connection: { url: ${JSON.stringify(url)} }`,
+      entitlement: (group) => `directory:role/${RUN}_${group}`,
+    };
+  },
+  read: async () => {
+    const db = admin!;
+    // Every role named with this run's mark, and every Tenure-managed role linked to one of its identities.
+    const roles = await db.query<{ rolname: string; rolcanlogin: boolean; description: string | null }>(
+      `SELECT rolname, rolcanlogin, shobj_description(oid, 'pg_authid') AS description FROM pg_catalog.pg_roles`,
+    );
+    const groups = new Set(GROUPS.map((g) => `${RUN}_${g}`));
+    const accounts = roles.rows
+      .map((r) => ({ name: r.rolname, identity: parseComment(r.description)?.identity, enabled: r.rolcanlogin }))
+      .filter((r) => !groups.has(r.name) && (r.name.startsWith(RUN) || r.identity?.startsWith(RUN)));
+    for (const g of groups) {
+      const row = roles.rows.find((r) => r.rolname === g);
+      assert.ok(row && !row.rolcanlogin && row.description === null, `group role ${g} is as it was made`);
+    }
+    const members = await db.query<{ member: string; grp: string }>(
+      `SELECT r.rolname AS member, g.rolname AS grp
+         FROM pg_catalog.pg_auth_members m
+         JOIN pg_catalog.pg_roles r ON r.oid = m.member
+         JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+        WHERE starts_with(r.rolname, $1) OR starts_with(g.rolname, $1)`,
+      [RUN],
+    );
+    return { accounts, memberships: members.rows.map((m) => `${m.member} directory:role/${m.grp}`) };
+  },
+};
+
+after(async () => {
+  if (admin) {
+    // Only needed on a shared server; a throwaway one is removed whole.
+    if (database) await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`);
+    const ours = await admin.query<{ rolname: string }>(
+      'SELECT rolname FROM pg_catalog.pg_roles WHERE starts_with(rolname, $1)',
+      [RUN],
+    );
+    if (ours.rows.length > 0) await admin.query(`DROP ROLE ${ours.rows.map((r) => quoteIdent(r.rolname)).join(', ')}`);
+    await admin.end();
+  }
+  await server?.stop();
+});
+
+interface Run {
+  /** null when it was killed. */
+  readonly code: number | null;
+  /** Whether the executor had begun (it announces its operations on stderr) before the end. */
+  readonly began: boolean;
+  readonly stderr: string;
+}
+
+/**
+ * Runs the command line in a child process and SIGKILLs it `killAfterMs` after its executor begins. Timing from
+ * that moment rather than from the spawn keeps the kills inside the run however slow the start is on a busy machine.
+ */
+function runUntilKilled(args: string[], killAfterMs: number): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], { stdio: 'ignore' });
-    const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('exit', (code) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    let timer: NodeJS.Timeout | undefined;
+    // A start that never comes is cut short, and reported by the caller through `began`.
+    const stuck = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      if (timer === undefined && /: \d+ operation\(s\)/.test(stderr)) {
+        clearTimeout(stuck);
+        timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      }
+    });
+    child.on('close', (code) => {
+      clearTimeout(stuck);
       clearTimeout(timer);
-      resolve(code);
+      resolve({ code, began: timer !== undefined, stderr });
     });
   });
 }
 
-describe('apply under SIGKILL', () => {
-  it('converges after 20 kills at random points, with nothing duplicated or lost', { timeout: 240_000 }, async () => {
-    const o = org(rows);
-    const text = policy
-      .replace(
-        '    kind: memory',
-        '    kind: csv\n    connection: { accounts: out/accounts.csv, memberships: out/memberships.csv }',
-      )
-      .concat(
-        'policies:\n  guardrails:\n    deprovision: { max_percent: 100, min_count: 100000, max_count: 100000 }\n',
-      );
-    writeFileSync(join(o.dir, 'tenure.yaml'), text);
-    writeFileSync(join(o.dir, 'hr.csv'), hr(rows));
-    const args = ['-c', join(o.dir, 'tenure.yaml'), '--state', join(o.dir, 'state.db'), '--as-of', '2026-11-01'];
-    // The plan is saved once; every run applies that same plan, so each resumes the same journal.
-    assert.equal((await tenure(...args, 'plan', '--out', join(o.dir, 'plan.json'))).code, 0);
-    const planned = JSON.parse(readFileSync(join(o.dir, 'plan.json'), 'utf8')) as { summary: { changes: number } };
-    assert.equal(planned.summary.changes, PEOPLE * 3);
+interface JournalRow {
+  readonly id: number;
+  readonly identity: string | null;
+  readonly state: string;
+  readonly action: string;
+  readonly account: string;
+  readonly entitlement: string | null;
+  readonly attempts: number;
+}
 
-    // Deterministic "random" kill points, spread from early (startup) to late in the run.
-    let seed = 20261125;
-    const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed / 2 ** 31);
-    let kills = 0;
-    for (let i = 0; i < 20; i++) {
-      // --rate spreads the run over a few seconds, so each kill lands somewhere inside it.
-      const code = await runUntilKilled(
-        [...args, 'apply', join(o.dir, 'plan.json'), '--rate', '150'],
-        600 + Math.floor(next() * 1200),
-      );
-      if (code === null) kills++;
-      else {
-        // It finished before the kill: nothing left to interrupt.
-        assert.equal(code, 0, `apply exited ${code} instead of finishing or being killed`);
-        break;
-      }
-    }
-    assert.equal(kills, 20, `killed ${kills} times`);
-    const last = await tenure(...args, 'apply', join(o.dir, 'plan.json'));
-    // The state changed as operations landed, so the saved plan is stale now unless it had finished.
-    const finish = last.code === 3 ? await tenure(...args, 'apply') : last;
-    assert.equal(finish.code, 0, finish.stderr);
-
-    const accounts = parse<{ name: string; identity: string }>(readFileSync(join(o.dir, 'out/accounts.csv'), 'utf8'), {
-      columns: true,
-    });
-    assert.equal(accounts.length, PEOPLE, 'one account per person');
-    assert.equal(new Set(accounts.map((a) => a.name)).size, PEOPLE, 'no account created twice');
-    const memberships = parse<{ account: string; entitlement: string }>(
-      readFileSync(join(o.dir, 'out/memberships.csv'), 'utf8'),
-      { columns: true },
-    );
-    assert.equal(memberships.length, PEOPLE * 2, 'staff + department for everyone');
-    assert.equal(new Set(memberships.map((m) => `${m.account} ${m.entitlement}`)).size, memberships.length);
-    const again = JSON.parse((await tenure(...args, '--json', 'plan')).stdout) as {
-      plan: { summary: { changes: number } };
-    };
-    assert.equal(again.plan.summary.changes, 0, 'converged: nothing left to do');
-    const db = new BetterSqlite3(join(o.dir, 'state.db'), { readonly: true });
-    const states = db.prepare('select state, count(*) as n from operations group by state').all() as {
-      state: string;
-      n: number;
-    }[];
+/** The apply's journal, read straight from the store. */
+function journal(stateDb: string): JournalRow[] {
+  const db = new BetterSqlite3(stateDb, { readonly: true });
+  try {
+    return db
+      .prepare('select id, identity, state, action, account, entitlement, attempts from operations order by seq')
+      .all() as JournalRow[];
+  } finally {
     db.close();
-    assert.ok(
-      states.every((s) => s.state === 'succeeded' || s.state === 'pending'),
-      JSON.stringify(states),
+  }
+}
+
+/**
+ * Leaves the journal as a kill leaves it the instant after an operation took effect on the target and before its
+ * journal entry says so, for a create and for a membership: each is carried out through the target's connector and
+ * left 'running'. The random kills catch that instant only now and then; this makes sure it is met. Returns the
+ * journal ids of the two operations.
+ */
+async function stageEffectBeforeJournal(config: string, stateDb: string): Promise<number[]> {
+  const ops = journal(stateDb);
+  // Two people not begun yet: the first will have its create done, the second its create and first membership.
+  const untouched = [...new Set(ops.map((r) => r.identity))].filter((id) =>
+    ops.every((r) => r.identity !== id || (r.state === 'pending' && r.attempts === 0)),
+  );
+  assert.ok(untouched.length >= 2, 'the kills left people not begun yet');
+  const [one, two] = [untouched[0], untouched[1]].map((id) => ops.filter((r) => r.identity === id));
+  const { loaded } = openPolicy(config);
+  const connector = openConnector(loaded.policy.targets[0]!, loaded.policy.file);
+  const db = new BetterSqlite3(stateDb);
+  const mark = db.prepare('update operations set state = ?, attempts = 1 where id = ?');
+  try {
+    const [create1, create2, add2] = [one![0]!, two![0]!, two![1]!];
+    assert.deepEqual(
+      [create1.action, create2.action, add2.action],
+      ['create_account', 'create_account', 'add_membership'],
     );
-  });
+    for (const c of [create1, create2]) {
+      await connector.createAccount({ name: c.account, identity: c.identity!, attributes: {} });
+    }
+    mark.run('succeeded', create2.id);
+    await connector.addMembership(add2.account, add2.entitlement!);
+    mark.run('running', create1.id);
+    mark.run('running', add2.id);
+    return [create1.id, add2.id];
+  } finally {
+    db.close();
+    await connector.close();
+  }
+}
+
+const count = (rows: readonly JournalRow[], state: string): number => rows.filter((r) => r.state === state).length;
+
+describe('apply under SIGKILL', () => {
+  for (const kind of [csvTarget, postgresTarget]) {
+    it(
+      `converges on ${kind.name} after ${KILLS} kills at random points, with nothing duplicated or lost`,
+      { timeout: kind.timeoutMs },
+      async (t: TestContext) => {
+        const started = Date.now();
+        const o = org(rows);
+        const { target, entitlement } = await kind.prepare(o.dir);
+        const text = policy
+          .replace('    kind: memory', target)
+          .replaceAll(/directory:group\/(\w+)/g, (_, group: string) => entitlement(group))
+          .concat(
+            'policies:\n  guardrails:\n    deprovision: { max_percent: 100, min_count: 100000, max_count: 100000 }\n',
+          );
+        writeFileSync(join(o.dir, 'tenure.yaml'), text);
+        writeFileSync(join(o.dir, 'hr.csv'), hr(rows));
+        const stateDb = join(o.dir, 'state.db');
+        const args = ['-c', join(o.dir, 'tenure.yaml'), '--state', stateDb, '--as-of', '2026-11-01'];
+        // The plan is saved once; every run applies that same plan, so each resumes the same journal.
+        const made = await tenure(...args, 'plan', '--out', join(o.dir, 'plan.json'));
+        assert.equal(made.code, 0, made.stderr);
+        const planned = JSON.parse(readFileSync(join(o.dir, 'plan.json'), 'utf8')) as { summary: { changes: number } };
+        assert.equal(planned.summary.changes, PEOPLE * 3);
+
+        // Deterministic "random" kill points, each from 0 to killWindowMs after the executor begins.
+        let seed = 20261125;
+        const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed / 2 ** 31);
+        let kills = 0;
+        const trail: string[] = [];
+        // Operations a kill caught in flight whose effect had already reached the target: the run after must not do
+        // them twice (a create that finds its account links to it; a membership held is held once).
+        let landedUnjournalled = 0;
+        for (let i = 0; i < KILLS; i++) {
+          // --rate caps how far one run gets before its kill (150/s for at most 1 s), so all 20 fall inside the
+          // 2,001 operations however fast the machine is.
+          const run = await runUntilKilled(
+            [...args, 'apply', join(o.dir, 'plan.json'), '--rate', String(kind.rate)],
+            Math.floor(next() * kind.killWindowMs),
+          );
+          assert.ok(run.began, `apply ${i + 1} never began its operations:\n${run.stderr}`);
+          if (run.code === null) kills++;
+          else {
+            // It finished before the kill: nothing left to interrupt.
+            assert.equal(run.code, 0, `apply exited ${run.code} instead of finishing or being killed:\n${run.stderr}`);
+            break;
+          }
+          const ops = journal(stateDb);
+          const running = ops.filter((r) => r.state === 'running');
+          const held = await kind.read(o.dir);
+          const names = new Set(held.accounts.map((a) => a.name));
+          const members = new Set(held.memberships);
+          const landed = running.filter((r) =>
+            r.action === 'create_account' ? names.has(r.account) : members.has(`${r.account} ${r.entitlement}`),
+          ).length;
+          landedUnjournalled += landed;
+          trail.push(`${count(ops, 'succeeded')}/${running.length}/${landed}`);
+        }
+        t.diagnostic(`after each kill, succeeded/running/running but already on the target: ${trail.join(' ')}`);
+        assert.equal(kills, KILLS, `killed ${kills} times`);
+        const staged = await stageEffectBeforeJournal(join(o.dir, 'tenure.yaml'), stateDb);
+        const last = await tenure(...args, 'apply', join(o.dir, 'plan.json'));
+        // The state changed as operations landed, so the saved plan is stale now unless it had finished.
+        const finish = last.code === 3 ? await tenure(...args, 'apply') : last;
+        assert.equal(finish.code, 0, finish.stderr);
+
+        const held = await kind.read(o.dir);
+        assert.equal(held.accounts.length, PEOPLE, 'one account per person');
+        assert.deepEqual(held.accounts.map((a) => a.name).sort(), ids, 'exactly the desired accounts');
+        for (const a of held.accounts) {
+          assert.equal(a.identity, a.name, `${a.name} is linked to its own identity`);
+          assert.ok(a.enabled, `${a.name} is enabled`);
+        }
+        const wanted = ids.flatMap((id, i) => [
+          `${id} ${entitlement('staff')}`,
+          `${id} ${entitlement(i % 2 ? 'engineering' : 'finance')}`,
+        ]);
+        // Staff and the department for everyone: none missing, none twice, nothing else.
+        assert.deepEqual([...held.memberships].sort(), wanted.sort());
+
+        const again = JSON.parse((await tenure(...args, '--json', 'plan')).stdout) as {
+          plan: { summary: { changes: number } };
+        };
+        assert.equal(again.plan.summary.changes, 0, 'converged: nothing left to do');
+        const ops = journal(stateDb);
+        assert.equal(ops.length, PEOPLE * 3, 'every operation journalled once');
+        assert.equal(count(ops, 'succeeded'), ops.length, 'and done');
+        for (const id of staged) {
+          // Run once more on resuming, finding its effect already there.
+          assert.equal(ops.find((r) => r.id === id)?.attempts, 2, `staged operation ${id} was run again`);
+        }
+        t.diagnostic(
+          `${ops.filter((r) => r.attempts > 1).length} operations run again on resuming: the ${staged.length} staged, ` +
+            `and those the kills caught in flight, ${landedUnjournalled} of which had already reached the target`,
+        );
+        t.diagnostic(`${kind.name}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      },
+    );
+  }
 });
