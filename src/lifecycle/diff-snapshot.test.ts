@@ -42,7 +42,7 @@ function run(previous: readonly Identity[], current: readonly Identity[], over: 
     preHireDays: 0,
     grantsOf,
     lookup: (id) => known.get(id),
-    nonHuman: { ownerRequired: true, maxCredentialAgeDays: 90 },
+    nonHuman: { ownerRequired: true, maxCredentialAgeDays: 90, onOwnerLeaving: { reassignTo: 'manager', confirmDays: 14 } },
     expiryWarningDays: 14,
     ...over,
   });
@@ -336,7 +336,7 @@ const cases: readonly Case[] = [
     name: 'rotation due but no maxCredentialAgeDays',
     before: [nhi('svc-a', { credential: { created: days(T0, -90) } })],
     after: [nhi('svc-a', { credential: { created: days(T0, -90) } })],
-    over: { nonHuman: { ownerRequired: true } },
+    over: { nonHuman: { ownerRequired: true, onOwnerLeaving: { reassignTo: 'manager', confirmDays: 14 } } },
     expect: [],
   },
   {
@@ -372,7 +372,7 @@ const cases: readonly Case[] = [
     name: 'NHI without owner when none is required',
     before: [],
     after: [nhi('svc-x', { owner: undefined })],
-    over: { nonHuman: { ownerRequired: false } },
+    over: { nonHuman: { ownerRequired: false, onOwnerLeaving: { reassignTo: 'manager', confirmDays: 14 } } },
     expect: ['svc-x:joiner'],
   },
   {
@@ -572,7 +572,7 @@ function diff(
     preHireDays,
     grantsOf,
     lookup: (id) => known.get(id),
-    nonHuman: { ownerRequired: true, maxCredentialAgeDays: 30 },
+    nonHuman: { ownerRequired: true, maxCredentialAgeDays: 30, onOwnerLeaving: { reassignTo: 'manager', confirmDays: 14 } },
     expiryWarningDays: 14,
   });
 }

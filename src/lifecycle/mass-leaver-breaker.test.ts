@@ -93,7 +93,7 @@ describe('an empty HR file', () => {
       preHireDays: 0,
       grantsOf: () => ['directory:account'],
       lookup: () => undefined,
-      nonHuman: { ownerRequired: true },
+      nonHuman: { ownerRequired: true, onOwnerLeaving: { reassignTo: 'manager', confirmDays: 14 } },
       expiryWarningDays: 14,
     });
     const leavers = events.filter(countsAsLeaver).length;

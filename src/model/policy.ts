@@ -105,6 +105,16 @@ export interface NonHumanRules {
   readonly ownerRequired: boolean;
   readonly maxCredentialAgeDays?: number;
   readonly unusedAfterDays?: number;
+  /** When an owner leaves: who is asked to take each of their non-human identities, and how long they have. */
+  readonly onOwnerLeaving: { readonly reassignTo: 'manager' | 'nobody'; readonly confirmDays: number };
+}
+
+/** Thresholds of `tenure lint`. */
+export interface LintSettings {
+  /** A role whose rule matches more than this share (0..1] of active people is a birthright role. */
+  readonly birthrightShare: number;
+  /** A role granting more entitlements than this (directly and inherited) is too broad. */
+  readonly maxRoleEntitlements: number;
 }
 
 export interface LeaverRules {
@@ -122,6 +132,9 @@ export interface Policies {
   readonly exceptions: { readonly maxDays: number };
   /** Access becomes due this many days before a start date (pre-hires, future-dated starts). */
   readonly joiner: { readonly accessDaysBeforeStart: number };
+  readonly lint: LintSettings;
+  /** Access reviews: what closing a campaign does with items nobody decided. */
+  readonly reviews: { readonly noResponse: 'keep' | 'revoke' };
 }
 
 /** The loaded, validated policy file. Immutable data. */

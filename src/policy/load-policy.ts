@@ -359,6 +359,10 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
           ? { maxCredentialAgeDays: p.non_human.max_credential_age_days }
           : {}),
         ...(p.non_human.unused_after_days !== undefined ? { unusedAfterDays: p.non_human.unused_after_days } : {}),
+        onOwnerLeaving: {
+          reassignTo: p.non_human.on_owner_leaving.reassign_to,
+          confirmDays: p.non_human.on_owner_leaving.confirm_days,
+        },
       },
       leaver: {
         disable: p.leaver.disable,
@@ -376,6 +380,8 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
       },
       exceptions: { maxDays: p.exceptions.max_days },
       joiner: { accessDaysBeforeStart: p.joiner.access_days_before_start },
+      lint: { birthrightShare: p.lint.birthright_share, maxRoleEntitlements: p.lint.max_role_entitlements },
+      reviews: { noResponse: p.reviews.no_response },
     },
   };
   return {

@@ -103,8 +103,14 @@ export const policiesSchema = z.strictObject({
       owner_required: z.boolean().default(true),
       max_credential_age_days: nonNegativeInt.optional(),
       unused_after_days: nonNegativeInt.optional(),
+      on_owner_leaving: z
+        .strictObject({
+          reassign_to: z.enum(['manager', 'nobody']).default('manager'),
+          confirm_days: nonNegativeInt.default(14),
+        })
+        .default({ reassign_to: 'manager', confirm_days: 14 }),
     })
-    .default({ owner_required: true }),
+    .default({ owner_required: true, on_owner_leaving: { reassign_to: 'manager', confirm_days: 14 } }),
   leaver: z
     .strictObject({
       disable: z.enum(['immediately', 'at_end_date']).default('immediately'),
@@ -122,6 +128,15 @@ export const policiesSchema = z.strictObject({
   joiner: z
     .strictObject({ access_days_before_start: nonNegativeInt.default(0) })
     .default({ access_days_before_start: 0 }),
+  lint: z
+    .strictObject({
+      birthright_share: z.number().gt(0).max(1).default(0.5),
+      max_role_entitlements: z.number().int().positive().default(25),
+    })
+    .default({ birthright_share: 0.5, max_role_entitlements: 25 }),
+  reviews: z
+    .strictObject({ no_response: z.enum(['keep', 'revoke']).default('revoke') })
+    .default({ no_response: 'revoke' }),
 });
 
 export const policyFileSchema = z.strictObject({
@@ -135,10 +150,12 @@ export const policyFileSchema = z.strictObject({
   policies: policiesSchema.default({
     separation_of_duties: [],
     guardrails: { deprovision: defaultBreaker, mass_leaver: defaultBreaker },
-    non_human: { owner_required: true },
+    non_human: { owner_required: true, on_owner_leaving: { reassign_to: 'manager', confirm_days: 14 } },
     leaver: { disable: 'immediately', mover_grace_days: 0, targets: {} },
     exceptions: { max_days: 90 },
     joiner: { access_days_before_start: 0 },
+    lint: { birthright_share: 0.5, max_role_entitlements: 25 },
+    reviews: { no_response: 'revoke' },
   }),
 });
 

@@ -56,10 +56,12 @@ function policy(sources: SourceDefinition[]): Policy {
         deprovision: { maxPercent: 10, minCount: 10, maxCount: 500 },
         massLeaver: { maxPercent: 10, minCount: 10, maxCount: 500 },
       },
-      nonHuman: { ownerRequired: true },
+      nonHuman: { ownerRequired: true, onOwnerLeaving: { reassignTo: 'manager', confirmDays: 14 } },
       leaver: { disable: 'immediately', moverGraceDays: 0, targets: {} },
       exceptions: { maxDays: 90 },
       joiner: { accessDaysBeforeStart: 0 },
+      lint: { birthrightShare: 0.5, maxRoleEntitlements: 25 },
+      reviews: { noResponse: 'revoke' },
     },
   };
 }
