@@ -9,7 +9,7 @@ import { computePlan } from '../plan/compute-plan.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import type { Identity } from '../model/identity.js';
 import { EXIT, UserError } from './output.js';
-import { storedExceptions, storedLifecycle } from './store-access.js';
+import { storedDenials, storedExceptions, storedLifecycle } from './store-access.js';
 import { planningIdentities } from './planning-identities.js';
 import { asOfDate, openActualState, openPolicy, type GlobalOptions } from './workspace.js';
 
@@ -37,7 +37,8 @@ export async function planNow(
   const { identities, diagnostics: sourceWarnings } = await planningIdentities(g, loaded, options.skipInvalid);
   const asOf = asOfDate(g.asOf);
   const exceptions = await storedExceptions(g);
-  const desired = new Engine(loaded).desiredState(identities, asOf, 'indexed', exceptions);
+  const denials = await storedDenials(g);
+  const desired = new Engine(loaded).desiredState(identities, asOf, 'indexed', exceptions, denials);
   const actual = await openActualState(loaded, options.actual, options.connectors);
   const lifecycle = await storedLifecycle(g);
   const { result, diagnostics } = computePlan({
@@ -51,7 +52,7 @@ export async function planNow(
   if (hasErrors(diagnostics)) throw new UserError('the plan could not be computed', EXIT.invalid, diagnostics);
   const policyHash = sha256(readFileSync(loaded.policy.file, 'utf8'));
   const stateHash = sha256(
-    canonicalJson({ identities: [...identities].sort((a, b) => (a.id < b.id ? -1 : 1)), exceptions, actual }),
+    canonicalJson({ identities: [...identities].sort((a, b) => (a.id < b.id ? -1 : 1)), exceptions, denials, actual }),
   );
   return {
     loaded,

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { AuditEntry } from '../audit/audit-chain.js';
 import type { AccessException } from '../model/exception.js';
+import type { Denial } from '../model/review.js';
 import type { PlanLifecycle } from '../plan/compute-plan.js';
 import { openStore, DEFAULT_STATE, isPostgresUrl } from '../store/open-store.js';
 import { StoreError, type StateStore } from '../store/state-store.js';
@@ -45,6 +46,13 @@ export async function storedExceptions(g: GlobalOptions): Promise<AccessExceptio
   const location = stateLocation(g);
   if (!isPostgresUrl(location) && !existsSync(location)) return [];
   return withStore(g, (store) => store.exceptions());
+}
+
+/** Denials (revokes from access reviews) recorded in the store; none without a store. */
+export async function storedDenials(g: GlobalOptions): Promise<Denial[]> {
+  const location = stateLocation(g);
+  if (!isPostgresUrl(location) && !existsSync(location)) return [];
+  return withStore(g, (store) => store.denials());
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Engine } from '../engine/engine.js';
 import { describeInputs, expandGrant, explainProvenance } from '../plan/explain.js';
-import { storedExceptions } from './store-access.js';
+import { storedDenials, storedExceptions } from './store-access.js';
 import { EXIT, toJson, type Io } from './output.js';
 import { planningIdentities } from './planning-identities.js';
 import { asOfDate, declaredEntitlement, openPolicy, type GlobalOptions } from './workspace.js';
@@ -15,7 +15,13 @@ export async function whoHasCommand(
   const { loaded } = openPolicy(g.config);
   const ent = declaredEntitlement(loaded, entitlement);
   const { identities } = await planningIdentities(g, loaded);
-  const desired = new Engine(loaded).desiredState(identities, asOfDate(g.asOf), 'indexed', await storedExceptions(g));
+  const desired = new Engine(loaded).desiredState(
+    identities,
+    asOfDate(g.asOf),
+    'indexed',
+    await storedExceptions(g),
+    await storedDenials(g),
+  );
   const holders = desired.identities.flatMap((a) =>
     a.grants.filter((gr) => gr.entitlement === entitlement).map((gr) => expandGrant(a, gr)),
   );

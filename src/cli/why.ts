@@ -3,7 +3,8 @@ import type { IdentityAccess } from '../model/grant.js';
 import type { Identity } from '../model/identity.js';
 import { describeInputs, expandGrant, explainProvenance, formatValue, matchOf } from '../plan/explain.js';
 import { identityField, toCelIdentity } from '../policy/rule-environment.js';
-import { storedExceptions } from './store-access.js';
+import { storedDenials, storedExceptions } from './store-access.js';
+import { explainDenial } from '../governance/review-scope.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
 import { planningIdentities } from './planning-identities.js';
 import { asOfDate, declaredEntitlement, openPolicy, type GlobalOptions } from './workspace.js';
@@ -33,11 +34,14 @@ export async function whyCommand(
   if (entitlement !== undefined) declaredEntitlement(loaded, entitlement);
   const asOf = asOfDate(g.asOf);
   const engine = new Engine(loaded);
-  const access = engine.identityAccess(identity, asOf, await storedExceptions(g));
+  const access = engine.identityAccess(identity, asOf, await storedExceptions(g), await storedDenials(g));
   const grants =
     entitlement === undefined ? access.grants : access.grants.filter((gr) => gr.entitlement === entitlement);
+  const denied = (access.denied ?? []).filter((d) => entitlement === undefined || d.entitlement === entitlement);
   const missing =
-    entitlement !== undefined && grants.length === 0 ? whyNot(engine, identity, entitlement, asOf) : undefined;
+    entitlement !== undefined && grants.length === 0 && denied.length === 0
+      ? whyNot(engine, identity, entitlement, asOf)
+      : undefined;
 
   if (g.json) {
     io.out(
@@ -49,6 +53,7 @@ export async function whyCommand(
         matches: access.matches,
         roles: access.roles,
         grants: grants.map((gr) => expandGrant(access, gr)),
+        ...(denied.length > 0 ? { denied } : {}),
         ...(missing ? { notGranted: missing } : {}),
       }),
     );
@@ -61,7 +66,17 @@ export async function whyCommand(
     return EXIT.ok;
   }
   if (entitlement === undefined) printAll(io, access);
-  else if (grants.length > 0) {
+  if (entitlement !== undefined && grants.length === 0 && denied.length > 0) {
+    io.out(`  ${identity.id} does not get ${entitlement}.`);
+  }
+  // Revokes that stick: what the roles would grant, and the decision that holds it back.
+  for (const d of denied) {
+    io.out(
+      `  ${d.entitlement}: ${d.provenance.map(explainProvenance).join('; ')} would grant it, but it was ${explainDenial(d.denial)}`,
+    );
+  }
+  if (entitlement === undefined) return EXIT.ok;
+  if (grants.length > 0) {
     for (const p of grants[0]!.provenance) {
       const m = matchOf(access, p);
       if (!m) io.out(`  ${entitlement}: ${explainProvenance(p)} grants it`);
@@ -70,9 +85,9 @@ export async function whyCommand(
           `  ${entitlement}: ${explainProvenance(p)} grants it;\n    rule ${m.rule}\n    holds because ${describeInputs(m.inputs)}`,
         );
     }
-  } else {
+  } else if (missing) {
     io.out(`  ${identity.id} does not get ${entitlement}.`);
-    printWouldGrant(io, missing!);
+    printWouldGrant(io, missing);
   }
   return EXIT.ok;
 }

@@ -1,3 +1,4 @@
+import type { AccessException } from '../model/exception.js';
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -62,6 +63,55 @@ describe('Engine', () => {
   const ana = person('E2', { department: 'Engineering', title: 'Senior Developer', grade: 7n });
   const bo = person('E1', { department: 'Sales', title: 'Senior Account Executive' });
   const cy = person('E3', { department: 'Engineering', title: 'Developer' }, 'terminated');
+
+  it('holds back a role grant a reviewer revoked, from the decision on, unless an exception grants it', () => {
+    const denial = {
+      id: 1,
+      identity: 'E2',
+      entitlement: 'directory:group/b',
+      origin: 'review 1, item 2',
+      reason: 'not needed',
+      decidedBy: 'M1',
+      at: asOf,
+      roles: ['engineer'],
+    };
+    const before = new Date(asOf.getTime() - 1);
+    const held = (at: Date, exceptions: AccessException[] = []) => {
+      const a = engine.identityAccess(ana, at, exceptions, [denial]);
+      const b = engine.desiredState([ana, bo], at, 'indexed', exceptions, [denial]).identities[1]!;
+      assert.deepEqual(plain(a), plain(b), 'one identity and the whole state agree');
+      return a;
+    };
+    assert.ok(
+      held(before).grants.some((g) => g.entitlement === 'directory:group/b'),
+      'not yet decided',
+    );
+    const after = held(asOf);
+    assert.deepEqual(
+      after.grants.map((g) => g.entitlement),
+      ['directory:group/a', 'directory:group/c'],
+    );
+    assert.deepEqual(
+      after.denied?.map((d) => [d.entitlement, d.provenance.map((p) => p.chain.join('>')), d.denial.id]),
+      [['directory:group/b', ['engineer', 'senior-engineer>engineer'], 1]],
+    );
+    const exception: AccessException = {
+      id: 7,
+      identity: 'E2',
+      entitlement: 'directory:group/b',
+      reason: 'project',
+      approver: 'M2',
+      grantedBy: 'ops',
+      from: before,
+      until: new Date(asOf.getTime() + 86_400_000),
+    };
+    const granted = held(asOf, [exception]).grants.find((g) => g.entitlement === 'directory:group/b');
+    assert.deepEqual(
+      granted?.provenance.map((p) => p.exception?.id),
+      [7],
+      'only the exception grants it',
+    );
+  });
 
   it('gives each identity the entitlements of the roles whose rule holds, and their parents', () => {
     const state = engine.desiredState([ana, bo, cy], asOf);

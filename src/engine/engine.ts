@@ -1,6 +1,7 @@
-import type { DesiredState, Grant, IdentityAccess, Provenance, RoleMatch } from '../model/grant.js';
+import type { DeniedGrant, DesiredState, Grant, IdentityAccess, Provenance, RoleMatch } from '../model/grant.js';
 import type { AttributeValue, Identity } from '../model/identity.js';
 import { exceptionActive, type AccessException } from '../model/exception.js';
+import { denialActive, type Denial } from '../model/review.js';
 import type { CompiledRule } from '../policy/compile-rule.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { identityField, toCelIdentity } from '../policy/rule-environment.js';
@@ -87,8 +88,10 @@ export class Engine {
     asOf: Date,
     strategy: Strategy = 'indexed',
     exceptions: readonly AccessException[] = [],
+    denials: readonly Denial[] = [],
   ): DesiredState {
     const granted = this.exceptionGrants(exceptions, asOf);
+    const denied = denialsByIdentity(denials, asOf);
     const sorted = [...identities].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const eligible = sorted.filter((i) => this.receives(i, asOf));
     const cel = new Array<unknown>(eligible.length);
@@ -115,13 +118,22 @@ export class Engine {
     let j = 0;
     for (const identity of sorted) {
       const m = eligible[j] === identity ? (matched[j++] ?? []) : undefined;
-      out.push(m ? this.access(identity, m, scratch, granted.get(identity.id)) : emptyAccess(identity.id));
+      out.push(
+        m
+          ? this.access(identity, m, scratch, granted.get(identity.id), denied.get(identity.id))
+          : emptyAccess(identity.id),
+      );
     }
     return { asOf, identities: out };
   }
 
   /** One identity's desired access, evaluating only the rules whose filter it passes. */
-  identityAccess(identity: Identity, asOf: Date, exceptions: readonly AccessException[] = []): IdentityAccess {
+  identityAccess(
+    identity: Identity,
+    asOf: Date,
+    exceptions: readonly AccessException[] = [],
+    denials: readonly Denial[] = [],
+  ): IdentityAccess {
     if (!this.receives(identity, asOf)) return emptyAccess(identity.id);
     const cel = toCelIdentity(identity);
     const read = (field: string): unknown => identityField(identity, field);
@@ -130,7 +142,13 @@ export class Engine {
       if (passes(entry.filter, read) && (entry.exact || entry.rule.holds(cel, asOf))) matched.push(r);
     });
     const scratch = new Scratch(this.entitlementIds.length, this.roleIds.length);
-    return this.access(identity, matched, scratch, this.exceptionGrants(exceptions, asOf).get(identity.id));
+    return this.access(
+      identity,
+      matched,
+      scratch,
+      this.exceptionGrants(exceptions, asOf).get(identity.id),
+      denialsByIdentity(denials, asOf).get(identity.id),
+    );
   }
 
   /** Whether the identity receives access at `asOf` under this policy's joiner and leaver rules. */
@@ -161,6 +179,7 @@ export class Engine {
     matchedEntries: readonly number[],
     scratch: Scratch,
     exceptionGrants?: readonly ConferredGrant[],
+    denials?: ReadonlyMap<string, Denial>,
   ): IdentityAccess {
     if (matchedEntries.length === 0 && !exceptionGrants) return emptyAccess(identity.id);
     for (const g of exceptionGrants ?? []) scratch.add(g);
@@ -172,6 +191,7 @@ export class Engine {
       for (const g of entry.closure.grants) scratch.add(g);
     }
     const grants: Grant[] = [];
+    const held: DeniedGrant[] = [];
     for (const rank of scratch.ranks()) {
       const found = scratch.take(rank);
       let provenance: readonly Provenance[];
@@ -180,10 +200,22 @@ export class Engine {
         found.sort(byExplanation);
         provenance = found.map((g) => g.provenance);
       }
-      grants.push({ identity: identity.id, entitlement: this.entitlementIds[rank]!, provenance });
+      const entitlement = this.entitlementIds[rank]!;
+      const denial = denials?.get(entitlement);
+      if (denial) {
+        // A revoke sticks against the roles; an exception is a later, explicit decision and still grants.
+        const explicit = provenance.filter((p) => p.exception !== undefined);
+        const byRoles = provenance.filter((p) => p.exception === undefined);
+        if (byRoles.length > 0) held.push({ entitlement, provenance: byRoles, denial });
+        if (explicit.length === 0) continue;
+        provenance = explicit;
+      }
+      grants.push({ identity: identity.id, entitlement, provenance });
     }
     const roles = scratch.roles().map((r) => this.roleIds[r]!);
-    return { identity: identity.id, matches, roles, grants };
+    return held.length > 0
+      ? { identity: identity.id, matches, roles, grants, denied: held }
+      : { identity: identity.id, matches, roles, grants };
   }
 }
 
@@ -285,6 +317,18 @@ function byExplanation(a: ConferredGrant, b: ConferredGrant): number {
   const ca = a.provenance.chain;
   const cb = b.provenance.chain;
   return ca.length - cb.length || (ca[0]! < cb[0]! ? -1 : ca[0]! > cb[0]! ? 1 : 0);
+}
+
+/** Denials in force at `asOf`, by identity and entitlement (the latest decision wins). */
+function denialsByIdentity(denials: readonly Denial[], asOf: Date): Map<string, Map<string, Denial>> {
+  const out = new Map<string, Map<string, Denial>>();
+  for (const d of denials) {
+    if (!denialActive(d, asOf)) continue;
+    let m = out.get(d.identity);
+    if (!m) out.set(d.identity, (m = new Map<string, Denial>()));
+    m.set(d.entitlement, d);
+  }
+  return out;
 }
 
 function emptyAccess(identity: string): IdentityAccess {

@@ -1,3 +1,4 @@
+import type { Denial } from './review.js';
 import type { AttributeValue } from './identity.js';
 
 /** Why a role applies to an identity: its rule held, for these attribute values. */
@@ -42,6 +43,15 @@ export interface IdentityAccess {
   readonly roles: readonly string[];
   /** Sorted by entitlement id. */
   readonly grants: readonly Grant[];
+  /** Entitlements the roles grant but a denial (a revoke in an access review) holds back; absent when none. */
+  readonly denied?: readonly DeniedGrant[];
+}
+
+/** A role grant held back by a denial: what the roles would give, and the decision that says no. */
+export interface DeniedGrant {
+  readonly entitlement: string;
+  readonly provenance: readonly Provenance[];
+  readonly denial: Denial;
 }
 
 /** All grants of all identities; a pure function of identities, policy and time. */

@@ -1,6 +1,19 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { chain, type AuditEntry } from '../audit/audit-chain.js';
 import { canonicalJson, parseCanonicalJson } from '../audit/canonical-json.js';
+import type { Denial, ReviewCampaign, ReviewDecision, ReviewItem } from '../model/review.js';
+import {
+  insertCampaign,
+  insertDenials,
+  markCampaignClosed,
+  readCampaigns,
+  readDenials,
+  readReviewItems,
+  recordDecisions,
+  type NewCampaign,
+  type NewDenial,
+  type NewReviewItem,
+} from './review-store.js';
 import type { AuditRecord } from '../model/audit.js';
 import type { Identity } from '../model/identity.js';
 import type { LifecycleEvent } from '../model/lifecycle.js';
@@ -107,6 +120,18 @@ export class KyselyStateStore implements StateStore {
 
   approvals(kind: Approval['kind'], scope: string): Promise<Approval[]> {
     return readApprovals(this.db, kind, scope);
+  }
+
+  campaigns(id?: number): Promise<ReviewCampaign[]> {
+    return readCampaigns(this.db, id);
+  }
+
+  reviewItems(filter: { campaign?: number; id?: number }): Promise<ReviewItem[]> {
+    return readReviewItems(this.db, filter);
+  }
+
+  denials(identity?: string): Promise<Denial[]> {
+    return readDenials(this.db, identity);
   }
 
   planOperations(plan: string): Promise<JournalOperation[]> {
@@ -347,6 +372,32 @@ class Writer implements StoreWriter {
 
   async useApproval(id: number, importSeq: number): Promise<void> {
     await this.db.updateTable('approvals').set({ used_by_import: importSeq }).where('id', '=', id).execute();
+  }
+
+  campaigns(id?: number): Promise<ReviewCampaign[]> {
+    return readCampaigns(this.db, id);
+  }
+
+  reviewItems(filter: { campaign?: number; id?: number }): Promise<ReviewItem[]> {
+    return readReviewItems(this.db, filter);
+  }
+
+  addCampaign(c: NewCampaign, items: readonly NewReviewItem[]): Promise<number> {
+    return insertCampaign(this.db, this.dialect, c, items);
+  }
+
+  decideItems(
+    decisions: readonly { item: number; decision: ReviewDecision; comment: string; at: Date; by: string }[],
+  ): Promise<void> {
+    return recordDecisions(this.db, decisions);
+  }
+
+  closeCampaign(id: number, at: Date, by: string): Promise<void> {
+    return markCampaignClosed(this.db, id, at, by);
+  }
+
+  addDenials(denials: readonly NewDenial[]): Promise<void> {
+    return insertDenials(this.db, this.dialect, denials);
   }
 
   async beginImport(source: string, asOf: Date, startedAt: Date, rows: number): Promise<number> {

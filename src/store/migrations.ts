@@ -143,5 +143,50 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('operations_plan_state').on('operations').columns(['plan', 'state']).execute();
       },
     },
+    '0003_reviews_denials': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('review_campaigns')
+          .addColumn('id', 'integer', serial)
+          .addColumn('scope', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('due', 'text')
+          .addColumn('no_response', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('closed_at', 'text')
+          .addColumn('closed_by', 'text')
+          .execute();
+        await db.schema
+          .createTable('review_items')
+          .addColumn('id', 'integer', serial)
+          .addColumn('campaign', 'integer', (c) => c.notNull())
+          .addColumn('identity', 'text', (c) => c.notNull())
+          .addColumn('entitlement', 'text', (c) => c.notNull())
+          .addColumn('reviewer', 'text')
+          .addColumn('provenance', 'text', (c) => c.notNull())
+          .addColumn('roles', 'text', (c) => c.notNull())
+          .addColumn('last_used', 'text')
+          .addColumn('decision', 'text')
+          .addColumn('comment', 'text')
+          .addColumn('decided_at', 'text')
+          .addColumn('decided_by', 'text')
+          .execute();
+        await db.schema.createIndex('review_items_campaign').on('review_items').column('campaign').execute();
+        await db.schema
+          .createTable('denials')
+          .addColumn('id', 'integer', serial)
+          .addColumn('identity', 'text', (c) => c.notNull())
+          .addColumn('entitlement', 'text', (c) => c.notNull())
+          .addColumn('origin', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('decided_by', 'text', (c) => c.notNull())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('roles', 'text', (c) => c.notNull())
+          .addColumn('lifted_at', 'text')
+          .execute();
+        await db.schema.createIndex('denials_identity').on('denials').column('identity').execute();
+      },
+    },
   };
 }

@@ -84,6 +84,45 @@ export interface Database {
     last_error: string | null;
     updated_at: string;
   };
+  review_campaigns: {
+    id: Generated<number>;
+    scope: string;
+    created_at: string;
+    created_by: string;
+    due: string | null;
+    no_response: string;
+    state: string;
+    closed_at: string | null;
+    closed_by: string | null;
+  };
+  review_items: {
+    id: Generated<number>;
+    campaign: number;
+    identity: string;
+    entitlement: string;
+    reviewer: string | null;
+    provenance: string;
+    /** JSON array of role ids. */
+    roles: string;
+    last_used: string | null;
+    decision: string | null;
+    comment: string | null;
+    decided_at: string | null;
+    decided_by: string | null;
+  };
+  /** Revokes that stick (access reviews): the engine holds these grants back from the roles. */
+  denials: {
+    id: Generated<number>;
+    identity: string;
+    entitlement: string;
+    origin: string;
+    reason: string;
+    decided_by: string;
+    at: string;
+    /** JSON array of role ids. */
+    roles: string;
+    lifted_at: string | null;
+  };
   audit_log: {
     seq: number;
     at: string;

@@ -1,3 +1,5 @@
+import type { Denial, ReviewCampaign, ReviewDecision, ReviewItem } from '../model/review.js';
+import type { NewCampaign, NewDenial, NewReviewItem } from './review-store.js';
 import type { AuditRecord } from '../model/audit.js';
 import type { AccessException } from '../model/exception.js';
 import type { Identity } from '../model/identity.js';
@@ -85,6 +87,15 @@ export interface StoreWriter {
   approvals(kind: Approval['kind'], scope: string): Promise<Approval[]>;
   addApproval(a: Omit<Approval, 'id' | 'usedByImport'>): Promise<number>;
   useApproval(id: number, importSeq: number): Promise<void>;
+  campaigns(id?: number): Promise<ReviewCampaign[]>;
+  reviewItems(filter: { campaign?: number; id?: number }): Promise<ReviewItem[]>;
+  /** Creates an open campaign with its items; returns its number. */
+  addCampaign(c: NewCampaign, items: readonly NewReviewItem[]): Promise<number>;
+  decideItems(
+    decisions: readonly { item: number; decision: ReviewDecision; comment: string; at: Date; by: string }[],
+  ): Promise<void>;
+  closeCampaign(id: number, at: Date, by: string): Promise<void>;
+  addDenials(denials: readonly NewDenial[]): Promise<void>;
 }
 
 /**
@@ -107,6 +118,11 @@ export interface StateStore {
   exceptions(identity?: string): Promise<AccessException[]>;
   /** Approvals of a kind and scope, unused ones included, oldest first. */
   approvals(kind: Approval['kind'], scope: string): Promise<Approval[]>;
+  /** Access-review campaigns, oldest first (one when `id` is given). */
+  campaigns(id?: number): Promise<ReviewCampaign[]>;
+  reviewItems(filter: { campaign?: number; id?: number }): Promise<ReviewItem[]>;
+  /** Every denial (revokes that stick), lifted ones included, oldest first; of one identity when given. */
+  denials(identity?: string): Promise<Denial[]>;
   /** A plan's journalled operations (none when it was never begun). */
   planOperations(plan: string): Promise<JournalOperation[]>;
   /** The durable operation journal of the executor, each mark its own committed transaction. */

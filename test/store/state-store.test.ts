@@ -91,9 +91,9 @@ for (const backend of backends) {
     });
 
     it('creates its schema on first open and reopens without migrating again', async () => {
-      assert.equal(await store.schemaVersion(), '0002_exceptions_approvals_links_journal');
+      assert.equal(await store.schemaVersion(), '0003_reviews_denials');
       const again = await openStore(location);
-      assert.equal(await again.schemaVersion(), '0002_exceptions_approvals_links_journal');
+      assert.equal(await again.schemaVersion(), '0003_reviews_denials');
       await again.close();
     });
 
