@@ -6,6 +6,7 @@ import type { Identity } from '../model/identity.js';
 import { EVENT_KINDS, type EventKind, type LifecycleEvent } from '../model/lifecycle.js';
 import { EXIT, printDiagnostics, toJson, type Io } from './output.js';
 import { withStore } from './store-access.js';
+import type { StoreWriter } from '../store/state-store.js';
 import { actor } from './actor.js';
 import { asOfDate, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
 
@@ -131,6 +132,7 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
           }
           const { changed, removed } = await w.replaceSnapshot(source, current, importSeq, asOf);
           await w.appendEvents(events, importSeq);
+          await proposeCustody(w, events, current, known, asOf, loaded.policy.policies.nonHuman.onOwnerLeaving);
           await w.setSourceState({ source, lastAsOf: asOf, lastImport: importSeq });
           const detail =
             EVENT_KINDS.filter((k) => counts[k])
@@ -202,4 +204,49 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
   }
   io.out(`import finished in ${ms} ms${stopped ? '; a guardrail held a source back (exit 3)' : ''}`);
   return stopped ? EXIT.stopped : EXIT.ok;
+}
+
+/**
+ * An owner left: each of their non-human identities is offered to the owner's manager (or to
+ * nobody, by policy), who must confirm by the deadline; unconfirmed, the plan suspends it.
+ */
+async function proposeCustody(
+  w: StoreWriter,
+  events: readonly LifecycleEvent[],
+  current: readonly Identity[],
+  known: ReadonlyMap<string, Identity>,
+  asOf: Date,
+  rule: { readonly reassignTo: 'manager' | 'nobody'; readonly confirmDays: number },
+): Promise<void> {
+  const byId = new Map(current.map((i) => [i.id, i]));
+  for (const e of events) {
+    if (e.kind !== 'owner_gone') continue;
+    const nhi = byId.get(e.identity);
+    if (!nhi?.owner) continue;
+    const open = (await w.custody(nhi.id)).some((c) => c.previousOwner === nhi.owner && c.state === 'pending');
+    if (open) continue;
+    const manager = rule.reassignTo === 'manager' ? known.get(nhi.owner)?.manager : undefined;
+    const candidate = manager === undefined ? undefined : known.get(manager);
+    const proposed = candidate?.status === 'active' && candidate.id !== nhi.id ? candidate.id : undefined;
+    const deadline = new Date(asOf.getTime() + rule.confirmDays * 86_400_000);
+    const id = await w.addCustody({
+      nhi: nhi.id,
+      previousOwner: nhi.owner,
+      ...(proposed ? { proposedOwner: proposed } : {}),
+      since: asOf,
+      deadline,
+    });
+    await w.audit([
+      {
+        at: asOf,
+        actor: actor(),
+        action: 'nhi.custody_proposed',
+        subject: nhi.id,
+        reason: proposed
+          ? `owner ${nhi.owner} left; ${proposed} is asked to take it over by ${deadline.toISOString().slice(0, 10)}`
+          : `owner ${nhi.owner} left and nobody can be asked to take it over; it is suspended on ${deadline.toISOString().slice(0, 10)} unless an owner confirms`,
+        details: { custody: id, previousOwner: nhi.owner, proposedOwner: proposed ?? null, deadline },
+      },
+    ]);
+  }
 }

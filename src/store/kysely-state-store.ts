@@ -2,6 +2,15 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { chain, type AuditEntry } from '../audit/audit-chain.js';
 import { canonicalJson, parseCanonicalJson } from '../audit/canonical-json.js';
 import type { Denial, ReviewCampaign, ReviewDecision, ReviewItem } from '../model/review.js';
+import type { CredentialRotation, Custody } from '../model/custody.js';
+import {
+  confirmCustody,
+  insertCustody,
+  insertRotations,
+  readCustody,
+  readRotations,
+  type NewCustody,
+} from './nhi-store.js';
 import {
   insertCampaign,
   insertDenials,
@@ -132,6 +141,14 @@ export class KyselyStateStore implements StateStore {
 
   denials(identity?: string): Promise<Denial[]> {
     return readDenials(this.db, identity);
+  }
+
+  custody(nhi?: string): Promise<Custody[]> {
+    return readCustody(this.db, nhi);
+  }
+
+  rotations(): Promise<CredentialRotation[]> {
+    return readRotations(this.db);
   }
 
   planOperations(plan: string): Promise<JournalOperation[]> {
@@ -398,6 +415,22 @@ class Writer implements StoreWriter {
 
   addDenials(denials: readonly NewDenial[]): Promise<void> {
     return insertDenials(this.db, this.dialect, denials);
+  }
+
+  custody(nhi?: string): Promise<Custody[]> {
+    return readCustody(this.db, nhi);
+  }
+
+  addCustody(c: NewCustody): Promise<number> {
+    return insertCustody(this.db, c);
+  }
+
+  confirmCustody(id: number, by: string, at: Date): Promise<void> {
+    return confirmCustody(this.db, id, by, at);
+  }
+
+  addRotations(rotations: readonly CredentialRotation[]): Promise<void> {
+    return insertRotations(this.db, rotations);
   }
 
   async beginImport(source: string, asOf: Date, startedAt: Date, rows: number): Promise<number> {

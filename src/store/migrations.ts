@@ -188,5 +188,36 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('denials_identity').on('denials').column('identity').execute();
       },
     },
+    '0004_nhi_custody_rotations': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('nhi_custody')
+          .addColumn('id', 'integer', serial)
+          .addColumn('nhi', 'text', (c) => c.notNull())
+          .addColumn('previous_owner', 'text', (c) => c.notNull())
+          .addColumn('proposed_owner', 'text')
+          .addColumn('since', 'text', (c) => c.notNull())
+          .addColumn('deadline', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('decided_by', 'text')
+          .addColumn('decided_at', 'text')
+          .execute();
+        await db.schema.createIndex('nhi_custody_nhi').on('nhi_custody').column('nhi').execute();
+        await db.schema
+          .createTable('credential_rotations')
+          .addColumn('id', 'integer', serial)
+          .addColumn('identity', 'text', (c) => c.notNull())
+          .addColumn('target', 'text', (c) => c.notNull())
+          .addColumn('account', 'text', (c) => c.notNull())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('purpose', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('credential_rotations_identity')
+          .on('credential_rotations')
+          .column('identity')
+          .execute();
+      },
+    },
   };
 }

@@ -123,6 +123,27 @@ export interface Database {
     roles: string;
     lifted_at: string | null;
   };
+  /** Non-human identities whose owner left: who is asked to take them over, and by when. */
+  nhi_custody: {
+    id: Generated<number>;
+    nhi: string;
+    previous_owner: string;
+    proposed_owner: string | null;
+    since: string;
+    deadline: string;
+    state: string;
+    decided_by: string | null;
+    decided_at: string | null;
+  };
+  /** Credentials Tenure rotated or revoked through a connector. */
+  credential_rotations: {
+    id: Generated<number>;
+    identity: string;
+    target: string;
+    account: string;
+    at: string;
+    purpose: string;
+  };
   audit_log: {
     seq: number;
     at: string;

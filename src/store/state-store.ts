@@ -1,5 +1,7 @@
 import type { Denial, ReviewCampaign, ReviewDecision, ReviewItem } from '../model/review.js';
 import type { NewCampaign, NewDenial, NewReviewItem } from './review-store.js';
+import type { CredentialRotation, Custody } from '../model/custody.js';
+import type { NewCustody } from './nhi-store.js';
 import type { AuditRecord } from '../model/audit.js';
 import type { AccessException } from '../model/exception.js';
 import type { Identity } from '../model/identity.js';
@@ -96,6 +98,10 @@ export interface StoreWriter {
   ): Promise<void>;
   closeCampaign(id: number, at: Date, by: string): Promise<void>;
   addDenials(denials: readonly NewDenial[]): Promise<void>;
+  custody(nhi?: string): Promise<Custody[]>;
+  addCustody(c: NewCustody): Promise<number>;
+  confirmCustody(id: number, by: string, at: Date): Promise<void>;
+  addRotations(rotations: readonly CredentialRotation[]): Promise<void>;
 }
 
 /**
@@ -123,6 +129,10 @@ export interface StateStore {
   reviewItems(filter: { campaign?: number; id?: number }): Promise<ReviewItem[]>;
   /** Every denial (revokes that stick), lifted ones included, oldest first; of one identity when given. */
   denials(identity?: string): Promise<Denial[]>;
+  /** Custody records of non-human identities whose owner left, oldest first. */
+  custody(nhi?: string): Promise<Custody[]>;
+  /** Credentials Tenure rotated or revoked, oldest first. */
+  rotations(): Promise<CredentialRotation[]>;
   /** A plan's journalled operations (none when it was never begun). */
   planOperations(plan: string): Promise<JournalOperation[]>;
   /** The durable operation journal of the executor, each mark its own committed transaction. */
