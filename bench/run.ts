@@ -61,6 +61,18 @@ const suites: { name: string; run: () => Figure[] }[] = [
     },
   },
   {
+    name: 'lint',
+    run: () => child('lint.ts', [organisation(100_000, 1_000, 42)]),
+  },
+  {
+    name: 'impact',
+    run: () => child('impact.ts', [organisation(100_000, 1_000, 42)]),
+  },
+  {
+    name: 'drift',
+    run: () => child('drift.ts', [organisation(100_000, 1_000, 42)]),
+  },
+  {
     name: 'import',
     run: () => {
       const dir = organisation(100_000, 1_000, 42);
@@ -69,9 +81,8 @@ const suites: { name: string; run: () => Figure[] }[] = [
   },
   {
     name: 'executor',
-    // 2,000 SCIM operations, not the 10,000: the scimmy test server scans every user for each
-    // filter, and 10,000 did not finish within 8 minutes (see docs/benchmarks.md).
-    run: () => child('executor.ts', ['2000,5000,2000']),
+    // SCIM operations per run, LDAP operations, journalled operations (see docs/benchmarks.md).
+    run: () => child('executor.ts', ['10000,5000,2000']),
   },
 ];
 

@@ -6,6 +6,14 @@ import { grantAddCommand, grantListCommand, grantRevokeCommand } from './grant.j
 import { demoCommand, demoGenerateCommand } from './demo.js';
 import { eventsCommand } from './events.js';
 import { importCommand } from './import.js';
+import {
+  reviewCloseCommand,
+  reviewDecideCommand,
+  reviewExportCommand,
+  reviewStartCommand,
+  reviewStatusCommand,
+} from './review.js';
+import { nhiConfirmCommand, nhiListCommand } from './nhi.js';
 import { statusCommand } from './status.js';
 import { EXIT, formatDiagnostic, processIo, toJson, UserError, type Io } from './output.js';
 import { planCommand } from './plan.js';
@@ -47,6 +55,16 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .action((opts: { skipInvalid?: boolean }) => run(() => validateCommand(io, globals(), opts))());
 
   program
+    .command('lint')
+    .description('governance findings: role owners and reach, separation of duties, exceptions, non-human identities')
+    .option('--fail-on <severity>', 'exit 1 when any finding is at or above: info, low, medium, high or critical')
+    .option('--limit <n>', 'findings shown per severity in text output (default 20)')
+    .action(async (opts: Record<string, string>) => {
+      const { lintCommand } = await import('./lint.js');
+      await run(() => lintCommand(io, globals(), opts))();
+    });
+
+  program
     .command('why')
     .description("the provenance of an identity's access, in plain words")
     .argument('<identity>', 'identity id')
@@ -69,6 +87,30 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--limit <n>', 'changes shown per target in text output (default 20)')
     .option('--skip-invalid', 'load valid rows of a feed with bad rows, and report the rest')
     .action((opts: Record<string, string>) => run(() => planCommand(io, globals(), opts))());
+
+  program
+    .command('impact')
+    .description('who gains and who loses what if the policy changes from a base (file or git ref) to the current one')
+    .requiredOption('--base <ref>', 'the base policy: a policy file, or a git ref (main, HEAD~1) of this policy file')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'markdown']))
+    .option('--limit <n>', 'rows per table and identities per list in text and Markdown output (default 10)')
+    .action(async (opts: { base: string; format?: string; limit?: string }) => {
+      const { impactCommand } = await import('./impact.js');
+      await run(() => impactCommand(io, globals(), opts))();
+    });
+
+  program
+    .command('drift')
+    .description('actual access the policy does not explain, and policy access that is missing, each with its reason')
+    .option('--target <id>', 'only this target')
+    .option('--limit <n>', 'findings shown per class in text output (default 20)')
+    .option('--fail-on <severity>', 'exit 1 when any finding is at or above: info, low, medium, high or critical')
+    .option('--remediate', 'turn the drift into a plan (guarded like any plan); the default only reports')
+    .option('--out <file>', 'with --remediate: save the plan as JSON for tenure apply FILE')
+    .action(async (opts: Record<string, string>) => {
+      const { driftCommand } = await import('./drift.js');
+      await run(() => driftCommand(io, globals(), opts))();
+    });
 
   program
     .command('import')
@@ -134,6 +176,66 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .requiredOption('--reason <text>', 'why so many leave at once')
     .action((count: string, opts: Record<string, string>) =>
       run(() => approveLeaversCommand(io, globals(), count, opts))(),
+    );
+
+  const nhi = program
+    .command('nhi')
+    .description('non-human identities: owners, hand-overs when an owner leaves, credentials');
+  nhi
+    .command('list')
+    .description('non-human identities whose owner is gone, whose hand-over is pending, or whose credential is due')
+    .option('--all', 'every non-human identity')
+    .action((opts: { all?: boolean }) => run(() => nhiListCommand(io, globals(), opts))());
+  nhi
+    .command('confirm')
+    .description('take over a non-human identity whose owner left (as the person asked)')
+    .argument('<nhi>', 'the non-human identity')
+    .requiredOption('--as <id>', 'the person taking it over')
+    .action((id: string, opts: { as?: string }) => run(() => nhiConfirmCommand(io, globals(), id, opts))());
+
+  const review = program
+    .command('review')
+    .description('access reviews: reviewers keep or revoke each grant in a scope');
+  review
+    .command('start')
+    .description('start a campaign: one item per identity and entitlement in scope, each with its reviewer')
+    .requiredOption('--scope <scope>', 'role:ID, target:ID, manager:ID or nhi-owners')
+    .option('--due <date>', 'when the reviewers should have decided')
+    .addOption(
+      new Option(
+        '--default <decision>',
+        'what closing does with undecided items (default: policies.reviews.no_response)',
+      ).choices(['keep', 'revoke']),
+    )
+    .action((opts: Record<string, string>) => run(() => reviewStartCommand(io, globals(), opts))());
+  review
+    .command('decide')
+    .description('keep or revoke one item, as its reviewer; a revoke sticks (roles do not grant it again)')
+    .argument('<item>', 'item number (tenure review export)')
+    .argument('<decision>', 'keep or revoke')
+    .requiredOption('--as <reviewer>', 'the identity id of the reviewer deciding')
+    .option('--comment <text>', 'why (required for a revoke)')
+    .action((item: string, decision: string, opts: Record<string, string>) =>
+      run(() => reviewDecideCommand(io, globals(), item, decision, opts))(),
+    );
+  review
+    .command('status')
+    .description('progress per campaign and reviewer, and roles whose grants were revoked')
+    .argument('[campaign]', 'one campaign')
+    .action((campaign: string | undefined) => run(() => reviewStatusCommand(io, globals(), campaign))());
+  review
+    .command('close')
+    .description('close a campaign: undecided items get its no-response default (keep or revoke)')
+    .argument('<campaign>', 'campaign number')
+    .action((campaign: string) => run(() => reviewCloseCommand(io, globals(), campaign))());
+  review
+    .command('export')
+    .description('the evidence: item, reviewer, decision, comment, time (CSV or JSON)')
+    .argument('<campaign>', 'campaign number')
+    .addOption(new Option('--format <format>', 'csv (default) or json').choices(['csv', 'json']))
+    .option('--out <file>', 'write to a file instead of stdout')
+    .action((campaign: string, opts: Record<string, string>) =>
+      run(() => reviewExportCommand(io, globals(), campaign, opts))(),
     );
 
   const audit = program.command('audit').description('the tamper-evident audit log');

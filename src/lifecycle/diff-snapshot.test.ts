@@ -42,7 +42,11 @@ function run(previous: readonly Identity[], current: readonly Identity[], over: 
     preHireDays: 0,
     grantsOf,
     lookup: (id) => known.get(id),
-    nonHuman: { ownerRequired: true, maxCredentialAgeDays: 90, onOwnerLeaving: { reassignTo: 'manager', confirmDays: 14 } },
+    nonHuman: {
+      ownerRequired: true,
+      maxCredentialAgeDays: 90,
+      onOwnerLeaving: { reassignTo: 'manager', confirmDays: 14 },
+    },
     expiryWarningDays: 14,
     ...over,
   });
@@ -572,7 +576,11 @@ function diff(
     preHireDays,
     grantsOf,
     lookup: (id) => known.get(id),
-    nonHuman: { ownerRequired: true, maxCredentialAgeDays: 30, onOwnerLeaving: { reassignTo: 'manager', confirmDays: 14 } },
+    nonHuman: {
+      ownerRequired: true,
+      maxCredentialAgeDays: 30,
+      onOwnerLeaving: { reassignTo: 'manager', confirmDays: 14 },
+    },
     expiryWarningDays: 14,
   });
 }

@@ -1,14 +1,14 @@
-import type { Account, ActualState } from '../model/actual-state.js';
+import type { ActualState } from '../model/actual-state.js';
 import type { Checked, Diagnostic } from '../model/diagnostic.js';
 import { riskRank, type Entitlement } from '../model/entitlement.js';
 import type { DesiredState, Grant, IdentityAccess } from '../model/grant.js';
 import type { Identity } from '../model/identity.js';
 import { CHANGE_ACTIONS, type Change, type ChangeAction, type Plan, type TargetPlan } from '../model/plan.js';
-import type { LeaverRules } from '../model/policy.js';
+import type { BreakerSettings, LeaverRules } from '../model/policy.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
-import { toCelIdentity } from '../policy/rule-environment.js';
 import { explainGrant } from './explain.js';
 import { deprovisionVerdict, sodConflicts } from './guardrails.js';
+import { departedIdentities, linkAccounts, planningOrder } from './link-accounts.js';
 
 /**
  * What the lifecycle knows about identities, for the leaver rules (`policies.leaver`). Pure
@@ -81,18 +81,9 @@ export function computePlan(input: PlanInput): Checked<Plan> {
       });
     }
   }
-  // An account linked to an identity no source has any more belongs to a leaver: that identity
-  // disappeared from the feed (the import's mass-leaver guardrail has let that through).
-  const known = new Set(identities.map((i) => i.id));
-  const gone = new Map<string, Identity>();
-  for (const t of actual.targets) {
-    for (const a of t.accounts) {
-      if (a.identity !== undefined && !known.has(a.identity) && !gone.has(a.identity)) {
-        gone.set(a.identity, { id: a.identity, kind: 'unknown', status: 'terminated', attributes: {}, source: '' });
-      }
-    }
-  }
-  const sortedIdentities = [...identities, ...gone.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  // An account linked to an identity no source has any more belongs to a leaver.
+  const gone = departedIdentities(identities, actual);
+  const sortedIdentities = planningOrder(identities, gone);
   const leaverRules = loaded.policy.policies.leaver;
 
   const targets: TargetPlan[] = [];
@@ -101,44 +92,11 @@ export function computePlan(input: PlanInput): Checked<Plan> {
     const naming = loaded.accountNames.get(target.id)!;
     const deletion = deletionRule(leaverRules, target.id);
     const grace = graceRule(leaverRules, target.id);
-    // Link accounts to identities: by the recorded identity first, else by account name.
-    const byIdentity = new Map<string, Account>();
-    const byName = new Map<string, Account>();
-    for (const a of accounts) {
-      if (a.identity !== undefined) {
-        if (byIdentity.has(a.identity)) {
-          diagnostics.push({
-            severity: 'warning',
-            code: 'plan.duplicate_link',
-            message: `target "${target.id}" has two accounts linked to identity ${a.identity} (${byIdentity.get(a.identity)!.name}, ${a.name}); the first is managed`,
-            subject: a.identity,
-          });
-          continue;
-        }
-        byIdentity.set(a.identity, a);
-      } else byName.set(a.name, a);
-    }
-    const linked = new Set<Account>();
+    const { links, unlinked } = linkAccounts(target.id, accounts, sortedIdentities, gone, naming, asOf, diagnostics);
     const changes: Change[] = [];
     const deferredChanges: Change[] = [];
     const prefix = `${target.id}:`;
-    for (const identity of sortedIdentities) {
-      let name: string;
-      try {
-        const linkedName = gone.has(identity.id) ? byIdentity.get(identity.id)?.name : undefined;
-        if (gone.has(identity.id) && linkedName === undefined) continue;
-        name = linkedName ?? String(naming.value(toCelIdentity(identity), asOf));
-      } catch (e) {
-        diagnostics.push({
-          severity: 'error',
-          code: 'plan.account_name',
-          message: `account name for ${identity.id} in target "${target.id}" could not be computed: ${(e as Error).message.split('\n')[0]}`,
-          subject: identity.id,
-        });
-        continue;
-      }
-      const account = byIdentity.get(identity.id) ?? byName.get(name);
-      if (account) linked.add(account);
+    for (const { identity, name, account } of links) {
       const access = accessById.get(identity.id);
       const wanted = new Map<string, Grant>();
       for (const g of access?.grants ?? []) if (g.entitlement.startsWith(prefix)) wanted.set(g.entitlement, g);
@@ -215,14 +173,12 @@ export function computePlan(input: PlanInput): Checked<Plan> {
       deferred: deferredChanges.length,
       deferredChanges,
       accountsBefore: accounts.length,
-      unlinkedAccounts: accounts.filter((a) => !linked.has(a)).length,
+      unlinkedAccounts: unlinked.length,
     });
   }
 
   const all = targets.flatMap((t) => t.changes);
-  const breakerOf = (id: string) =>
-    loaded.policy.targets.find((t) => t.id === id)?.deprovisionBreaker ?? loaded.policy.policies.guardrails.deprovision;
-  const deprovision = targets.map((t) => deprovisionVerdict(t, breakerOf(t.target)));
+  const deprovision = targets.map((t) => deprovisionVerdict(t, breakerSettings(loaded, t.target)));
   const conflicts = sodConflicts(loaded.policy.policies.separationOfDuties, desired, all);
   const plan: Plan = {
     formatVersion: 1,
@@ -313,7 +269,15 @@ function leaveReason(identity: Identity, target: string): string {
   return `no role grants ${identity.id} access to ${target} any more`;
 }
 
-function countByAction(changes: readonly Change[]): Record<ChangeAction, number> {
+/** The deprovisioning breaker that guards a target: its own `deprovision_breaker`, else the policy's. */
+export function breakerSettings(loaded: LoadedPolicy, target: string): BreakerSettings {
+  return (
+    loaded.policy.targets.find((t) => t.id === target)?.deprovisionBreaker ??
+    loaded.policy.policies.guardrails.deprovision
+  );
+}
+
+export function countByAction(changes: readonly Change[]): Record<ChangeAction, number> {
   const counts = Object.fromEntries(CHANGE_ACTIONS.map((a) => [a, 0])) as Record<ChangeAction, number>;
   for (const c of changes) counts[c.action]++;
   return counts;

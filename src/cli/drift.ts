@@ -1,0 +1,202 @@
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import type { Connector } from '../connectors/connector.js';
+import { computeDrift, DRIFT_CODES, remediationPlan, type DriftReport } from '../governance/drift.js';
+import type { Account } from '../model/actual-state.js';
+import { FINDING_SEVERITIES, severityRank, type FindingSeverity } from '../model/finding.js';
+import type { LoadedPolicy } from '../policy/load-policy.js';
+import { didYouMean } from '../policy/suggest.js';
+import { renderPlanText } from '../plan/render-plan.js';
+import { actor } from './actor.js';
+import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
+import { planNow } from './plan-state.js';
+import { auditIfStored } from './store-access.js';
+import { openActualState, openPolicy, openTargets, type GlobalOptions } from './workspace.js';
+
+export interface DriftOptions {
+  readonly target?: string;
+  readonly limit?: string;
+  readonly failOn?: string;
+  readonly remediate?: boolean;
+  readonly out?: string;
+}
+
+/** Findings shown per class in text output unless --limit says otherwise. */
+const DEFAULT_LIMIT = 20;
+
+/**
+ * `tenure drift`: reads actual state through the connectors and reports every difference from
+ * the policy as a finding with its reason. It only reports (exit 0, or 1 with `--fail-on` when a
+ * finding is at or above that severity); `--remediate` turns the differences into a plan that
+ * `tenure apply FILE` accepts under the same guardrails as any other.
+ */
+export async function driftCommand(io: Io, g: GlobalOptions, o: DriftOptions): Promise<number> {
+  // Arguments first: a typo in a scheduled job should fail before any target is read.
+  if (o.out !== undefined && !o.remediate)
+    throw new UserError('--out saves the remediation plan', EXIT.usage, [], 'add --remediate');
+  const failOn = parseSeverity(o.failOn);
+  const limit = parseLimit(o.limit);
+  const { loaded } = openPolicy(g.config);
+  if (o.target !== undefined) knownTarget(loaded, o.target);
+  const connectors = new Map([...openTargets(loaded)].map(([id, c]) => [id, readOnce(c)]));
+  try {
+    // The plan and drift read the same accounts: one listing per target, so both see one state.
+    const now = await planNow(g, { connectors });
+    const actual = await openActualState(now.loaded, undefined, connectors);
+    const report = computeDrift({
+      loaded: now.loaded,
+      identities: now.identities,
+      actual,
+      plan: now.plan,
+      asOf: new Date(now.plan.asOf),
+      ...(o.target !== undefined ? { targets: [o.target] } : {}),
+    });
+    const remediation = o.remediate ? remediationPlan(now.plan, report, now.loaded) : undefined;
+    if (remediation && o.out) {
+      const text = toJson(remediation) + '\n';
+      writeFileSync(o.out, text);
+      await auditIfStored(g, {
+        at: new Date(remediation.asOf),
+        actor: actor(),
+        action: 'plan.saved',
+        subject: `plan:${createHash('sha256').update(text).digest('hex')}`,
+        reason: `drift remediation: ${remediation.summary.changes} change(s) for ${report.summary.findings} finding(s)`,
+        details: { file: o.out, byAction: remediation.summary.byAction, drift: report.summary.byCode },
+      });
+    }
+    const failing =
+      failOn === undefined ? 0 : report.findings.filter((f) => severityRank(f.severity) >= severityRank(failOn)).length;
+    const code = failing > 0 ? EXIT.invalid : EXIT.ok;
+
+    if (g.json) {
+      io.out(
+        toJson({
+          ok: code === EXIT.ok,
+          drift: report,
+          ...(failOn ? { failOn, failing } : {}),
+          ...(remediation ? { remediation } : {}),
+          diagnostics: now.warnings,
+        }),
+      );
+      return code;
+    }
+    printDiagnostics(io, now.warnings);
+    io.out(renderDriftText(report, now.loaded, limit));
+    if (remediation) {
+      io.out('');
+      io.out(renderPlanText(remediation, { limit }));
+      if (o.out) io.err(`remediation plan saved to ${o.out}; review it, then: tenure apply ${o.out}`);
+    }
+    if (failOn !== undefined) {
+      io.out(
+        failing > 0
+          ? `${failing} finding(s) at or above ${failOn}: failing (--fail-on ${failOn}).`
+          : `nothing at or above ${failOn}: passing (--fail-on ${failOn}).`,
+      );
+    }
+    return code;
+  } finally {
+    for (const c of connectors.values()) await c.close();
+  }
+}
+
+/** Drift for a terminal: counts per class and target, then each class with its findings. */
+export function renderDriftText(report: DriftReport, loaded: LoadedPolicy, limit: number): string {
+  const out: string[] = [`Drift for ${report.policy} as of ${report.asOf}`, ''];
+  const codes = DRIFT_CODES.filter((c) => report.summary.byCode[c] > 0);
+  if (codes.length > 0) {
+    const head = ['class', ...report.targets.map((t) => t.target), 'total'];
+    const rows = codes.map((c) => [
+      c.slice('drift.'.length),
+      ...report.targets.map((t) => String(t.byCode[c])),
+      String(report.summary.byCode[c]),
+    ]);
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const row = (r: string[]) =>
+      r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+    out.push(row(head), ...rows.map(row), '');
+    for (const c of codes) {
+      const group = report.findings.filter((f) => f.code === c);
+      out.push(`${c} (${group.length}): ${group[0]!.why}`);
+      for (const f of group.slice(0, limit)) out.push(`  ${f.severity.padEnd(8)} ${f.subject}  ${f.message}`);
+      if (group.length > limit) out.push(`  ... and ${group.length - limit} more (--limit N or --json for all)`);
+      out.push(`  fix: ${group[0]!.fix}`, '');
+    }
+  }
+  const expected = expectedLines(report, loaded);
+  if (expected.length > 0) out.push('Not drift (the policy expects these):', ...expected.map((l) => `  ${l}`), '');
+  const s = report.summary;
+  out.push(
+    s.findings === 0
+      ? 'No drift: every account is explained and matches the policy.'
+      : `${s.findings} finding(s): ${[...FINDING_SEVERITIES]
+          .reverse()
+          .filter((x) => s.bySeverity[x] > 0)
+          .map((x) => `${s.bySeverity[x]} ${x}`)
+          .join(', ')}. tenure drift --remediate --out FILE makes the plan that fixes what the policy can fix.`,
+  );
+  return out.join('\n');
+}
+
+function expectedLines(report: DriftReport, loaded: LoadedPolicy): string[] {
+  const leaver = loaded.policy.policies.leaver;
+  const lines: string[] = [];
+  for (const t of report.targets) {
+    const e = t.expected;
+    const days = leaver.targets[t.target]?.deleteAfterDays ?? leaver.deleteAfterDays;
+    if (e.moverGrace > 0) lines.push(`${t.target}: ${e.moverGrace} removal(s) held back by the mover grace period`);
+    if (e.disabledLeavers > 0)
+      lines.push(
+        `${t.target}: ${e.disabledLeavers} disabled account(s) of leavers, ${days === undefined ? 'kept (the policy deletes none)' : `deleted ${days} days after leaving`}`,
+      );
+    if (e.disabledOrphans > 0)
+      lines.push(
+        `${t.target}: ${e.disabledOrphans} disabled account(s) no identity explains: no access; review and delete them by hand`,
+      );
+  }
+  return lines;
+}
+
+/** A connector whose account listing is read once and shared by every later caller. */
+function readOnce(c: Connector): Connector {
+  let listed: Promise<readonly Account[]> | undefined;
+  return new Proxy(c, {
+    get(target, key) {
+      if (key === 'listAccounts') return () => (listed ??= target.listAccounts());
+      const value = Reflect.get(target, key, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+function knownTarget(loaded: LoadedPolicy, id: string): void {
+  const ids = loaded.policy.targets.map((t) => t.id);
+  if (ids.includes(id)) return;
+  throw new UserError(
+    `--target ${id}: the policy declares no such target`,
+    EXIT.invalid,
+    [],
+    didYouMean(id, ids) ?? `targets: ${ids.join(', ')}`,
+  );
+}
+
+function parseSeverity(text: string | undefined): FindingSeverity | undefined {
+  if (text === undefined) return undefined;
+  const s = (FINDING_SEVERITIES as readonly string[]).find((x) => x === text.toLowerCase());
+  if (s === undefined)
+    throw new UserError(
+      `--fail-on ${text} is not a severity`,
+      EXIT.usage,
+      [],
+      `use one of ${FINDING_SEVERITIES.join(', ')} (lowest first)`,
+    );
+  return s as FindingSeverity;
+}
+
+function parseLimit(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_LIMIT;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UserError(`--limit ${text} is not a positive whole number`, EXIT.usage, [], 'for example --limit 50');
+  return n;
+}
