@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { canonicalJson } from '../audit/canonical-json.js';
 import { resolve, dirname, join } from 'node:path';
 import { MemoryConnector } from '../connectors/memory/memory-connector.js';
 import { executePlan, type ExecutionEvent } from '../executor/execute-plan.js';
@@ -123,6 +125,20 @@ export async function applyCommand(
         onEvent,
       });
       const by = actor();
+      // Rotations Tenure made are remembered, so a credential is not rotated again on the next run.
+      const rotated = r.operations.filter((op) => op.state === 'succeeded' && op.change.action === 'rotate_credential');
+      if (rotated.length > 0)
+        await store.write((w) =>
+          w.addRotations(
+            rotated.map((op) => ({
+              identity: op.change.identity ?? op.change.account,
+              target: op.change.target,
+              account: op.change.account,
+              at: new Date(plan.asOf),
+              purpose: op.change.purpose ?? 'rotation',
+            })),
+          ),
+        );
       await store.write((w) =>
         w.audit(
           r.operations
@@ -158,9 +174,16 @@ export async function applyCommand(
   }
 }
 
-/** A plan's journal key: the same plan always resumes the same journal. */
+/**
+ * A plan's journal key: the same plan always resumes the same journal, and two plans of one state
+ * (a plan and a drift remediation, say) never share one, so the digest of the changes is part of it.
+ */
 function planIdOf(plan: Plan): string {
-  return `${(plan.policyHash ?? '').slice(0, 16)}-${(plan.stateHash ?? '').slice(0, 16)}`;
+  const changes = createHash('sha256')
+    .update(canonicalJson(plan.targets.map((t) => t.changes)))
+    .digest('hex')
+    .slice(0, 12);
+  return `${(plan.policyHash ?? '').slice(0, 16)}-${(plan.stateHash ?? '').slice(0, 16)}-${changes}`;
 }
 
 /** Whether this store holds an unfinished journal of the plan. */

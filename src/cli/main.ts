@@ -112,6 +112,20 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       await run(() => driftCommand(io, globals(), opts))();
     });
 
+  const report = program.command('report').description('reports for auditors and reviewers');
+  report
+    .command('compliance')
+    .description(
+      'findings and enforced controls mapped to NIST CSF 2.0, NIST SP 800-207 and the OWASP NHI Top 10, with evidence',
+    )
+    .addOption(new Option('--format <format>', 'markdown (default), html, json').choices(['markdown', 'html', 'json']))
+    .option('--out <file>', 'write the report to this file instead of stdout')
+    .option('--skip-drift', 'do not read the targets (unreachable ones); the report says drift was not checked')
+    .action(async (opts: Record<string, string>) => {
+      const { reportComplianceCommand } = await import('./report.js');
+      await run(() => reportComplianceCommand(io, globals(), opts))();
+    });
+
   program
     .command('import')
     .description('read every source into the state store and record joiner, mover and leaver events')

@@ -9,9 +9,10 @@ import { computePlan } from '../plan/compute-plan.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import type { Identity } from '../model/identity.js';
 import { EXIT, UserError } from './output.js';
-import { storedDenials, storedExceptions, storedLifecycle } from './store-access.js';
+import { storedDenials, storedExceptions, storedLifecycle, storedNhiState } from './store-access.js';
+import { custodyLapsed, type CredentialRotation, type Custody } from '../model/custody.js';
 import { planningIdentities } from './planning-identities.js';
-import { asOfDate, openActualState, openPolicy, type GlobalOptions } from './workspace.js';
+import { asOfDate, openActualState, openPolicy, openTargets, type GlobalOptions } from './workspace.js';
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -39,8 +40,16 @@ export async function planNow(
   const exceptions = await storedExceptions(g);
   const denials = await storedDenials(g);
   const desired = new Engine(loaded).desiredState(identities, asOf, 'indexed', exceptions, denials);
-  const actual = await openActualState(loaded, options.actual, options.connectors);
+  // Connectors are opened here when the caller has none, so their capabilities (credential rotation) are known.
+  const connectors = options.connectors ?? (options.actual === undefined ? openTargets(loaded) : undefined);
+  let actual;
+  try {
+    actual = await openActualState(loaded, options.actual, connectors);
+  } finally {
+    if (!options.connectors) for (const c of connectors?.values() ?? []) await c.close();
+  }
   const lifecycle = await storedLifecycle(g);
+  const nhi = await storedNhiState(g);
   const { result, diagnostics } = computePlan({
     loaded,
     identities,
@@ -48,6 +57,11 @@ export async function planNow(
     actual,
     asOf,
     ...(lifecycle ? { lifecycle } : {}),
+    suspended: suspensions(nhi.custody, asOf),
+    credentials: {
+      rotatable: new Set([...(connectors ?? [])].filter(([, c]) => c.capabilities.rotate).map(([t]) => t)),
+      lastRotated: lastRotations(nhi.rotations),
+    },
   });
   if (hasErrors(diagnostics)) throw new UserError('the plan could not be computed', EXIT.invalid, diagnostics);
   const policyHash = sha256(readFileSync(loaded.policy.file, 'utf8'));
@@ -60,4 +74,34 @@ export async function planNow(
     warnings: [...warnings, ...sourceWarnings, ...diagnostics],
     identities,
   };
+}
+
+/** Non-human identities whose owner left and whom nobody took over by the deadline. */
+function suspensions(
+  custody: readonly Custody[],
+  asOf: Date,
+): (identity: string) => { reason: string; since: Date } | undefined {
+  const latest = new Map<string, Custody>();
+  for (const c of custody) latest.set(c.nhi, c);
+  return (identity) => {
+    const c = latest.get(identity);
+    if (!c || !custodyLapsed(c, asOf)) return undefined;
+    const day = c.deadline.toISOString().slice(0, 10);
+    return {
+      reason: `${identity} is suspended: its owner ${c.previousOwner} left and nobody confirmed taking it over by ${day} (tenure nhi confirm ${identity} --as ID)`,
+      since: c.deadline,
+    };
+  };
+}
+
+function lastRotations(
+  rotations: readonly CredentialRotation[],
+): (identity: string, target: string) => Date | undefined {
+  const latest = new Map<string, Date>();
+  for (const r of rotations) {
+    const key = `${r.identity}\u0000${r.target}`;
+    const seen = latest.get(key);
+    if (!seen || seen.getTime() < r.at.getTime()) latest.set(key, r.at);
+  }
+  return (identity, target) => latest.get(`${identity}\u0000${target}`);
 }

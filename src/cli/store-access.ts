@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { AuditEntry } from '../audit/audit-chain.js';
 import type { AccessException } from '../model/exception.js';
 import type { Denial } from '../model/review.js';
+import type { CredentialRotation, Custody } from '../model/custody.js';
 import type { PlanLifecycle } from '../plan/compute-plan.js';
 import { openStore, DEFAULT_STATE, isPostgresUrl } from '../store/open-store.js';
 import { StoreError, type StateStore } from '../store/state-store.js';
@@ -53,6 +54,15 @@ export async function storedDenials(g: GlobalOptions): Promise<Denial[]> {
   const location = stateLocation(g);
   if (!isPostgresUrl(location) && !existsSync(location)) return [];
   return withStore(g, (store) => store.denials());
+}
+
+/** Custody hand-overs of non-human identities and the credentials Tenure rotated; none without a store. */
+export async function storedNhiState(
+  g: GlobalOptions,
+): Promise<{ custody: Custody[]; rotations: CredentialRotation[] }> {
+  const location = stateLocation(g);
+  if (!isPostgresUrl(location) && !existsSync(location)) return { custody: [], rotations: [] };
+  return withStore(g, async (store) => ({ custody: await store.custody(), rotations: await store.rotations() }));
 }
 
 /**

@@ -237,6 +237,17 @@ describe('executePlan', () => {
     assert.equal(events.length, 1);
   });
 
+  it("never takes over another identity's account that happens to have the wanted name", async () => {
+    const t = new FakeTarget('dir');
+    t.accounts.set('u1', { identity: 'someone-else', enabled: true, groups: new Set() });
+    const changes = joiner('dir', 'u1', ['a']);
+    const r = await executePlan('p8', planOf(changes), new Map([['dir', t]]), new MemoryJournal(), instant);
+    assert.deepEqual(t.calls, ['create u1', 'read u1'], 'no membership is granted to the other account');
+    assert.equal(r.targets[0]!.dead, 1);
+    assert.match(r.operations[0]!.sentence, /NOT created — conflict: account "u1" exists and belongs to someone-else, not u1/);
+    assert.equal(r.operations[1]!.state, 'pending', "the membership waits for its account, which never became u1's");
+  });
+
   it('resumes a plan: finished operations are not run again, and a create that finds its account links to it', async () => {
     const t = new FakeTarget('dir');
     const journal = new MemoryJournal();
@@ -249,7 +260,8 @@ describe('executePlan', () => {
     t.accounts.set('u1', { identity: 'u1', enabled: true, groups: new Set(['dir:group/a']) });
     t.accounts.set('u2', { identity: 'u2', enabled: true, groups: new Set() });
     const r = await executePlan('p7', planOf(changes), new Map([['dir', t]]), journal, instant);
-    assert.deepEqual(t.calls, ['create u2', 'add u2 dir:group/a']);
+    // The create finds the account, reads it, sees it is u2's own, and links to it.
+    assert.deepEqual(t.calls, ['create u2', 'read u2', 'add u2 dir:group/a']);
     assert.deepEqual(r.targets, [{ target: 'dir', succeeded: 2, dead: 0, pending: 0 }]);
     assert.deepEqual(
       [...journal.operations.get('p7')!].map((o) => o.state),

@@ -65,6 +65,7 @@ const PAST: Record<Change['action'], string> = {
   remove_membership: 'removed from',
   disable_account: 'disabled',
   delete_account: 'deleted',
+  rotate_credential: 'credential rotated',
 };
 
 /**
@@ -227,11 +228,23 @@ async function apply(connector: Connector, change: Change, specOf?: (c: Change) 
       try {
         await connector.createAccount(spec);
       } catch (e) {
-        if (e instanceof ConnectorError && e.code === 'already_exists') return;
-        throw e;
+        if (!(e instanceof ConnectorError) || e.code !== 'already_exists') throw e;
+        // Matched, not created: a repeat of our own create links, but an account of someone else is not ours to take.
+        const existing = await connector.readAccount(change.account);
+        const owner = existing?.identity;
+        if (owner !== undefined && owner !== '' && change.identity !== undefined && owner !== change.identity) {
+          throw new ConnectorError(
+            change.target,
+            'conflict',
+            `account "${change.account}" exists and belongs to ${owner}, not ${change.identity}`,
+            'give one of them another account name (targets[].account_name), or fix the link in the target',
+          );
+        }
       }
       return;
     }
+    case 'rotate_credential':
+      return connector.rotateCredential(change.account);
     case 'enable_account':
       return connector.enableAccount(change.account);
     case 'disable_account':

@@ -1,3 +1,4 @@
+import { countByAction } from '../plan/compute-plan.js';
 import { analyseRule, type CandidateFilter } from '../engine/candidate-filter.js';
 import { Engine } from '../engine/engine.js';
 import { IdentityIndex } from '../engine/identity-index.js';
@@ -559,16 +560,15 @@ function mergeDiff(
  * plan's is. Accounts are named by identity id: one account per identity and target either way.
  */
 function syntheticPlan(target: string, changes: readonly Change[], accountsBefore: number): TargetPlan {
-  const counts = {
-    create_account: 0,
-    enable_account: 0,
-    add_membership: 0,
-    remove_membership: 0,
-    disable_account: 0,
-    delete_account: 0,
+  return {
+    target,
+    changes,
+    counts: countByAction(changes),
+    deferred: 0,
+    deferredChanges: [],
+    accountsBefore,
+    unlinkedAccounts: 0,
   };
-  for (const c of changes) counts[c.action]++;
-  return { target, changes, counts, deferred: 0, deferredChanges: [], accountsBefore, unlinkedAccounts: 0 };
 }
 
 function holdersFromState(state: DesiredState): Map<string, number> {

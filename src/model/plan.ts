@@ -8,6 +8,7 @@ export const CHANGE_ACTIONS = [
   'remove_membership',
   'disable_account',
   'delete_account',
+  'rotate_credential',
 ] as const;
 export type ChangeAction = (typeof CHANGE_ACTIONS)[number];
 
@@ -21,6 +22,8 @@ export interface Change {
   /** For membership changes: the entitlement id. */
   readonly entitlement?: string;
   readonly risk?: RiskLevel;
+  /** For `rotate_credential`: a rotation due by age, or a revocation (a suspended non-human identity). */
+  readonly purpose?: 'rotation' | 'revocation';
   /** For humans only; scripts read the other fields. */
   readonly reason: string;
 }

@@ -2,7 +2,7 @@ import type { ActualState } from '../model/actual-state.js';
 import type { Checked, Diagnostic } from '../model/diagnostic.js';
 import { riskRank, type Entitlement } from '../model/entitlement.js';
 import type { DesiredState, Grant, IdentityAccess } from '../model/grant.js';
-import type { Identity } from '../model/identity.js';
+import { isNonHuman, type Identity } from '../model/identity.js';
 import { CHANGE_ACTIONS, type Change, type ChangeAction, type Plan, type TargetPlan } from '../model/plan.js';
 import type { BreakerSettings, LeaverRules } from '../model/policy.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
@@ -32,6 +32,16 @@ export interface PlanInput {
    * identity left on its `endDate`, and no mover grace period applies.
    */
   readonly lifecycle?: PlanLifecycle;
+  /**
+   * Identities Tenure suspends though their source says otherwise — a non-human identity whose
+   * owner left and whom nobody took over by the deadline — with the reason and since when.
+   */
+  readonly suspended?: (identity: string) => { readonly reason: string; readonly since: Date } | undefined;
+  /** Credential upkeep of non-human identities: targets that can rotate, and Tenure's own last rotation there. */
+  readonly credentials?: {
+    readonly rotatable: ReadonlySet<string>;
+    readonly lastRotated: (identity: string, target: string) => Date | undefined;
+  };
 }
 
 const ORDER: Record<ChangeAction, number> = {
@@ -39,8 +49,9 @@ const ORDER: Record<ChangeAction, number> = {
   enable_account: 1,
   add_membership: 2,
   remove_membership: 3,
-  disable_account: 4,
-  delete_account: 5,
+  rotate_credential: 4,
+  disable_account: 5,
+  delete_account: 6,
 };
 
 const DAY_MS = 86_400_000;
@@ -96,8 +107,11 @@ export function computePlan(input: PlanInput): Checked<Plan> {
     const changes: Change[] = [];
     const deferredChanges: Change[] = [];
     const prefix = `${target.id}:`;
+    const rotatable = input.credentials?.rotatable.has(target.id) === true;
+    const maxAge = loaded.policy.policies.nonHuman.maxCredentialAgeDays;
     for (const { identity, name, account } of links) {
-      const access = accessById.get(identity.id);
+      const suspension = input.suspended?.(identity.id);
+      const access = suspension ? undefined : accessById.get(identity.id);
       const wanted = new Map<string, Grant>();
       for (const g of access?.grants ?? []) if (g.entitlement.startsWith(prefix)) wanted.set(g.entitlement, g);
       const own: Change[] = [];
@@ -149,7 +163,7 @@ export function computePlan(input: PlanInput): Checked<Plan> {
           removeOrKeep(`no role grants ${id} to ${identity.id}`, e);
         }
       } else if (account) {
-        const why = leaveReason(identity, target.id);
+        const why = suspension?.reason ?? leaveReason(identity, target.id);
         const leaving = identity.status === 'terminated' ? deletionOf(identity, lifecycle, deletion, asOf) : undefined;
         for (const id of account.entitlements) {
           const e = entitlements.get(id);
@@ -161,6 +175,27 @@ export function computePlan(input: PlanInput): Checked<Plan> {
           // A move that took this target away keeps the account enabled through the grace period.
           if (kept?.tookTarget) later.push(make('disable_account', kept.reason));
           else change('disable_account', leaving ? `${why}; ${leaving.reason}` : why);
+        }
+      }
+      // Credentials of non-human identities: revoked when suspended, rotated when older than the policy allows.
+      if (account && rotatable && isNonHuman(identity.kind) && !own.some((c) => c.action === 'delete_account')) {
+        const ours = input.credentials.lastRotated(identity.id, target.id);
+        if (suspension) {
+          if (!ours || ours.getTime() < suspension.since.getTime())
+            own.push({ ...make('rotate_credential', `revoked: ${suspension.reason}`), purpose: 'revocation' });
+        } else if (maxAge !== undefined && wanted.size > 0) {
+          const since = [ours, identity.credential?.lastRotated, identity.credential?.created]
+            .filter((d): d is Date => d !== undefined)
+            .reduce<Date | undefined>((a, d) => (a && a.getTime() > d.getTime() ? a : d), undefined);
+          const age = since === undefined ? undefined : Math.floor((asOf.getTime() - since.getTime()) / DAY_MS);
+          if (age !== undefined && age > maxAge)
+            own.push({
+              ...make(
+                'rotate_credential',
+                `credential last rotated ${day(since!)}, ${age} days ago; the most allowed is ${maxAge} (policy non_human.max_credential_age_days)`,
+              ),
+              purpose: 'rotation',
+            });
         }
       }
       changes.push(...own.sort(byOrder));

@@ -7,6 +7,7 @@ const VERB: Record<ChangeAction, string> = {
   remove_membership: 'remove',
   disable_account: 'disable account',
   delete_account: 'delete account',
+  rotate_credential: 'rotate credential of',
 };
 const SIGN: Record<ChangeAction, string> = {
   create_account: '+',
@@ -15,6 +16,7 @@ const SIGN: Record<ChangeAction, string> = {
   remove_membership: '-',
   disable_account: '-',
   delete_account: '-',
+  rotate_credential: '~',
 };
 
 export interface RenderOptions {
@@ -65,15 +67,19 @@ export function renderPlanText(plan: Plan, options: RenderOptions = {}): string 
 export function renderPlanMarkdown(plan: Plan, options: RenderOptions = {}): string {
   const limit = options.limit ?? 50;
   const s = plan.summary;
+  // Rotations are rare: their column shows only when a target has one.
+  const columns = CHANGE_ACTIONS.filter(
+    (a) => a !== 'rotate_credential' || plan.targets.some((t) => (t.counts[a] ?? 0) > 0),
+  );
   const out: string[] = [
     `### Tenure plan — ${plan.policy}`,
     '',
     `${s.changes} change(s) for ${s.identitiesAffected} identities; ${s.highRiskGrants} high or critical grant(s).`,
     '',
-    '| target | accounts now | ' + CHANGE_ACTIONS.map((a) => a.replace('_', ' ')).join(' | ') + ' |',
-    '| --- | ---: | ' + CHANGE_ACTIONS.map(() => '---:').join(' | ') + ' |',
+    '| target | accounts now | ' + columns.map((a) => a.replace('_', ' ')).join(' | ') + ' |',
+    '| --- | ---: | ' + columns.map(() => '---:').join(' | ') + ' |',
     ...plan.targets.map(
-      (t) => `| ${t.target} | ${t.accountsBefore} | ${CHANGE_ACTIONS.map((a) => t.counts[a]).join(' | ')} |`,
+      (t) => `| ${t.target} | ${t.accountsBefore} | ${columns.map((a) => t.counts[a]).join(' | ')} |`,
     ),
     '',
   ];
