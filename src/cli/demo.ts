@@ -164,7 +164,7 @@ export async function demoCommand(io: Io, g: GlobalOptions, o: Record<string, st
     for (const e of shown.slice(0, 8)) say(`      ${e.kind.padEnd(12)} ${e.summary}`);
     for (const e of shown.filter((x) => x.kind === 'owner_gone'))
       say(
-        `      → ${e.identity} has no active owner now; its access stays, and the event is listed for the access team (tenure events --identity ${e.identity})`,
+        `      → ${e.identity} has no active owner now: the owner's manager is asked to take it over, and unconfirmed by the deadline it is suspended (tenure nhi list)`,
       );
     return {
       outcome: stopped ? 'stopped' : total === 0 ? 'unchanged' : 'applied',
