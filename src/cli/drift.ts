@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import type { Connector } from '../connectors/connector.js';
 import { computeDrift, DRIFT_CODES, remediationPlan, type DriftReport } from '../governance/drift.js';
-import type { Account } from '../model/actual-state.js';
 import { FINDING_SEVERITIES, severityRank, type FindingSeverity } from '../model/finding.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { didYouMean } from '../policy/suggest.js';
@@ -11,7 +9,7 @@ import { actor } from './actor.js';
 import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
 import { planNow } from './plan-state.js';
 import { auditIfStored } from './store-access.js';
-import { openActualState, openPolicy, openTargets, type GlobalOptions } from './workspace.js';
+import { listedOnce, openActualState, openPolicy, openTargets, type GlobalOptions } from './workspace.js';
 
 export interface DriftOptions {
   readonly target?: string;
@@ -38,7 +36,7 @@ export async function driftCommand(io: Io, g: GlobalOptions, o: DriftOptions): P
   const limit = parseLimit(o.limit);
   const { loaded } = openPolicy(g.config);
   if (o.target !== undefined) knownTarget(loaded, o.target);
-  const connectors = new Map([...openTargets(loaded)].map(([id, c]) => [id, readOnce(c)]));
+  const connectors = new Map([...openTargets(loaded)].map(([id, c]) => [id, listedOnce(c)]));
   try {
     // The plan and drift read the same accounts: one listing per target, so both see one state.
     const now = await planNow(g, { connectors });
@@ -155,18 +153,6 @@ function expectedLines(report: DriftReport, loaded: LoadedPolicy): string[] {
       );
   }
   return lines;
-}
-
-/** A connector whose account listing is read once and shared by every later caller. */
-function readOnce(c: Connector): Connector {
-  let listed: Promise<readonly Account[]> | undefined;
-  return new Proxy(c, {
-    get(target, key) {
-      if (key === 'listAccounts') return () => (listed ??= target.listAccounts());
-      const value = Reflect.get(target, key, target) as unknown;
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
 }
 
 function knownTarget(loaded: LoadedPolicy, id: string): void {

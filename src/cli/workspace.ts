@@ -5,7 +5,7 @@ import type { Entitlement } from '../model/entitlement.js';
 import { didYouMean } from '../policy/suggest.js';
 import { hasErrors } from '../model/diagnostic.js';
 import type { Identity } from '../model/identity.js';
-import type { ActualState, TargetState } from '../model/actual-state.js';
+import type { Account, ActualState, TargetState } from '../model/actual-state.js';
 import { loadPolicy, type LoadedPolicy } from '../policy/load-policy.js';
 import { readSources } from '../sources/read-sources.js';
 import { ConnectorError } from '../connectors/connector.js';
@@ -141,4 +141,16 @@ export function declaredEntitlement(loaded: LoadedPolicy, id: string): Entitleme
     [],
     didYouMean(id, ids) ?? 'entitlements are written target:kind/name',
   );
+}
+
+/** A connector whose account listing is read once and shared by every later caller. */
+export function listedOnce(c: Connector): Connector {
+  let listed: Promise<readonly Account[]> | undefined;
+  return new Proxy(c, {
+    get(target, key) {
+      if (key === 'listAccounts') return () => (listed ??= target.listAccounts());
+      const value = Reflect.get(target, key, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
