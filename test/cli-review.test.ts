@@ -132,6 +132,13 @@ describe('tenure review', () => {
       /review 1 of role:finance \(open, due 2026-11-30\): 3 item\(s\), 0 kept, 1 revoked, 2 pending/,
     );
     assert.match(status.stdout, /finance: 1 revoked; owner E001/);
+    // lint flags the role for its owner too.
+    const lint = JSON.parse((await run('--json', 'lint')).stdout) as {
+      findings: { code: string; subject: string; fix: string }[];
+    };
+    const flagged = lint.findings.find((f) => f.code === 'role.grants_revoked');
+    assert.equal(flagged?.subject, 'role:finance');
+    assert.match(flagged!.fix, /E001, the role's owner, should narrow the rule or split the role/);
   });
 
   it('closing applies the no-response default, and a closed campaign takes no more decisions', async () => {

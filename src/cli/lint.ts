@@ -4,7 +4,7 @@ import { formatPosition } from '../model/diagnostic.js';
 import { FINDING_SEVERITIES, severityRank, type Finding, type FindingSeverity } from '../model/finding.js';
 import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
 import { planningIdentities } from './planning-identities.js';
-import { storedExceptions } from './store-access.js';
+import { storedDenials, storedExceptions } from './store-access.js';
 import { asOfDate, openPolicy, type GlobalOptions } from './workspace.js';
 
 export interface LintOptions {
@@ -28,8 +28,9 @@ export async function lintCommand(io: Io, g: GlobalOptions, options: LintOptions
   const { identities, diagnostics } = await planningIdentities(g, loaded);
   const exceptions = await storedExceptions(g);
   const engine = new Engine(loaded);
-  const desired = engine.desiredState(identities, asOf, 'indexed', exceptions);
-  const findings = lint({ loaded, identities, exceptions, desired, asOf, closures: engine.closures });
+  const denials = await storedDenials(g);
+  const desired = engine.desiredState(identities, asOf, 'indexed', exceptions, denials);
+  const findings = lint({ loaded, identities, exceptions, desired, asOf, closures: engine.closures, denials });
   const counts = countBySeverity(findings);
   const failing =
     failOn === undefined ? 0 : findings.filter((f) => severityRank(f.severity) >= severityRank(failOn)).length;

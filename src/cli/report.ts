@@ -26,7 +26,7 @@ import { isPostgresUrl } from '../store/open-store.js';
 import { EXIT, printDiagnostics, UserError, type Io } from './output.js';
 import { planNow } from './plan-state.js';
 import { planningIdentities } from './planning-identities.js';
-import { stateLocation, storedExceptions, withStore } from './store-access.js';
+import { stateLocation, storedDenials, storedExceptions, withStore } from './store-access.js';
 import { asOfDate, listedOnce, openActualState, openPolicy, openTargets, type GlobalOptions } from './workspace.js';
 
 export interface ReportOptions {
@@ -89,8 +89,9 @@ export async function reportComplianceCommand(io: Io, g: GlobalOptions, o: Repor
   // The same inputs as `tenure lint`, so the report and lint never disagree.
   const exceptions = await storedExceptions(g);
   const engine = new Engine(loaded);
-  const desired = engine.desiredState(identities, asOf, 'indexed', exceptions);
-  const lintFindings = lint({ loaded, identities, exceptions, desired, asOf, closures: engine.closures });
+  const denials = await storedDenials(g);
+  const desired = engine.desiredState(identities, asOf, 'indexed', exceptions, denials);
+  const lintFindings = lint({ loaded, identities, exceptions, desired, asOf, closures: engine.closures, denials });
   const store = await storeEvidence(g, loaded.policy);
 
   const report = buildComplianceReport({

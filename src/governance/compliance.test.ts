@@ -155,8 +155,21 @@ function brokenEverywhere() {
     exception({ id: 7, identity: 'NOBODY', entitlement: 'apps:role/wiki' }),
     exception({ id: 8, identity: 'E4', entitlement: 'apps:role/gone' }),
   ];
-  const desired = new Engine(loaded).desiredState(identities, asOf, 'indexed', exceptions);
-  return { loaded, identities, findings: lint({ loaded, identities, exceptions, desired, asOf }) };
+  // A reviewer revoked what role "broad" gives E4: the role is flagged for its owner.
+  const denials = [
+    {
+      id: 1,
+      identity: 'E4',
+      entitlement: 'apps:role/extra',
+      origin: 'review 1, item 1',
+      reason: 'not needed',
+      decidedBy: 'O1',
+      at: days(-1),
+      roles: ['broad'],
+    },
+  ];
+  const desired = new Engine(loaded).desiredState(identities, asOf, 'indexed', exceptions, denials);
+  return { loaded, identities, findings: lint({ loaded, identities, exceptions, desired, asOf, denials }) };
 }
 
 /** Everything recorded and clean: one of each kind of evidence, no findings. */

@@ -27,6 +27,7 @@ export const LINT_CODES = [
   'role.unreachable',
   'role.birthright_high_risk',
   'role.too_many_entitlements',
+  'role.grants_revoked',
   'sod.within_role',
   'sod.identity_conflict',
   'exception.expired',

@@ -1,3 +1,5 @@
+import { flaggedRoles } from './review-scope.js';
+import { denialActive, type Denial } from '../model/review.js';
 import { computeRoleClosures, type RoleClosure } from '../engine/role-closure.js';
 import { riskRank, type Entitlement, type RiskLevel } from '../model/entitlement.js';
 import { exceptionActive, type AccessException } from '../model/exception.js';
@@ -22,6 +24,8 @@ export interface LintInput {
   readonly asOf: Date;
   /** Role closures when the caller already has them (Engine.closures); computed otherwise. */
   readonly closures?: ReadonlyMap<string, RoleClosure>;
+  /** Revokes from access reviews: each role they came from is flagged for its owner. */
+  readonly denials?: readonly Denial[];
 }
 
 /**
@@ -40,6 +44,7 @@ export function lint(input: LintInput): Finding[] {
   exceptionFindings(c, out);
   for (const i of input.identities) if (isNonHuman(i.kind) && i.status !== 'terminated') nhiFindings(c, i, out);
   entitlementFindings(c, out);
+  revokedRoleFindings(input, out);
   return sortFindings(out);
 }
 
@@ -676,4 +681,28 @@ function listed(items: readonly string[]): string {
   return items.length <= LISTED
     ? joinAnd(items)
     : `${items.slice(0, LISTED).join(', ')} and ${items.length - LISTED} more`;
+}
+
+/** Roles whose grants reviewers revoked: the rule gives access people were judged not to need. */
+function revokedRoleFindings(input: LintInput, out: Finding[]): void {
+  const denials = (input.denials ?? []).filter((d) => denialActive(d, input.asOf));
+  const roles = new Map(input.loaded.policy.roles.map((r) => [r.id, r]));
+  for (const flag of flaggedRoles(denials, input.loaded.policy)) {
+    const role = roles.get(flag.role);
+    if (!role) continue;
+    const example = denials.find((d) => d.roles.includes(flag.role))!;
+    const owner = flag.businessOwner ?? flag.technicalOwner;
+    out.push({
+      code: 'role.grants_revoked',
+      severity: 'medium',
+      subject: `role:${flag.role}`,
+      message: `${flag.revoked} grant(s) of role ${flag.role} were revoked in access reviews, e.g. ${example.entitlement} from ${example.identity} (${example.origin})`,
+      why: 'Reviewers judged that people the rule matches should not have what it grants; the rule keeps granting it to everyone else it matches, new joiners included.',
+      fix: `${owner ? `${owner}, the role's owner,` : 'the role owner'} should narrow the rule or split the role; tenure review status lists the revokes`,
+      position: role.position,
+      related: [
+        ...new Set(denials.filter((d) => d.roles.includes(flag.role)).map((d) => `identity:${d.identity}`)),
+      ].slice(0, 20),
+    });
+  }
 }
