@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { computeDrift, DRIFT_CODES, remediationPlan, type DriftReport } from '../governance/drift.js';
-import { FINDING_SEVERITIES, severityRank, type FindingSeverity } from '../model/finding.js';
+import { FINDING_SEVERITIES, severityRank } from '../model/finding.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { didYouMean } from '../policy/suggest.js';
 import { renderPlanText } from '../plan/render-plan.js';
 import { actor } from './actor.js';
+import { parseFailOn, parseLimit } from './finding-options.js';
 import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
 import { planNow } from './plan-state.js';
 import { auditIfStored } from './store-access.js';
@@ -20,7 +21,6 @@ export interface DriftOptions {
 }
 
 /** Findings shown per class in text output unless --limit says otherwise. */
-const DEFAULT_LIMIT = 20;
 
 /**
  * `tenure drift`: reads actual state through the connectors and reports every difference from
@@ -32,8 +32,8 @@ export async function driftCommand(io: Io, g: GlobalOptions, o: DriftOptions): P
   // Arguments first: a typo in a scheduled job should fail before any target is read.
   if (o.out !== undefined && !o.remediate)
     throw new UserError('--out saves the remediation plan', EXIT.usage, [], 'add --remediate');
-  const failOn = parseSeverity(o.failOn);
-  const limit = parseLimit(o.limit);
+  const failOn = parseFailOn(o.failOn);
+  const limit = parseLimit(o.limit, 20);
   const { loaded } = openPolicy(g.config);
   if (o.target !== undefined) knownTarget(loaded, o.target);
   const connectors = new Map([...openTargets(loaded)].map(([id, c]) => [id, listedOnce(c)]));
@@ -164,25 +164,4 @@ function knownTarget(loaded: LoadedPolicy, id: string): void {
     [],
     didYouMean(id, ids) ?? `targets: ${ids.join(', ')}`,
   );
-}
-
-function parseSeverity(text: string | undefined): FindingSeverity | undefined {
-  if (text === undefined) return undefined;
-  const s = (FINDING_SEVERITIES as readonly string[]).find((x) => x === text.toLowerCase());
-  if (s === undefined)
-    throw new UserError(
-      `--fail-on ${text} is not a severity`,
-      EXIT.usage,
-      [],
-      `use one of ${FINDING_SEVERITIES.join(', ')} (lowest first)`,
-    );
-  return s as FindingSeverity;
-}
-
-function parseLimit(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_LIMIT;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1)
-    throw new UserError(`--limit ${text} is not a positive whole number`, EXIT.usage, [], 'for example --limit 50');
-  return n;
 }

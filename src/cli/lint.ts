@@ -2,7 +2,8 @@ import { Engine } from '../engine/engine.js';
 import { lint } from '../governance/lint.js';
 import { formatPosition } from '../model/diagnostic.js';
 import { FINDING_SEVERITIES, severityRank, type Finding, type FindingSeverity } from '../model/finding.js';
-import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
+import { parseFailOn, parseLimit } from './finding-options.js';
+import { EXIT, printDiagnostics, toJson, type Io } from './output.js';
 import { planningIdentities } from './planning-identities.js';
 import { storedDenials, storedExceptions } from './store-access.js';
 import { asOfDate, openPolicy, type GlobalOptions } from './workspace.js';
@@ -13,7 +14,6 @@ export interface LintOptions {
 }
 
 /** Findings shown per severity in text output unless --limit says otherwise. */
-const DEFAULT_LIMIT = 20;
 
 /**
  * `tenure lint`: role-model, separation-of-duties, exception and non-human identity findings.
@@ -21,8 +21,8 @@ const DEFAULT_LIMIT = 20;
  */
 export async function lintCommand(io: Io, g: GlobalOptions, options: LintOptions): Promise<number> {
   // Arguments first: a typo in a CI script should fail fast, before the sources are read.
-  const failOn = parseSeverity(options.failOn);
-  const limit = parseLimit(options.limit);
+  const failOn = parseFailOn(options.failOn);
+  const limit = parseLimit(options.limit, 20);
   const asOf = asOfDate(g.asOf);
   const { loaded, warnings } = openPolicy(g.config);
   const { identities, diagnostics } = await planningIdentities(g, loaded);
@@ -95,25 +95,4 @@ function countBySeverity(findings: readonly Finding[]): Record<FindingSeverity, 
 function summary(total: number, counts: Record<FindingSeverity, number>): string {
   const parts = [...FINDING_SEVERITIES].reverse().map((s) => `${counts[s]} ${s}`);
   return `${total} finding${total === 1 ? '' : 's'}: ${parts.join(', ')}`;
-}
-
-function parseSeverity(text: string | undefined): FindingSeverity | undefined {
-  if (text === undefined) return undefined;
-  const s = (FINDING_SEVERITIES as readonly string[]).find((x) => x === text.toLowerCase());
-  if (s === undefined)
-    throw new UserError(
-      `--fail-on ${text} is not a severity`,
-      EXIT.usage,
-      [],
-      `use one of ${FINDING_SEVERITIES.join(', ')} (lowest first)`,
-    );
-  return s as FindingSeverity;
-}
-
-function parseLimit(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_LIMIT;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1)
-    throw new UserError(`--limit ${text} is not a positive whole number`, EXIT.usage, [], 'for example --limit 50');
-  return n;
 }

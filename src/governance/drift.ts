@@ -4,7 +4,7 @@ import { FINDING_SEVERITIES, sortFindings, type Finding, type FindingSeverity } 
 import type { Identity } from '../model/identity.js';
 import type { Change, Plan, TargetPlan } from '../model/plan.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
-import { breakerSettings, countByAction } from '../plan/compute-plan.js';
+import { breakerSettings, countByAction, summarise } from '../plan/compute-plan.js';
 import { deprovisionVerdict } from '../plan/guardrails.js';
 import { departedIdentities, linkAccounts, type AccountLink } from '../plan/link-accounts.js';
 
@@ -402,14 +402,7 @@ export function remediationPlan(plan: Plan, drift: DriftReport, loaded: LoadedPo
   return {
     ...plan,
     targets,
-    summary: {
-      changes: all.length,
-      identitiesAffected: new Set(all.map((c) => c.identity).filter((x) => x !== undefined)).size,
-      byAction: countByAction(all),
-      highRiskGrants: all.filter(
-        (c) => c.action === 'add_membership' && c.risk !== undefined && riskRank(c.risk) >= riskRank('high'),
-      ).length,
-    },
+    summary: summarise(all),
     guardrails: {
       blocked: deprovision.some((d) => d.blocked) || sodConflicts.length > 0,
       deprovision,

@@ -3,7 +3,14 @@ import type { Checked, Diagnostic } from '../model/diagnostic.js';
 import { riskRank, type Entitlement } from '../model/entitlement.js';
 import type { DesiredState, Grant, IdentityAccess } from '../model/grant.js';
 import { isNonHuman, type Identity } from '../model/identity.js';
-import { CHANGE_ACTIONS, type Change, type ChangeAction, type Plan, type TargetPlan } from '../model/plan.js';
+import {
+  CHANGE_ACTIONS,
+  type Change,
+  type ChangeAction,
+  type Plan,
+  type PlanSummary,
+  type TargetPlan,
+} from '../model/plan.js';
 import type { BreakerSettings, LeaverRules } from '../model/policy.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { explainGrant } from './explain.js';
@@ -220,14 +227,7 @@ export function computePlan(input: PlanInput): Checked<Plan> {
     policy: loaded.policy.name,
     asOf: asOf.toISOString(),
     targets,
-    summary: {
-      changes: all.length,
-      identitiesAffected: new Set(all.map((c) => c.identity).filter((x) => x !== undefined)).size,
-      byAction: countByAction(all),
-      highRiskGrants: all.filter(
-        (c) => c.action === 'add_membership' && c.risk !== undefined && riskRank(c.risk) >= riskRank('high'),
-      ).length,
-    },
+    summary: summarise(all),
     guardrails: {
       blocked: deprovision.some((d) => d.blocked) || conflicts.length > 0,
       deprovision,
@@ -310,6 +310,18 @@ export function breakerSettings(loaded: LoadedPolicy, target: string): BreakerSe
     loaded.policy.targets.find((t) => t.id === target)?.deprovisionBreaker ??
     loaded.policy.policies.guardrails.deprovision
   );
+}
+
+/** A plan's summary counts from its changes. */
+export function summarise(all: readonly Change[]): PlanSummary {
+  return {
+    changes: all.length,
+    identitiesAffected: new Set(all.map((c) => c.identity).filter((x) => x !== undefined)).size,
+    byAction: countByAction(all),
+    highRiskGrants: all.filter(
+      (c) => c.action === 'add_membership' && c.risk !== undefined && riskRank(c.risk) >= riskRank('high'),
+    ).length,
+  };
 }
 
 export function countByAction(changes: readonly Change[]): Record<ChangeAction, number> {
