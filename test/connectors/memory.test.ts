@@ -45,6 +45,30 @@ describe('MemoryConnector', () => {
     assert.deepEqual((await m.readAccount('ana'))!.entitlements, []);
   });
 
+  it('accepts exactly the snapshots its schema describes, with the same defaults', () => {
+    const ok = { id: '1', name: 'ana', identity: 'E1', enabled: false, entitlements: ['app:role/r'] };
+    const cases: [string, unknown, string | undefined][] = [
+      ['a full account', { accounts: [ok] }, undefined],
+      ['defaults', { accounts: [{ id: '1', name: 'ana' }] }, undefined],
+      ['an unknown key on an account', { accounts: [{ ...ok, extra: 1 }] }, 'accounts[0]'],
+      ['an unknown top-level key', { accounts: [], more: [] }, 'top level'],
+      ['an empty id', { accounts: [{ ...ok, id: '' }] }, 'accounts[0].id'],
+      ['an empty identity', { accounts: [{ ...ok, identity: '' }] }, 'accounts[0].identity'],
+      ['enabled as text', { accounts: [{ ...ok, enabled: 'yes' }] }, 'accounts[0].enabled'],
+      ['an entitlement that is a number', { accounts: [{ ...ok, entitlements: [1] }] }, 'accounts[0].entitlements[0]'],
+      ['accounts that are not a list', { accounts: {} }, 'accounts'],
+    ];
+    for (const [what, snapshot, where] of cases) {
+      const read = () => parseSnapshot('app', 'apps.json', JSON.stringify(snapshot));
+      if (where === undefined) assert.doesNotThrow(read, what);
+      else
+        assert.throws(read, (e: unknown) => isCode('invalid_input')(e) && (e as Error).message.includes(where), what);
+    }
+    assert.deepEqual(parseSnapshot('app', 'apps.json', JSON.stringify({ accounts: [{ id: '1', name: 'ana' }] })), [
+      { id: '1', name: 'ana', enabled: true, entitlements: [] },
+    ]);
+  });
+
   it('loads a snapshot file, and names the file when it is wrong', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tenure-mem-'));
     try {
