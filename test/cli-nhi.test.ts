@@ -177,6 +177,10 @@ describe('tenure nhi with a PostgreSQL target', () => {
     assert.match(suspended.stdout, new RegExp(`account ${loader} in warehouse: disabled`));
     assert.deepEqual(await role(), { rolcanlogin: false, groups: [] });
     assert.equal(sinkLines().length, 2, 'the old password no longer works');
+    assert.match(
+      (await run('2026-11-11', 'why', loader)).stdout,
+      /SUSPENDED: its owner E001 left and nobody confirmed/,
+    );
     const plan = await run('2026-11-11', 'plan');
     assert.match(plan.stdout, /No changes: every target matches the policy/, 'suspended stays suspended, revoked once');
     assert.equal((await run('2026-11-12', 'nhi', 'confirm', loader, '--as', 'M001')).code, 0);

@@ -3,7 +3,8 @@ import type { IdentityAccess } from '../model/grant.js';
 import type { Identity } from '../model/identity.js';
 import { describeInputs, expandGrant, explainProvenance, formatValue, matchOf } from '../plan/explain.js';
 import { identityField, toCelIdentity } from '../policy/rule-environment.js';
-import { storedDenials, storedExceptions } from './store-access.js';
+import { storedDenials, storedExceptions, storedNhiState } from './store-access.js';
+import { custodyLapsed } from '../model/custody.js';
 import { explainDenial } from '../governance/review-scope.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
 import { planningIdentities } from './planning-identities.js';
@@ -60,6 +61,12 @@ export async function whyCommand(
     return EXIT.ok;
   }
   io.out(header(identity));
+  // A non-human identity nobody took over when its owner left: the plan takes its access away.
+  const custody = (await storedNhiState(g)).custody.filter((c) => c.nhi === identity.id).pop();
+  if (custody && custodyLapsed(custody, asOf))
+    io.out(
+      `  SUSPENDED: its owner ${custody.previousOwner} left and nobody confirmed taking it over by ${custody.deadline.toISOString().slice(0, 10)}; plans disable its accounts whatever its roles grant (tenure nhi confirm ${identity.id} --as ID)`,
+    );
   if (!engine.receives(identity, asOf)) {
     io.out(`  ${noAccessReason(identity, asOf)}`);
     if (entitlement !== undefined) printWouldGrant(io, whyNot(engine, identity, entitlement, asOf));
