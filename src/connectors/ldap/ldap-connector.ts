@@ -156,7 +156,7 @@ export class LdapConnector implements Connector {
     rotate: false,
   };
   private readonly client: Client;
-  private bound: Promise<void> | undefined;
+  private connecting: Promise<void> | undefined;
   private readonly accountParents: ReadonlySet<string>;
   private readonly disabledParent: string | undefined;
 
@@ -253,7 +253,7 @@ export class LdapConnector implements Connector {
       for (const [key, value] of Object.entries(mapped)) if (value !== '') attributes[key] = value;
       if (mapped.cn === undefined && mapped.displayName) attributes.cn = mapped.displayName;
       if (spec.identity !== '') attributes.employeeNumber = spec.identity;
-      await this.client.add(this.accountDn(spec.name, this.settings.peopleBase), attributes);
+      await (await this.connected()).add(this.accountDn(spec.name, this.settings.peopleBase), attributes);
       const created = await this.findAccount(spec.name);
       if (created === undefined) {
         throw new ConnectorError(
@@ -285,7 +285,7 @@ export class LdapConnector implements Connector {
           }),
         );
       }
-      if (changes.length > 0) await this.client.modify(entry.dn, changes);
+      if (changes.length > 0) await (await this.connected()).modify(entry.dn, changes);
     });
   }
 
@@ -301,7 +301,8 @@ export class LdapConnector implements Connector {
       if (disableMethod === 'strip') {
         for (const group of await this.groupsOf(entry.dn)) await this.removeMember(group.dn, entry.dn);
         const scrambled = `{CRYPT}!tenure-disabled!${randomBytes(24).toString('hex')}`;
-        await this.client.modify(entry.dn, [
+        const client = await this.connected();
+        await client.modify(entry.dn, [
           new Change({
             operation: 'replace',
             modification: new Attribute({ type: 'userPassword', values: [scrambled] }),
@@ -309,8 +310,8 @@ export class LdapConnector implements Connector {
         ]);
       }
       if (!this.isEnabled(entry)) return;
-      await this.ignoring(20, () =>
-        this.client.modify(entry.dn, [
+      await this.ignoring(20, async () =>
+        (await this.connected()).modify(entry.dn, [
           new Change({
             operation: 'add',
             modification: new Attribute({
@@ -336,8 +337,8 @@ export class LdapConnector implements Connector {
         (v) => v.toLowerCase() === this.settings.disabledValue.toLowerCase(),
       );
       if (values.length === 0) return;
-      await this.ignoring(16, () =>
-        this.client.modify(entry.dn, [
+      await this.ignoring(16, async () =>
+        (await this.connected()).modify(entry.dn, [
           new Change({
             operation: 'delete',
             modification: new Attribute({ type: this.settings.disabledAttribute, values }),
@@ -352,7 +353,7 @@ export class LdapConnector implements Connector {
       const entry = await this.requireAccount(name);
       // Memberships first, so that no group names a DN that a later account of the same name would inherit.
       for (const group of await this.groupsOf(entry.dn)) await this.removeMember(group.dn, entry.dn);
-      await this.client.del(entry.dn);
+      await (await this.connected()).del(entry.dn);
     });
   }
 
@@ -374,8 +375,8 @@ export class LdapConnector implements Connector {
     return this.run(`add "${name}" to ${entitlement}`, async () => {
       const entry = await this.requireAccount(name);
       await this.readGroup(groupDn, entitlement);
-      await this.ignoring(20, () =>
-        this.client.modify(groupDn, [
+      await this.ignoring(20, async () =>
+        (await this.connected()).modify(groupDn, [
           new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [entry.dn] }) }),
         ]),
       );
@@ -392,7 +393,6 @@ export class LdapConnector implements Connector {
   }
 
   async close(): Promise<void> {
-    this.bound = undefined;
     await this.client.unbind().catch(() => undefined);
   }
 
@@ -506,7 +506,8 @@ export class LdapConnector implements Connector {
         'create the group in the directory first; Tenure does not create groups',
       );
     try {
-      const { searchEntries } = await this.client.search(groupDn, {
+      const client = await this.connected();
+      const { searchEntries } = await client.search(groupDn, {
         scope: 'base',
         filter: '(objectClass=groupOfNames)',
         attributes: ['member'],
@@ -535,7 +536,8 @@ export class LdapConnector implements Connector {
 
   /** Removes one member; when it is the last, the group's own DN stays as a placeholder (groupOfNames needs one). */
   private async removeMember(groupDn: string, memberDn: string): Promise<void> {
-    const { searchEntries } = await this.client.search(groupDn, { scope: 'base', attributes: ['member'] });
+    const client = await this.connected();
+    const { searchEntries } = await client.search(groupDn, { scope: 'base', attributes: ['member'] });
     const group = searchEntries[0];
     if (group === undefined) return;
     const target = normaliseDn(memberDn);
@@ -550,7 +552,7 @@ export class LdapConnector implements Connector {
         new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [group.dn] }) }),
       );
     }
-    await this.ignoring(16, () => this.client.modify(group.dn, changes));
+    await this.ignoring(16, async () => (await this.connected()).modify(group.dn, changes));
   }
 
   /** Moves an account under another base, keeping its memberships (groups name the new DN). */
@@ -561,13 +563,13 @@ export class LdapConnector implements Connector {
     }
     const groups = await this.groupsOf(entry.dn);
     const newDn = this.accountDn(name, newBase);
-    await this.client.modifyDN(entry.dn, newDn);
+    await (await this.connected()).modifyDN(entry.dn, newDn);
     const old = normaliseDn(entry.dn);
     for (const group of groups) {
       const stale = all(group, 'member').filter((m) => this.safeNormalise(m) === old);
       if (stale.length === 0) continue;
-      await this.ignoring(20, () =>
-        this.client.modify(group.dn, [
+      await this.ignoring(20, async () =>
+        (await this.connected()).modify(group.dn, [
           new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [newDn] }) }),
           new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: stale }) }),
         ]),
@@ -577,7 +579,8 @@ export class LdapConnector implements Connector {
 
   /** A paged search (RFC 2696) one level under base. */
   private async search(base: string, filter: string, attributes: string[]): Promise<Entry[]> {
-    const { searchEntries } = await this.client.search(base, {
+    const client = await this.connected();
+    const { searchEntries } = await client.search(base, {
       scope: 'one',
       filter,
       attributes,
@@ -595,18 +598,26 @@ export class LdapConnector implements Connector {
     }
   }
 
-  private bind(): Promise<void> {
-    this.bound ??= this.client.bind(this.settings.bindDn, this.settings.bindPassword).catch((e: unknown) => {
-      this.bound = undefined;
-      throw e;
-    });
-    return this.bound;
+  /**
+   * The client, connected and bound. ldapts connects again by itself inside any call that finds the connection gone,
+   * but two of its connects at once leave one of the calls waiting forever (ldapts/ldapts#256), and the executor runs
+   * several operations at once on this one client: so every call comes through here, where one connect (with its
+   * bind) serves every call waiting for it.
+   */
+  private async connected(): Promise<Client> {
+    if (!this.client.isBound) {
+      this.connecting ??= this.client.bind(this.settings.bindDn, this.settings.bindPassword).finally(() => {
+        this.connecting = undefined;
+      });
+      await this.connecting;
+    }
+    return this.client;
   }
 
   /** Binds when needed, runs the operation, and turns every failure into a ConnectorError. */
   private async run<T>(what: string, operation: () => Promise<T>): Promise<T> {
     try {
-      await this.bind();
+      await this.connected();
       return await operation();
     } catch (e) {
       throw this.mapError(what, e);

@@ -43,7 +43,8 @@ interface RoleRow {
  *
  * connection: `url` or `host`/`port`/`database`/`user`, `password` (a secret reference, overrides one in the url),
  * `terminate_sessions_on_disable` (default false), `on_delete` ('drop_owned' default | 'reassign' with `reassign_to`),
- * `secret_sink` (`{ file: PATH }`), `statement_timeout_ms` (default 30000).
+ * `secret_sink` (`{ file: PATH }`), `statement_timeout_ms` (default 30000; the client gives up on a query that has no
+ * answer a second after it), `connect_timeout_ms` (default 10000).
  */
 export function createPostgresConnector(target: TargetDefinition, context: ConnectorContext): Connector {
   return new PostgresConnector(target.id, readSettings(target, context));
@@ -63,7 +64,6 @@ function readSettings(target: TargetDefinition, context: ConnectorContext): Sett
   const pool: pg.PoolConfig = {
     max: 4,
     idleTimeoutMillis: 10_000,
-    connectionTimeoutMillis: 10_000,
     application_name: 'tenure',
   };
   const url = optionalString('url');
@@ -92,6 +92,14 @@ function readSettings(target: TargetDefinition, context: ConnectorContext): Sett
     throw invalid('connection.statement_timeout_ms must be a whole number of milliseconds');
   }
   pool.statement_timeout = timeout;
+  // statement_timeout is the server's: when the server or the network stops answering, only a limit of the client's
+  // own ends the wait. It is a little longer, so that the server's cancellation (57014) arrives first when it can.
+  if (timeout > 0) pool.query_timeout = timeout + 1_000;
+  const connectTimeout = c.connect_timeout_ms ?? 10_000;
+  if (typeof connectTimeout !== 'number' || !Number.isInteger(connectTimeout) || connectTimeout < 1) {
+    throw invalid('connection.connect_timeout_ms must be a positive whole number of milliseconds');
+  }
+  pool.connectionTimeoutMillis = connectTimeout;
 
   const terminate = c.terminate_sessions_on_disable ?? false;
   if (typeof terminate !== 'boolean') throw invalid('connection.terminate_sessions_on_disable must be true or false');
