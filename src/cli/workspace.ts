@@ -100,16 +100,34 @@ export async function openActualState(
   const open = connectors ?? openTargets(loaded);
   for (const [target, connector] of open) {
     try {
-      targets.push({ target, accounts: await connector.listAccounts() });
+      targets.push({ target, accounts: await listWithRetries(connector) });
     } catch (e) {
-      if (e instanceof ConnectorError)
-        throw new UserError(`target "${target}": ${e.message}`, EXIT.invalid, [], e.hint);
+      if (e instanceof ConnectorError) {
+        const message = e.message.startsWith(`target "${target}"`) ? e.message : `target "${target}": ${e.message}`;
+        throw new UserError(message, EXIT.invalid, [], e.hint);
+      }
       throw e;
     } finally {
       if (!connectors) await connector.close();
     }
   }
   return { targets };
+}
+
+/**
+ * Reading a target rides out what the executor rides out: a retryable error (a 500, a 429, a
+ * timeout) is tried again after a short backoff, or after the Retry-After the target asked for.
+ */
+async function listWithRetries(connector: Connector, attempts = 4): Promise<readonly Account[]> {
+  for (let i = 1; ; i++) {
+    try {
+      return await connector.listAccounts();
+    } catch (e) {
+      if (!(e instanceof ConnectorError) || !e.retryable || i >= attempts) throw e;
+      const delay = Math.max(e.retryAfterMs ?? 0, 250 * 2 ** (i - 1));
+      await new Promise((r) => setTimeout(r, Math.min(delay, 30_000)));
+    }
+  }
 }
 
 function wrap<T>(f: () => T): T {

@@ -215,6 +215,7 @@ describe('executePlan', () => {
       ...Array.from({ length: 10 }, (_, i) => joiner('dir', `u${i}`, ['a'])).flat(),
     ];
     const events: string[] = [];
+    const journal = new MemoryJournal();
     const r = await executePlan(
       'p6',
       planOf(changes),
@@ -222,8 +223,15 @@ describe('executePlan', () => {
         ['apps', down],
         ['dir', ok],
       ]),
-      new MemoryJournal(),
+      journal,
       { ...instant, maxAttempts: 3, onEvent: (e) => e.type === 'quarantined' && events.push(e.reason) },
+    );
+    // Operations that were tried keep the error that stopped them, for the next run and for people.
+    const tried = journal.operations.get('p6')!.filter((o) => o.state === 'pending' && o.attempts > 0);
+    assert.ok(tried.length > 0);
+    assert.ok(
+      tried.every((o) => o.lastError === 'unreachable: connection refused'),
+      JSON.stringify(tried[0]),
     );
     const apps = r.targets.find((t) => t.target === 'apps')!;
     assert.match(apps.quarantined ?? '', /attempts failed \(more than 40%\)/);
@@ -244,7 +252,10 @@ describe('executePlan', () => {
     const r = await executePlan('p8', planOf(changes), new Map([['dir', t]]), new MemoryJournal(), instant);
     assert.deepEqual(t.calls, ['create u1', 'read u1'], 'no membership is granted to the other account');
     assert.equal(r.targets[0]!.dead, 1);
-    assert.match(r.operations[0]!.sentence, /NOT created — conflict: account "u1" exists and belongs to someone-else, not u1/);
+    assert.match(
+      r.operations[0]!.sentence,
+      /NOT created — conflict: account "u1" exists and belongs to someone-else, not u1/,
+    );
     assert.equal(r.operations[1]!.state, 'pending', "the membership waits for its account, which never became u1's");
   });
 

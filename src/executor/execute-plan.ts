@@ -158,9 +158,11 @@ async function runTarget(
 
   const runOne = async (op: JournalOperation): Promise<boolean> => {
     let tries = op.attempts;
+    let last: string | undefined;
     for (;;) {
       if (quarantined) {
-        await journal.mark(op.id, 'pending', tries);
+        // Kept for the next run, with the error that came last, so the journal still says why.
+        await journal.mark(op.id, 'pending', tries, last ?? op.lastError);
         finish(op, 'pending', tries, `target quarantined: ${quarantined}`);
         return false;
       }
@@ -177,6 +179,7 @@ async function runTarget(
         failures++;
         const error = e instanceof ConnectorError ? e : new ConnectorError(target, 'internal', (e as Error).message);
         const message = `${error.code}: ${error.message}`;
+        last = message;
         if (attempts >= quarantine.minAttempts && failures / attempts > quarantine.failureRatio && !quarantined) {
           quarantined = `${failures} of ${attempts} attempts failed (more than ${Math.round(quarantine.failureRatio * 100)}%)`;
           o.onEvent?.({ type: 'quarantined', target, reason: quarantined });
