@@ -147,7 +147,8 @@ export async function demoCommand(io: Io, g: GlobalOptions, o: Record<string, st
     const events: Record<string, number> = {};
     let reason: string | undefined;
     for (const s of r.sources) {
-      for (const [k, v] of Object.entries(s.counts)) events[k] = (events[k] ?? 0) + v;
+      // A held-back source recorded nothing: its would-be events are not the day's events.
+      if (s.outcome !== 'stopped') for (const [k, v] of Object.entries(s.counts)) events[k] = (events[k] ?? 0) + v;
       if (s.outcome === 'stopped') {
         reason = s.reason;
         say(`  ✋ import of ${s.source} held back by the mass-leaver breaker, nothing recorded: ${s.reason}`);
