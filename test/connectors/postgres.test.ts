@@ -336,11 +336,25 @@ describe('PostgreSQL connector', () => {
     await assert.rejects(loginAs(url, name, password!), { code: '28P01' });
   });
 
-  it('refuses to rotate without a secret sink', async () => {
+  it('refuses to rotate without a secret sink, and says it cannot, so plans do not ask', async () => {
     const { connector } = await fresh();
+    assert.equal(connector.capabilities.rotate, false);
     const name = unique('nosink');
     await connector.createAccount(spec(name));
     await assert.rejects(connector.rotateCredential(name), isCode('invalid_input'));
+    const sinkFile = `sink-${RUN}-cap`;
+    assert.equal((await fresh({ secret_sink: { file: sinkFile } })).connector.capabilities.rotate, true);
+  });
+
+  it('takes connection.password over a password in the url', () => {
+    const url = 'postgres://tenure:wrong@127.0.0.1:5/db';
+    const c = createPostgresConnector(definition({ url, password: { env: 'PG_TEST_PASSWORD' } }), {
+      baseDir: '.',
+      env: { PG_TEST_PASSWORD: 'p@ss:word/1' },
+    });
+    const options = (c as unknown as { pool: { options: { connectionString: string } } }).pool.options;
+    assert.equal(new URL(options.connectionString).password, encodeURIComponent('p@ss:word/1'));
+    void c.close();
   });
 
   it('computes SCRAM verifiers as PostgreSQL does', () => {

@@ -85,7 +85,19 @@ function readSettings(target: TargetDefinition, context: ConnectorContext): Sett
     pool.user = optionalString('user');
   }
   if (c.password !== undefined) {
-    pool.password = resolveSecret(target.id, 'connection.password', c.password, context.baseDir, context.env);
+    const password = resolveSecret(target.id, 'connection.password', c.password, context.baseDir, context.env);
+    pool.password = password;
+    // The driver takes a url's password over this one, so the url carries it: `password` overrides, as documented.
+    if (pool.connectionString !== undefined) {
+      let parsed: URL;
+      try {
+        parsed = new URL(pool.connectionString);
+      } catch {
+        throw invalid('connection.url is not a URL', 'write postgres://user@host:port/database');
+      }
+      parsed.password = encodeURIComponent(password);
+      pool.connectionString = parsed.toString();
+    }
   }
   const timeout = c.statement_timeout_ms ?? 30_000;
   if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 0) {
@@ -130,14 +142,7 @@ function readSettings(target: TargetDefinition, context: ConnectorContext): Sett
 
 class PostgresConnector implements Connector {
   readonly kind = 'postgres';
-  readonly capabilities: ConnectorCapabilities = {
-    read: true,
-    write: true,
-    disable: true,
-    delete: true,
-    memberships: true,
-    rotate: true,
-  };
+  readonly capabilities: ConnectorCapabilities;
   private readonly pool: pg.Pool;
   private closed: Promise<void> | undefined;
 
@@ -145,6 +150,15 @@ class PostgresConnector implements Connector {
     readonly target: string,
     private readonly settings: Settings,
   ) {
+    // Rotation needs somewhere to hand the new password: without a secret sink, plans raise old credentials as findings.
+    this.capabilities = {
+      read: true,
+      write: true,
+      disable: true,
+      delete: true,
+      memberships: true,
+      rotate: settings.secretSinkFile !== undefined,
+    };
     this.pool = new pg.Pool(settings.pool);
     // An idle client whose connection ends (server restart, pg_terminate_backend) must not crash the process; the
     // next query gets a fresh connection or a mapped error.
