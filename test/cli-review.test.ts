@@ -138,7 +138,7 @@ describe('tenure review', () => {
     };
     const flagged = lint.findings.find((f) => f.code === 'role.grants_revoked');
     assert.equal(flagged?.subject, 'role:finance');
-    assert.match(flagged!.fix, /E001, the role's owner, should narrow the rule or split the role/);
+    assert.match(flagged.fix, /E001, the role's owner, should narrow the rule or split the role/);
   });
 
   it('closing applies the no-response default, and a closed campaign takes no more decisions', async () => {
