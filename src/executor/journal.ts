@@ -39,8 +39,10 @@ export class MemoryJournal implements Journal {
 
   mark(id: number, state: OperationState, attempts: number, error?: string): Promise<void> {
     for (const ops of this.operations.values()) {
-      const i = ops.findIndex((o) => o.id === id);
-      if (i >= 0) ops[i] = { ...ops[i]!, state, attempts, ...(error !== undefined ? { lastError: error } : {}) };
+      // An id is its position + 1 (see begin): a lookup, not a search of the whole plan per mark.
+      const i = id - 1;
+      if (ops[i]?.id === id)
+        ops[i] = { ...ops[i], state, attempts, ...(error !== undefined ? { lastError: error } : {}) };
     }
     return Promise.resolve();
   }

@@ -4,6 +4,10 @@
 // SCIMMY keeps its resource declarations and service provider config in module-level singletons, so the resource
 // handlers are declared once per process and find their store through the router's per-request `context`: several
 // servers in one process each keep their own users and groups.
+//
+// SCIMMY parses the filter and hands it to our handlers, which would have to match it against every resource: the
+// store keeps indexes (userName, externalId, displayName, memberships) so that equality filters and reads by id are
+// lookups. The indexes only narrow the candidates; SCIMMY's filter still decides what matches.
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -39,10 +43,62 @@ export interface ScimServer {
 
 type Json = Record<string, unknown>;
 
+/**
+ * Ids by the value of each indexed attribute, so that an equality filter is a lookup rather than a scan of every
+ * resource. Attribute names and string values are kept lower-cased: a lookup returns a superset of what SCIMMY's
+ * `eq` matches, and SCIMMY's own filter still decides on those candidates.
+ */
+class ValueIndex {
+  private readonly byAttribute = new Map<string, Map<string, Set<string>>>();
+
+  constructor(attributes: readonly string[]) {
+    for (const a of attributes) this.byAttribute.set(a.toLowerCase(), new Map());
+  }
+
+  indexes(attribute: string): boolean {
+    return this.byAttribute.has(attribute.toLowerCase());
+  }
+
+  add(id: string, resource: Json): void {
+    for (const [value, byValue] of this.entries(resource)) {
+      const ids = byValue.get(value) ?? new Set<string>();
+      ids.add(id);
+      byValue.set(value, ids);
+    }
+  }
+
+  remove(id: string, resource: Json): void {
+    for (const [value, byValue] of this.entries(resource)) {
+      const ids = byValue.get(value);
+      ids?.delete(id);
+      if (ids?.size === 0) byValue.delete(value);
+    }
+  }
+
+  /** Ids whose attribute equals value, ignoring case. */
+  lookup(attribute: string, value: string): ReadonlySet<string> {
+    return this.byAttribute.get(attribute.toLowerCase())?.get(value.toLowerCase()) ?? new Set();
+  }
+
+  /** [lower-cased value, that attribute's value → ids map] for each indexed attribute the resource holds as a string. */
+  private *entries(resource: Json): Generator<[string, Map<string, Set<string>>]> {
+    for (const [key, value] of Object.entries(resource)) {
+      const byValue = this.byAttribute.get(key.toLowerCase());
+      if (byValue && typeof value === 'string') yield [value.toLowerCase(), byValue];
+    }
+  }
+}
+
 interface Store {
   readonly users: Map<string, Json>;
   readonly groups: Map<string, Json>;
   userGroups: boolean;
+  readonly userIndex: ValueIndex;
+  readonly groupIndex: ValueIndex;
+  /** User id → ids of the groups it is a member of (kept with every group write and every delete). */
+  readonly groupsOfUser: Map<string, Set<string>>;
+  /** Creation order of every resource, so that indexed answers come in the order a scan would give. */
+  readonly position: Map<string, number>;
 }
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -58,10 +114,61 @@ const text = (v: unknown): string => (typeof v === 'string' ? v : '');
 const isStore = (ctx: unknown): ctx is Store => !!ctx && typeof ctx === 'object' && 'users' in ctx;
 const storeOf = (ctx: unknown): Store => (isStore(ctx) ? ctx : fail(500, null, 'no store in request context'));
 
+/** One `or` branch of a parsed SCIMMY filter: attribute → comparison, nested attributes, or several comparisons. */
+type FilterBranch = Record<string, unknown>;
+
 /** What the handlers see of a SCIMMY resource instance. */
 interface ResourceLike {
   id?: string;
-  filter?: { match(values: unknown[]): unknown[] };
+  filter?: { match(values: unknown[]): unknown[] } & ArrayLike<FilterBranch>;
+}
+
+/** The string a comparison tests equality with (`["eq", "x"]`, or one of several on the attribute); else undefined. */
+function equalTo(comparison: unknown): string | undefined {
+  if (!Array.isArray(comparison)) return undefined;
+  if (comparison.every(Array.isArray)) {
+    for (const c of comparison) {
+      const value = equalTo(c);
+      if (value !== undefined) return value;
+    }
+    return undefined;
+  }
+  const [comparator, value] = comparison as unknown[];
+  return comparison.length === 2 && String(comparator).toLowerCase() === 'eq' && typeof value === 'string'
+    ? value
+    : undefined;
+}
+
+/**
+ * The ids a filter can match, when each of its `or` branches holds an equality the store can look up (`lookup`
+ * answers undefined for attributes it does not index); undefined when some branch needs a scan.
+ */
+function candidates(
+  filter: ArrayLike<FilterBranch>,
+  lookup: (attribute: string, comparison: unknown) => Iterable<string> | undefined,
+): Set<string> | undefined {
+  const ids = new Set<string>();
+  for (let i = 0; i < filter.length; i++) {
+    let found: Iterable<string> | undefined;
+    for (const [attribute, comparison] of Object.entries(filter[i]!)) {
+      found = lookup(attribute.toLowerCase(), comparison);
+      if (found) break;
+    }
+    if (!found) return undefined;
+    for (const id of found) ids.add(id);
+  }
+  return ids;
+}
+
+/** The resources with these ids, in creation order. */
+function inOrder(store: Store, ids: Iterable<string>, from: Map<string, Json>): Json[] {
+  const found: Json[] = [];
+  for (const id of ids) {
+    const resource = from.get(id);
+    if (resource) found.push(resource);
+  }
+  if (found.length > 1) found.sort((a, b) => store.position.get(String(a.id))! - store.position.get(String(b.id))!);
+  return found;
 }
 
 function meta(existing: Json | undefined, resourceType: string): Json {
@@ -72,19 +179,48 @@ function meta(existing: Json | undefined, resourceType: string): Json {
 
 function withGroups(store: Store, user: Json): Json {
   if (!store.userGroups) return user;
-  const groups = [...store.groups.values()]
-    .filter((g) => ((g.members ?? []) as Json[]).some((m) => m.value === user.id))
-    .map((g) => ({ value: g.id, display: g.displayName, type: 'direct' }));
+  const groups = inOrder(store, store.groupsOfUser.get(String(user.id)) ?? [], store.groups).map((g) => ({
+    value: g.id,
+    display: g.displayName,
+    type: 'direct',
+  }));
   return { ...user, groups };
 }
 
-function egress(resource: ResourceLike, all: Json[]): Json | Json[] {
-  const matched = resource.filter ? (resource.filter.match(all) as Json[]) : all;
+/** What a read asks for: by id or by an indexed equality from the indexes, otherwise every resource. */
+function egress(
+  resource: ResourceLike,
+  select: (ids?: Iterable<string>) => Json[],
+  lookup: Parameters<typeof candidates>[1],
+): Json | Json[] {
+  const filter = resource.filter;
+  const ids = resource.id !== undefined ? [resource.id] : filter ? candidates(filter, lookup) : undefined;
+  const pool = select(ids);
+  // SCIMMY's filter still decides (the index only narrows what it looks at).
+  const matched = filter ? (filter.match(pool) as Json[]) : pool;
   if (resource.id) return matched[0] ?? fail(404, null, `Resource ${resource.id} not found`);
   return matched;
 }
 
+function setMemberships(store: Store, groupId: string, before: readonly Json[], after: readonly Json[]): void {
+  const now = new Set(after.map((m) => String(m.value)));
+  for (const m of before) {
+    const userId = String(m.value);
+    if (now.has(userId)) continue;
+    const groups = store.groupsOfUser.get(userId);
+    groups?.delete(groupId);
+    if (groups?.size === 0) store.groupsOfUser.delete(userId);
+  }
+  for (const userId of now) {
+    const groups = store.groupsOfUser.get(userId) ?? new Set<string>();
+    groups.add(groupId);
+    store.groupsOfUser.set(userId, groups);
+  }
+}
+
 let declared = false;
+/** Resources created in this process, for their creation order. */
+let created = 0;
 
 function declareResources(): void {
   if (declared) return;
@@ -99,13 +235,14 @@ function declareResources(): void {
       const id = resource.id ?? randomUUID();
       const existing = resource.id ? store.users.get(id) : undefined;
       if (resource.id && !existing) fail(404, null, `Resource ${id} not found`);
-      for (const other of store.users.values()) {
-        // userName is not caseExact in RFC 7643 §4.1.1, and unique across the service provider
-        if (other.id !== id && String(other.userName).toLowerCase() === userName.toLowerCase()) {
-          fail(409, 'uniqueness', `userName ${JSON.stringify(userName)} is already in use`);
-        }
+      // userName is not caseExact in RFC 7643 §4.1.1, and unique across the service provider
+      for (const other of store.userIndex.lookup('userName', userName)) {
+        if (other !== id) fail(409, 'uniqueness', `userName ${JSON.stringify(userName)} is already in use`);
       }
       const user: Json = { ...data, id, meta: meta(existing, 'User') };
+      if (existing) store.userIndex.remove(id, existing);
+      else store.position.set(id, created++);
+      store.userIndex.add(id, user);
       store.users.set(id, user);
       return withGroups(store, user) as never;
     })
@@ -113,16 +250,28 @@ function declareResources(): void {
       const store = storeOf(ctx);
       return egress(
         resource,
-        [...store.users.values()].map((u) => withGroups(store, u)),
+        (ids) => (ids ? inOrder(store, ids, store.users) : [...store.users.values()]).map((u) => withGroups(store, u)),
+        (attribute, comparison) => {
+          const value = equalTo(comparison);
+          if (value === undefined) return undefined;
+          if (attribute === 'id') return [value];
+          return store.userIndex.indexes(attribute) ? store.userIndex.lookup(attribute, value) : undefined;
+        },
       ) as never;
     })
     .degress((resource, ctx) => {
       const store = storeOf(ctx);
       const id = resource.id ?? '';
-      if (!store.users.delete(id)) fail(404, null, `Resource ${id} not found`);
-      for (const group of store.groups.values()) {
-        group.members = ((group.members ?? []) as Json[]).filter((m) => m.value !== id);
+      const user = store.users.get(id);
+      if (!user) return fail(404, null, `Resource ${id} not found`);
+      store.users.delete(id);
+      store.userIndex.remove(id, user);
+      store.position.delete(id);
+      for (const groupId of store.groupsOfUser.get(id) ?? []) {
+        const group = store.groups.get(groupId);
+        if (group) group.members = ((group.members ?? []) as Json[]).filter((m) => m.value !== id);
       }
+      store.groupsOfUser.delete(id);
     });
 
   SCIMMY.Resources.declare(SCIMMY.Resources.Group)
@@ -133,8 +282,8 @@ function declareResources(): void {
       const existing = resource.id ? store.groups.get(id) : undefined;
       if (resource.id && !existing) fail(404, null, `Resource ${id} not found`);
       const displayName = text(data.displayName);
-      for (const other of store.groups.values()) {
-        if (other.id !== id && other.displayName === displayName) {
+      for (const other of store.groupIndex.lookup('displayName', displayName)) {
+        if (other !== id && store.groups.get(other)?.displayName === displayName) {
           fail(409, 'uniqueness', `group ${JSON.stringify(displayName)} already exists`);
         }
       }
@@ -150,13 +299,41 @@ function declareResources(): void {
         members.push({ value, display: user?.userName, type: 'User' });
       }
       const group: Json = { ...data, id, members, meta: meta(existing, 'Group') };
+      if (existing) store.groupIndex.remove(id, existing);
+      else store.position.set(id, created++);
+      store.groupIndex.add(id, group);
+      setMemberships(store, id, (existing?.members ?? []) as Json[], members);
       store.groups.set(id, group);
       return group as never;
     })
-    .egress((resource, ctx) => egress(resource, [...storeOf(ctx).groups.values()]) as never)
+    .egress((resource, ctx) => {
+      const store = storeOf(ctx);
+      return egress(
+        resource,
+        (ids) => (ids ? inOrder(store, ids, store.groups) : [...store.groups.values()]),
+        (attribute, comparison) => {
+          // `members.value eq "USER-ID"` (how a client finds a user's groups): from the membership index.
+          if (attribute === 'members' && comparison && typeof comparison === 'object' && !Array.isArray(comparison)) {
+            const [[key, inner] = []] = Object.entries(comparison);
+            const userId = key?.toLowerCase() === 'value' ? equalTo(inner) : undefined;
+            return userId === undefined ? undefined : (store.groupsOfUser.get(userId) ?? []);
+          }
+          const value = equalTo(comparison);
+          if (value === undefined) return undefined;
+          if (attribute === 'id') return [value];
+          return store.groupIndex.indexes(attribute) ? store.groupIndex.lookup(attribute, value) : undefined;
+        },
+      ) as never;
+    })
     .degress((resource, ctx) => {
+      const store = storeOf(ctx);
       const id = resource.id ?? '';
-      if (!storeOf(ctx).groups.delete(id)) fail(404, null, `Resource ${id} not found`);
+      const group = store.groups.get(id);
+      if (!group) return fail(404, null, `Resource ${id} not found`);
+      store.groups.delete(id);
+      store.groupIndex.remove(id, group);
+      store.position.delete(id);
+      setMemberships(store, id, (group.members ?? []) as Json[], []);
     });
 }
 
@@ -169,7 +346,15 @@ const sameToken = (given: string, expected: string): boolean => {
 export async function startScimServer(options: ScimServerOptions = {}): Promise<ScimServer> {
   declareResources();
   const token = options.token ?? randomBytes(18).toString('base64url');
-  const store: Store = { users: new Map(), groups: new Map(), userGroups: options.userGroups ?? true };
+  const store: Store = {
+    users: new Map(),
+    groups: new Map(),
+    userGroups: options.userGroups ?? true,
+    userIndex: new ValueIndex(['userName', 'externalId']),
+    groupIndex: new ValueIndex(['displayName', 'externalId']),
+    groupsOfUser: new Map(),
+    position: new Map(),
+  };
   let requests = 0;
   let rateLimitEvery = options.rateLimitEvery;
   let limitedFrom = 0;
