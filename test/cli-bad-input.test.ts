@@ -37,6 +37,20 @@ interface Case {
 
 const cases: Case[] = [
   {
+    name: 'a misspelt connection setting',
+    files: {
+      'tenure.yaml': policy.replace(
+        '    kind: memory',
+        '    kind: postgres\n    connection: { url: postgres://x@db/app, secret_snk: { file: s.tsv } }',
+      ),
+      'hr.csv': csv,
+    },
+    expect: [
+      /tenure\.yaml:14:5: error: target "directory": connection\.secret_snk is not a setting of a postgres target/,
+      /hint: did you mean "secret_sink"/,
+    ],
+  },
+  {
     name: 'a YAML syntax error',
     files: { 'tenure.yaml': policy.replace('name: Bad input', 'name: [Bad'), 'hr.csv': csv },
     expect: [/^tenure\.yaml:3:1: error: /m],

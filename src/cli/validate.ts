@@ -1,6 +1,8 @@
 import type { Diagnostic } from '../model/diagnostic.js';
 import { hasErrors } from '../model/diagnostic.js';
+import { unknownConnectionKeys } from '../connectors/open-connector.js';
 import { loadPolicy } from '../policy/load-policy.js';
+import { didYouMean } from '../policy/suggest.js';
 import { readSources } from '../sources/read-sources.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -25,6 +27,17 @@ export function validateCommand(io: Io, g: GlobalOptions, options: { skipInvalid
   const sources: { id: string; rows: number; identities: number; skipped: number }[] = [];
   if (loaded.result) {
     const policy = { ...loaded.result.policy, file: resolve(g.config) };
+    // A connection key the target's kind does not read is a typo, reported here before any run.
+    for (const t of policy.targets)
+      for (const { key, known } of unknownConnectionKeys(t))
+        diagnostics.push({
+          severity: 'error',
+          code: 'policy.unknown_connection_key',
+          message: `target "${t.id}": connection.${key} is not a setting of a ${t.kind} target`,
+          hint: didYouMean(key, known) ?? `its settings are ${known.join(', ')} (docs/connectors.md)`,
+          position: t.position,
+          subject: t.id,
+        });
     const r = readSources(policy, { skipInvalid: options.skipInvalid ?? false });
     diagnostics.push(...r.diagnostics);
     for (const read of r.result.reads)
