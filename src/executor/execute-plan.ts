@@ -61,6 +61,7 @@ export interface ExecutionResult {
 const PAST: Record<Change['action'], string> = {
   create_account: 'created',
   enable_account: 'enabled',
+  update_account: 'updated',
   add_membership: 'added to',
   remove_membership: 'removed from',
   disable_account: 'disabled',
@@ -248,6 +249,8 @@ async function apply(connector: Connector, change: Change, specOf?: (c: Change) 
     }
     case 'rotate_credential':
       return connector.rotateCredential(change.account);
+    case 'update_account':
+      return connector.updateAccount(change.account, change.attributes ?? {});
     case 'enable_account':
       return connector.enableAccount(change.account);
     case 'disable_account':

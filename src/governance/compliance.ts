@@ -135,6 +135,7 @@ export const CONTROLS: readonly ControlDefinition[] = [
       'drift.deletion_due',
       'drift.missing_account',
       'drift.disabled_but_desired',
+      'drift.attribute_mismatch',
       ...NHI_OWNER_CODES,
       'nhi.credential_too_old',
       'nhi.credential_expired',

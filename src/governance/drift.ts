@@ -25,6 +25,7 @@ export const DRIFT_CODES = [
   'drift.missing_account',
   'drift.disabled_but_desired',
   'drift.missing_grant',
+  'drift.attribute_mismatch',
 ] as const;
 export type DriftCode = (typeof DRIFT_CODES)[number];
 
@@ -100,6 +101,8 @@ const WHY: Record<DriftCode, string> = {
   'drift.disabled_but_desired': 'the identity cannot sign in to a target the policy says it needs',
   'drift.missing_grant':
     'access the policy grants has not arrived: a change failed, or someone removed it in the target',
+  'drift.attribute_mismatch':
+    'the target shows something other than the source says (a name, a mail address): people and other systems act on it',
 };
 
 const STEPS = 'tenure drift --remediate --out FILE, review it, then tenure apply FILE';
@@ -117,6 +120,7 @@ const FIX: Record<DriftCode, string> = {
   'drift.missing_account': `the plan creates the account and adds its memberships: ${STEPS}`,
   'drift.disabled_but_desired': `the plan enables the account: ${STEPS}`,
   'drift.missing_grant': `the plan adds the membership: ${STEPS}`,
+  'drift.attribute_mismatch': `the plan updates the account's attributes (policy targets[].attributes): ${STEPS}`,
 };
 
 /**
@@ -289,6 +293,8 @@ export function computeDrift(input: DriftInput): DriftReport {
             `${account.name} in ${t} holds ${c.entitlement!}, which ${id} should not: ${c.reason}`,
             [who, `entitlement:${c.entitlement!}`],
           );
+        else if (c.action === 'update_account')
+          f('drift.attribute_mismatch', 'low', account.name, `${account.name} in ${t}: ${c.reason}`, [who]);
       }
       undeclared(id, account);
     }

@@ -9,6 +9,11 @@ export interface Account {
   readonly enabled: boolean;
   /** Entitlement ids held, `target:kind/name`. */
   readonly entitlements: readonly string[];
+  /**
+   * The account attributes the connector maps and reads back (`mail`, `displayName` ...); absent
+   * when it reads none. The planner updates only attributes a target reports.
+   */
+  readonly attributes?: Readonly<Record<string, string>>;
 }
 
 export interface TargetState {

@@ -4,6 +4,7 @@ import type { RiskLevel } from './entitlement.js';
 export const CHANGE_ACTIONS = [
   'create_account',
   'enable_account',
+  'update_account',
   'add_membership',
   'remove_membership',
   'disable_account',
@@ -22,6 +23,8 @@ export interface Change {
   /** For membership changes: the entitlement id. */
   readonly entitlement?: string;
   readonly risk?: RiskLevel;
+  /** For `update_account`: the attributes to set, with their new values. */
+  readonly attributes?: Readonly<Record<string, string>>;
   /** For `rotate_credential`: a rotation due by age, or a revocation (a suspended non-human identity). */
   readonly purpose?: 'rotation' | 'revocation';
   /** For humans only; scripts read the other fields. */

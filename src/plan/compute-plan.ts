@@ -12,7 +12,9 @@ import {
   type TargetPlan,
 } from '../model/plan.js';
 import type { BreakerSettings, LeaverRules } from '../model/policy.js';
+import type { CompiledRule } from '../policy/compile-rule.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
+import { toCelIdentity } from '../policy/rule-environment.js';
 import { explainGrant } from './explain.js';
 import { deprovisionVerdict, sodConflicts } from './guardrails.js';
 import { departedIdentities, linkAccounts, planningOrder } from './link-accounts.js';
@@ -54,11 +56,12 @@ export interface PlanInput {
 const ORDER: Record<ChangeAction, number> = {
   create_account: 0,
   enable_account: 1,
-  add_membership: 2,
-  remove_membership: 3,
-  rotate_credential: 4,
-  disable_account: 5,
-  delete_account: 6,
+  update_account: 2,
+  add_membership: 3,
+  remove_membership: 4,
+  rotate_credential: 5,
+  disable_account: 6,
+  delete_account: 7,
 };
 
 const DAY_MS = 86_400_000;
@@ -158,6 +161,22 @@ export function computePlan(input: PlanInput): Checked<Plan> {
             'enable_account',
             `${identity.id} is active and needs access to ${target.id} again: ${explainGrant(access!, first)}`,
           );
+        // Attributes the target reports and the policy computes: an account that drifted is updated.
+        const attributeRules = loaded.accountAttributes.get(target.id);
+        if (account?.attributes && attributeRules && attributeRules.size > 0) {
+          const changed = changedAttributes(identity, attributeRules, account.attributes, asOf);
+          if (changed) {
+            own.push({
+              ...make(
+                'update_account',
+                Object.entries(changed.from)
+                  .map(([k, v]) => `${k}: ${JSON.stringify(v)} → ${JSON.stringify(changed.to[k])}`)
+                  .join(', ') + ' (policy targets[].attributes)',
+              ),
+              attributes: changed.to,
+            });
+          }
+        }
         const held = new Set(account?.entitlements ?? []);
         for (const [id, g] of wanted) {
           const e = entitlements.get(id)!;
@@ -328,4 +347,35 @@ export function countByAction(changes: readonly Change[]): Record<ChangeAction, 
   const counts = Object.fromEntries(CHANGE_ACTIONS.map((a) => [a, 0])) as Record<ChangeAction, number>;
   for (const c of changes) counts[c.action]++;
   return counts;
+}
+
+/**
+ * The attributes whose value the policy computes differently from what the account holds, among
+ * those the target reports; undefined when none. An expression that reads an absent value is
+ * skipped, as at create.
+ */
+function changedAttributes(
+  identity: Identity,
+  rules: ReadonlyMap<string, CompiledRule>,
+  held: Readonly<Record<string, string>>,
+  asOf: Date,
+): { from: Record<string, string>; to: Record<string, string> } | undefined {
+  let cel: unknown;
+  const from: Record<string, string> = {};
+  const to: Record<string, string> = {};
+  for (const [name, rule] of rules) {
+    const now = held[name];
+    if (now === undefined) continue;
+    let value: string;
+    try {
+      value = String(rule.value((cel ??= toCelIdentity(identity)), asOf));
+    } catch {
+      continue;
+    }
+    if (value !== now) {
+      from[name] = now;
+      to[name] = value;
+    }
+  }
+  return Object.keys(to).length > 0 ? { from, to } : undefined;
 }

@@ -3,6 +3,7 @@ import { CHANGE_ACTIONS, type Change, type ChangeAction, type Plan } from '../mo
 const VERB: Record<ChangeAction, string> = {
   create_account: 'create account',
   enable_account: 'enable account',
+  update_account: 'update account',
   add_membership: 'add',
   remove_membership: 'remove',
   disable_account: 'disable account',
@@ -12,6 +13,7 @@ const VERB: Record<ChangeAction, string> = {
 const SIGN: Record<ChangeAction, string> = {
   create_account: '+',
   enable_account: '+',
+  update_account: '~',
   add_membership: '+',
   remove_membership: '-',
   disable_account: '-',
@@ -67,9 +69,9 @@ export function renderPlanText(plan: Plan, options: RenderOptions = {}): string 
 export function renderPlanMarkdown(plan: Plan, options: RenderOptions = {}): string {
   const limit = options.limit ?? 50;
   const s = plan.summary;
-  // Rotations are rare: their column shows only when a target has one.
+  // Updates and rotations are rare: their columns show only when a target has one.
   const columns = CHANGE_ACTIONS.filter(
-    (a) => a !== 'rotate_credential' || plan.targets.some((t) => (t.counts[a] ?? 0) > 0),
+    (a) => (a !== 'rotate_credential' && a !== 'update_account') || plan.targets.some((t) => (t.counts[a] ?? 0) > 0),
   );
   const out: string[] = [
     `### Tenure plan — ${plan.policy}`,

@@ -82,9 +82,15 @@ export function connectorContract(
       assert.deepEqual(await t.connector.listMembers(a), []);
     });
 
-    it('updates attributes of an account', async () => {
+    it('updates attributes of an account, and reads back what it reports', async () => {
       await t.connector.updateAccount('ana', { displayName: 'Ana Lima-Souza' });
-      assert.ok(await t.connector.readAccount('ana'));
+      const ana = await t.connector.readAccount('ana');
+      assert.ok(ana);
+      // A connector that reads attributes back must show the new value: plans compare against it.
+      if (ana.attributes && 'displayName' in ana.attributes) assert.equal(ana.attributes.displayName, 'Ana Lima-Souza');
+      await t.connector.updateAccount('ana', { displayName: 'Ana' });
+      const again = await t.connector.readAccount('ana');
+      if (again?.attributes && 'displayName' in again.attributes) assert.equal(again.attributes.displayName, 'Ana');
     });
 
     it('disables and enables an account', async () => {

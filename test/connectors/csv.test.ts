@@ -155,11 +155,20 @@ describe('CSV connector on files it did not write', () => {
       'name,id,badge,identity,enabled,mail\n' + 'ana,7,"B,1",E1,TRUE,ana@x\n\n' + 'bo,8,,,false,\n',
       'account,entitlement\nana,legacy:role/clerk\n',
     );
+    const none = { givenName: '', sn: '', displayName: '' };
     assert.deepEqual(await c.listAccounts(), [
-      { id: '7', name: 'ana', identity: 'E1', enabled: true, entitlements: ['legacy:role/clerk'] },
-      { id: '8', name: 'bo', enabled: false, entitlements: [] },
+      {
+        id: '7',
+        name: 'ana',
+        identity: 'E1',
+        enabled: true,
+        entitlements: ['legacy:role/clerk'],
+        attributes: { badge: 'B,1', mail: 'ana@x', ...none },
+      },
+      { id: '8', name: 'bo', enabled: false, entitlements: [], attributes: { badge: '', mail: '', ...none } },
     ]);
     await c.updateAccount('bo', { displayName: 'Bo', badge: 'B2', unknownAttr: 'dropped' });
+    assert.deepEqual((await c.readAccount('bo'))?.attributes, { badge: 'B2', mail: '', ...none, displayName: 'Bo' });
     assert.equal(
       readFileSync(join(dir, 'out', 'accounts.csv'), 'utf8'),
       'name,id,badge,identity,enabled,mail,givenName,sn,displayName\r\n' +

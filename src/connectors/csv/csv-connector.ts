@@ -514,6 +514,8 @@ function toAccount(r: Row): Account {
     ...(r.identity !== undefined ? { identity: r.identity } : {}),
     enabled: r.enabled,
     entitlements: [...r.entitlements],
+    // Every attribute column, so the planner can see an account whose values drifted from the policy.
+    attributes: { ...r.attributes },
   };
 }
 
