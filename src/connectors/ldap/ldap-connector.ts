@@ -446,12 +446,18 @@ export class LdapConnector implements Connector {
 
   private toAccount(entry: Entry, entitlements: readonly string[]): Account {
     const identity = first(entry, 'employeeNumber');
+    // The mapped attributes, read back so a plan can see one that drifted from the policy ('' when unset).
+    const attributes: Record<string, string> = {};
+    for (const name of MAPPED_ATTRIBUTES)
+      if (name.toLowerCase() !== this.settings.disabledAttribute.toLowerCase())
+        attributes[name] = first(entry, name) ?? '';
     return {
       id: first(entry, 'entryUUID') ?? entry.dn,
       name: first(entry, 'uid') ?? rdnValue(entry.dn, 'uid') ?? entry.dn,
       ...(identity === undefined ? {} : { identity }),
       enabled: this.isEnabled(entry),
       entitlements,
+      attributes,
     };
   }
 
@@ -471,7 +477,7 @@ export class LdapConnector implements Connector {
   }
 
   private accountAttributes(): string[] {
-    return ['uid', 'employeeNumber', 'entryUUID', this.settings.disabledAttribute];
+    return ['uid', 'employeeNumber', 'entryUUID', this.settings.disabledAttribute, ...MAPPED_ATTRIBUTES];
   }
 
   private async searchPeople(filter: string): Promise<Entry[]> {
