@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { feedHashOf } from './planning-identities.js';
 import { Engine } from '../engine/engine.js';
 import { countsAsLeaver, massLeaverVerdict } from '../lifecycle/mass-leaver-breaker.js';
 import { diffSnapshot } from '../lifecycle/diff-snapshot.js';
@@ -133,7 +134,8 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
           const { changed, removed } = await w.replaceSnapshot(source, current, importSeq, asOf);
           await w.appendEvents(events, importSeq);
           await proposeCustody(w, events, current, known, asOf, loaded.policy.policies.nonHuman.onOwnerLeaving);
-          await w.setSourceState({ source, lastAsOf: asOf, lastImport: importSeq });
+          const feedHash = feedHashOf(loaded.policy.file, loaded.policy.sources.find((x) => x.id === source)!.path);
+          await w.setSourceState({ source, lastAsOf: asOf, lastImport: importSeq, ...(feedHash ? { feedHash } : {}) });
           const detail =
             EVENT_KINDS.filter((k) => counts[k])
               .map((k) => `${counts[k]} ${k}`)

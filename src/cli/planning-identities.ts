@@ -1,4 +1,5 @@
-import { existsSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { Identity } from '../model/identity.js';
@@ -29,18 +30,16 @@ export async function planningIdentities(
   const location = stateLocation(g);
   const stored =
     !isPostgresUrl(location) && !existsSync(location)
-      ? new Map<string, { identities: Identity[]; startedAt?: Date; asOf: Date }>()
+      ? new Map<string, { identities: Identity[]; feedHash?: string; asOf: Date }>()
       : await withStore(g, async (store) => {
-          const out = new Map<string, { identities: Identity[]; startedAt?: Date; asOf: Date }>();
-          const imports = await store.imports(1000);
+          const out = new Map<string, { identities: Identity[]; feedHash?: string; asOf: Date }>();
           for (const s of loaded.policy.sources) {
             const state = await store.sourceState(s.id);
             if (!state) continue;
-            const last = imports.find((i) => i.seq === state.lastImport);
             out.set(s.id, {
               identities: await store.identities(s.id),
               asOf: state.lastAsOf,
-              ...(last ? { startedAt: last.startedAt } : {}),
+              ...(state.feedHash ? { feedHash: state.feedHash } : {}),
             });
           }
           return out;
@@ -67,9 +66,8 @@ export async function planningIdentities(
     if (!snapshot) continue;
     for (const i of snapshot.identities) keep(i);
     // A feed edited after its last import is not in the plan yet: say so, rather than plan from it silently.
-    const file = resolve(dirname(loaded.policy.file), s.path);
-    const changed = snapshot.startedAt !== undefined && modifiedAfter(file, snapshot.startedAt);
-    if (changed) {
+    const now = snapshot.feedHash === undefined ? undefined : feedHashOf(loaded.policy.file, s.path);
+    if (now !== undefined && now !== snapshot.feedHash) {
       diagnostics.push({
         severity: 'warning',
         code: 'source.not_imported',
@@ -83,11 +81,13 @@ export async function planningIdentities(
   return { identities, diagnostics, imported: [...stored.keys()] };
 }
 
-function modifiedAfter(file: string, when: Date): boolean {
+/** SHA-256 of a source's feed file, as imported; undefined when it cannot be read (the import says why). */
+export function feedHashOf(policyFile: string, path: string): string | undefined {
   try {
-    return statSync(file).mtimeMs > when.getTime();
+    return createHash('sha256')
+      .update(readFileSync(resolve(dirname(policyFile), path)))
+      .digest('hex');
   } catch {
-    // A feed that is gone cannot have changed since; the import will say it is missing.
-    return false;
+    return undefined;
   }
 }

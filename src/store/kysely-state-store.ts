@@ -457,11 +457,17 @@ class Writer implements StoreWriter {
   async setSourceState(state: SourceState): Promise<void> {
     await this.db
       .insertInto('source_state')
-      .values({ source: state.source, last_as_of: state.lastAsOf.toISOString(), last_import: state.lastImport })
+      .values({
+        source: state.source,
+        last_as_of: state.lastAsOf.toISOString(),
+        last_import: state.lastImport,
+        feed_hash: state.feedHash ?? null,
+      })
       .onConflict((oc) =>
         oc.column('source').doUpdateSet((eb) => ({
           last_as_of: eb.ref('excluded.last_as_of'),
           last_import: eb.ref('excluded.last_import'),
+          feed_hash: eb.ref('excluded.feed_hash'),
         })),
       )
       .execute();
@@ -517,7 +523,14 @@ async function readIdentities(db: Db, source?: string): Promise<Identity[]> {
 
 async function readSourceState(db: Db, source: string): Promise<SourceState | undefined> {
   const r = await db.selectFrom('source_state').selectAll().where('source', '=', source).executeTakeFirst();
-  return r && { source: r.source, lastAsOf: new Date(r.last_as_of), lastImport: Number(r.last_import) };
+  return (
+    r && {
+      source: r.source,
+      lastAsOf: new Date(r.last_as_of),
+      lastImport: Number(r.last_import),
+      ...(r.feed_hash ? { feedHash: r.feed_hash } : {}),
+    }
+  );
 }
 
 async function readExceptions(db: Db, identity?: string): Promise<AccessException[]> {

@@ -219,5 +219,10 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0005_source_feed_hash': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema.alterTable('source_state').addColumn('feed_hash', 'text').execute();
+      },
+    },
   };
 }

@@ -30,7 +30,7 @@ export interface Database {
     outcome: string;
     detail: string;
   };
-  source_state: { source: string; last_as_of: string; last_import: number };
+  source_state: { source: string; last_as_of: string; last_import: number; feed_hash: string | null };
   events: {
     seq: Generated<number>;
     import_seq: number;

@@ -40,6 +40,8 @@ export interface SourceState {
   readonly source: string;
   readonly lastAsOf: Date;
   readonly lastImport: number;
+  /** SHA-256 of the feed file as last imported: plans say when the file changed since. */
+  readonly feedHash?: string;
 }
 
 export type NewException = Omit<AccessException, 'id' | 'revokedAt' | 'revokedBy' | 'revokeReason'>;

@@ -91,9 +91,9 @@ for (const backend of backends) {
     });
 
     it('creates its schema on first open and reopens without migrating again', async () => {
-      assert.equal(await store.schemaVersion(), '0004_nhi_custody_rotations');
+      assert.equal(await store.schemaVersion(), '0005_source_feed_hash');
       const again = await openStore(location);
-      assert.equal(await again.schemaVersion(), '0004_nhi_custody_rotations');
+      assert.equal(await again.schemaVersion(), '0005_source_feed_hash');
       await again.close();
     });
 
