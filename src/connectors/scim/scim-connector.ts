@@ -307,6 +307,7 @@ class ScimConnector implements Connector {
       ...(identity !== undefined ? { identity } : {}),
       enabled: user.active !== false,
       entitlements: groups.map((g) => `${this.target}:group/${g}`).sort(),
+      attributes: readAttributes(user),
     };
   }
 
@@ -659,6 +660,22 @@ function applyAttributes(body: Json, attributes: Readonly<Record<string, string>
     }
   }
   if (any) body[SCIM_ENTERPRISE_USER] = enterprise;
+}
+
+/** The attributes we map, read back from a User ('' when unset): the inverse of applyAttributes. */
+function readAttributes(user: Json): Record<string, string> {
+  const name = (user.name as Json | undefined) ?? {};
+  const emails = Array.isArray(user.emails) ? (user.emails as Json[]) : [];
+  const email = emails.find((e) => e.primary === true) ?? emails[0];
+  const enterprise = (user[SCIM_ENTERPRISE_USER] as Json | undefined) ?? {};
+  const out: Record<string, string> = {
+    displayName: str(user.displayName) ?? '',
+    givenName: str(name.givenName) ?? '',
+    sn: str(name.familyName) ?? '',
+    mail: str(email?.value) ?? '',
+  };
+  for (const key of ENTERPRISE_ATTRIBUTES) out[key] = str(enterprise[key]) ?? '';
+  return out;
 }
 
 /** PATCH operations (RFC 7644 §3.5.2.3 replace) for the attributes we map. */
