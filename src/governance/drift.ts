@@ -1,3 +1,4 @@
+import { CASE_INSENSITIVE_NAMES } from '../model/policy.js';
 import type { Account, ActualState } from '../model/actual-state.js';
 import { riskRank, type Entitlement, type RiskLevel } from '../model/entitlement.js';
 import { FINDING_SEVERITIES, sortFindings, type Finding, type FindingSeverity } from '../model/finding.js';
@@ -159,6 +160,7 @@ export function computeDrift(input: DriftInput): DriftReport {
     // The planner already reported naming problems; drift only needs the same links.
     const { links, unlinked } = linkAccounts(t, accounts, everyone, gone, loaded.accountNames.get(t)!, asOf, [], {
       checkNames: false,
+      caseInsensitive: CASE_INSENSITIVE_NAMES.has(target.kind),
     });
     const changesOf = groupByIdentity(tp?.changes ?? []);
     const out: Finding[] = [];

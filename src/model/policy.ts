@@ -53,6 +53,12 @@ export interface SourceDefinition {
 
 export type TargetKind = 'memory' | 'csv' | 'scim' | 'ldap' | 'postgres';
 
+/**
+ * Target kinds whose account names compare without regard to case: an LDAP `uid` (caseIgnoreMatch)
+ * and a SCIM `userName` (caseExact false, RFC 7643). `Ana` and `ana` are one account there.
+ */
+export const CASE_INSENSITIVE_NAMES: ReadonlySet<string> = new Set(['ldap', 'scim']);
+
 export interface TargetDefinition {
   readonly id: string;
   readonly kind: TargetKind;

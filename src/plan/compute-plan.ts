@@ -11,7 +11,7 @@ import {
   type PlanSummary,
   type TargetPlan,
 } from '../model/plan.js';
-import type { BreakerSettings, LeaverRules } from '../model/policy.js';
+import { CASE_INSENSITIVE_NAMES, type BreakerSettings, type LeaverRules } from '../model/policy.js';
 import type { CompiledRule } from '../policy/compile-rule.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { toCelIdentity } from '../policy/rule-environment.js';
@@ -113,7 +113,10 @@ export function computePlan(input: PlanInput): Checked<Plan> {
     const naming = loaded.accountNames.get(target.id)!;
     const deletion = deletionRule(leaverRules, target.id);
     const grace = graceRule(leaverRules, target.id);
-    const { links, unlinked } = linkAccounts(target.id, accounts, sortedIdentities, gone, naming, asOf, diagnostics);
+    const { links, unlinked } = linkAccounts(target.id, accounts, sortedIdentities, gone, naming, asOf, diagnostics, {
+      checkNames: true,
+      caseInsensitive: CASE_INSENSITIVE_NAMES.has(target.kind),
+    });
     const changes: Change[] = [];
     const deferredChanges: Change[] = [];
     const prefix = `${target.id}:`;

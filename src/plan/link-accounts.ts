@@ -26,6 +26,8 @@ export interface LinkOptions {
    * reads links, does not.
    */
   readonly checkNames: boolean;
+  /** Names compare without regard to case (CASE_INSENSITIVE_NAMES): `Ana` finds the account `ana`. */
+  readonly caseInsensitive?: boolean;
 }
 
 /**
@@ -67,6 +69,7 @@ export function linkAccounts(
   diagnostics: Diagnostic[],
   options: LinkOptions = { checkNames: true },
 ): TargetLinks {
+  const key = options.caseInsensitive ? (n: string) => n.toLowerCase() : (n: string) => n;
   // Positions, not accounts: marking a position in a byte array is cheaper than a set of objects.
   const byIdentity = new Map<string, number>();
   const byName = new Map<string, number>();
@@ -83,7 +86,7 @@ export function linkAccounts(
         return;
       }
       byIdentity.set(a.identity, i);
-    } else byName.set(a.name, i);
+    } else byName.set(key(a.name), i);
   });
   const linked = new Uint8Array(accounts.length);
   const links: AccountLink[] = [];
@@ -114,7 +117,7 @@ export function linkAccounts(
       });
       continue;
     }
-    link(identity, name, recorded ?? byName.get(name));
+    link(identity, name, recorded ?? byName.get(key(name)));
   }
   return { links, unlinked: accounts.filter((_, i) => linked[i] === 0) };
 }
