@@ -630,6 +630,7 @@ function entitlementFindings(c: LintContext, out: Finding[]): void {
       message: `entitlement ${e.id} (${e.risk}) is declared but no role grants it${byException > 0 ? `; ${countOf(byException, 'exception in force grants', 'exceptions in force grant')} it` : ''}`,
       why: 'A declared entitlement no role grants is managed by nobody: whoever holds it in the target got it by hand or by exception.',
       fix: `grant it through a role whose rule says who needs it, or remove it from entitlements: if Tenure should not manage it`,
+      ...(e.position ? { position: e.position } : {}),
     });
   }
 }

@@ -1,3 +1,4 @@
+import type { SourcePosition } from './diagnostic.js';
 export const RISK_LEVELS = ['low', 'medium', 'high', 'critical'] as const;
 export type RiskLevel = (typeof RISK_LEVELS)[number];
 
@@ -35,4 +36,6 @@ export interface Entitlement {
   readonly address: EntitlementAddress;
   readonly risk: RiskLevel;
   readonly description: string;
+  /** Where the policy declares it; absent for entitlements built in code (tests, generators). */
+  readonly position?: SourcePosition;
 }

@@ -193,7 +193,13 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
       );
       continue;
     }
-    entitlements.push({ id: e.id, address, risk: e.risk, description: e.description });
+    entitlements.push({
+      id: e.id,
+      address,
+      risk: e.risk,
+      description: e.description,
+      position: at.at(['entitlements', indexOf(e)]),
+    });
   }
   entitlements.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const declared = new Set(entitlements.map((e) => e.id));
