@@ -6,7 +6,7 @@ import type { LoadedPolicy } from '../policy/load-policy.js';
 import { didYouMean } from '../policy/suggest.js';
 import { renderPlanText } from '../plan/render-plan.js';
 import { actor } from './actor.js';
-import { parseFailOn, parseLimit } from './finding-options.js';
+import { failOnVerdict, parseFailOn, parseLimit } from './finding-options.js';
 import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
 import { planNow } from './plan-state.js';
 import { auditIfStored } from './store-access.js';
@@ -86,11 +86,7 @@ export async function driftCommand(io: Io, g: GlobalOptions, o: DriftOptions): P
       if (o.out) io.err(`remediation plan saved to ${o.out}; review it, then: tenure apply ${o.out}`);
     }
     if (failOn !== undefined) {
-      io.out(
-        failing > 0
-          ? `${failing} finding(s) at or above ${failOn}: failing (--fail-on ${failOn}).`
-          : `nothing at or above ${failOn}: passing (--fail-on ${failOn}).`,
-      );
+      io.out(failOnVerdict(failOn, failing));
     }
     return code;
   } finally {

@@ -23,3 +23,10 @@ export function parseLimit(text: string | undefined, fallback: number): number {
     throw new UserError(`--limit ${text} is not a positive whole number`, EXIT.usage, [], 'for example --limit 50');
   return n;
 }
+
+/** The last line of a report run with `--fail-on`: whether it fails, and why. */
+export function failOnVerdict(failOn: FindingSeverity, failing: number): string {
+  return failing > 0
+    ? `${failing} finding(s) at or above ${failOn}: failing (--fail-on ${failOn}).`
+    : `nothing at or above ${failOn}: passing (--fail-on ${failOn}).`;
+}

@@ -2,7 +2,7 @@ import { Engine } from '../engine/engine.js';
 import { lint } from '../governance/lint.js';
 import { formatPosition } from '../model/diagnostic.js';
 import { FINDING_SEVERITIES, severityRank, type Finding, type FindingSeverity } from '../model/finding.js';
-import { parseFailOn, parseLimit } from './finding-options.js';
+import { failOnVerdict, parseFailOn, parseLimit } from './finding-options.js';
 import { EXIT, printDiagnostics, toJson, type Io } from './output.js';
 import { planningIdentities } from './planning-identities.js';
 import { storedDenials, storedExceptions } from './store-access.js';
@@ -66,11 +66,7 @@ export async function lintCommand(io: Io, g: GlobalOptions, options: LintOptions
   }
   io.out(`${summary(findings.length, counts)}.`);
   if (failOn !== undefined) {
-    io.out(
-      failing > 0
-        ? `${failing} finding(s) at or above ${failOn}: failing (--fail-on ${failOn}).`
-        : `nothing at or above ${failOn}: passing (--fail-on ${failOn}).`,
-    );
+    io.out(failOnVerdict(failOn, failing));
   }
   return code;
 }
