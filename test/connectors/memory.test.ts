@@ -18,7 +18,7 @@ connectorContract('memory', () =>
 const isCode = (code: string) => (e: unknown) => e instanceof ConnectorError && e.code === code;
 
 describe('MemoryConnector', () => {
-  it('round-trips its state through a snapshot', async () => {
+  it('round-trips its state through a snapshot, attributes included', async () => {
     const m = new MemoryConnector('app', [{ id: 'x-7', name: 'old', enabled: false, entitlements: ['app:role/r'] }]);
     const created = await m.createAccount({ name: 'ana', identity: 'E1', attributes: { mail: 'ana@example.com' } });
     assert.equal(created.id, 'mem-1');
@@ -27,7 +27,14 @@ describe('MemoryConnector', () => {
     assert.deepEqual(snap, {
       accounts: [
         { id: 'x-7', name: 'old', enabled: false, entitlements: ['app:role/r'] },
-        { id: 'mem-1', name: 'ana', identity: 'E1', enabled: true, entitlements: ['app:group/admins'] },
+        {
+          id: 'mem-1',
+          name: 'ana',
+          identity: 'E1',
+          enabled: true,
+          entitlements: ['app:group/admins'],
+          attributes: { mail: 'ana@example.com' },
+        },
       ],
     });
     const again = new MemoryConnector('app', parseSnapshot('app', 'snap.json', JSON.stringify(snap)));
@@ -56,6 +63,12 @@ describe('MemoryConnector', () => {
       ['an empty identity', { accounts: [{ ...ok, identity: '' }] }, 'accounts[0].identity'],
       ['enabled as text', { accounts: [{ ...ok, enabled: 'yes' }] }, 'accounts[0].enabled'],
       ['an entitlement that is a number', { accounts: [{ ...ok, entitlements: [1] }] }, 'accounts[0].entitlements[0]'],
+      [
+        'an attribute that is a number',
+        { accounts: [{ ...ok, attributes: { mail: 1 } }] },
+        'accounts[0].attributes.mail',
+      ],
+      ['attributes', { accounts: [{ ...ok, attributes: { mail: 'a@x' } }] }, undefined],
       ['accounts that are not a list', { accounts: {} }, 'accounts'],
     ];
     for (const [what, snapshot, where] of cases) {

@@ -245,7 +245,14 @@ describe('PostgreSQL connector', () => {
     await connector.rotateCredential(name);
     await assert.rejects(connector.addMembership(name, `${TARGET}:role/${name}x`), isCode('not_found'));
     const read = await connector.readAccount(name);
-    assert.deepEqual(read, { id: name, name, identity, enabled: true, entitlements: [entitlement] });
+    assert.deepEqual(read, {
+      id: name,
+      name,
+      identity,
+      enabled: true,
+      entitlements: [entitlement],
+      attributes: { displayName: "\\'); DROP ROLE x;--", mail: '"); DROP ROLE x;--' },
+    });
     assert.ok(await roleExists('x'), 'role x survived');
     await connector.deleteAccount(name);
     assert.ok(await roleExists('x'), 'role x survived the delete');

@@ -11,6 +11,7 @@ const snapshotSchema = z.strictObject({
       identity: z.string().min(1).optional(),
       enabled: z.boolean().default(true),
       entitlements: z.array(z.string()).default([]),
+      attributes: z.record(z.string(), z.string()).optional(),
     }),
   ),
 });
@@ -68,7 +69,7 @@ export class MemoryConnector implements Connector {
         ...(a.identity !== undefined ? { identity: a.identity } : {}),
         enabled: a.enabled,
         entitlements: new Set(a.entitlements),
-        attributes: {},
+        attributes: { ...(a.attributes ?? {}) },
       });
       const n = /^mem-(\d+)$/.exec(a.id);
       if (n) this.nextId = Math.max(this.nextId, Number(n[1]) + 1);
@@ -226,6 +227,8 @@ function toAccount(a: Held): Account {
     ...(a.identity !== undefined ? { identity: a.identity } : {}),
     enabled: a.enabled,
     entitlements: [...a.entitlements],
+    // Attributes only when it has some: a snapshot without them reads back as it was written.
+    ...(Object.keys(a.attributes).length > 0 ? { attributes: { ...a.attributes } } : {}),
   };
 }
 
@@ -258,10 +261,11 @@ export function parseSnapshot(target: string, path: string, text: string): Accou
     ...(a.identity !== undefined ? { identity: a.identity } : {}),
     enabled: a.enabled,
     entitlements: a.entitlements,
+    ...(a.attributes !== undefined ? { attributes: a.attributes } : {}),
   }));
 }
 
-const SNAPSHOT_KEYS = new Set(['id', 'name', 'identity', 'enabled', 'entitlements']);
+const SNAPSHOT_KEYS = new Set(['id', 'name', 'identity', 'enabled', 'entitlements', 'attributes']);
 
 /** The accounts of a snapshot that `snapshotSchema` accepts as it is, or undefined to let the schema judge. */
 function wellFormed(raw: unknown): Account[] | undefined {
@@ -274,11 +278,19 @@ function wellFormed(raw: unknown): Account[] | undefined {
     const a = list[i] as Record<string, unknown> | null;
     if (typeof a !== 'object' || a === null || Array.isArray(a)) return undefined;
     for (const k in a) if (!SNAPSHOT_KEYS.has(k)) return undefined;
-    const { id, name, identity, enabled, entitlements } = a;
+    const { id, name, identity, enabled, entitlements, attributes } = a;
     if (typeof id !== 'string' || id === '' || typeof name !== 'string' || name === '') return undefined;
     if (identity !== undefined && (typeof identity !== 'string' || identity === '')) return undefined;
     if (enabled !== undefined && typeof enabled !== 'boolean') return undefined;
     if (entitlements !== undefined && (!Array.isArray(entitlements) || entitlements.some((e) => typeof e !== 'string')))
+      return undefined;
+    if (
+      attributes !== undefined &&
+      (typeof attributes !== 'object' ||
+        attributes === null ||
+        Array.isArray(attributes) ||
+        Object.values(attributes).some((v) => typeof v !== 'string'))
+    )
       return undefined;
     out[i] = {
       id,
@@ -286,6 +298,7 @@ function wellFormed(raw: unknown): Account[] | undefined {
       ...(identity !== undefined ? { identity } : {}),
       enabled: enabled ?? true,
       entitlements: (entitlements as string[] | undefined) ?? [],
+      ...(attributes !== undefined ? { attributes: attributes as Record<string, string> } : {}),
     };
   }
   return out;

@@ -345,6 +345,8 @@ class PostgresConnector implements Connector {
       identity: comment.identity,
       enabled: row.rolcanlogin,
       entitlements: [...groups].sort().map((g) => `${this.target}:role/${g}`),
+      // The attributes kept in the role comment, read back ('' when unset) so a plan can update them.
+      attributes: Object.fromEntries(KEPT_ATTRIBUTES.map((k) => [k, comment.attributes[k] ?? ''])),
     };
   }
 
