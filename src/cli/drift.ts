@@ -1,15 +1,12 @@
-import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { computeDrift, DRIFT_CODES, remediationPlan, type DriftReport } from '../governance/drift.js';
 import { FINDING_SEVERITIES, severityRank } from '../model/finding.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { didYouMean } from '../policy/suggest.js';
 import { renderPlanText } from '../plan/render-plan.js';
-import { actor } from './actor.js';
 import { failOnVerdict, parseFailOn, parseLimit } from './finding-options.js';
+import { savePlan } from './plan.js';
 import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
 import { planNow } from './plan-state.js';
-import { auditIfStored } from './store-access.js';
 import { listedOnce, openActualState, openPolicy, openTargets, type GlobalOptions } from './workspace.js';
 
 export interface DriftOptions {
@@ -51,16 +48,13 @@ export async function driftCommand(io: Io, g: GlobalOptions, o: DriftOptions): P
     });
     const remediation = o.remediate ? remediationPlan(now.plan, report, now.loaded) : undefined;
     if (remediation && o.out) {
-      const text = toJson(remediation) + '\n';
-      writeFileSync(o.out, text);
-      await auditIfStored(g, {
-        at: new Date(remediation.asOf),
-        actor: actor(),
-        action: 'plan.saved',
-        subject: `plan:${createHash('sha256').update(text).digest('hex')}`,
-        reason: `drift remediation: ${remediation.summary.changes} change(s) for ${report.summary.findings} finding(s)`,
-        details: { file: o.out, byAction: remediation.summary.byAction, drift: report.summary.byCode },
-      });
+      await savePlan(
+        g,
+        remediation,
+        o.out,
+        `drift remediation: ${remediation.summary.changes} change(s) for ${report.summary.findings} finding(s)`,
+        { drift: report.summary.byCode },
+      );
     }
     const failing =
       failOn === undefined ? 0 : report.findings.filter((f) => severityRank(f.severity) >= severityRank(failOn)).length;

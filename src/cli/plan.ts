@@ -6,6 +6,7 @@ import { auditIfStored } from './store-access.js';
 import { planNow } from './plan-state.js';
 import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
 import type { GlobalOptions } from './workspace.js';
+import type { Plan } from '../model/plan.js';
 
 export interface PlanOptions {
   readonly out?: string;
@@ -23,17 +24,15 @@ export async function planCommand(io: Io, g: GlobalOptions, options: PlanOptions
   const { plan, warnings } = await planNow(g, options);
   if (!g.json) printDiagnostics(io, warnings);
   if (options.out) {
-    const text = toJson(plan) + '\n';
-    writeFileSync(options.out, text);
-    // A saved plan is a decision record: when a store exists, its hash goes into the audit log.
-    await auditIfStored(g, {
-      at: new Date(plan.asOf),
-      actor: actor(),
-      action: 'plan.saved',
-      subject: `plan:${createHash('sha256').update(text).digest('hex')}`,
-      reason: `${plan.summary.changes} change(s) for ${plan.summary.identitiesAffected} identities`,
-      details: { file: options.out, byAction: plan.summary.byAction, highRiskGrants: plan.summary.highRiskGrants },
-    });
+    await savePlan(
+      g,
+      plan,
+      options.out,
+      `${plan.summary.changes} change(s) for ${plan.summary.identitiesAffected} identities`,
+      {
+        highRiskGrants: plan.summary.highRiskGrants,
+      },
+    );
   }
   const limit = options.limit === undefined ? undefined : Number(options.limit);
   if (format === 'json') io.out(toJson({ plan, diagnostics: warnings }));
@@ -41,4 +40,27 @@ export async function planCommand(io: Io, g: GlobalOptions, options: PlanOptions
   else io.out(renderPlanText(plan, { limit: limit ?? 20 }));
   if (options.out && format !== 'json') io.err(`plan saved to ${options.out}`);
   return EXIT.ok;
+}
+
+/**
+ * Writes a plan for `tenure apply FILE`. A saved plan is a decision record: when a store exists,
+ * its hash goes into the audit log with the reason given.
+ */
+export async function savePlan(
+  g: GlobalOptions,
+  plan: Plan,
+  file: string,
+  reason: string,
+  details: Record<string, unknown> = {},
+): Promise<void> {
+  const text = toJson(plan) + '\n';
+  writeFileSync(file, text);
+  await auditIfStored(g, {
+    at: new Date(plan.asOf),
+    actor: actor(),
+    action: 'plan.saved',
+    subject: `plan:${createHash('sha256').update(text).digest('hex')}`,
+    reason,
+    details: { file, byAction: plan.summary.byAction, ...details },
+  });
 }
