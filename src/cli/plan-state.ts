@@ -9,7 +9,7 @@ import { computePlan } from '../plan/compute-plan.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import type { Identity } from '../model/identity.js';
 import { EXIT, UserError } from './output.js';
-import { storedDenials, storedExceptions, storedLifecycle, storedNhiState } from './store-access.js';
+import { storedPlanInputs } from './store-access.js';
 import { custodyLapsed, type CredentialRotation, type Custody } from '../model/custody.js';
 import { planningIdentities } from './planning-identities.js';
 import { asOfDate, openActualState, openPolicy, openTargets, type GlobalOptions } from './workspace.js';
@@ -37,8 +37,9 @@ export async function planNow(
   const { loaded, warnings } = openPolicy(g.config);
   const { identities, diagnostics: sourceWarnings } = await planningIdentities(g, loaded, options.skipInvalid);
   const asOf = asOfDate(g.asOf);
-  const exceptions = await storedExceptions(g);
-  const denials = await storedDenials(g);
+  // Exceptions, denials, lifecycle events, custody and rotations: one opening of the store.
+  const stored = await storedPlanInputs(g);
+  const { exceptions, denials } = stored;
   const desired = new Engine(loaded).desiredState(identities, asOf, 'indexed', exceptions, denials);
   // Connectors are opened here when the caller has none, so their capabilities (credential rotation) are known.
   const connectors = options.connectors ?? (options.actual === undefined ? openTargets(loaded) : undefined);
@@ -48,19 +49,17 @@ export async function planNow(
   } finally {
     if (!options.connectors) for (const c of connectors?.values() ?? []) await c.close();
   }
-  const lifecycle = await storedLifecycle(g);
-  const nhi = await storedNhiState(g);
   const { result, diagnostics } = computePlan({
     loaded,
     identities,
     desired,
     actual,
     asOf,
-    ...(lifecycle ? { lifecycle } : {}),
-    suspended: suspensions(nhi.custody, asOf),
+    ...(stored.lifecycle ? { lifecycle: stored.lifecycle } : {}),
+    suspended: suspensions(stored.custody, asOf),
     credentials: {
       rotatable: new Set([...(connectors ?? [])].filter(([, c]) => c.capabilities.rotate).map(([t]) => t)),
-      lastRotated: lastRotations(nhi.rotations),
+      lastRotated: lastRotations(stored.rotations),
     },
   });
   if (hasErrors(diagnostics)) throw new UserError('the plan could not be computed', EXIT.invalid, diagnostics);

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { AuditEntry } from '../audit/audit-chain.js';
 import type { AccessException } from '../model/exception.js';
 import type { Denial } from '../model/review.js';
+import type { LifecycleEvent } from '../model/lifecycle.js';
 import type { CredentialRotation, Custody } from '../model/custody.js';
 import type { PlanLifecycle } from '../plan/compute-plan.js';
 import { openStore, DEFAULT_STATE, isPostgresUrl } from '../store/open-store.js';
@@ -40,39 +41,63 @@ function asUserError(e: unknown): unknown {
 }
 
 /**
- * Exceptions recorded in the store, for commands that otherwise need no store: none when there
- * is no store yet (a SQLite file that does not exist is not created just to find that out).
+ * Reads from the store when there is one, else gives `none`: commands that work without a store
+ * stay store-free (a SQLite file that does not exist is not created just to find that out).
  */
-export async function storedExceptions(g: GlobalOptions): Promise<AccessException[]> {
+export async function ifStored<T>(
+  g: GlobalOptions,
+  none: T,
+  f: (store: StateStore, waitMs: number) => Promise<T>,
+): Promise<T> {
   const location = stateLocation(g);
-  if (!isPostgresUrl(location) && !existsSync(location)) return [];
-  return withStore(g, (store) => store.exceptions());
+  if (!isPostgresUrl(location) && !existsSync(location)) return none;
+  return withStore(g, f);
+}
+
+/** Exceptions recorded in the store; none without a store. */
+export function storedExceptions(g: GlobalOptions): Promise<AccessException[]> {
+  return ifStored(g, [], (store) => store.exceptions());
 }
 
 /** Denials (revokes from access reviews) recorded in the store; none without a store. */
-export async function storedDenials(g: GlobalOptions): Promise<Denial[]> {
-  const location = stateLocation(g);
-  if (!isPostgresUrl(location) && !existsSync(location)) return [];
-  return withStore(g, (store) => store.denials());
+export function storedDenials(g: GlobalOptions): Promise<Denial[]> {
+  return ifStored(g, [], (store) => store.denials());
 }
 
 /** Custody hand-overs of non-human identities and the credentials Tenure rotated; none without a store. */
-export async function storedNhiState(
-  g: GlobalOptions,
-): Promise<{ custody: Custody[]; rotations: CredentialRotation[] }> {
-  const location = stateLocation(g);
-  if (!isPostgresUrl(location) && !existsSync(location)) return { custody: [], rotations: [] };
-  return withStore(g, async (store) => ({ custody: await store.custody(), rotations: await store.rotations() }));
+export function storedNhiState(g: GlobalOptions): Promise<{ custody: Custody[]; rotations: CredentialRotation[] }> {
+  return ifStored(g, { custody: [], rotations: [] }, async (store) => ({
+    custody: await store.custody(),
+    rotations: await store.rotations(),
+  }));
+}
+
+export interface StoredPlanInputs {
+  readonly exceptions: AccessException[];
+  readonly denials: Denial[];
+  /** Absent without a store: the planner then takes end dates for departures and applies no mover grace. */
+  readonly lifecycle?: PlanLifecycle;
+  readonly custody: Custody[];
+  readonly rotations: CredentialRotation[];
+}
+
+/** Everything recorded that a plan reads, from one opening of the store (nothing without one). */
+export function storedPlanInputs(g: GlobalOptions): Promise<StoredPlanInputs> {
+  const none: StoredPlanInputs = { exceptions: [], denials: [], custody: [], rotations: [] };
+  return ifStored(g, none, async (store): Promise<StoredPlanInputs> => ({
+    exceptions: await store.exceptions(),
+    denials: await store.denials(),
+    lifecycle: lifecycleOf(await store.events()),
+    custody: await store.custody(),
+    rotations: await store.rotations(),
+  }));
 }
 
 /**
  * When each identity left and its latest move, from the recorded lifecycle events: what the
- * planner needs for the leaver rules (delete after N days, mover grace). Undefined without a store.
+ * planner needs for the leaver rules (delete after N days, mover grace).
  */
-export async function storedLifecycle(g: GlobalOptions): Promise<PlanLifecycle | undefined> {
-  const location = stateLocation(g);
-  if (!isPostgresUrl(location) && !existsSync(location)) return undefined;
-  const events = await withStore(g, (store) => store.events());
+function lifecycleOf(events: readonly LifecycleEvent[]): PlanLifecycle {
   const left = new Map<string, Date>();
   const moved = new Map<string, { at: Date; grantsRemoved: readonly string[] }>();
   for (const e of events) {
@@ -86,7 +111,5 @@ export async function storedLifecycle(g: GlobalOptions): Promise<PlanLifecycle |
 
 /** Appends an audit record when a store exists; commands that work without one stay store-free. */
 export async function auditIfStored(g: GlobalOptions, entry: AuditEntry): Promise<void> {
-  const location = stateLocation(g);
-  if (!isPostgresUrl(location) && !existsSync(location)) return;
-  await withStore(g, (store, waitMs) => store.write((w) => w.audit([entry]), { waitMs }));
+  await ifStored(g, undefined, (store, waitMs) => store.write((w) => w.audit([entry]), { waitMs }));
 }

@@ -3,7 +3,7 @@ import type { IdentityAccess } from '../model/grant.js';
 import type { Identity } from '../model/identity.js';
 import { describeInputs, expandGrant, explainProvenance, formatValue, matchOf } from '../plan/explain.js';
 import { identityField, toCelIdentity } from '../policy/rule-environment.js';
-import { storedDenials, storedExceptions, storedNhiState } from './store-access.js';
+import { ifStored } from './store-access.js';
 import { custodyLapsed } from '../model/custody.js';
 import { explainDenial } from '../governance/review-scope.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
@@ -35,7 +35,13 @@ export async function whyCommand(
   if (entitlement !== undefined) declaredEntitlement(loaded, entitlement);
   const asOf = asOfDate(g.asOf);
   const engine = new Engine(loaded);
-  const access = engine.identityAccess(identity, asOf, await storedExceptions(g), await storedDenials(g));
+  // This identity's exceptions, denials and hand-overs, from one opening of the store.
+  const stored = await ifStored(g, { exceptions: [], denials: [], custody: [] }, async (store) => ({
+    exceptions: await store.exceptions(identity.id),
+    denials: await store.denials(identity.id),
+    custody: await store.custody(identity.id),
+  }));
+  const access = engine.identityAccess(identity, asOf, stored.exceptions, stored.denials);
   const grants =
     entitlement === undefined ? access.grants : access.grants.filter((gr) => gr.entitlement === entitlement);
   const denied = (access.denied ?? []).filter((d) => entitlement === undefined || d.entitlement === entitlement);
@@ -62,7 +68,7 @@ export async function whyCommand(
   }
   io.out(header(identity));
   // A non-human identity nobody took over when its owner left: the plan takes its access away.
-  const custody = (await storedNhiState(g)).custody.filter((c) => c.nhi === identity.id).pop();
+  const custody = stored.custody[stored.custody.length - 1];
   if (custody && custodyLapsed(custody, asOf))
     io.out(
       `  SUSPENDED: its owner ${custody.previousOwner} left and nobody confirmed taking it over by ${custody.deadline.toISOString().slice(0, 10)}; plans disable its accounts whatever its roles grant (tenure nhi confirm ${identity.id} --as ID)`,
