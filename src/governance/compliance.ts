@@ -453,14 +453,11 @@ export interface FindingCounts {
   readonly byCode: Readonly<Record<string, number>>;
 }
 
-export interface ControlResult {
-  readonly id: string;
-  readonly framework: FrameworkId;
-  readonly title: string;
-  readonly asks: string;
-  readonly coverage: Coverage;
-  readonly how: string;
-  readonly limits?: string;
+/** A control as the report shows it: its definition's words, with the verdict and what backs it. */
+export interface ControlResult extends Pick<
+  ControlDefinition,
+  'id' | 'framework' | 'title' | 'asks' | 'coverage' | 'how' | 'limits'
+> {
   readonly status: ControlStatus;
   /** Why this status, in one sentence. */
   readonly reason: string;
