@@ -1,3 +1,4 @@
+import { day } from '../plan/explain.js';
 import { custodyLapsed, type Custody } from '../model/custody.js';
 import { isNonHuman } from '../model/identity.js';
 import { didYouMean } from '../policy/suggest.js';
@@ -8,7 +9,6 @@ import { withStore } from './store-access.js';
 import { asOfDate, openPolicy, type GlobalOptions } from './workspace.js';
 
 const DAY_MS = 86_400_000;
-const day = (d: Date): string => d.toISOString().slice(0, 10);
 
 /**
  * `tenure nhi list`: every non-human identity with its owner, the owner's status, a pending

@@ -1,3 +1,4 @@
+import { day } from '../plan/explain.js';
 import { writeFileSync } from 'node:fs';
 import { Engine } from '../engine/engine.js';
 import { flaggedRoles, parseScope, reviewItemsFor, scopeText } from '../governance/review-scope.js';
@@ -352,8 +353,6 @@ function whole(text: string, what: string): number {
   if (!Number.isInteger(n) || n < 1) throw new UserError(`${what} "${text}" is not a number`, EXIT.usage);
   return n;
 }
-
-const day = (d: Date): string => d.toISOString().slice(0, 10);
 
 const EVIDENCE_COLUMNS = [
   'campaign',

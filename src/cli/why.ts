@@ -1,7 +1,7 @@
 import { Engine } from '../engine/engine.js';
 import type { IdentityAccess } from '../model/grant.js';
 import type { Identity } from '../model/identity.js';
-import { describeInputs, expandGrant, explainProvenance, formatValue, matchOf } from '../plan/explain.js';
+import { day, describeInputs, expandGrant, explainProvenance, formatValue, matchOf } from '../plan/explain.js';
 import { identityField, toCelIdentity } from '../policy/rule-environment.js';
 import { ifStored } from './store-access.js';
 import { custodyLapsed } from '../model/custody.js';
@@ -115,7 +115,6 @@ function printWouldGrant(io: Io, missing: readonly NotGranted[]): void {
 
 /** Why an identity receives no access from roles at `asOf`, in its own terms. */
 function noAccessReason(i: Identity, asOf: Date): string {
-  const day = (d: Date) => d.toISOString().slice(0, 10);
   if (i.endDate && i.endDate.getTime() <= asOf.getTime())
     return `${i.id}'s access ended on ${day(i.endDate)} (end date).`;
   if (i.status === 'leave') return `${i.id} is on leave: access from roles is suspended.`;

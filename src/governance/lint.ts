@@ -1,3 +1,4 @@
+import { day } from '../plan/explain.js';
 import { flaggedRoles } from './review-scope.js';
 import { denialActive, type Denial } from '../model/review.js';
 import { computeRoleClosures, type RoleClosure } from '../engine/role-closure.js';
@@ -659,10 +660,6 @@ function inheritedFrom(chain: readonly string[]): string {
 
 function maxRisk(a: RiskLevel, b: RiskLevel): RiskLevel {
   return riskRank(b) > riskRank(a) ? b : a;
-}
-
-function day(d: Date): string {
-  return d.toISOString().slice(0, 10);
 }
 
 function percent(share: number): string {

@@ -15,7 +15,7 @@ import { CASE_INSENSITIVE_NAMES, type BreakerSettings, type LeaverRules } from '
 import type { CompiledRule } from '../policy/compile-rule.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { toCelIdentity } from '../policy/rule-environment.js';
-import { explainGrant } from './explain.js';
+import { day, explainGrant } from './explain.js';
 import { deprovisionVerdict, sodConflicts } from './guardrails.js';
 import { departedIdentities, linkAccounts, planningOrder } from './link-accounts.js';
 
@@ -311,11 +311,6 @@ function deletionOf(
 
 function validDate(d: Date | undefined): Date | undefined {
   return d !== undefined && !Number.isNaN(d.getTime()) ? d : undefined;
-}
-
-/** The UTC calendar day of a time, as reasons show it: 2026-10-01. */
-function day(d: Date): string {
-  return d.toISOString().slice(0, 10);
 }
 
 function leaveReason(identity: Identity, target: string): string {

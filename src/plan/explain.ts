@@ -1,6 +1,11 @@
 import type { Grant, IdentityAccess, Provenance, RoleMatch } from '../model/grant.js';
 import type { AttributeValue } from '../model/identity.js';
 
+/** The UTC calendar day of a time, as reasons and reports show it: 2026-10-01. */
+export function day(d: Date): string {
+  return d.toISOString().slice(0, 10);
+}
+
 /** One provenance in plain words: `role "senior-engineer" (rule held: ...) inherits "engineer", which grants it`. */
 export function explainProvenance(p: Provenance): string {
   if (p.exception) {
