@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
@@ -88,5 +88,20 @@ describe('tenure demo', () => {
     assert.match(r.stdout, /account E\d+ in \w+: created/);
     assert.match(r.stdout, /✋ import of hr held back by the mass-leaver breaker, nothing recorded/);
     assert.match(r.stdout, /audit log: [\d,]+ records, hash chain verified/);
+  });
+
+  it('refuses sizes it cannot make a week of, before writing anything', async () => {
+    const empty = folder({});
+    for (const [flag, value] of [
+      ['--people', '5'],
+      ['--people', 'many'],
+      ['--roles', '0'],
+      ['--seed', '-1'],
+    ] as const) {
+      const r = await tenure('demo', flag, value, '--dir', empty);
+      assert.equal(r.code, 2, `${flag} ${value}`);
+      assert.match(r.stderr, new RegExp(`${flag} ${value}: expected a whole number from \\d+ to \\d+`));
+    }
+    assert.deepEqual(readdirSync(empty), [], 'nothing written');
   });
 });

@@ -185,6 +185,34 @@ describe('tenure review', () => {
     assert.match(e002.provenance!, /role "finance"/);
   });
 
+  it('says clearly what is wrong with a decision, a date or a campaign number, and changes nothing', async () => {
+    const before = await run('review', 'export', '1', '--format', 'json');
+    const cases: [string[], number, RegExp][] = [
+      [['review', 'decide', '1', 'maybe', '--as', 'E001'], 2, /the decision "maybe" is not keep or revoke/],
+      [['review', 'decide', 'two', 'keep', '--as', 'E001'], 2, /item "two" is not a number/],
+      [['review', 'decide', '99', 'keep', '--as', 'E001'], 1, /there is no review item 99/],
+      [
+        ['review', 'start', '--scope', 'role:finance', '--due', '2026-10-01'],
+        1,
+        /--due 2026-10-01 is not in the future/,
+      ],
+      [
+        ['review', 'start', '--scope', 'role:finance', '--due', 'soon'],
+        2,
+        /--as-of soon is not a date|soon is not a date/,
+      ],
+      [['review', 'close', '7'], 1, /there is no review 7/],
+      [['review', 'export', '7'], 1, /there is no review 7/],
+      [['review', 'status', '0'], 2, /campaign "0" is not a number/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = await run(...args);
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
+    }
+    assert.equal((await run('review', 'export', '1', '--format', 'json')).stdout, before.stdout, 'no change');
+  });
+
   it('says clearly what is wrong with a scope', async () => {
     const bad = await run('review', 'start', '--scope', 'department:Finance');
     assert.equal(bad.code, 2);
