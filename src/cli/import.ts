@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import { feedHashOf } from './planning-identities.js';
 import { Engine } from '../engine/engine.js';
 import { countsAsLeaver, massLeaverVerdict } from '../lifecycle/mass-leaver-breaker.js';
 import { diffSnapshot } from '../lifecycle/diff-snapshot.js';
@@ -38,7 +37,9 @@ interface SourceOutcome {
 export async function importCommand(io: Io, g: GlobalOptions, options: ImportOptions): Promise<number> {
   const started = performance.now();
   const { loaded, warnings } = openPolicy(g.config);
-  const { identities, diagnostics } = openIdentities(loaded, options.skipInvalid);
+  const { identities, diagnostics, reads } = openIdentities(loaded, options.skipInvalid);
+  // What each feed was, byte for byte, as parsed here: plans tell when the file has changed since.
+  const feedHashes = new Map(reads.map((r) => [r.source, r.sha256]));
   if (!g.json) printDiagnostics(io, [...warnings, ...diagnostics]);
   const asOf = asOfDate(g.asOf);
   const approved = options.approveLeavers === undefined ? 0 : Number(options.approveLeavers);
@@ -134,7 +135,7 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
           const { changed, removed } = await w.replaceSnapshot(source, current, importSeq, asOf);
           await w.appendEvents(events, importSeq);
           await proposeCustody(w, events, current, known, asOf, loaded.policy.policies.nonHuman.onOwnerLeaving);
-          const feedHash = feedHashOf(loaded.policy.file, loaded.policy.sources.find((x) => x.id === source)!.path);
+          const feedHash = feedHashes.get(source);
           await w.setSourceState({ source, lastAsOf: asOf, lastImport: importSeq, ...(feedHash ? { feedHash } : {}) });
           const detail =
             EVENT_KINDS.filter((k) => counts[k])

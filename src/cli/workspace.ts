@@ -7,6 +7,7 @@ import { hasErrors } from '../model/diagnostic.js';
 import type { Identity } from '../model/identity.js';
 import type { Account, ActualState, TargetState } from '../model/actual-state.js';
 import { loadPolicy, type LoadedPolicy } from '../policy/load-policy.js';
+import type { SourceRead } from '../sources/read-source.js';
 import { readSources } from '../sources/read-sources.js';
 import { ConnectorError } from '../connectors/connector.js';
 import { parseSnapshot } from '../connectors/memory/memory-connector.js';
@@ -56,7 +57,7 @@ export function openPolicy(configPath: string): { loaded: LoadedPolicy; warnings
 export function openIdentities(
   loaded: LoadedPolicy,
   skipInvalid = false,
-): { identities: readonly Identity[]; diagnostics: readonly Diagnostic[] } {
+): { identities: readonly Identity[]; diagnostics: readonly Diagnostic[]; reads: readonly SourceRead[] } {
   const r = readSources(loaded.policy, { skipInvalid });
   if (hasErrors(r.diagnostics)) {
     throw new UserError(
@@ -66,7 +67,7 @@ export function openIdentities(
       skipInvalid ? undefined : 'fix the rows, or pass --skip-invalid to load the valid rows and report the rest',
     );
   }
-  return { identities: r.result.identities, diagnostics: r.diagnostics };
+  return { identities: r.result.identities, diagnostics: r.diagnostics, reads: r.result.reads };
 }
 
 /** A connector for every target of the policy; problems become messages a user can act on. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Checked, Diagnostic, Severity } from '../model/diagnostic.js';
@@ -23,6 +24,8 @@ export interface SourceRead {
    * this run, not gone, and must not be treated as leavers.
    */
   readonly skippedKeys: readonly string[];
+  /** SHA-256 of the feed's bytes as read (absent when it could not be read): what was imported, exactly. */
+  readonly sha256?: string;
 }
 
 export interface ReadSourceOptions {
@@ -147,7 +150,14 @@ export function readSourceDetail(
   }
   return {
     result: {
-      read: { source: def.id, identities, rows: records.length, skipped: bad, skippedKeys },
+      read: {
+        source: def.id,
+        identities,
+        rows: records.length,
+        skipped: bad,
+        skippedKeys,
+        sha256: createHash('sha256').update(input).digest('hex'),
+      },
       file,
       format: def.format,
       rows,
