@@ -92,15 +92,15 @@ describe('tenure demo', () => {
 
   it('refuses sizes it cannot make a week of, before writing anything', async () => {
     const empty = folder({});
-    for (const [flag, value] of [
-      ['--people', '5'],
-      ['--people', 'many'],
-      ['--roles', '0'],
-      ['--seed', '-1'],
+    for (const [flag, value, expect] of [
+      ['--people', '5', /--people 5: the demo takes a whole number from 10 to 100000/],
+      ['--people', 'many', /--people takes a whole number from 1 to 1000000, not "many"/],
+      ['--roles', '0', /--roles takes a whole number from 1 to 100000, not "0"/],
+      ['--seed', '-1', /--seed takes a whole number from 0 to \d+, not "-1"/],
     ] as const) {
       const r = await tenure('demo', flag, value, '--dir', empty);
       assert.equal(r.code, 2, `${flag} ${value}`);
-      assert.match(r.stderr, new RegExp(`${flag} ${value}: expected a whole number from \\d+ to \\d+`));
+      assert.match(r.stderr, expect);
     }
     assert.deepEqual(readdirSync(empty), [], 'nothing written');
   });

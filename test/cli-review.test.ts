@@ -196,11 +196,7 @@ describe('tenure review', () => {
         1,
         /--due 2026-10-01 is not in the future/,
       ],
-      [
-        ['review', 'start', '--scope', 'role:finance', '--due', 'soon'],
-        2,
-        /--as-of soon is not a date|soon is not a date/,
-      ],
+      [['review', 'start', '--scope', 'role:finance', '--due', 'soon'], 2, /--due takes a date, not "soon"/],
       [['review', 'close', '7'], 1, /there is no review 7/],
       [['review', 'export', '7'], 1, /there is no review 7/],
       [['review', 'status', '0'], 2, /campaign "0" is not a number/],

@@ -14,10 +14,11 @@ import { withStore } from './store-access.js';
 import { openPolicy, openTargets, type GlobalOptions } from './workspace.js';
 
 export interface ApplyOptions {
-  readonly allowDeprovision?: string;
-  readonly concurrency?: string;
-  readonly rate?: string;
-  readonly limit?: string;
+  readonly allowDeprovision?: number;
+  readonly reason?: string;
+  readonly concurrency?: number;
+  readonly rate?: number;
+  readonly limit?: number;
 }
 
 /**
@@ -87,7 +88,7 @@ export async function applyCommand(
       return out;
     };
     const planId = planIdOf(plan);
-    const limit = o.limit === undefined ? 30 : Number(o.limit);
+    const limit = o.limit ?? 30;
     let shown = 0;
     // On a terminal a progress bar per target stands on stderr, and sentences are kept for the end.
     const progress = new ProgressLine(io.tty && !g.json ? (t) => process.stderr.write(t) : undefined);
@@ -119,8 +120,8 @@ export async function applyCommand(
     };
     const result = await withStore(g, async (store) => {
       const r = await executePlan(planId, plan, connectors, store.journal(), {
-        ...(o.concurrency !== undefined ? { concurrency: Number(o.concurrency) } : {}),
-        ...(o.rate !== undefined ? { ratePerSecond: Number(o.rate) } : {}),
+        ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
+        ...(o.rate !== undefined ? { ratePerSecond: o.rate } : {}),
         accountSpec: (c) => ({ name: c.account, identity: c.identity ?? c.account, attributes: attributesOf(c) }),
         onEvent,
       });
@@ -197,7 +198,7 @@ async function resumable(g: GlobalOptions, planId: string): Promise<boolean> {
  * (fix the roles), the deprovisioning breaker with --allow-deprovision N or an approval recorded
  * with `tenure approve deprovision N --target T` (used once).
  */
-async function enforceGuardrails(g: GlobalOptions, plan: Plan, allowText?: string): Promise<void> {
+async function enforceGuardrails(g: GlobalOptions, plan: Plan, allowed?: number): Promise<void> {
   if (!plan.guardrails.blocked) return;
   const sod = plan.guardrails.sodConflicts;
   if (sod.length > 0) {
@@ -209,7 +210,7 @@ async function enforceGuardrails(g: GlobalOptions, plan: Plan, allowText?: strin
       'fix the roles that grant both, or the policy; tenure plan lists every conflict',
     );
   }
-  const allow = allowText === undefined ? 0 : Number(allowText);
+  const allow = allowed ?? 0;
   const blocked = plan.guardrails.deprovision.filter((d) => d.blocked && d.accounts > allow);
   if (blocked.length === 0) return;
   await withStore(g, async (store) => {

@@ -3,7 +3,7 @@ import { verifyChain } from '../audit/audit-chain.js';
 import { canonicalJson } from '../audit/canonical-json.js';
 import { EXIT, toJson, type Io } from './output.js';
 import { withStore } from './store-access.js';
-import { asOfDate, type GlobalOptions } from './workspace.js';
+import { dateText, type GlobalOptions } from './workspace.js';
 
 /** `tenure audit verify`: checks the hash chain and names the first bad record. */
 export async function auditVerifyCommand(io: Io, g: GlobalOptions): Promise<number> {
@@ -23,7 +23,9 @@ export async function auditExportCommand(
   options: { since?: string; out?: string },
 ): Promise<number> {
   return withStore(g, async (store) => {
-    const records = await store.auditRecords(options.since !== undefined ? asOfDate(options.since) : undefined);
+    const records = await store.auditRecords(
+      options.since !== undefined ? dateText(options.since, '--since') : undefined,
+    );
     const lines = records
       .map((r) => JSON.parse(canonicalJson({ ...r, at: r.at.toISOString() })) as unknown)
       .map((r) => JSON.stringify(r));

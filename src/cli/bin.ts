@@ -14,12 +14,16 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 // The process entry: bad input never reaches here as an exception (main turns it into a
-// message and an exit code); anything that does is a bug in Tenure, reported as one.
+// message and an exit code). Anything that does is a bug in Tenure or a library's surprise: the
+// user sees one line and exit 1, never a stack trace, unless they ask for it with TENURE_DEBUG.
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
+  const debug = process.env.TENURE_DEBUG !== undefined && process.env.TENURE_DEBUG !== '';
   process.stderr.write(
-    `tenure: internal error, please report it with the command you ran:\n${(e as Error).stack ?? String(e)}\n`,
+    debug
+      ? `tenure: unexpected error:\n${(e as Error).stack ?? String(e)}\n`
+      : `tenure: unexpected error: ${(e as Error).message ?? String(e)}\n  hint: this is a bug in Tenure; run again with TENURE_DEBUG=1 to see where, and report it with the command you ran\n`,
   );
-  process.exitCode = 70;
+  process.exitCode = 1;
 }

@@ -12,10 +12,18 @@ import { planNow } from './plan-state.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
 import { asOfDate, type GlobalOptions } from './workspace.js';
 
-function count(name: string, text: string | undefined, min: number, max: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new UserError(`--${name} ${text}: expected a whole number from ${min} to ${max}`, EXIT.usage);
+export interface DemoOptions {
+  readonly people: number;
+  readonly roles: number;
+  readonly seed: number;
+  readonly dir?: string;
+  readonly out?: string;
+}
+
+/** The demo runs a narrower range than `demo generate` writes. */
+function within(name: string, n: number, min: number, max: number): number {
+  if (n < min || n > max)
+    throw new UserError(`--${name} ${n}: the demo takes a whole number from ${min} to ${max}`, EXIT.usage);
   return n;
 }
 
@@ -28,10 +36,8 @@ function writeOrganisation(folder: string, files: Readonly<Record<string, string
 }
 
 /** `tenure demo generate`: a synthetic organisation on disk, the same for the same seed. */
-export function demoGenerateCommand(io: Io, g: GlobalOptions, o: Record<string, string>): number {
-  const people = count('people', o.people, 1, 1_000_000);
-  const roles = count('roles', o.roles, 1, 100_000);
-  const seed = count('seed', o.seed, 0, 2 ** 31);
+export function demoGenerateCommand(io: Io, g: GlobalOptions, o: DemoOptions): number {
+  const { people, roles, seed } = o;
   const asOf = asOfDate(g.asOf);
   const started = performance.now();
   const org = generateOrganisation({ people, roles, seed, asOf });
@@ -102,17 +108,17 @@ const counted = (counts: Readonly<Record<string, number>>): string =>
  * the demo imports, plans and applies it through the same code as the commands, saying what
  * happened. Everything it writes stays in --dir.
  */
-export async function demoCommand(io: Io, g: GlobalOptions, o: Record<string, string>): Promise<number> {
+export async function demoCommand(io: Io, g: GlobalOptions, o: DemoOptions): Promise<number> {
   const started = performance.now();
-  const people = count('people', o.people, 10, 100_000);
-  const roles = count('roles', o.roles, 5, 10_000);
-  const seed = count('seed', o.seed, 0, 2 ** 31);
+  const people = within('people', o.people, 10, 100_000);
+  const roles = within('roles', o.roles, 5, 10_000);
+  const seed = o.seed;
   const asOf = asOfDate(g.asOf);
   const day0 = new Date(Math.floor(asOf.getTime() / 86_400_000) * 86_400_000);
   const folder = resolve(o.dir ?? '.tenure/demo');
   const config = join(folder, 'tenure.yaml');
   const state = join(folder, 'state.db');
-  const on = (d: Date): GlobalOptions => ({ config, state, json: true, asOf: d.toISOString() });
+  const on = (d: Date): GlobalOptions => ({ config, state, json: true, asOf: d });
   const say = (t: string): void => {
     if (!g.json) io.out(t);
   };

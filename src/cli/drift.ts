@@ -1,9 +1,9 @@
 import { computeDrift, DRIFT_CODES, remediationPlan, type DriftReport } from '../governance/drift.js';
-import { FINDING_SEVERITIES, severityRank } from '../model/finding.js';
+import { FINDING_SEVERITIES, severityRank, type FindingSeverity } from '../model/finding.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { didYouMean } from '../policy/suggest.js';
 import { renderPlanText } from '../plan/render-plan.js';
-import { failOnVerdict, parseFailOn, parseLimit } from './finding-options.js';
+import { failOnVerdict } from './finding-options.js';
 import { savePlan } from './plan.js';
 import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
 import { planNow } from './plan-state.js';
@@ -11,8 +11,8 @@ import { listedOnce, openActualState, openPolicy, openTargets, type GlobalOption
 
 export interface DriftOptions {
   readonly target?: string;
-  readonly limit?: string;
-  readonly failOn?: string;
+  readonly limit?: number;
+  readonly failOn?: FindingSeverity;
   readonly remediate?: boolean;
   readonly out?: string;
 }
@@ -29,8 +29,8 @@ export async function driftCommand(io: Io, g: GlobalOptions, o: DriftOptions): P
   // Arguments first: a typo in a scheduled job should fail before any target is read.
   if (o.out !== undefined && !o.remediate)
     throw new UserError('--out saves the remediation plan', EXIT.usage, [], 'add --remediate');
-  const failOn = parseFailOn(o.failOn);
-  const limit = parseLimit(o.limit, 20);
+  const failOn = o.failOn;
+  const limit = o.limit ?? 20;
   const { loaded } = openPolicy(g.config);
   if (o.target !== undefined) knownTarget(loaded, o.target);
   const connectors = new Map([...openTargets(loaded)].map(([id, c]) => [id, listedOnce(c)]));

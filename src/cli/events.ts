@@ -1,25 +1,27 @@
 import { EXIT, toJson, type Io } from './output.js';
 import { withStore } from './store-access.js';
-import { asOfDate, type GlobalOptions } from './workspace.js';
+import type { GlobalOptions } from './workspace.js';
+
+export interface EventsOptions {
+  readonly since?: Date;
+  readonly identity?: string;
+  readonly limit?: number;
+}
 
 /** `tenure events [--since DATE] [--identity ID]`: the recorded lifecycle events. */
-export async function eventsCommand(
-  io: Io,
-  g: GlobalOptions,
-  options: { since?: string; identity?: string; limit?: string },
-): Promise<number> {
+export async function eventsCommand(io: Io, g: GlobalOptions, options: EventsOptions): Promise<number> {
   return withStore(g, async (store) => {
     const events = await store.events({
-      ...(options.since !== undefined ? { since: asOfDate(options.since) } : {}),
+      ...(options.since !== undefined ? { since: options.since } : {}),
       ...(options.identity !== undefined ? { identity: options.identity } : {}),
-      ...(options.limit !== undefined ? { limit: Number(options.limit) } : {}),
+      ...(options.limit !== undefined ? { limit: options.limit } : {}),
     });
     if (g.json) io.out(toJson({ events }));
     else if (events.length === 0)
       io.out(
         'No events recorded' +
           (options.identity ? ` for ${options.identity}` : '') +
-          (options.since ? ` since ${options.since}` : '') +
+          (options.since ? ` since ${options.since.toISOString().slice(0, 10)}` : '') +
           '.',
       );
     else for (const e of events) io.out(`${e.at.toISOString().slice(0, 10)}  ${e.kind.padEnd(21)} ${e.summary}`);

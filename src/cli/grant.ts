@@ -3,7 +3,7 @@ import { didYouMean } from '../policy/suggest.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
 import { withStore } from './store-access.js';
 import { actor } from './actor.js';
-import { asOfDate, declaredEntitlement, openPolicy, type GlobalOptions } from './workspace.js';
+import { asOfDate, dateText, declaredEntitlement, openPolicy, type GlobalOptions } from './workspace.js';
 
 const DAY_MS = 86_400_000;
 
@@ -27,7 +27,7 @@ export async function grantAddCommand(
   if (!o.approver)
     throw new UserError('an exception needs an approver: --approver ID (an active identity)', EXIT.usage);
   if (!o.until) throw new UserError('an exception needs an end: --until YYYY-MM-DD', EXIT.usage);
-  const until = asOfDate(o.until);
+  const until = dateText(o.until, '--until');
   const maxDays = loaded.policy.policies.exceptions.maxDays;
   if (until.getTime() <= now.getTime()) throw new UserError(`--until ${o.until} is not in the future`, EXIT.invalid);
   if (until.getTime() - now.getTime() > maxDays * DAY_MS) {

@@ -14,7 +14,7 @@ const run = promisify(execFile);
 export interface ImpactOptions {
   readonly base: string;
   readonly format?: string;
-  readonly limit?: string;
+  readonly limit?: number;
 }
 
 /**
@@ -26,9 +26,7 @@ export async function impactCommand(io: Io, g: GlobalOptions, options: ImpactOpt
   const format = options.format ?? (g.json ? 'json' : 'text');
   if (!['text', 'json', 'markdown'].includes(format))
     throw new UserError(`--format ${format}: use text, json or markdown`, EXIT.usage);
-  const limit = options.limit === undefined ? 10 : Number(options.limit);
-  if (!Number.isInteger(limit) || limit < 1)
-    throw new UserError(`--limit ${options.limit}: give a whole number of at least 1`, EXIT.usage);
+  const limit = options.limit ?? 10;
 
   const { loaded: current, warnings } = openPolicy(g.config);
   const base = await readBase(options.base, current.policy.file);

@@ -12,8 +12,9 @@ import { asOfDate, openIdentities, openPolicy, type GlobalOptions } from './work
 
 export interface ImportOptions {
   readonly skipInvalid?: boolean;
-  readonly approveLeavers?: string;
-  readonly limit?: string;
+  readonly approveLeavers?: number;
+  readonly reason?: string;
+  readonly limit?: number;
 }
 
 interface SourceOutcome {
@@ -42,7 +43,7 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
   const feedHashes = new Map(reads.map((r) => [r.source, r.sha256]));
   if (!g.json) printDiagnostics(io, [...warnings, ...diagnostics]);
   const asOf = asOfDate(g.asOf);
-  const approved = options.approveLeavers === undefined ? 0 : Number(options.approveLeavers);
+  const approved = options.approveLeavers ?? 0;
   const preHireDays = loaded.policy.policies.joiner.accessDaysBeforeStart;
   const engine = new Engine(loaded);
   // Grants of the identities being imported; computed for the whole feed at once (the indexed
@@ -191,7 +192,7 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
     io.out(toJson({ ok: !stopped, asOf: asOf.toISOString(), ms, sources: outcomes }));
     return stopped ? EXIT.stopped : EXIT.ok;
   }
-  const limit = options.limit === undefined ? 20 : Number(options.limit);
+  const limit = options.limit ?? 20;
   for (const o of outcomes) {
     if (o.outcome === 'stopped') {
       io.err(`source ${o.source}: STOPPED, nothing recorded. ${o.reason}`);

@@ -2,15 +2,15 @@ import { Engine } from '../engine/engine.js';
 import { lint } from '../governance/lint.js';
 import { formatPosition } from '../model/diagnostic.js';
 import { FINDING_SEVERITIES, severityRank, type Finding, type FindingSeverity } from '../model/finding.js';
-import { failOnVerdict, parseFailOn, parseLimit } from './finding-options.js';
+import { failOnVerdict } from './finding-options.js';
 import { EXIT, printDiagnostics, toJson, type Io } from './output.js';
 import { planningIdentities } from './planning-identities.js';
 import { storedDenials, storedExceptions } from './store-access.js';
 import { asOfDate, openPolicy, type GlobalOptions } from './workspace.js';
 
 export interface LintOptions {
-  readonly failOn?: string;
-  readonly limit?: string;
+  readonly failOn?: FindingSeverity;
+  readonly limit?: number;
 }
 
 /** Findings shown per severity in text output unless --limit says otherwise. */
@@ -21,8 +21,8 @@ export interface LintOptions {
  */
 export async function lintCommand(io: Io, g: GlobalOptions, options: LintOptions): Promise<number> {
   // Arguments first: a typo in a CI script should fail fast, before the sources are read.
-  const failOn = parseFailOn(options.failOn);
-  const limit = parseLimit(options.limit, 20);
+  const failOn = options.failOn;
+  const limit = options.limit ?? 20;
   const asOf = asOfDate(g.asOf);
   const { loaded, warnings } = openPolicy(g.config);
   const { identities, diagnostics } = await planningIdentities(g, loaded);

@@ -1,11 +1,11 @@
 import { Command, CommanderError, Option } from 'commander';
-import { applyCommand } from './apply.js';
+import { applyCommand, type ApplyOptions } from './apply.js';
 import { approveDeprovisionCommand, approveLeaversCommand } from './approve.js';
 import { auditExportCommand, auditVerifyCommand } from './audit.js';
 import { grantAddCommand, grantListCommand, grantRevokeCommand } from './grant.js';
-import { demoCommand, demoGenerateCommand } from './demo.js';
-import { eventsCommand } from './events.js';
-import { importCommand } from './import.js';
+import { demoCommand, demoGenerateCommand, type DemoOptions } from './demo.js';
+import { eventsCommand, type EventsOptions } from './events.js';
+import { importCommand, type ImportOptions } from './import.js';
 import {
   reviewCloseCommand,
   reviewDecideCommand,
@@ -16,11 +16,30 @@ import {
 import { nhiConfirmCommand, nhiListCommand } from './nhi.js';
 import { statusCommand } from './status.js';
 import { EXIT, formatDiagnostic, processIo, toJson, UserError, type Io } from './output.js';
-import { planCommand } from './plan.js';
+import { planCommand, type PlanOptions } from './plan.js';
 import { validateCommand } from './validate.js';
 import { whoHasCommand } from './who-has.js';
 import { whyCommand } from './why.js';
 import type { GlobalOptions } from './workspace.js';
+import type { LintOptions } from './lint.js';
+import type { DriftOptions } from './drift.js';
+import { choice, dateFlag, nonBlank, positiveNumber, wholeNumber } from './flags.js';
+import { FINDING_SEVERITIES } from '../model/finding.js';
+
+function limitOption(description: string): Option {
+  return new Option('--limit <n>', description).argParser(wholeNumber('--limit', 1, 10_000_000));
+}
+
+function failOnOption(): Option {
+  return new Option(
+    '--fail-on <severity>',
+    'exit 1 when any finding is at or above: info, low, medium, high or critical',
+  ).argParser(choice('--fail-on', FINDING_SEVERITIES));
+}
+
+function reasonOption(description: string): Option {
+  return new Option('--reason <text>', description).argParser(nonBlank('--reason'));
+}
 
 /** Runs the command line; returns the exit code. Never lets a stack trace reach a user for bad input. */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
@@ -32,7 +51,17 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .version('0.1.0')
     .option('-c, --config <file>', 'policy file', './tenure.yaml')
     .option('--json', 'one JSON document on stdout, for scripts and CI', false)
-    .addOption(new Option('--as-of <date>', 'evaluate as of this date (YYYY-MM-DD or ISO 8601); default now'))
+    .addOption(
+      new Option('--as-of <date>', 'evaluate as of this date (YYYY-MM-DD or ISO 8601); default now').argParser(
+        dateFlag('--as-of'),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--as <id>',
+        'who is acting, for the audit log and approvals (default: TENURE_ACTOR, else the OS user)',
+      ).argParser(nonBlank('--as')),
+    )
     .addOption(
       new Option(
         '--state <location>',
@@ -44,6 +73,13 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .showHelpAfterError('(run tenure --help for usage)');
 
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  // Deciding as a reviewer or taking over an NHI names a person: the OS user is not one.
+  const requiredActor = (command: string): string => {
+    const as = globals().as ?? process.env.TENURE_ACTOR;
+    if (as === undefined || as.trim() === '')
+      throw new UserError(`${command} needs the identity who acts: --as ID (or TENURE_ACTOR)`, EXIT.usage);
+    return as.trim();
+  };
   const run = (f: () => number | Promise<number>) => async () => {
     code = await f();
   };
@@ -57,9 +93,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   program
     .command('lint')
     .description('governance findings: role owners and reach, separation of duties, exceptions, non-human identities')
-    .option('--fail-on <severity>', 'exit 1 when any finding is at or above: info, low, medium, high or critical')
-    .option('--limit <n>', 'findings shown per severity in text output (default 20)')
-    .action(async (opts: Record<string, string>) => {
+    .addOption(failOnOption())
+    .addOption(limitOption('findings shown per severity in text output (default 20)'))
+    .action(async (opts: LintOptions) => {
       const { lintCommand } = await import('./lint.js');
       await run(() => lintCommand(io, globals(), opts))();
     });
@@ -75,8 +111,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .command('who-has')
     .description('identities that should hold an entitlement, and why')
     .argument('<entitlement>', 'target:kind/name')
-    .option('--limit <n>', 'show at most n identities')
-    .action((ent: string, opts: { limit?: string }) => run(() => whoHasCommand(io, globals(), ent, opts))());
+    .addOption(limitOption('show at most n identities'))
+    .action((ent: string, opts: { limit?: number }) => run(() => whoHasCommand(io, globals(), ent, opts))());
 
   program
     .command('plan')
@@ -84,17 +120,17 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .option('--out <file>', 'save the plan as JSON')
     .option('--actual <file>', 'actual state from one snapshot file instead of the targets')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'markdown']))
-    .option('--limit <n>', 'changes shown per target in text output (default 20)')
+    .addOption(limitOption('changes shown per target in text output (default 20)'))
     .option('--skip-invalid', 'load valid rows of a feed with bad rows, and report the rest')
-    .action((opts: Record<string, string>) => run(() => planCommand(io, globals(), opts))());
+    .action((opts: PlanOptions) => run(() => planCommand(io, globals(), opts))());
 
   program
     .command('impact')
     .description('who gains and who loses what if the policy changes from a base (file or git ref) to the current one')
     .requiredOption('--base <ref>', 'the base policy: a policy file, or a git ref (main, HEAD~1) of this policy file')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'markdown']))
-    .option('--limit <n>', 'rows per table and identities per list in text and Markdown output (default 10)')
-    .action(async (opts: { base: string; format?: string; limit?: string }) => {
+    .addOption(limitOption('rows per table and identities per list in text and Markdown output (default 10)'))
+    .action(async (opts: { base: string; format?: string; limit?: number }) => {
       const { impactCommand } = await import('./impact.js');
       await run(() => impactCommand(io, globals(), opts))();
     });
@@ -103,11 +139,11 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .command('drift')
     .description('actual access the policy does not explain, and policy access that is missing, each with its reason')
     .option('--target <id>', 'only this target')
-    .option('--limit <n>', 'findings shown per class in text output (default 20)')
-    .option('--fail-on <severity>', 'exit 1 when any finding is at or above: info, low, medium, high or critical')
+    .addOption(limitOption('findings shown per class in text output (default 20)'))
+    .addOption(failOnOption())
     .option('--remediate', 'turn the drift into a plan (guarded like any plan); the default only reports')
     .option('--out <file>', 'with --remediate: save the plan as JSON for tenure apply FILE')
-    .action(async (opts: Record<string, string>) => {
+    .action(async (opts: DriftOptions) => {
       const { driftCommand } = await import('./drift.js');
       await run(() => driftCommand(io, globals(), opts))();
     });
@@ -130,17 +166,23 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .command('import')
     .description('read every source into the state store and record joiner, mover and leaver events')
     .option('--skip-invalid', 'load valid rows of a feed with bad rows, and report the rest')
-    .option('--approve-leavers <n>', 'allow up to n leavers in one import past the mass-leaver guardrail')
-    .option('--limit <n>', 'events shown per source (default 20)')
-    .action((opts: Record<string, string>) => run(() => importCommand(io, globals(), opts))());
+    .addOption(
+      new Option(
+        '--approve-leavers <n>',
+        'allow up to n leavers in one import past the mass-leaver guardrail (needs --reason; recorded as an approval)',
+      ).argParser(wholeNumber('--approve-leavers', 1, 10_000_000)),
+    )
+    .addOption(reasonOption('why the leavers past the guardrail are expected (with --approve-leavers)'))
+    .addOption(limitOption('events shown per source (default 20)'))
+    .action((opts: ImportOptions) => run(() => importCommand(io, globals(), opts))());
 
   program
     .command('events')
     .description('lifecycle events recorded by imports')
-    .option('--since <date>', 'only events at or after this date')
+    .addOption(new Option('--since <date>', 'only events at or after this date').argParser(dateFlag('--since')))
     .option('--identity <id>', "only this identity's events")
-    .option('--limit <n>', 'at most n events')
-    .action((opts: Record<string, string>) => run(() => eventsCommand(io, globals(), opts))());
+    .addOption(limitOption('at most n events'))
+    .action((opts: EventsOptions) => run(() => eventsCommand(io, globals(), opts))());
 
   program
     .command('status')
@@ -204,8 +246,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .command('confirm')
     .description('take over a non-human identity whose owner left (as the person asked)')
     .argument('<nhi>', 'the non-human identity')
-    .requiredOption('--as <id>', 'the person taking it over')
-    .action((id: string, opts: { as?: string }) => run(() => nhiConfirmCommand(io, globals(), id, opts))());
+    .addHelpText('after', '\nThe person taking it over is the actor: tenure --as ID nhi confirm NHI (or TENURE_ACTOR).')
+    .action((id: string) => run(() => nhiConfirmCommand(io, globals(), id, { as: requiredActor('nhi confirm') }))());
 
   const review = program
     .command('review')
@@ -227,10 +269,13 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .description('keep or revoke one item, as its reviewer; a revoke sticks (roles do not grant it again)')
     .argument('<item>', 'item number (tenure review export)')
     .argument('<decision>', 'keep or revoke')
-    .requiredOption('--as <reviewer>', 'the identity id of the reviewer deciding')
     .option('--comment <text>', 'why (required for a revoke)')
+    .addHelpText(
+      'after',
+      '\nThe reviewer deciding is the actor: tenure --as ID review decide ITEM keep|revoke (or TENURE_ACTOR).',
+    )
     .action((item: string, decision: string, opts: Record<string, string>) =>
-      run(() => reviewDecideCommand(io, globals(), item, decision, opts))(),
+      run(() => reviewDecideCommand(io, globals(), item, decision, { ...opts, as: requiredActor('review decide') }))(),
     );
   review
     .command('status')
@@ -268,26 +313,45 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .command('apply')
     .description('carry out a saved plan (refused when stale), or plan and apply in one step')
     .argument('[plan]', 'a plan saved with tenure plan --out')
-    .option(
-      '--allow-deprovision <n>',
-      'allow up to n accounts per target to lose access past the deprovisioning breaker',
+    .addOption(
+      new Option(
+        '--allow-deprovision <n>',
+        'allow up to n accounts per target to lose access past the deprovisioning breaker (needs --reason; recorded as an approval)',
+      ).argParser(wholeNumber('--allow-deprovision', 1, 10_000_000)),
     )
-    .option('--concurrency <n>', 'operations in flight per target (default 8)')
-    .option('--rate <n>', 'operations started per second, per target')
-    .option('--limit <n>', 'operation sentences shown (default 30)')
-    .action((file: string | undefined, opts: Record<string, string>) =>
-      run(() => applyCommand(io, globals(), file, opts))(),
-    );
+    .addOption(reasonOption('why so much access goes at once (with --allow-deprovision)'))
+    .addOption(
+      new Option('--concurrency <n>', 'operations in flight per target (default 8)').argParser(
+        wholeNumber('--concurrency', 1, 256),
+      ),
+    )
+    .addOption(
+      new Option('--rate <n>', 'operations started per second, per target (default: no limit)').argParser(
+        positiveNumber('--rate', 100_000),
+      ),
+    )
+    .addOption(limitOption('operation sentences shown (default 30)'))
+    .action((file: string | undefined, opts: ApplyOptions) => run(() => applyCommand(io, globals(), file, opts))());
 
   // --people, --roles and --seed belong to `demo` and are read by `demo generate` too.
   const demo = program
     .command('demo')
     .description('a whole synthetic organisation, end to end, on embedded defaults')
-    .option('--people <n>', 'people in the organisation', '2000')
-    .option('--roles <n>', 'roles in the organisation', '120')
-    .option('--seed <n>', 'random seed (same seed, same organisation)', '7')
+    .addOption(
+      new Option('--people <n>', 'people in the organisation')
+        .argParser(wholeNumber('--people', 1, 1_000_000))
+        .default(2000),
+    )
+    .addOption(
+      new Option('--roles <n>', 'roles in the organisation').argParser(wholeNumber('--roles', 1, 100_000)).default(120),
+    )
+    .addOption(
+      new Option('--seed <n>', 'random seed (same seed, same organisation)')
+        .argParser(wholeNumber('--seed', 0, 2 ** 31))
+        .default(7),
+    )
     .option('--dir <folder>', 'where to write the organisation', '.tenure/demo')
-    .action((opts: Record<string, string>) => run(() => demoCommand(io, globals(), opts))());
+    .action((opts: DemoOptions) => run(() => demoCommand(io, globals(), opts))());
   demo
     .command('generate')
     .description('write a realistic synthetic organisation (policy, HR feed, non-human identities, target snapshots)')
@@ -297,7 +361,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       "\nSize and seed are demo's options: tenure demo generate --people 1000 --roles 50 --seed 1 --out acme",
     )
     .action((_opts: unknown, cmd: Command) =>
-      run(() => demoGenerateCommand(io, globals(), cmd.optsWithGlobals<Record<string, string>>()))(),
+      run(() => demoGenerateCommand(io, globals(), cmd.optsWithGlobals<DemoOptions>()))(),
     );
 
   try {

@@ -12,7 +12,7 @@ export interface PlanOptions {
   readonly out?: string;
   readonly actual?: string;
   readonly format?: string;
-  readonly limit?: string;
+  readonly limit?: number;
   readonly skipInvalid?: boolean;
 }
 
@@ -34,7 +34,7 @@ export async function planCommand(io: Io, g: GlobalOptions, options: PlanOptions
       },
     );
   }
-  const limit = options.limit === undefined ? undefined : Number(options.limit);
+  const limit = options.limit;
   if (format === 'json') io.out(toJson({ plan, diagnostics: warnings }));
   else if (format === 'markdown') io.out(renderPlanMarkdown(plan, limit === undefined ? {} : { limit }));
   else io.out(renderPlanText(plan, { limit: limit ?? 20 }));

@@ -9,7 +9,7 @@ import { actor } from './actor.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
 import { planningIdentities } from './planning-identities.js';
 import { storedDenials, storedExceptions, withStore } from './store-access.js';
-import { asOfDate, openPolicy, type GlobalOptions } from './workspace.js';
+import { asOfDate, dateText, openPolicy, type GlobalOptions } from './workspace.js';
 
 /**
  * `tenure review start --scope SCOPE [--due DATE]`: a campaign with one item per identity and
@@ -30,7 +30,7 @@ export async function reviewStartCommand(
       'write role:ID, target:ID, manager:ID or nhi-owners',
     );
   const now = asOfDate(g.asOf);
-  const due = o.due === undefined ? undefined : asOfDate(o.due);
+  const due = o.due === undefined ? undefined : dateText(o.due, '--due');
   if (due && due.getTime() <= now.getTime()) throw new UserError(`--due ${o.due} is not in the future`, EXIT.invalid);
   const noResponse = decisionOf(o.default ?? loaded.policy.policies.reviews.noResponse, '--default');
   const { identities } = await planningIdentities(g, loaded);

@@ -10,7 +10,7 @@ export async function whoHasCommand(
   io: Io,
   g: GlobalOptions,
   entitlement: string,
-  options: { limit?: string },
+  options: { limit?: number },
 ): Promise<number> {
   const { loaded } = openPolicy(g.config);
   const ent = declaredEntitlement(loaded, entitlement);
@@ -36,7 +36,7 @@ export async function whoHasCommand(
     );
     return EXIT.ok;
   }
-  const limit = options.limit === undefined ? Infinity : Number(options.limit);
+  const limit = options.limit ?? Infinity;
   io.out(
     `${entitlement} (${ent.risk} risk${ent.description ? `, ${ent.description}` : ''}): ${holders.length} identit${holders.length === 1 ? 'y' : 'ies'}`,
   );

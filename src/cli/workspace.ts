@@ -14,11 +14,15 @@ import { parseSnapshot } from '../connectors/memory/memory-connector.js';
 import { openConnector } from '../connectors/open-connector.js';
 import type { Connector } from '../connectors/connector.js';
 import { EXIT, UserError } from './output.js';
+import { dateFlag } from './flags.js';
 
 export interface GlobalOptions {
   readonly config: string;
   readonly json: boolean;
-  readonly asOf?: string;
+  /** `--as-of`, parsed at the edge; absent means now. */
+  readonly asOf?: Date;
+  /** `--as`: who is acting. */
+  readonly as?: string;
   /** The state store: a SQLite path or a postgres:// URL. */
   readonly state?: string;
 }
@@ -140,13 +144,18 @@ function wrap<T>(f: () => T): T {
   }
 }
 
-/** `--as-of` as a Date; time is always a parameter, and the clock is read only here. */
-export function asOfDate(text: string | undefined): Date {
-  if (text === undefined) return new Date();
-  const d = /^\d{4}-\d{2}-\d{2}$/.test(text) ? new Date(`${text}T00:00:00Z`) : new Date(text);
-  if (Number.isNaN(d.getTime()))
-    throw new UserError(`--as-of ${text} is not a date`, EXIT.usage, [], 'write YYYY-MM-DD or an ISO 8601 timestamp');
-  return d;
+/** `--as-of` when given, else now; time is always a parameter, and the clock is read only here. */
+export function asOfDate(asOf: Date | undefined): Date {
+  return asOf ?? new Date();
+}
+
+/** A date given as text to a command not yet parsing its flags at the edge. */
+export function dateText(text: string, flag: string): Date {
+  try {
+    return dateFlag(flag)(text);
+  } catch (e) {
+    throw new UserError((e as Error).message, EXIT.usage);
+  }
 }
 
 /** The declared entitlement with this id, or a UserError suggesting the closest one. */
