@@ -3,7 +3,7 @@
 // classification. The figure is the computation; reading the snapshots is reported beside it,
 // since it depends on the connector (a memory snapshot here, a directory server elsewhere).
 import { performance } from 'node:perf_hooks';
-import { openActualState } from '../src/cli/workspace.js';
+import { openActualState } from '../src/app/inputs.js';
 import { Engine } from '../src/engine/engine.js';
 import { computeDrift, remediationPlan } from '../src/governance/drift.js';
 import { computePlan } from '../src/plan/compute-plan.js';

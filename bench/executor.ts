@@ -39,6 +39,7 @@ function planOf(target: string, n: number, prefix: string): Plan {
   >;
   return {
     formatVersion: 1,
+    kind: 'plan',
     policy: 'bench',
     asOf: '2026-11-01T00:00:00.000Z',
     targets: [{ target, changes, counts, accountsBefore: 0, unlinkedAccounts: 0, deferred: 0, deferredChanges: [] }],

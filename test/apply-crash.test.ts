@@ -9,7 +9,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { openConnector } from '../src/connectors/open-connector.js';
 import { parseComment, quoteIdent } from '../src/connectors/postgres/postgres-connector.js';
-import { openPolicy } from '../src/cli/workspace.js';
+import { openPolicy } from '../src/app/inputs.js';
 import { tenure } from './cli-harness.js';
 import { hr, org, policy } from './org-fixture.js';
 import { createDatabase, startPostgres, type PostgresServer } from './support/postgres-server.js';

@@ -200,8 +200,33 @@ describe('tenure drift', () => {
       o.snapshot().every((a) => a.enabled),
       'nothing was disabled',
     );
-    const allowed = await o.run('apply', file, '--allow-deprovision', '20');
+    const noReason = await o.run('apply', file, '--allow-deprovision', '20');
+    assert.equal(noReason.code, 2, 'an override needs a reason');
+    assert.match(noReason.stderr, /--allow-deprovision .*say why with --reason/);
+    assert.ok(
+      o.snapshot().every((a) => a.enabled),
+      'nothing was disabled',
+    );
+    const allowed = await o.run(
+      '--as',
+      'E000001',
+      'apply',
+      file,
+      '--allow-deprovision',
+      '20',
+      '--reason',
+      'orphans found by the quarterly drift review',
+    );
     assert.equal(allowed.code, 0, allowed.stderr);
+    // The flag is recorded as a person's approval, exactly like tenure approve deprovision.
+    const approvals = (await o.run('audit', 'export')).stdout
+      .split('\n')
+      .map((l) => JSON.parse(l) as { action: string; actor: string; reason: string; details: { actorSource?: string } })
+      .filter((r) => r.action === 'approval.deprovision');
+    assert.deepEqual(
+      approvals.map((a) => [a.actor, a.reason, a.details.actorSource]),
+      [['E000001', 'orphans found by the quarterly drift review', 'flag']],
+    );
     assert.equal(o.snapshot().filter((a) => !a.enabled).length, 20);
     assert.equal((JSON.parse((await o.run('--json', 'drift')).stdout) as DriftJson).drift.summary.findings, 0);
   });

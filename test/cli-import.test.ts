@@ -85,9 +85,28 @@ describe('tenure import', () => {
       ),
       JSON.stringify(diagnostics),
     );
-    const approved = await o.run('--as-of', '2026-11-02', 'import', '--approve-leavers', '28');
+    const noReason = await o.run('--as-of', '2026-11-02', 'import', '--approve-leavers', '28');
+    assert.equal(noReason.code, 2, 'an override needs a reason');
+    assert.match(noReason.stderr, /--approve-leavers .*say why with --reason/);
+    const approved = await o.run(
+      '--as-of',
+      '2026-11-02',
+      'import',
+      '--approve-leavers',
+      '28',
+      '--reason',
+      'the Lyon office closed',
+    );
     assert.equal(approved.code, 0, approved.stderr);
     assert.match(approved.stdout, /28 leaver/);
+    const audit = (await o.run('audit', 'export')).stdout
+      .split('\n')
+      .map((l) => JSON.parse(l) as { action: string; reason: string });
+    assert.deepEqual(
+      audit.filter((r) => r.action === 'approval.leavers').map((r) => r.reason),
+      ['the Lyon office closed'],
+      'the flag is recorded as an approval',
+    );
   });
 
   it('never deprovisions the company from an empty file', async () => {

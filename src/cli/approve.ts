@@ -1,8 +1,9 @@
+import { workspaceOf } from '../app/workspace.js';
 import type { Approval } from '../store/state-store.js';
-import { actor } from './actor.js';
+import { actor } from '../app/actor.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
-import { withStore } from './store-access.js';
-import { asOfDate, openPolicy, type GlobalOptions } from './workspace.js';
+
+import type { GlobalOptions } from './global-options.js';
 
 /** Records an approval and its audit record in one transaction; returns its number. */
 async function recordApproval(
@@ -13,9 +14,9 @@ async function recordApproval(
   reason: string,
   auditDetails: Record<string, number>,
 ): Promise<number> {
-  const now = asOfDate(g.asOf);
+  const now = workspaceOf(g).asOf;
   const by = actor();
-  return withStore(g, (store) =>
+  return workspaceOf(g).withStore('write', (store) =>
     store.write(async (w) => {
       const id = await w.addApproval({ kind, scope, amount, reason, approvedBy: by, createdAt: now });
       await w.audit([
@@ -51,7 +52,7 @@ export async function approveLeaversCommand(
   o: { source?: string; reason?: string },
 ): Promise<number> {
   const amount = count(countText, 'leavers');
-  const { loaded } = openPolicy(g.config);
+  const { loaded } = workspaceOf(g).policy();
   const sources = loaded.policy.sources.map((s) => s.id);
   const source = o.source ?? (sources.length === 1 ? sources[0] : undefined);
   if (!source || !sources.includes(source))
@@ -71,7 +72,7 @@ export async function approveDeprovisionCommand(
   o: { target?: string; reason?: string },
 ): Promise<number> {
   const amount = count(countText, 'accounts');
-  const { loaded } = openPolicy(g.config);
+  const { loaded } = workspaceOf(g).policy();
   const targets = loaded.policy.targets.map((t) => t.id);
   if (!o.target || !targets.includes(o.target))
     throw new UserError(`name the target: --target ${targets.join(' | ')}`, EXIT.usage);

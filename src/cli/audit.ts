@@ -1,13 +1,15 @@
+import { workspaceOf } from '../app/workspace.js';
 import { writeFileSync } from 'node:fs';
 import { verifyChain } from '../audit/audit-chain.js';
 import { canonicalJson } from '../audit/canonical-json.js';
 import { EXIT, toJson, type Io } from './output.js';
-import { withStore } from './store-access.js';
-import { dateText, type GlobalOptions } from './workspace.js';
+
+import type { GlobalOptions } from './global-options.js';
+import { dateText } from './flags.js';
 
 /** `tenure audit verify`: checks the hash chain and names the first bad record. */
 export async function auditVerifyCommand(io: Io, g: GlobalOptions): Promise<number> {
-  return withStore(g, async (store) => {
+  return workspaceOf(g).withStore('read', async (store) => {
     const verdict = verifyChain(await store.auditRecords());
     if (g.json) io.out(toJson(verdict));
     else if (verdict.ok) io.out(`audit log intact: ${verdict.records} record(s), hash chain verified`);
@@ -22,7 +24,7 @@ export async function auditExportCommand(
   g: GlobalOptions,
   options: { since?: string; out?: string },
 ): Promise<number> {
-  return withStore(g, async (store) => {
+  return workspaceOf(g).withStore('read', async (store) => {
     const records = await store.auditRecords(
       options.since !== undefined ? dateText(options.since, '--since') : undefined,
     );

@@ -1,3 +1,4 @@
+import { workspaceOf } from '../app/workspace.js';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -8,9 +9,9 @@ import { applyCommand } from './apply.js';
 import { approveDeprovisionCommand } from './approve.js';
 import { auditVerifyCommand } from './audit.js';
 import { importCommand } from './import.js';
-import { planNow } from './plan-state.js';
+import { planNow } from '../app/plan-state.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
-import { asOfDate, type GlobalOptions } from './workspace.js';
+import type { GlobalOptions } from './global-options.js';
 
 export interface DemoOptions {
   readonly people: number;
@@ -38,7 +39,7 @@ function writeOrganisation(folder: string, files: Readonly<Record<string, string
 /** `tenure demo generate`: a synthetic organisation on disk, the same for the same seed. */
 export function demoGenerateCommand(io: Io, g: GlobalOptions, o: DemoOptions): number {
   const { people, roles, seed } = o;
-  const asOf = asOfDate(g.asOf);
+  const asOf = workspaceOf(g).asOf;
   const started = performance.now();
   const org = generateOrganisation({ people, roles, seed, asOf });
   const out = resolve(o.out ?? 'tenure-demo');
@@ -113,7 +114,7 @@ export async function demoCommand(io: Io, g: GlobalOptions, o: DemoOptions): Pro
   const people = within('people', o.people, 10, 100_000);
   const roles = within('roles', o.roles, 5, 10_000);
   const seed = o.seed;
-  const asOf = asOfDate(g.asOf);
+  const asOf = workspaceOf(g).asOf;
   const day0 = new Date(Math.floor(asOf.getTime() / 86_400_000) * 86_400_000);
   const folder = resolve(o.dir ?? '.tenure/demo');
   const config = join(folder, 'tenure.yaml');
@@ -188,7 +189,7 @@ export async function demoCommand(io: Io, g: GlobalOptions, o: DemoOptions): Pro
     `  ✔ first import: ${imported.sources.map((s) => `${n(s.rows)} identities from ${s.source}`).join(', ')} recorded as the baseline`,
   );
   const first = describeImport(imported, []);
-  let planned = await planNow(on(day0), {});
+  let planned = await planNow(workspaceOf(on(day0)), {});
   const summary = planned.plan.summary;
   say(
     `  ✔ plan: ${n(summary.changes)} changes for ${n(summary.identitiesAffected)} identities (${counted(summary.byAction)}); the targets already held accounts, some drifted`,
@@ -211,7 +212,7 @@ export async function demoCommand(io: Io, g: GlobalOptions, o: DemoOptions): Pro
     for (const f of fixed.fixes)
       say(`    → the role owner fixes the role model: role "${f.role}" no longer grants ${f.entitlement} (${f.rule})`);
     guardrails.push(`separation of duties: ${conflicts.length} conflict(s), ${fixed.fixes.length} role fix(es)`);
-    planned = await planNow(on(day0), {});
+    planned = await planNow(workspaceOf(on(day0)), {});
     if (planned.plan.guardrails.sodConflicts.length > 0)
       surprises.push(
         `${planned.plan.guardrails.sodConflicts.length} separation-of-duties conflict(s) remain after the fix`,
@@ -236,7 +237,7 @@ export async function demoCommand(io: Io, g: GlobalOptions, o: DemoOptions): Pro
     marks: string[],
     subjects: readonly string[],
   ): Promise<void> => {
-    const p = number === 0 ? planned : await planNow(on(d), {});
+    const p = number === 0 ? planned : await planNow(workspaceOf(on(d)), {});
     for (const w of p.warnings.filter((x) => x.code === 'source.not_imported')) say(`  ℹ ${w.message}`);
     let applied = { operations: 0, failed: 0, ms: 0 };
     if (p.plan.summary.changes === 0) {

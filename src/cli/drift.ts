@@ -1,13 +1,13 @@
-import { computeDrift, DRIFT_CODES, remediationPlan, type DriftReport } from '../governance/drift.js';
+import { workspaceOf } from '../app/workspace.js';
+import { DRIFT_CODES, type DriftReport } from '../governance/drift.js';
 import { FINDING_SEVERITIES, severityRank, type FindingSeverity } from '../model/finding.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
-import { didYouMean } from '../policy/suggest.js';
 import { renderPlanText } from '../plan/render-plan.js';
 import { failOnVerdict } from './finding-options.js';
 import { savePlan } from './plan.js';
 import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
-import { planNow } from './plan-state.js';
-import { listedOnce, openActualState, openPolicy, openTargets, type GlobalOptions } from './workspace.js';
+import { driftNow, remediationOf } from '../app/drift.js';
+import type { GlobalOptions } from './global-options.js';
 
 export interface DriftOptions {
   readonly target?: string;
@@ -31,61 +31,47 @@ export async function driftCommand(io: Io, g: GlobalOptions, o: DriftOptions): P
     throw new UserError('--out saves the remediation plan', EXIT.usage, [], 'add --remediate');
   const failOn = o.failOn;
   const limit = o.limit ?? 20;
-  const { loaded } = openPolicy(g.config);
-  if (o.target !== undefined) knownTarget(loaded, o.target);
-  const connectors = new Map([...openTargets(loaded)].map(([id, c]) => [id, listedOnce(c)]));
-  try {
-    // The plan and drift read the same accounts: one listing per target, so both see one state.
-    const now = await planNow(g, { connectors });
-    const actual = await openActualState(now.loaded, undefined, connectors);
-    const report = computeDrift({
-      loaded: now.loaded,
-      identities: now.identities,
-      actual,
-      plan: now.plan,
-      asOf: new Date(now.plan.asOf),
-      ...(o.target !== undefined ? { targets: [o.target] } : {}),
-    });
-    const remediation = o.remediate ? remediationPlan(now.plan, report, now.loaded) : undefined;
-    if (remediation && o.out) {
-      await savePlan(
-        g,
-        remediation,
-        o.out,
-        `drift remediation: ${remediation.summary.changes} change(s) for ${report.summary.findings} finding(s)`,
-        { drift: report.summary.byCode },
-      );
-    }
-    const failing =
-      failOn === undefined ? 0 : report.findings.filter((f) => severityRank(f.severity) >= severityRank(failOn)).length;
-    const code = failing > 0 ? EXIT.invalid : EXIT.ok;
-
-    if (g.json) {
-      io.out(
-        toJson({
-          ok: code === EXIT.ok,
-          drift: report,
-          ...(failOn ? { failOn, failing } : {}),
-          ...(remediation ? { remediation } : {}),
-          diagnostics: now.warnings,
-        }),
-      );
-      return code;
-    }
-    printDiagnostics(io, now.warnings);
-    io.out(renderDriftText(report, now.loaded, limit));
-    if (remediation) {
-      io.out('');
-      io.out(renderPlanText(remediation, { limit }));
-      if (o.out) io.err(`remediation plan saved to ${o.out}; review it, then: tenure apply ${o.out}`);
-    }
-    if (failOn !== undefined) {
-      io.out(failOnVerdict(failOn, failing));
-    }
-    return code;
-  } finally {
-    for (const c of connectors.values()) await c.close();
+  const ws = workspaceOf(g);
+  const { report, planned: now } = await driftNow(ws, o.target !== undefined ? { onlyTargets: [o.target] } : {});
+  const remediation = o.remediate
+    ? remediationOf({ report, planned: now }, o.target !== undefined ? [o.target] : undefined)
+    : undefined;
+  if (remediation && o.out) {
+    await savePlan(
+      g,
+      remediation,
+      o.out,
+      `drift remediation: ${remediation.summary.changes} change(s) for ${report.summary.findings} finding(s)`,
+      { drift: report.summary.byCode },
+    );
   }
+  const failing =
+    failOn === undefined ? 0 : report.findings.filter((f) => severityRank(f.severity) >= severityRank(failOn)).length;
+  const code = failing > 0 ? EXIT.invalid : EXIT.ok;
+
+  if (g.json) {
+    io.out(
+      toJson({
+        ok: code === EXIT.ok,
+        drift: report,
+        ...(failOn ? { failOn, failing } : {}),
+        ...(remediation ? { remediation } : {}),
+        diagnostics: now.warnings,
+      }),
+    );
+    return code;
+  }
+  printDiagnostics(io, now.warnings);
+  io.out(renderDriftText(report, now.loaded, limit));
+  if (remediation) {
+    io.out('');
+    io.out(renderPlanText(remediation, { limit }));
+    if (o.out) io.err(`remediation plan saved to ${o.out}; review it, then: tenure apply ${o.out}`);
+  }
+  if (failOn !== undefined) {
+    io.out(failOnVerdict(failOn, failing));
+  }
+  return code;
 }
 
 /** Drift for a terminal: counts per class and target, then each class with its findings. */
@@ -143,15 +129,4 @@ function expectedLines(report: DriftReport, loaded: LoadedPolicy): string[] {
       );
   }
   return lines;
-}
-
-function knownTarget(loaded: LoadedPolicy, id: string): void {
-  const ids = loaded.policy.targets.map((t) => t.id);
-  if (ids.includes(id)) return;
-  throw new UserError(
-    `--target ${id}: the policy declares no such target`,
-    EXIT.invalid,
-    [],
-    didYouMean(id, ids) ?? `targets: ${ids.join(', ')}`,
-  );
 }

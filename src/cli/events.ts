@@ -1,6 +1,7 @@
+import { workspaceOf } from '../app/workspace.js';
 import { EXIT, toJson, type Io } from './output.js';
-import { withStore } from './store-access.js';
-import type { GlobalOptions } from './workspace.js';
+
+import type { GlobalOptions } from './global-options.js';
 
 export interface EventsOptions {
   readonly since?: Date;
@@ -10,7 +11,7 @@ export interface EventsOptions {
 
 /** `tenure events [--since DATE] [--identity ID]`: the recorded lifecycle events. */
 export async function eventsCommand(io: Io, g: GlobalOptions, options: EventsOptions): Promise<number> {
-  return withStore(g, async (store) => {
+  return workspaceOf(g).withStore('read', async (store) => {
     const events = await store.events({
       ...(options.since !== undefined ? { since: options.since } : {}),
       ...(options.identity !== undefined ? { identity: options.identity } : {}),

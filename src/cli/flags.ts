@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { EXIT, UserError } from '../app/errors.js';
 
 /**
  * Typed parsers for flag values, run by commander before any command starts: a bad value is a
@@ -86,5 +87,18 @@ export function nonBlank(flag: string): (text: string) => string {
 export function wholeNumberFromEnv(name: string, fallback: number, min: number, max: number): number {
   const text = process.env[name];
   if (text === undefined || text === '') return fallback;
-  return wholeNumber(name, min, max)(text);
+  try {
+    return wholeNumber(name, min, max)(text);
+  } catch (e) {
+    throw new UserError((e as Error).message, EXIT.usage);
+  }
+}
+
+/** A date given as text to a command that does not parse it through commander (yet). */
+export function dateText(text: string, flag: string): Date {
+  try {
+    return dateFlag(flag)(text);
+  } catch (e) {
+    throw new UserError((e as Error).message, EXIT.usage);
+  }
 }

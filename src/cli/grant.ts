@@ -1,9 +1,12 @@
+import { workspaceOf } from '../app/workspace.js';
 import { exceptionActive, type AccessException } from '../model/exception.js';
 import { didYouMean } from '../policy/suggest.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
-import { withStore } from './store-access.js';
-import { actor } from './actor.js';
-import { asOfDate, dateText, declaredEntitlement, openPolicy, type GlobalOptions } from './workspace.js';
+
+import { actor } from '../app/actor.js';
+import type { GlobalOptions } from './global-options.js';
+import { declaredEntitlement } from '../app/inputs.js';
+import { dateText } from './flags.js';
 
 const DAY_MS = 86_400_000;
 
@@ -19,9 +22,9 @@ export async function grantAddCommand(
   entitlement: string,
   o: { until?: string; reason?: string; approver?: string },
 ): Promise<number> {
-  const { loaded } = openPolicy(g.config);
+  const { loaded } = workspaceOf(g).policy();
   declaredEntitlement(loaded, entitlement);
-  const now = asOfDate(g.asOf);
+  const now = workspaceOf(g).asOf;
   if (!o.reason?.trim())
     throw new UserError('an exception needs a reason: --reason "why this person needs it"', EXIT.usage);
   if (!o.approver)
@@ -39,7 +42,7 @@ export async function grantAddCommand(
       `the latest end allowed today is ${latest}`,
     );
   }
-  return withStore(g, async (store) => {
+  return workspaceOf(g).withStore('write', async (store) => {
     const known = await store.identities();
     const ids = known.map((i) => i.id);
     const holder = known.find((i) => i.id === identity);
@@ -100,8 +103,8 @@ export async function grantListCommand(
   g: GlobalOptions,
   o: { all?: boolean; identity?: string },
 ): Promise<number> {
-  const now = asOfDate(g.asOf);
-  return withStore(g, async (store) => {
+  const now = workspaceOf(g).asOf;
+  return workspaceOf(g).withStore('write', async (store) => {
     const all = await store.exceptions(o.identity);
     const shown = o.all ? all : all.filter((e) => exceptionActive(e, now));
     if (g.json) io.out(toJson({ exceptions: shown.map((e) => ({ ...e, active: exceptionActive(e, now) })) }));
@@ -122,8 +125,8 @@ export async function grantRevokeCommand(
   if (!Number.isInteger(id) || id < 1)
     throw new UserError(`"${idText}" is not an exception number`, EXIT.usage, [], 'tenure grant list shows them');
   if (!o.reason?.trim()) throw new UserError('say why: --reason TEXT', EXIT.usage);
-  const now = asOfDate(g.asOf);
-  return withStore(g, async (store) => {
+  const now = workspaceOf(g).asOf;
+  return workspaceOf(g).withStore('write', async (store) => {
     const e = (await store.exceptions()).find((x) => x.id === id);
     if (!e) throw new UserError(`no exception #${id}`, EXIT.invalid, [], 'tenure grant list --all shows them');
     if (!exceptionActive(e, now))

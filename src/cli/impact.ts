@@ -1,3 +1,4 @@
+import { workspaceOf } from '../app/workspace.js';
 import { execFile } from 'node:child_process';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, relative, sep } from 'node:path';
@@ -5,9 +6,9 @@ import { promisify } from 'node:util';
 import { computeImpact, type Impact, type RoleImpact } from '../governance/impact.js';
 import { loadPolicy, type LoadedPolicy } from '../policy/load-policy.js';
 import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
-import { planningIdentities } from './planning-identities.js';
-import { storedDenials, storedExceptions } from './store-access.js';
-import { asOfDate, openPolicy, type GlobalOptions } from './workspace.js';
+import { planningIdentities } from '../app/planning-identities.js';
+import { storedDenials, storedExceptions } from '../app/store-access.js';
+import type { GlobalOptions } from './global-options.js';
 
 const run = promisify(execFile);
 
@@ -28,16 +29,16 @@ export async function impactCommand(io: Io, g: GlobalOptions, options: ImpactOpt
     throw new UserError(`--format ${format}: use text, json or markdown`, EXIT.usage);
   const limit = options.limit ?? 10;
 
-  const { loaded: current, warnings } = openPolicy(g.config);
+  const { loaded: current, warnings } = workspaceOf(g).policy();
   const base = await readBase(options.base, current.policy.file);
-  const { identities, diagnostics: sourceWarnings } = await planningIdentities(g, current);
+  const { identities, diagnostics: sourceWarnings } = await planningIdentities(workspaceOf(g), current);
   const impact = computeImpact({
     base: base.loaded,
     current,
     identities,
-    exceptions: await storedExceptions(g),
-    denials: await storedDenials(g),
-    asOf: asOfDate(g.asOf),
+    exceptions: await storedExceptions(workspaceOf(g)),
+    denials: await storedDenials(workspaceOf(g)),
+    asOf: workspaceOf(g).asOf,
   });
   const diagnostics = [...warnings, ...sourceWarnings];
   if (format === 'json') io.out(toJson({ base: base.name, impact, diagnostics }));

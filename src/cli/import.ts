@@ -1,14 +1,15 @@
+import { workspaceOf } from '../app/workspace.js';
 import { performance } from 'node:perf_hooks';
 import { Engine } from '../engine/engine.js';
 import { countsAsLeaver, massLeaverVerdict } from '../lifecycle/mass-leaver-breaker.js';
 import { diffSnapshot } from '../lifecycle/diff-snapshot.js';
 import type { Identity } from '../model/identity.js';
 import { EVENT_KINDS, type EventKind, type LifecycleEvent } from '../model/lifecycle.js';
-import { EXIT, printDiagnostics, toJson, type Io } from './output.js';
-import { withStore } from './store-access.js';
+import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
+
 import type { StoreWriter } from '../store/state-store.js';
-import { actor } from './actor.js';
-import { asOfDate, openIdentities, openPolicy, type GlobalOptions } from './workspace.js';
+import type { GlobalOptions } from './global-options.js';
+import { openIdentities } from '../app/inputs.js';
 
 export interface ImportOptions {
   readonly skipInvalid?: boolean;
@@ -37,12 +38,20 @@ interface SourceOutcome {
  */
 export async function importCommand(io: Io, g: GlobalOptions, options: ImportOptions): Promise<number> {
   const started = performance.now();
-  const { loaded, warnings } = openPolicy(g.config);
+  const ws = workspaceOf(g);
+  const { loaded, warnings } = ws.policy();
   const { identities, diagnostics, reads } = openIdentities(loaded, options.skipInvalid);
   // What each feed was, byte for byte, as parsed here: plans tell when the file has changed since.
   const feedHashes = new Map(reads.map((r) => [r.source, r.sha256]));
   if (!g.json) printDiagnostics(io, [...warnings, ...diagnostics]);
-  const asOf = asOfDate(g.asOf);
+  const asOf = ws.asOf;
+  if (options.approveLeavers !== undefined && !options.reason)
+    throw new UserError(
+      '--approve-leavers is a person allowing identities to leave past the breaker: say why with --reason',
+      EXIT.usage,
+      [],
+      'tenure import --approve-leavers N --reason "..." (recorded as an approval, like tenure approve leavers)',
+    );
   const approved = options.approveLeavers ?? 0;
   const preHireDays = loaded.policy.policies.joiner.accessDaysBeforeStart;
   const engine = new Engine(loaded);
@@ -61,7 +70,7 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
   for (const i of identities) bySource.get(i.source)!.push(i);
   const known = new Map(identities.map((i) => [i.id, i]));
 
-  const outcomes = await withStore(g, (store, waitMs) =>
+  const outcomes = await workspaceOf(g).withStore('write', (store, waitMs) =>
     store.write(
       async (w) => {
         const results: SourceOutcome[] = [];
@@ -96,14 +105,34 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
           const held = new Set(previous.map((i) => i.id));
           const leavers = events.filter((e) => countsAsLeaver(e) && held.has(e.identity)).length;
           const verdict = massLeaverVerdict(leavers, previous.length, loaded.policy.policies.guardrails.massLeaver);
-          // An approval recorded with `tenure approve leavers` counts like --approve-leavers, once.
+          // --approve-leavers is recorded as an approval by the actor, exactly like `tenure approve
+          // leavers`; either is used once.
+          if (verdict.tripped && approved >= leavers) {
+            const scope = `source:${source}`;
+            const id = await w.addApproval({
+              kind: 'leavers',
+              scope,
+              amount: approved,
+              reason: options.reason!,
+              approvedBy: ws.actor.id,
+              createdAt: asOf,
+            });
+            await w.audit([
+              ws.auditEntry({
+                action: 'approval.leavers',
+                subject: scope,
+                reason: options.reason!,
+                details: { approval: id, leavers: approved, given: '--approve-leavers' },
+              }),
+            ]);
+          }
           const approval = verdict.tripped
             ? (await w.approvals('leavers', `source:${source}`)).find(
                 (a) => a.usedByImport === undefined && a.amount >= leavers,
               )
             : undefined;
           if (approval) await w.useApproval(approval.id, importSeq);
-          if (verdict.tripped && leavers > approved && !approval) {
+          if (verdict.tripped && !approval) {
             // Nothing of this source is recorded as changed: the snapshot, events and state stay as they were,
             // and owner checks of the sources after it see the identities as stored, not the held-back feed.
             for (const i of current) known.delete(i.id);
@@ -113,7 +142,7 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
             await w.audit([
               {
                 at: asOf,
-                actor: actor(),
+                actor: ws.actor.id,
                 action: 'import.stopped',
                 subject: `source:${source}`,
                 reason,
@@ -135,7 +164,15 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
           }
           const { changed, removed } = await w.replaceSnapshot(source, current, importSeq, asOf);
           await w.appendEvents(events, importSeq);
-          await proposeCustody(w, events, current, known, asOf, loaded.policy.policies.nonHuman.onOwnerLeaving);
+          await proposeCustody(
+            w,
+            events,
+            current,
+            known,
+            asOf,
+            loaded.policy.policies.nonHuman.onOwnerLeaving,
+            ws.actor.id,
+          );
           const feedHash = feedHashes.get(source);
           await w.setSourceState({ source, lastAsOf: asOf, lastImport: importSeq, ...(feedHash ? { feedHash } : {}) });
           const detail =
@@ -146,7 +183,7 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
           await w.audit([
             {
               at: asOf,
-              actor: actor(),
+              actor: ws.actor.id,
               action: 'import.completed',
               subject: `source:${source}`,
               reason: detail,
@@ -162,7 +199,7 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
             },
             ...events.map((e) => ({
               at: asOf,
-              actor: actor(),
+              actor: ws.actor.id,
               action: `event.${e.kind}`,
               subject: e.identity,
               reason: e.summary,
@@ -221,6 +258,7 @@ async function proposeCustody(
   known: ReadonlyMap<string, Identity>,
   asOf: Date,
   rule: { readonly reassignTo: 'manager' | 'nobody'; readonly confirmDays: number },
+  by: string,
 ): Promise<void> {
   const byId = new Map(current.map((i) => [i.id, i]));
   for (const e of events) {
@@ -243,7 +281,7 @@ async function proposeCustody(
     await w.audit([
       {
         at: asOf,
-        actor: actor(),
+        actor: by,
         action: 'nhi.custody_proposed',
         subject: nhi.id,
         reason: proposed

@@ -1,12 +1,13 @@
+import { workspaceOf } from '../app/workspace.js';
 import { Engine } from '../engine/engine.js';
 import { lint } from '../governance/lint.js';
 import { formatPosition } from '../model/diagnostic.js';
 import { FINDING_SEVERITIES, severityRank, type Finding, type FindingSeverity } from '../model/finding.js';
 import { failOnVerdict } from './finding-options.js';
 import { EXIT, printDiagnostics, toJson, type Io } from './output.js';
-import { planningIdentities } from './planning-identities.js';
-import { storedDenials, storedExceptions } from './store-access.js';
-import { asOfDate, openPolicy, type GlobalOptions } from './workspace.js';
+import { planningIdentities } from '../app/planning-identities.js';
+import { storedDenials, storedExceptions } from '../app/store-access.js';
+import type { GlobalOptions } from './global-options.js';
 
 export interface LintOptions {
   readonly failOn?: FindingSeverity;
@@ -23,12 +24,12 @@ export async function lintCommand(io: Io, g: GlobalOptions, options: LintOptions
   // Arguments first: a typo in a CI script should fail fast, before the sources are read.
   const failOn = options.failOn;
   const limit = options.limit ?? 20;
-  const asOf = asOfDate(g.asOf);
-  const { loaded, warnings } = openPolicy(g.config);
-  const { identities, diagnostics } = await planningIdentities(g, loaded);
-  const exceptions = await storedExceptions(g);
+  const asOf = workspaceOf(g).asOf;
+  const { loaded, warnings } = workspaceOf(g).policy();
+  const { identities, diagnostics } = await planningIdentities(workspaceOf(g), loaded);
+  const exceptions = await storedExceptions(workspaceOf(g));
   const engine = new Engine(loaded);
-  const denials = await storedDenials(g);
+  const denials = await storedDenials(workspaceOf(g));
   const desired = engine.desiredState(identities, asOf, 'indexed', exceptions, denials);
   const findings = lint({ loaded, identities, exceptions, desired, asOf, closures: engine.closures, denials });
   const counts = countBySeverity(findings);

@@ -20,7 +20,7 @@ import { planCommand, type PlanOptions } from './plan.js';
 import { validateCommand } from './validate.js';
 import { whoHasCommand } from './who-has.js';
 import { whyCommand } from './why.js';
-import type { GlobalOptions } from './workspace.js';
+import type { GlobalOptions } from './global-options.js';
 import type { LintOptions } from './lint.js';
 import type { DriftOptions } from './drift.js';
 import { choice, dateFlag, nonBlank, positiveNumber, wholeNumber } from './flags.js';

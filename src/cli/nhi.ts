@@ -1,12 +1,13 @@
+import { workspaceOf } from '../app/workspace.js';
 import { day } from '../plan/explain.js';
 import { custodyLapsed, type Custody } from '../model/custody.js';
 import { isNonHuman } from '../model/identity.js';
 import { didYouMean } from '../policy/suggest.js';
-import { actor } from './actor.js';
+import { actor } from '../app/actor.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
-import { planningIdentities } from './planning-identities.js';
-import { withStore } from './store-access.js';
-import { asOfDate, openPolicy, type GlobalOptions } from './workspace.js';
+import { planningIdentities } from '../app/planning-identities.js';
+
+import type { GlobalOptions } from './global-options.js';
 
 const DAY_MS = 86_400_000;
 
@@ -15,11 +16,11 @@ const DAY_MS = 86_400_000;
  * hand-over and its deadline, and its credential's age against the policy's maximum.
  */
 export async function nhiListCommand(io: Io, g: GlobalOptions, o: { all?: boolean }): Promise<number> {
-  const { loaded } = openPolicy(g.config);
-  const asOf = asOfDate(g.asOf);
-  const { identities } = await planningIdentities(g, loaded);
+  const { loaded } = workspaceOf(g).policy();
+  const asOf = workspaceOf(g).asOf;
+  const { identities } = await planningIdentities(workspaceOf(g), loaded);
   const byId = new Map(identities.map((i) => [i.id, i]));
-  const { custody, rotations } = await withStore(g, async (store) => ({
+  const { custody, rotations } = await workspaceOf(g).withStore('write', async (store) => ({
     custody: await store.custody(),
     rotations: await store.rotations(),
   }));
@@ -68,11 +69,11 @@ export async function nhiListCommand(io: Io, g: GlobalOptions, o: { all?: boolea
  * owner left confirms it; when nobody was asked, any active person other than the identity may.
  */
 export async function nhiConfirmCommand(io: Io, g: GlobalOptions, nhi: string, o: { as?: string }): Promise<number> {
-  const asOf = asOfDate(g.asOf);
+  const asOf = workspaceOf(g).asOf;
   const who = o.as;
   if (!who) throw new UserError('say who takes it over: --as ID (an active person)', EXIT.usage);
   const by = actor();
-  const confirmed = await withStore(g, (store, waitMs) =>
+  const confirmed = await workspaceOf(g).withStore('write', (store, waitMs) =>
     store.write(
       async (w) => {
         const known = await w.identities();

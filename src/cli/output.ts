@@ -1,9 +1,6 @@
 import type { Diagnostic } from '../model/diagnostic.js';
 import { formatPosition } from '../model/diagnostic.js';
 
-/** Exit codes are a contract (DESIGN.md): scripts depend on them. */
-export const EXIT = { ok: 0, invalid: 1, usage: 2, stopped: 3, applyFailed: 4 } as const;
-
 export interface Io {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
@@ -40,15 +37,4 @@ export function printDiagnostics(io: Io, diagnostics: readonly Diagnostic[]): vo
   for (const d of diagnostics) io.err(formatDiagnostic(d));
 }
 
-/** A problem the user must fix, carried to the command's edge and printed without a stack trace. */
-export class UserError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number = EXIT.invalid,
-    readonly diagnostics: readonly Diagnostic[] = [],
-    readonly hint?: string,
-  ) {
-    super(message);
-    this.name = 'UserError';
-  }
-}
+export { EXIT, UserError } from '../app/errors.js';

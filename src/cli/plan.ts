@@ -1,11 +1,12 @@
+import { workspaceOf } from '../app/workspace.js';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { actor } from './actor.js';
+import { actor } from '../app/actor.js';
 import { renderPlanMarkdown, renderPlanText } from '../plan/render-plan.js';
-import { auditIfStored } from './store-access.js';
-import { planNow } from './plan-state.js';
+import { auditIfStored } from '../app/store-access.js';
+import { planNow } from '../app/plan-state.js';
 import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
-import type { GlobalOptions } from './workspace.js';
+import type { GlobalOptions } from './global-options.js';
 import type { Plan } from '../model/plan.js';
 
 export interface PlanOptions {
@@ -21,7 +22,7 @@ export async function planCommand(io: Io, g: GlobalOptions, options: PlanOptions
   const format = options.format ?? (g.json ? 'json' : 'text');
   if (!['text', 'json', 'markdown'].includes(format))
     throw new UserError(`--format ${format}: use text, json or markdown`, EXIT.usage);
-  const { plan, warnings } = await planNow(g, options);
+  const { plan, warnings } = await planNow(workspaceOf(g), options);
   if (!g.json) printDiagnostics(io, warnings);
   if (options.out) {
     await savePlan(
@@ -55,7 +56,7 @@ export async function savePlan(
 ): Promise<void> {
   const text = toJson(plan) + '\n';
   writeFileSync(file, text);
-  await auditIfStored(g, {
+  await auditIfStored(workspaceOf(g), {
     at: new Date(plan.asOf),
     actor: actor(),
     action: 'plan.saved',

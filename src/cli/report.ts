@@ -1,3 +1,4 @@
+import { workspaceOf } from '../app/workspace.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import { verifyChain } from '../audit/audit-chain.js';
 import type { Connector } from '../connectors/connector.js';
@@ -24,10 +25,11 @@ import type { Policy } from '../model/policy.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { isPostgresUrl } from '../store/open-store.js';
 import { EXIT, printDiagnostics, UserError, type Io } from './output.js';
-import { planNow } from './plan-state.js';
-import { planningIdentities } from './planning-identities.js';
-import { stateLocation, storedDenials, storedExceptions, withStore } from './store-access.js';
-import { asOfDate, listedOnce, openActualState, openPolicy, openTargets, type GlobalOptions } from './workspace.js';
+import { planNow } from '../app/plan-state.js';
+import { planningIdentities } from '../app/planning-identities.js';
+import { storedDenials, storedExceptions } from '../app/store-access.js';
+import type { GlobalOptions } from './global-options.js';
+import { listedOnce, openActualState, openTargets } from '../app/inputs.js';
 
 export interface ReportOptions {
   readonly format?: string;
@@ -46,15 +48,15 @@ type Format = (typeof FORMATS)[number];
  */
 export async function reportComplianceCommand(io: Io, g: GlobalOptions, o: ReportOptions): Promise<number> {
   const format = parseFormat(o.format, g.json);
-  const asOf = asOfDate(g.asOf);
-  const { loaded, warnings } = openPolicy(g.config);
+  const asOf = workspaceOf(g).asOf;
+  const { loaded, warnings } = workspaceOf(g).policy();
   let notes: readonly Diagnostic[];
 
   let identities: readonly Identity[];
   let driftFindings: readonly Finding[] = [];
   let targets: TargetEvidence | undefined;
   if (o.skipDrift) {
-    const planning = await planningIdentities(g, loaded);
+    const planning = await planningIdentities(workspaceOf(g), loaded);
     identities = planning.identities;
     notes = [...warnings, ...planning.diagnostics];
   } else {
@@ -62,7 +64,7 @@ export async function reportComplianceCommand(io: Io, g: GlobalOptions, o: Repor
     try {
       const actual = await readTargets(loaded, connectors);
       // The plan reads the same listings: one read per target, so plan and drift see one state.
-      const now = await planNow(g, { connectors });
+      const now = await planNow(workspaceOf(g), { connectors });
       // The plan's warnings include the policy's own.
       notes = now.warnings;
       identities = now.identities;
@@ -87,9 +89,9 @@ export async function reportComplianceCommand(io: Io, g: GlobalOptions, o: Repor
   }
 
   // The same inputs as `tenure lint`, so the report and lint never disagree.
-  const exceptions = await storedExceptions(g);
+  const exceptions = await storedExceptions(workspaceOf(g));
   const engine = new Engine(loaded);
-  const denials = await storedDenials(g);
+  const denials = await storedDenials(workspaceOf(g));
   const desired = engine.desiredState(identities, asOf, 'indexed', exceptions, denials);
   const lintFindings = lint({ loaded, identities, exceptions, desired, asOf, closures: engine.closures, denials });
   const store = await storeEvidence(g, loaded.policy);
@@ -163,9 +165,9 @@ function withSkipHint(e: unknown): unknown {
 
 /** Counts from the state store; undefined when there is none (a SQLite file is not created just to look). */
 async function storeEvidence(g: GlobalOptions, policy: Policy): Promise<StoreEvidence | undefined> {
-  const location = stateLocation(g);
+  const location = workspaceOf(g).storeLocation().location;
   if (!isPostgresUrl(location) && !existsSync(location)) return undefined;
-  return withStore(g, async (store) => {
+  return workspaceOf(g).withStore('write', async (store) => {
     const verdict = verifyChain(await store.auditRecords());
     // Every import ever recorded, not the last few a status screen shows.
     const imports = await store.imports(ALL_IMPORTS);

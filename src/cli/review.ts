@@ -1,3 +1,4 @@
+import { workspaceOf } from '../app/workspace.js';
 import { day } from '../plan/explain.js';
 import { writeFileSync } from 'node:fs';
 import { Engine } from '../engine/engine.js';
@@ -5,11 +6,13 @@ import { flaggedRoles, parseScope, reviewItemsFor, scopeText } from '../governan
 import type { ReviewCampaign, ReviewDecision, ReviewItem } from '../model/review.js';
 import type { StateStore, StoreWriter } from '../store/state-store.js';
 import { csvText } from '../connectors/csv/csv-connector.js';
-import { actor } from './actor.js';
+import { actor } from '../app/actor.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
-import { planningIdentities } from './planning-identities.js';
-import { storedDenials, storedExceptions, withStore } from './store-access.js';
-import { asOfDate, dateText, openPolicy, type GlobalOptions } from './workspace.js';
+import { planningIdentities } from '../app/planning-identities.js';
+import { storedDenials, storedExceptions } from '../app/store-access.js';
+import type { GlobalOptions } from './global-options.js';
+
+import { dateText } from './flags.js';
 
 /**
  * `tenure review start --scope SCOPE [--due DATE]`: a campaign with one item per identity and
@@ -20,7 +23,7 @@ export async function reviewStartCommand(
   g: GlobalOptions,
   o: { scope?: string; due?: string; default?: string },
 ): Promise<number> {
-  const { loaded } = openPolicy(g.config);
+  const { loaded } = workspaceOf(g).policy();
   const scope = parseScope(o.scope ?? '');
   if (!scope)
     throw new UserError(
@@ -29,11 +32,11 @@ export async function reviewStartCommand(
       [],
       'write role:ID, target:ID, manager:ID or nhi-owners',
     );
-  const now = asOfDate(g.asOf);
+  const now = workspaceOf(g).asOf;
   const due = o.due === undefined ? undefined : dateText(o.due, '--due');
   if (due && due.getTime() <= now.getTime()) throw new UserError(`--due ${o.due} is not in the future`, EXIT.invalid);
   const noResponse = decisionOf(o.default ?? loaded.policy.policies.reviews.noResponse, '--default');
-  const { identities } = await planningIdentities(g, loaded);
+  const { identities } = await planningIdentities(workspaceOf(g), loaded);
   if (scope.kind === 'role' && !loaded.policy.roles.some((r) => r.id === scope.id))
     throw new UserError(`no role "${scope.id}" in the policy`, EXIT.invalid);
   if (scope.kind === 'target' && !loaded.policy.targets.some((t) => t.id === scope.id))
@@ -44,14 +47,14 @@ export async function reviewStartCommand(
     identities,
     now,
     'indexed',
-    await storedExceptions(g),
-    await storedDenials(g),
+    await storedExceptions(workspaceOf(g)),
+    await storedDenials(workspaceOf(g)),
   );
   const items = reviewItemsFor(scope, loaded.policy, identities, desired);
   if (items.length === 0)
     throw new UserError(`nothing to review in ${scopeText(scope)}: nobody holds access there`, EXIT.invalid);
   const by = actor();
-  const id = await withStore(g, (store, waitMs) =>
+  const id = await workspaceOf(g).withStore('write', (store, waitMs) =>
     store.write(
       async (w) => {
         const campaign = await w.addCampaign(
@@ -108,9 +111,9 @@ export async function reviewDecideCommand(
   const comment = o.comment?.trim() ?? '';
   if (decision === 'revoke' && comment === '')
     throw new UserError('a revoke needs a reason: --comment "why this access goes"', EXIT.usage);
-  const now = asOfDate(g.asOf);
+  const now = workspaceOf(g).asOf;
   const by = actor();
-  const outcome = await withStore(g, (store, waitMs) =>
+  const outcome = await workspaceOf(g).withStore('write', (store, waitMs) =>
     store.write(
       async (w) => {
         const item = (await w.reviewItems({ id: itemId }))[0];
@@ -165,10 +168,10 @@ export async function reviewDecideCommand(
 
 /** `tenure review status [CAMPAIGN]`: progress per campaign and reviewer, and roles flagged by revokes. */
 export async function reviewStatusCommand(io: Io, g: GlobalOptions, campaignText?: string): Promise<number> {
-  const { loaded } = openPolicy(g.config);
-  const now = asOfDate(g.asOf);
+  const { loaded } = workspaceOf(g).policy();
+  const now = workspaceOf(g).asOf;
   const id = campaignText === undefined ? undefined : whole(campaignText, 'campaign');
-  const report = await withStore(g, async (store) => {
+  const report = await workspaceOf(g).withStore('write', async (store) => {
     const campaigns = await store.campaigns(id);
     if (id !== undefined && campaigns.length === 0) throw new UserError(`there is no review ${id}`, EXIT.invalid);
     const out = [];
@@ -201,9 +204,9 @@ export async function reviewStatusCommand(io: Io, g: GlobalOptions, campaignText
  */
 export async function reviewCloseCommand(io: Io, g: GlobalOptions, campaignText: string): Promise<number> {
   const id = whole(campaignText, 'campaign');
-  const now = asOfDate(g.asOf);
+  const now = workspaceOf(g).asOf;
   const by = actor();
-  const result = await withStore(g, (store, waitMs) =>
+  const result = await workspaceOf(g).withStore('write', (store, waitMs) =>
     store.write(
       async (w) => {
         const campaign = (await w.campaigns(id))[0];
@@ -253,7 +256,7 @@ export async function reviewExportCommand(
   const id = whole(campaignText, 'campaign');
   const format = o.format ?? (g.json ? 'json' : 'csv');
   if (format !== 'csv' && format !== 'json') throw new UserError(`--format ${format}: write csv or json`, EXIT.usage);
-  const { campaign, items } = await withStore(g, async (store: StateStore) => {
+  const { campaign, items } = await workspaceOf(g).withStore('write', async (store: StateStore) => {
     const c = (await store.campaigns(id))[0];
     if (!c) throw new UserError(`there is no review ${id}`, EXIT.invalid);
     return { campaign: c, items: await store.reviewItems({ campaign: id }) };

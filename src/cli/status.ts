@@ -1,10 +1,11 @@
+import { workspaceOf } from '../app/workspace.js';
 import { EXIT, toJson, type Io } from './output.js';
-import { stateLocation, withStore } from './store-access.js';
-import type { GlobalOptions } from './workspace.js';
+
+import type { GlobalOptions } from './global-options.js';
 
 /** `tenure status`: identities by kind and status, the last imports, and what is held back. */
 export async function statusCommand(io: Io, g: GlobalOptions): Promise<number> {
-  return withStore(g, async (store) => {
+  return workspaceOf(g).withStore('read', async (store) => {
     const identities = await store.identities();
     const byKind = new Map<string, Map<string, number>>();
     for (const i of identities) {
@@ -29,7 +30,7 @@ export async function statusCommand(io: Io, g: GlobalOptions): Promise<number> {
       return EXIT.ok;
     }
     io.out(
-      `State: ${stateLocation(g) === store.location ? store.location : store.location} (${store.dialect}, schema ${await store.schemaVersion()})`,
+      `State: ${workspaceOf(g).storeLocation().location === store.location ? store.location : store.location} (${store.dialect}, schema ${await store.schemaVersion()})`,
     );
     io.out(`Identities: ${identities.length}`);
     for (const [kind, m] of Object.entries(counts))

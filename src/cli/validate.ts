@@ -7,7 +7,7 @@ import { readSources } from '../sources/read-sources.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
-import type { GlobalOptions } from './workspace.js';
+import type { GlobalOptions } from './global-options.js';
 
 /** `tenure validate`: the policy and every source, all problems at once. */
 export function validateCommand(io: Io, g: GlobalOptions, options: { skipInvalid?: boolean }): number {

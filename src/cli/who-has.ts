@@ -1,9 +1,11 @@
+import { workspaceOf } from '../app/workspace.js';
 import { Engine } from '../engine/engine.js';
 import { describeInputs, expandGrant, explainProvenance } from '../plan/explain.js';
-import { storedDenials, storedExceptions } from './store-access.js';
+import { storedDenials, storedExceptions } from '../app/store-access.js';
 import { EXIT, toJson, type Io } from './output.js';
-import { planningIdentities } from './planning-identities.js';
-import { asOfDate, declaredEntitlement, openPolicy, type GlobalOptions } from './workspace.js';
+import { planningIdentities } from '../app/planning-identities.js';
+import type { GlobalOptions } from './global-options.js';
+import { declaredEntitlement } from '../app/inputs.js';
 
 /** `tenure who-has ENTITLEMENT`: every identity that should hold it, and why. */
 export async function whoHasCommand(
@@ -12,15 +14,15 @@ export async function whoHasCommand(
   entitlement: string,
   options: { limit?: number },
 ): Promise<number> {
-  const { loaded } = openPolicy(g.config);
+  const { loaded } = workspaceOf(g).policy();
   const ent = declaredEntitlement(loaded, entitlement);
-  const { identities } = await planningIdentities(g, loaded);
+  const { identities } = await planningIdentities(workspaceOf(g), loaded);
   const desired = new Engine(loaded).desiredState(
     identities,
-    asOfDate(g.asOf),
+    workspaceOf(g).asOf,
     'indexed',
-    await storedExceptions(g),
-    await storedDenials(g),
+    await storedExceptions(workspaceOf(g)),
+    await storedDenials(workspaceOf(g)),
   );
   const holders = desired.identities.flatMap((a) =>
     a.grants.filter((gr) => gr.entitlement === entitlement).map((gr) => expandGrant(a, gr)),

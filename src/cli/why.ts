@@ -1,14 +1,16 @@
+import { workspaceOf } from '../app/workspace.js';
 import { Engine } from '../engine/engine.js';
 import type { IdentityAccess } from '../model/grant.js';
 import type { Identity } from '../model/identity.js';
 import { day, describeInputs, expandGrant, explainProvenance, formatValue, matchOf } from '../plan/explain.js';
 import { identityField, toCelIdentity } from '../policy/rule-environment.js';
-import { ifStored } from './store-access.js';
+
 import { custodyLapsed } from '../model/custody.js';
 import { explainDenial } from '../governance/review-scope.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
-import { planningIdentities } from './planning-identities.js';
-import { asOfDate, declaredEntitlement, openPolicy, type GlobalOptions } from './workspace.js';
+import { planningIdentities } from '../app/planning-identities.js';
+import type { GlobalOptions } from './global-options.js';
+import { declaredEntitlement } from '../app/inputs.js';
 import { didYouMean } from '../policy/suggest.js';
 
 /** `tenure why ID [ENTITLEMENT]`: the provenance of an identity's access, in plain words. */
@@ -18,8 +20,8 @@ export async function whyCommand(
   id: string,
   entitlement: string | undefined,
 ): Promise<number> {
-  const { loaded } = openPolicy(g.config);
-  const { identities } = await planningIdentities(g, loaded);
+  const { loaded } = workspaceOf(g).policy();
+  const { identities } = await planningIdentities(workspaceOf(g), loaded);
   const identity = identities.find((i) => i.id === id);
   if (!identity) {
     throw new UserError(
@@ -33,10 +35,10 @@ export async function whyCommand(
     );
   }
   if (entitlement !== undefined) declaredEntitlement(loaded, entitlement);
-  const asOf = asOfDate(g.asOf);
+  const asOf = workspaceOf(g).asOf;
   const engine = new Engine(loaded);
   // This identity's exceptions, denials and hand-overs, from one opening of the store.
-  const stored = await ifStored(g, { exceptions: [], denials: [], custody: [] }, async (store) => ({
+  const stored = await workspaceOf(g).ifStored({ exceptions: [], denials: [], custody: [] }, async (store) => ({
     exceptions: await store.exceptions(identity.id),
     denials: await store.denials(identity.id),
     custody: await store.custody(identity.id),

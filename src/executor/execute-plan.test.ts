@@ -103,6 +103,7 @@ function planOf(changes: Change[]): Plan {
   ) as Record<ChangeAction, number>;
   return {
     formatVersion: 1,
+    kind: 'plan',
     policy: 'test',
     asOf: '2026-11-01T00:00:00.000Z',
     targets,

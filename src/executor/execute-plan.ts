@@ -1,6 +1,6 @@
 import { ConnectorError, type AccountSpec, type Connector } from '../connectors/connector.js';
 import type { Change, Plan } from '../model/plan.js';
-import type { Journal, JournalOperation, OperationState } from './journal.js';
+import type { Journal, JournalOperation, MarkEffects, OperationState } from './journal.js';
 
 export interface ExecuteOptions {
   /** Operations in flight at once, per target (default 8). */
@@ -19,6 +19,10 @@ export interface ExecuteOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
   readonly onEvent?: (event: ExecutionEvent) => void;
+  /** Once aborted (SIGINT, SIGTERM) no new operation starts; those in flight finish and are journalled. */
+  readonly signal?: AbortSignal;
+  /** What to write with an operation's final mark, in the same transaction: its audit record. */
+  readonly effects?: (operation: OperationResult) => MarkEffects | undefined;
 }
 
 export type ExecutionEvent =
@@ -56,6 +60,8 @@ export interface TargetResult {
 export interface ExecutionResult {
   readonly operations: readonly OperationResult[];
   readonly targets: readonly TargetResult[];
+  /** The run was stopped by its signal before every operation was attempted. */
+  readonly interrupted: boolean;
 }
 
 const PAST: Record<Change['action'], string> = {
@@ -88,20 +94,28 @@ export async function executePlan(
   const operations = await journal.begin(planId, changes);
   const results: OperationResult[] = [];
   const targets: TargetResult[] = [];
+  // The journal, not the plan passed in, says what runs: a resumed plan runs its recorded operations.
+  const byTarget = new Map<string, JournalOperation[]>();
+  for (const o of operations) byTarget.set(o.change.target, [...(byTarget.get(o.change.target) ?? []), o]);
+  const failures: unknown[] = [];
   await Promise.all(
-    plan.targets.map(async (t) => {
-      const ops = operations.filter((o) => o.change.target === t.target);
-      const connector = connectors.get(t.target);
-      if (ops.length === 0) return;
-      if (!connector) throw new Error(`no connector for target ${t.target}`);
-      const r = await runTarget(t.target, ops, connector, journal, options, results);
-      targets.push(r);
+    [...byTarget].map(async ([target, ops]) => {
+      const connector = connectors.get(target);
+      if (!connector) throw new Error(`no connector for target ${target}`);
+      try {
+        targets.push(await runTarget(target, ops, connector, journal, options, results));
+      } catch (e) {
+        // A journal that cannot be written (a lost lease, the store gone) stops this target; the
+        // others finish what they hold in flight, and the error is raised after.
+        failures.push(e);
+      }
     }),
   );
+  if (failures.length > 0) throw failures[0];
   targets.sort((a, b) => (a.target < b.target ? -1 : 1));
   const order = new Map(operations.map((o) => [o.change, o.seq]));
   results.sort((a, b) => order.get(a.change)! - order.get(b.change)!);
-  return { operations: results, targets };
+  return { operations: results, targets, interrupted: options.signal?.aborted === true };
 }
 
 async function runTarget(
@@ -124,6 +138,9 @@ async function runTarget(
   let succeeded = 0;
   let dead = 0;
   let pending = 0;
+  // A journal that cannot be written (a lost lease) stops every worker of the target at once.
+  let fatal: { error: unknown } | undefined;
+  const stopped = (): boolean => o.signal?.aborted === true || fatal !== undefined;
   o.onEvent?.({ type: 'started', target, total: ops.length });
 
   // Operations of one identity, in plan order; already finished ones (a resumed run) are skipped.
@@ -142,19 +159,25 @@ async function runTarget(
     if (at > now) await sleep(at - now);
   };
 
-  const finish = (op: JournalOperation, state: OperationState, tries: number, error?: string): void => {
-    if (state === 'succeeded') succeeded++;
-    else if (state === 'dead') dead++;
+  const result = (op: JournalOperation, state: OperationState, tries: number, error?: string): OperationResult => ({
+    change: op.change,
+    state,
+    attempts: tries,
+    ...(error !== undefined ? { error } : {}),
+    sentence: sentence(op.change, state, error),
+  });
+  const finish = (r: OperationResult): void => {
+    if (r.state === 'succeeded') succeeded++;
+    else if (r.state === 'dead') dead++;
     else pending++;
-    const result: OperationResult = {
-      change: op.change,
-      state,
-      attempts: tries,
-      ...(error !== undefined ? { error } : {}),
-      sentence: sentence(op.change, state, error),
-    };
-    results.push(result);
-    o.onEvent?.({ type: 'done', target, operation: result });
+    results.push(r);
+    o.onEvent?.({ type: 'done', target, operation: r });
+  };
+  /** The final mark, with its effects (the audit record) in the same transaction. */
+  const settle = async (op: JournalOperation, state: OperationState, tries: number, error?: string): Promise<void> => {
+    const r = result(op, state, tries, error);
+    await journal.mark(op.id, state, tries, error, o.effects?.(r));
+    finish(r);
   };
 
   const runOne = async (op: JournalOperation): Promise<boolean> => {
@@ -164,7 +187,13 @@ async function runTarget(
       if (quarantined) {
         // Kept for the next run, with the error that came last, so the journal still says why.
         await journal.mark(op.id, 'pending', tries, last ?? op.lastError);
-        finish(op, 'pending', tries, `target quarantined: ${quarantined}`);
+        finish(result(op, 'pending', tries, `target quarantined: ${quarantined}`));
+        return false;
+      }
+      if (stopped() && tries > op.attempts) {
+        // Interrupted between retries: the operation did not land; it waits for the next run.
+        await journal.mark(op.id, 'pending', tries, last);
+        finish(result(op, 'pending', tries, 'interrupted'));
         return false;
       }
       await throttle();
@@ -173,8 +202,7 @@ async function runTarget(
       attempts++;
       try {
         await apply(connector, op.change, o.accountSpec);
-        await journal.mark(op.id, 'succeeded', tries);
-        finish(op, 'succeeded', tries);
+        await settle(op, 'succeeded', tries);
         return true;
       } catch (e) {
         failures++;
@@ -186,8 +214,7 @@ async function runTarget(
           o.onEvent?.({ type: 'quarantined', target, reason: quarantined });
         }
         if (!error.retryable || tries >= maxAttempts) {
-          await journal.mark(op.id, 'dead', tries, message);
-          finish(op, 'dead', tries, message);
+          await settle(op, 'dead', tries, message);
           return false;
         }
         await journal.mark(op.id, 'failed', tries, message);
@@ -200,13 +227,14 @@ async function runTarget(
   };
 
   const worker = async (): Promise<void> => {
-    for (let group = queue.shift(); group; group = queue.shift()) {
+    for (let group = stopped() ? undefined : queue.shift(); group; group = stopped() ? undefined : queue.shift()) {
       let blocked: string | undefined;
       for (const op of group) {
-        if (op.state === 'succeeded') continue;
+        if (op.state === 'succeeded' || op.state === 'superseded') continue;
+        if (!blocked && stopped()) blocked = 'interrupted before it started';
         if (blocked) {
           await journal.mark(op.id, 'pending', op.attempts);
-          finish(op, 'pending', op.attempts, blocked);
+          finish(result(op, 'pending', op.attempts, blocked));
           continue;
         }
         if (!(await runOne(op)))
@@ -214,7 +242,18 @@ async function runTarget(
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 8) }, worker));
+  const guarded = async (): Promise<void> => {
+    try {
+      await worker();
+    } catch (e) {
+      fatal ??= { error: e };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 8) }, guarded));
+  if (fatal) throw fatal.error;
+  // Groups no worker took (interrupted) are still pending in the journal: count them as left.
+  for (const group of queue)
+    pending += group.filter((op) => op.state !== 'succeeded' && op.state !== 'superseded').length;
   return { target, succeeded, dead, pending, ...(quarantined ? { quarantined } : {}) };
 }
 

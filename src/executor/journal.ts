@@ -1,7 +1,12 @@
+import type { AuditEntry } from '../audit/audit-chain.js';
+import type { CredentialRotation } from '../model/custody.js';
 import type { Change } from '../model/plan.js';
 
-/** The states an operation passes through; `dead` means it failed for good (terminal error or retries spent). */
-export const OPERATION_STATES = ['pending', 'running', 'succeeded', 'failed', 'dead'] as const;
+/**
+ * The states an operation passes through; `dead` means it failed for good (terminal error or
+ * retries spent), `superseded` that a newer plan of the same targets replaced the plan before it ran.
+ */
+export const OPERATION_STATES = ['pending', 'running', 'succeeded', 'failed', 'dead', 'superseded'] as const;
 export type OperationState = (typeof OPERATION_STATES)[number];
 
 export interface JournalOperation {
@@ -19,14 +24,30 @@ export interface JournalOperation {
  * process killed at any point resumes where it stopped (DESIGN.md: the operation journal).
  */
 export interface Journal {
-  /** Records the plan's operations as pending unless this plan was begun before; returns them all, in plan order. */
+  /**
+   * Records the plan's operations as pending unless this plan was begun before; returns them all,
+   * in plan order. Unfinished operations of other plans on the same targets are superseded.
+   */
   begin(plan: string, changes: readonly Change[]): Promise<JournalOperation[]>;
-  mark(id: number, state: OperationState, attempts: number, error?: string): Promise<void>;
+  /**
+   * Records an operation's state. `effects` are written in the same transaction (the audit
+   * record of a change that landed), so a change is never journalled without its record or
+   * recorded without its journal mark. A journal whose writer lost its lease throws here.
+   */
+  mark(id: number, state: OperationState, attempts: number, error?: string, effects?: MarkEffects): Promise<void>;
+}
+
+/** What is written together with an operation's mark. */
+export interface MarkEffects {
+  readonly audit?: readonly AuditEntry[];
+  readonly rotations?: readonly CredentialRotation[];
 }
 
 /** A journal in memory, for unit tests of the executor. */
 export class MemoryJournal implements Journal {
   readonly operations = new Map<string, JournalOperation[]>();
+  /** Effects written with the marks, in order: what a store would have committed. */
+  readonly effects: MarkEffects[] = [];
 
   begin(plan: string, changes: readonly Change[]): Promise<JournalOperation[]> {
     let ops = this.operations.get(plan);
@@ -37,7 +58,8 @@ export class MemoryJournal implements Journal {
     return Promise.resolve(ops.map((o) => ({ ...o })));
   }
 
-  mark(id: number, state: OperationState, attempts: number, error?: string): Promise<void> {
+  mark(id: number, state: OperationState, attempts: number, error?: string, effects?: MarkEffects): Promise<void> {
+    if (effects) this.effects.push(effects);
     for (const ops of this.operations.values()) {
       // An id is its position + 1 (see begin): a lookup, not a search of the whole plan per mark.
       const i = id - 1;

@@ -372,7 +372,12 @@ export function computeDrift(input: DriftInput): DriftReport {
  * any other, and guardrails are recomputed, so the result is held back exactly as a plan is.
  * Undeclared entitlements are left alone: only the policy can make them managed.
  */
-export function remediationPlan(plan: Plan, drift: DriftReport, loaded: LoadedPolicy): Plan {
+export function remediationPlan(
+  plan: Plan,
+  drift: DriftReport,
+  loaded: LoadedPolicy,
+  onlyTargets?: readonly string[],
+): Plan {
   const included = new Set(drift.targets.map((t) => t.target));
   const targets: TargetPlan[] = plan.targets
     .filter((t) => included.has(t.target))
@@ -407,8 +412,11 @@ export function remediationPlan(plan: Plan, drift: DriftReport, loaded: LoadedPo
   const sodConflicts = plan.guardrails.sodConflicts.filter((c) =>
     c.entitlements.some((e) => adds.has(`${c.identity}\n${e}`)),
   );
+  const { digest: _planDigest, ...rest } = plan;
   return {
-    ...plan,
+    ...rest,
+    kind: 'drift-remediation',
+    ...(onlyTargets ? { onlyTargets } : {}),
     targets,
     summary: summarise(all),
     guardrails: {

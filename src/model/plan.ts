@@ -85,8 +85,20 @@ export interface PlanSummary {
   readonly highRiskGrants: number;
 }
 
+/** What a plan was computed as: apply recomputes a saved plan by the same function. */
+export const PLAN_KINDS = ['plan', 'drift-remediation'] as const;
+export type PlanKind = (typeof PLAN_KINDS)[number];
+
 export interface Plan {
   readonly formatVersion: 1;
+  readonly kind: PlanKind;
+  /** Drift remediation of some targets only (`tenure drift --target`). */
+  readonly onlyTargets?: readonly string[];
+  /**
+   * SHA-256 of the plan's changes (canonical JSON of each target's changes): what a saved plan
+   * must still equal when applied. Set when a plan is saved or applied.
+   */
+  readonly digest?: string;
   /** SHA-256 of the policy file it was computed under (set when a plan is saved or applied). */
   readonly policyHash?: string;
   /** SHA-256 of the state it was computed from: identities, exceptions and the targets' accounts. */

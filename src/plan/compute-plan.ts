@@ -246,6 +246,7 @@ export function computePlan(input: PlanInput): Checked<Plan> {
   const conflicts = sodConflicts(loaded.policy.policies.separationOfDuties, desired, all);
   const plan: Plan = {
     formatVersion: 1,
+    kind: 'plan',
     policy: loaded.policy.name,
     asOf: asOf.toISOString(),
     targets,

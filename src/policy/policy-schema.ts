@@ -142,6 +142,9 @@ export const policiesSchema = z.strictObject({
 export const policyFileSchema = z.strictObject({
   version: z.literal(1, { error: 'version must be 1' }),
   name: z.string().default('unnamed'),
+  // Where the state store is: a SQLite path relative to this file, or a postgres:// URL (read by
+  // the workspace before the policy is validated, so a broken policy still finds its store).
+  state: z.string().min(1).optional(),
   // Elements are checked one by one (see load-policy.ts) so one bad role never hides another's problems.
   sources: z.array(z.unknown()).default([]),
   targets: z.array(z.unknown()).default([]),

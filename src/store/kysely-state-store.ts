@@ -27,6 +27,15 @@ import type { AuditRecord } from '../model/audit.js';
 import type { Identity } from '../model/identity.js';
 import type { LifecycleEvent } from '../model/lifecycle.js';
 import { bulkInsert } from './bulk-insert.js';
+import {
+  acquireLease,
+  lostLeases,
+  releaseLease,
+  renewLease,
+  type Lease,
+  type LeaseClaim,
+  type LeaseOutcome,
+} from './lease-store.js';
 import type { Journal, JournalOperation, OperationState } from '../executor/journal.js';
 import type { Change } from '../model/plan.js';
 import type { Database } from './schema.js';
@@ -155,14 +164,35 @@ export class KyselyStateStore implements StateStore {
     return new Writer(this.db, this.dialect).operations(plan);
   }
 
-  journal(): Journal {
+  journal(leases: readonly { readonly name: string; readonly fence: number }[] = []): Journal {
+    // A writer that lost a lease must not write: checked inside each transaction that writes.
+    const fenced = async (w: Writer): Promise<void> => {
+      const lost = await lostLeases(w.db, leases);
+      if (lost.length > 0)
+        throw new StoreError(
+          `this apply lost its lease on ${lost.join(', ')} to another process; it stops without writing`,
+          'lease_lost',
+          'the other process carries on; run tenure apply again once it has finished',
+        );
+    };
     return {
       begin: (plan, changes) =>
         this.write(async (writer) => {
           const w = writer as Writer;
+          await fenced(w);
           const rows = await w.operations(plan);
           if (rows.length > 0) return rows;
           const now = new Date().toISOString();
+          // Older plans' unfinished operations on these targets will never run as written: this plan replaces them.
+          const targets = [...new Set(changes.map((c) => c.target))];
+          if (targets.length > 0)
+            await w.db
+              .updateTable('operations')
+              .set({ state: 'superseded', updated_at: now })
+              .where('plan', '!=', plan)
+              .where('target', 'in', targets)
+              .where('state', 'in', ['pending', 'running', 'failed'])
+              .execute();
           await bulkInsert(
             w.db,
             this.dialect,
@@ -184,16 +214,31 @@ export class KyselyStateStore implements StateStore {
           );
           return w.operations(plan);
         }),
-      mark: (id, state, attempts, error) =>
+      mark: (id, state, attempts, error, effects) =>
         this.write(async (writer) => {
           const w = writer as Writer;
+          await fenced(w);
           await w.db
             .updateTable('operations')
             .set({ state, attempts, last_error: error ?? null, updated_at: new Date().toISOString() })
             .where('id', '=', id)
             .execute();
+          if (effects?.rotations && effects.rotations.length > 0) await w.addRotations(effects.rotations);
+          if (effects?.audit && effects.audit.length > 0) await w.audit(effects.audit);
         }),
     };
+  }
+
+  acquireLease(claim: LeaseClaim, takeOver: (current: Lease) => boolean): Promise<LeaseOutcome> {
+    return this.write((w) => acquireLease((w as Writer).db, claim, takeOver));
+  }
+
+  renewLease(name: string, fence: number, until: Date): Promise<boolean> {
+    return this.write((w) => renewLease((w as Writer).db, name, fence, until));
+  }
+
+  releaseLease(name: string, fence: number): Promise<void> {
+    return this.write((w) => releaseLease((w as Writer).db, name, fence));
   }
 
   async write<T>(f: (w: StoreWriter) => Promise<T>, options: { readonly waitMs?: number } = {}): Promise<T> {

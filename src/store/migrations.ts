@@ -224,5 +224,22 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('source_state').addColumn('feed_hash', 'text').execute();
       },
     },
+    '0006_leases': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // One apply per target at a time, across processes and instances (DESIGN.md, trust rules).
+        await db.schema
+          .createTable('leases')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('holder', 'text', (c) => c.notNull())
+          .addColumn('host', 'text', (c) => c.notNull())
+          .addColumn('pid', 'integer', (c) => c.notNull())
+          .addColumn('fence', 'integer', (c) => c.notNull())
+          .addColumn('acquired_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .execute();
+        // A new plan supersedes the unfinished operations of older plans on its targets.
+        await db.schema.createIndex('operations_target_state').on('operations').columns(['target', 'state']).execute();
+      },
+    },
   };
 }

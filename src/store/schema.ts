@@ -84,6 +84,16 @@ export interface Database {
     last_error: string | null;
     updated_at: string;
   };
+  /** Who applies to which target now (`target:ID`), with a fencing number that grows per holder. */
+  leases: {
+    name: string;
+    holder: string;
+    host: string;
+    pid: number;
+    fence: number;
+    acquired_at: string;
+    expires_at: string;
+  };
   review_campaigns: {
     id: Generated<number>;
     scope: string;

@@ -8,6 +8,7 @@ import type { Identity } from '../model/identity.js';
 import type { LifecycleEvent } from '../model/lifecycle.js';
 import type { AuditEntry } from '../audit/audit-chain.js';
 import type { Journal, JournalOperation } from '../executor/journal.js';
+import type { Lease, LeaseClaim, LeaseOutcome } from './lease-store.js';
 
 export interface StoredEvent extends LifecycleEvent {
   readonly seq: number;
@@ -137,8 +138,16 @@ export interface StateStore {
   rotations(): Promise<CredentialRotation[]>;
   /** A plan's journalled operations (none when it was never begun). */
   planOperations(plan: string): Promise<JournalOperation[]>;
-  /** The durable operation journal of the executor, each mark its own committed transaction. */
-  journal(): Journal;
+  /**
+   * The durable operation journal of the executor, each mark its own committed transaction with
+   * its effects. Given the leases the writer holds, every mark first checks that they are still
+   * held under their fences and fails with StoreError `lease_lost` when not.
+   */
+  journal(leases?: readonly { readonly name: string; readonly fence: number }[]): Journal;
+  /** Takes a lease (see lease-store.ts) in its own transaction. */
+  acquireLease(claim: LeaseClaim, takeOver: (current: Lease) => boolean): Promise<LeaseOutcome>;
+  renewLease(name: string, fence: number, until: Date): Promise<boolean>;
+  releaseLease(name: string, fence: number): Promise<void>;
   /**
    * Runs `f` holding the write lock, in one transaction. Waits up to `waitMs` for another writer
    * to finish, then fails with StoreBusyError.
@@ -151,7 +160,7 @@ export interface StateStore {
 export class StoreError extends Error {
   constructor(
     message: string,
-    readonly code: 'unreachable' | 'busy' | 'too_new' | 'invalid_location' | 'corrupt',
+    readonly code: 'unreachable' | 'busy' | 'too_new' | 'invalid_location' | 'corrupt' | 'lease_lost',
     readonly hint?: string,
   ) {
     super(message);

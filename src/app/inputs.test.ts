@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import { ConnectorError, type Connector } from '../connectors/connector.js';
 import { MemoryConnector } from '../connectors/memory/memory-connector.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
-import { UserError } from './output.js';
-import { openActualState } from './workspace.js';
+import { UserError } from './errors.js';
+import { openActualState } from './inputs.js';
 
 // Reading the targets for a plan rides out a throttled or briefly failing target, as the executor does.
 function flaky(failures: ConnectorError[]): { connector: Connector; calls: () => number } {

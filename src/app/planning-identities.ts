@@ -1,12 +1,37 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { Identity } from '../model/identity.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
-import { isPostgresUrl } from '../store/open-store.js';
-import { stateLocation, withStore } from './store-access.js';
-import { openIdentities, type GlobalOptions } from './workspace.js';
+import type { StateStore } from '../store/state-store.js';
+import { openIdentities } from './inputs.js';
+import type { Workspace } from './workspace.js';
+
+/** A source's identities as its last import let them in. */
+export interface ImportedSnapshot {
+  readonly identities: Identity[];
+  readonly feedHash?: string;
+  readonly asOf: Date;
+}
+
+/** The imported snapshot of every source of the policy that has been imported. */
+export async function importedSnapshots(
+  store: StateStore,
+  loaded: LoadedPolicy,
+): Promise<Map<string, ImportedSnapshot>> {
+  const out = new Map<string, ImportedSnapshot>();
+  for (const s of loaded.policy.sources) {
+    const state = await store.sourceState(s.id);
+    if (!state) continue;
+    out.set(s.id, {
+      identities: await store.identities(s.id),
+      asOf: state.lastAsOf,
+      ...(state.feedHash ? { feedHash: state.feedHash } : {}),
+    });
+  }
+  return out;
+}
 
 export interface PlanningIdentities {
   readonly identities: readonly Identity[];
@@ -23,27 +48,13 @@ export interface PlanningIdentities {
  * from its feed, so a policy can be tried before anything is imported.
  */
 export async function planningIdentities(
-  g: GlobalOptions,
+  ws: Workspace,
   loaded: LoadedPolicy,
   skipInvalid = false,
+  snapshots?: ReadonlyMap<string, ImportedSnapshot>,
 ): Promise<PlanningIdentities> {
-  const location = stateLocation(g);
-  const stored =
-    !isPostgresUrl(location) && !existsSync(location)
-      ? new Map<string, { identities: Identity[]; feedHash?: string; asOf: Date }>()
-      : await withStore(g, async (store) => {
-          const out = new Map<string, { identities: Identity[]; feedHash?: string; asOf: Date }>();
-          for (const s of loaded.policy.sources) {
-            const state = await store.sourceState(s.id);
-            if (!state) continue;
-            out.set(s.id, {
-              identities: await store.identities(s.id),
-              asOf: state.lastAsOf,
-              ...(state.feedHash ? { feedHash: state.feedHash } : {}),
-            });
-          }
-          return out;
-        });
+  const stored: ReadonlyMap<string, ImportedSnapshot> =
+    snapshots ?? (await ws.ifStored(new Map<string, ImportedSnapshot>(), (store) => importedSnapshots(store, loaded)));
 
   const diagnostics: Diagnostic[] = [];
   const fromFeeds = loaded.policy.sources.filter((s) => !stored.has(s.id));

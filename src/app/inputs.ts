@@ -13,19 +13,7 @@ import { ConnectorError } from '../connectors/connector.js';
 import { parseSnapshot } from '../connectors/memory/memory-connector.js';
 import { openConnector } from '../connectors/open-connector.js';
 import type { Connector } from '../connectors/connector.js';
-import { EXIT, UserError } from './output.js';
-import { dateFlag } from './flags.js';
-
-export interface GlobalOptions {
-  readonly config: string;
-  readonly json: boolean;
-  /** `--as-of`, parsed at the edge; absent means now. */
-  readonly asOf?: Date;
-  /** `--as`: who is acting. */
-  readonly as?: string;
-  /** The state store: a SQLite path or a postgres:// URL. */
-  readonly state?: string;
-}
+import { EXIT, UserError } from './errors.js';
 
 /** Reads and validates the policy file; a UserError with every diagnostic when it is invalid. */
 export function openPolicy(configPath: string): { loaded: LoadedPolicy; warnings: readonly Diagnostic[] } {
@@ -147,15 +135,6 @@ function wrap<T>(f: () => T): T {
 /** `--as-of` when given, else now; time is always a parameter, and the clock is read only here. */
 export function asOfDate(asOf: Date | undefined): Date {
   return asOf ?? new Date();
-}
-
-/** A date given as text to a command not yet parsing its flags at the edge. */
-export function dateText(text: string, flag: string): Date {
-  try {
-    return dateFlag(flag)(text);
-  } catch (e) {
-    throw new UserError((e as Error).message, EXIT.usage);
-  }
 }
 
 /** The declared entitlement with this id, or a UserError suggesting the closest one. */

@@ -8,11 +8,13 @@ import type { Plan } from '../model/plan.js';
 import { computePlan } from '../plan/compute-plan.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import type { Identity } from '../model/identity.js';
-import { EXIT, UserError } from './output.js';
+import { EXIT, UserError } from './errors.js';
 import { storedPlanInputs } from './store-access.js';
 import { custodyLapsed, type CredentialRotation, type Custody } from '../model/custody.js';
 import { planningIdentities } from './planning-identities.js';
-import { asOfDate, openActualState, openPolicy, openTargets, type GlobalOptions } from './workspace.js';
+import { changesDigest } from './plan-identity.js';
+import { openActualState, openTargets } from './inputs.js';
+import type { Workspace } from './workspace.js';
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -31,14 +33,19 @@ export interface PlannedState {
  * accounts): a saved plan whose hashes no longer match is stale and is refused.
  */
 export async function planNow(
-  g: GlobalOptions,
+  ws: Workspace,
   options: { actual?: string; skipInvalid?: boolean; connectors?: ReadonlyMap<string, Connector> },
 ): Promise<PlannedState> {
-  const { loaded, warnings } = openPolicy(g.config);
-  const { identities, diagnostics: sourceWarnings } = await planningIdentities(g, loaded, options.skipInvalid);
-  const asOf = asOfDate(g.asOf);
-  // Exceptions, denials, lifecycle events, custody and rotations: one opening of the store.
-  const stored = await storedPlanInputs(g);
+  const { loaded, warnings } = ws.policy();
+  // Snapshots, exceptions, denials, lifecycle events, custody and rotations: one opening of the store.
+  const stored = await storedPlanInputs(ws, loaded);
+  const { identities, diagnostics: sourceWarnings } = await planningIdentities(
+    ws,
+    loaded,
+    options.skipInvalid,
+    stored.snapshots,
+  );
+  const asOf = ws.asOf;
   const { exceptions, denials } = stored;
   const desired = new Engine(loaded).desiredState(identities, asOf, 'indexed', exceptions, denials);
   // Connectors are opened here when the caller has none, so their capabilities (credential rotation) are known.
@@ -69,7 +76,7 @@ export async function planNow(
   );
   return {
     loaded,
-    plan: { ...result, policyHash, stateHash },
+    plan: { ...result, policyHash, stateHash, digest: changesDigest(result.targets) },
     warnings: [...warnings, ...sourceWarnings, ...diagnostics],
     identities,
   };

@@ -1,0 +1,72 @@
+import type { AuditEntry } from '../audit/audit-chain.js';
+import type { AccessException } from '../model/exception.js';
+import type { Denial } from '../model/review.js';
+import type { LifecycleEvent } from '../model/lifecycle.js';
+import type { CredentialRotation, Custody } from '../model/custody.js';
+import type { PlanLifecycle } from '../plan/compute-plan.js';
+import type { LoadedPolicy } from '../policy/load-policy.js';
+import { importedSnapshots, type ImportedSnapshot } from './planning-identities.js';
+import type { Workspace } from './workspace.js';
+
+/** Exceptions recorded in the store; none without a store. */
+export function storedExceptions(ws: Workspace): Promise<AccessException[]> {
+  return ws.ifStored([], (store) => store.exceptions());
+}
+
+/** Denials (revokes from access reviews) recorded in the store; none without a store. */
+export function storedDenials(ws: Workspace): Promise<Denial[]> {
+  return ws.ifStored([], (store) => store.denials());
+}
+
+/** Custody hand-overs of non-human identities and the credentials Tenure rotated; none without a store. */
+export function storedNhiState(ws: Workspace): Promise<{ custody: Custody[]; rotations: CredentialRotation[] }> {
+  return ws.ifStored({ custody: [], rotations: [] }, async (store) => ({
+    custody: await store.custody(),
+    rotations: await store.rotations(),
+  }));
+}
+
+export interface StoredPlanInputs {
+  readonly exceptions: AccessException[];
+  readonly denials: Denial[];
+  /** Absent without a store: the planner then takes end dates for departures and applies no mover grace. */
+  readonly lifecycle?: PlanLifecycle;
+  readonly custody: Custody[];
+  readonly rotations: CredentialRotation[];
+  /** Each imported source's snapshot: what plans work from. */
+  readonly snapshots: ReadonlyMap<string, ImportedSnapshot>;
+}
+
+/** Everything recorded that a plan reads, from one opening of the store (nothing without one). */
+export function storedPlanInputs(ws: Workspace, loaded: LoadedPolicy): Promise<StoredPlanInputs> {
+  const none: StoredPlanInputs = { exceptions: [], denials: [], custody: [], rotations: [], snapshots: new Map() };
+  return ws.ifStored(none, async (store): Promise<StoredPlanInputs> => ({
+    exceptions: await store.exceptions(),
+    denials: await store.denials(),
+    lifecycle: lifecycleOf(await store.events()),
+    custody: await store.custody(),
+    rotations: await store.rotations(),
+    snapshots: await importedSnapshots(store, loaded),
+  }));
+}
+
+/**
+ * When each identity left and its latest move, from the recorded lifecycle events: what the
+ * planner needs for the leaver rules (delete after N days, mover grace).
+ */
+function lifecycleOf(events: readonly LifecycleEvent[]): PlanLifecycle {
+  const left = new Map<string, Date>();
+  const moved = new Map<string, { at: Date; grantsRemoved: readonly string[] }>();
+  for (const e of events) {
+    // Events come oldest first: a later one replaces an earlier one; a rehire clears a departure.
+    if (e.kind === 'leaver' || e.kind === 'end_date_reached') left.set(e.identity, e.effective ?? e.at);
+    else if (e.kind === 'rehire' || e.kind === 'joiner') left.delete(e.identity);
+    if (e.kind === 'mover') moved.set(e.identity, { at: e.at, grantsRemoved: e.grantsRemoved });
+  }
+  return { leftAt: (id) => left.get(id), lastMove: (id) => moved.get(id) };
+}
+
+/** Appends an audit record when a store exists; commands that work without one stay store-free. */
+export async function auditIfStored(ws: Workspace, entry: AuditEntry): Promise<void> {
+  if (ws.hasStore()) await ws.withStore('write', (store, waitMs) => store.write((w) => w.audit([entry]), { waitMs }));
+}
