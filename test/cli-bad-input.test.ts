@@ -27,6 +27,14 @@ roles:
     when: identity.department == "Engineering"
     grants: [directory:group/engineering]
 `;
+// "Billion laughs": each level of aliases repeats the one before nine times.
+const laughs = ['    laughs:', '      - &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+for (let i = 1; i <= 9; i++)
+  laughs.push(
+    `      - &l${i} [${Array(9)
+      .fill(`*l${i - 1}`)
+      .join(', ')}]`,
+  );
 const csv = 'employee_id,department,status,start_date\nE1,Engineering,Active,2024-01-15\nE2,Sales,Active,2023-05-02\n';
 
 interface Case {
@@ -54,6 +62,14 @@ const cases: Case[] = [
     name: 'a YAML syntax error',
     files: { 'tenure.yaml': policy.replace('name: Bad input', 'name: [Bad'), 'hr.csv': csv },
     expect: [/^tenure\.yaml:3:1: error: /m],
+  },
+  {
+    name: 'a YAML alias bomb',
+    files: {
+      'tenure.yaml': policy.replace('    kind: memory', `    kind: memory\n${laughs.join('\n')}`),
+      'hr.csv': csv,
+    },
+    expect: [/^tenure\.yaml:19:14: error: YAML aliases expand too far/m, /hint: /],
   },
   {
     name: 'a wrong type',

@@ -12,6 +12,7 @@ import {
   targetSchema,
   type PolicyFile,
 } from './policy-schema.js';
+import { resolveYaml } from './resolve-yaml.js';
 import { buildRuleEnvironment, type RuleEnvironment } from './rule-environment.js';
 import { didYouMean } from './suggest.js';
 import { YamlLocator, type YamlPath } from './yaml-locator.js';
@@ -57,7 +58,9 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
     }
     return { result: undefined, diagnostics };
   }
-  const raw: unknown = doc.toJS();
+  const resolved = resolveYaml(doc, at);
+  if (resolved.diagnostic) return { result: undefined, diagnostics: [resolved.diagnostic] };
+  const raw = resolved.value;
   if (raw === null || raw === undefined) {
     error('policy.empty', 'the policy file is empty', { file }, 'start with `version: 1`; see docs/policy.md');
     return { result: undefined, diagnostics };
