@@ -97,6 +97,17 @@ const cases: Case[] = [
     expect: [/^tenure\.yaml:20:11: error: role "engineer": no such overload: google\.protobuf\.Timestamp == string/m],
   },
   {
+    name: 'a rule too costly to evaluate',
+    files: {
+      'tenure.yaml': policy.replace(
+        'identity.department == "Engineering"',
+        `'["a", "b"].all(x, ["c"].all(y, ["d"].exists(z, identity.department == x + y + z)))'`,
+      ),
+      'hr.csv': csv,
+    },
+    expect: [/^tenure\.yaml:20:43: error: role "engineer": comprehensions nest 3 deep/m, /hint: /],
+  },
+  {
     name: 'an inheritance cycle',
     files: { 'tenure.yaml': policy + '    inherits: [lead]\n  - id: lead\n    inherits: [engineer]\n', 'hr.csv': csv },
     expect: [/error: role inheritance forms a cycle: engineer → lead → engineer/],

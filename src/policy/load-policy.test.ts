@@ -264,4 +264,26 @@ targets:`,
       'tenure.yaml:30:13: Unresolved alias (the anchor must be set before the alias): admins',
     ]);
   });
+
+  it('refuses a rule beyond the evaluation budget at the nested comprehension, with a hint', () => {
+    const r = loadPolicy(
+      base.replace(
+        'when: identity.grade >= 9 && "admin" in identity.clearances',
+        'when: identity.clearances.all(a, identity.clearances.all(b, identity.clearances.exists(c, c == a)))',
+      ),
+      'tenure.yaml',
+    );
+    assert.equal(r.result, undefined);
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.code, d.position && formatPosition(d.position), d.message]),
+      [
+        [
+          'policy.rule_nesting',
+          'tenure.yaml:29:65',
+          'role "admin": comprehensions nest 3 deep (exists inside all inside all); at most 2 are allowed',
+        ],
+      ],
+    );
+    assert.match(r.diagnostics[0]!.hint ?? '', /multiplies the work per identity/);
+  });
 });

@@ -506,6 +506,16 @@ function ruleDiagnostic(
   out: Diagnostic[],
 ): void {
   const position = positionInScalar(at, path, rule, text, e.offset);
+  if (e.kind === 'budget') {
+    out.push({
+      severity: 'error',
+      code: e.code ?? 'policy.rule_cost',
+      message: `${owner}: ${e.message}`,
+      ...(e.hint ? { hint: e.hint } : {}),
+      position,
+    });
+    return;
+  }
   const unknown = /identity has no attribute "(.+)"/.exec(e.message);
   const hint = unknown
     ? (didYouMean(unknown[1]!, env.fields.keys()) ??
