@@ -157,6 +157,13 @@ const cases: Case[] = [
     expect: [/hr\.csv:4:4: error: .*"2024-02-30"/],
   },
   {
+    name: 'a start date thousands of years away',
+    files: { 'tenure.yaml': policy, 'hr.csv': csv + 'E3,Sales,Active,9999-12-31\n' },
+    expect: [
+      /hr\.csv:4:4: error: row 4, column "start_date": "9999-12-31" is not a plausible date: it is more than 50 years after/,
+    ],
+  },
+  {
     name: 'an unknown status value',
     files: { 'tenure.yaml': policy, 'hr.csv': csv + 'E3,Sales,Retired,2024-02-01\n' },
     expect: [/hr\.csv:4:3: error: .*"Retired"/],
