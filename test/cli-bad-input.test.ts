@@ -27,6 +27,14 @@ roles:
     when: identity.department == "Engineering"
     grants: [directory:group/engineering]
 `;
+// "Billion laughs": each level of aliases repeats the one before nine times.
+const laughs = ['    laughs:', '      - &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+for (let i = 1; i <= 9; i++)
+  laughs.push(
+    `      - &l${i} [${Array(9)
+      .fill(`*l${i - 1}`)
+      .join(', ')}]`,
+  );
 const csv = 'employee_id,department,status,start_date\nE1,Engineering,Active,2024-01-15\nE2,Sales,Active,2023-05-02\n';
 
 interface Case {
@@ -56,6 +64,14 @@ const cases: Case[] = [
     expect: [/^tenure\.yaml:3:1: error: /m],
   },
   {
+    name: 'a YAML alias bomb',
+    files: {
+      'tenure.yaml': policy.replace('    kind: memory', `    kind: memory\n${laughs.join('\n')}`),
+      'hr.csv': csv,
+    },
+    expect: [/^tenure\.yaml:19:14: error: YAML aliases expand too far/m, /hint: /],
+  },
+  {
     name: 'a wrong type',
     files: { 'tenure.yaml': policy.replace('kind: memory', 'kind: 42'), 'hr.csv': csv },
     expect: [
@@ -79,6 +95,17 @@ const cases: Case[] = [
       'hr.csv': csv,
     },
     expect: [/^tenure\.yaml:20:11: error: role "engineer": no such overload: google\.protobuf\.Timestamp == string/m],
+  },
+  {
+    name: 'a rule too costly to evaluate',
+    files: {
+      'tenure.yaml': policy.replace(
+        'identity.department == "Engineering"',
+        `'["a", "b"].all(x, ["c"].all(y, ["d"].exists(z, identity.department == x + y + z)))'`,
+      ),
+      'hr.csv': csv,
+    },
+    expect: [/^tenure\.yaml:20:43: error: role "engineer": comprehensions nest 3 deep/m, /hint: /],
   },
   {
     name: 'an inheritance cycle',
@@ -128,6 +155,13 @@ const cases: Case[] = [
     name: 'a bad date',
     files: { 'tenure.yaml': policy, 'hr.csv': csv + 'E3,Sales,Active,2024-02-30\n' },
     expect: [/hr\.csv:4:4: error: .*"2024-02-30"/],
+  },
+  {
+    name: 'a start date thousands of years away',
+    files: { 'tenure.yaml': policy, 'hr.csv': csv + 'E3,Sales,Active,9999-12-31\n' },
+    expect: [
+      /hr\.csv:4:4: error: row 4, column "start_date": "9999-12-31" is not a plausible date: it is more than 50 years after/,
+    ],
   },
   {
     name: 'an unknown status value',

@@ -1,3 +1,4 @@
+import type { Checked, SourcePosition } from '../model/diagnostic.js';
 import type { DeniedGrant, DesiredState, Grant, IdentityAccess, Provenance, RoleMatch } from '../model/grant.js';
 import type { AttributeValue, Identity } from '../model/identity.js';
 import { exceptionActive, type AccessException } from '../model/exception.js';
@@ -8,6 +9,14 @@ import { identityField, toCelIdentity } from '../policy/rule-environment.js';
 import { analyseRule, passes, type CandidateFilter } from './candidate-filter.js';
 import { IdentityIndex } from './identity-index.js';
 import { computeRoleClosures, type ConferredGrant, type RoleClosure } from './role-closure.js';
+import { RuleBudgetExceeded, RuleWatch, type RuleTimeBudget } from './rule-watchdog.js';
+
+export { RuleBudgetExceeded, type RuleTimeBudget } from './rule-watchdog.js';
+
+export interface EngineOptions {
+  /** Stops a runaway rule between identities; absent, rules run unwatched. */
+  readonly ruleTime?: RuleTimeBudget;
+}
 
 export type Strategy = 'indexed' | 'naive';
 
@@ -20,6 +29,8 @@ interface RuleEntry {
   readonly closure: RoleClosure;
   /** Ranks (positions in `roleIds`) of every role the closure holds. */
   readonly closureRoles: readonly number[];
+  /** Where the rule is written, for a rule stopped by the time budget. */
+  readonly position?: SourcePosition;
 }
 
 const DAY_MS = 86_400_000;
@@ -52,7 +63,10 @@ export class Engine {
   private readonly roleIds: readonly string[];
   private readonly entitlementRank: ReadonlyMap<string, number>;
 
-  constructor(readonly loaded: LoadedPolicy) {
+  constructor(
+    readonly loaded: LoadedPolicy,
+    private readonly options: EngineOptions = {},
+  ) {
     this.entitlementIds = loaded.policy.entitlements.map((e) => e.id).sort();
     this.entitlementRank = new Map(this.entitlementIds.map((id, i) => [id, i]));
     this.closures = computeRoleClosures(loaded.policy.roles, this.entitlementRank);
@@ -71,6 +85,7 @@ export class Engine {
         exact,
         closure,
         closureRoles: closure.roles.map((r) => roleRank.get(r)!),
+        ...(role.whenPosition ? { position: role.whenPosition } : {}),
       });
     }
     this.entries = entries;
@@ -82,7 +97,10 @@ export class Engine {
     return e && { filter: e.filter, exact: e.exact };
   }
 
-  /** Desired state of every identity, sorted by identity id. */
+  /**
+   * Desired state of every identity, sorted by identity id. With `ruleTime`, a rule over its
+   * budget throws RuleBudgetExceeded (tryDesiredState returns it as a diagnostic instead).
+   */
   desiredState(
     identities: readonly Identity[],
     asOf: Date,
@@ -105,8 +123,14 @@ export class Engine {
       this.entries.forEach((entry, r) => {
         const positions = index?.candidates(entry.filter) ?? (all ??= eligible.map((_, i) => i));
         const skipCel = index !== undefined && entry.exact && entry.filter.kind !== 'all';
+        const watch = this.watch(entry, positions.length);
         for (const i of positions) {
-          if (skipCel || entry.rule.holds((cel[i] ??= toCelIdentity(eligible[i]!)), asOf)) (matched[i] ??= []).push(r);
+          if (!skipCel) {
+            const subject = (cel[i] ??= toCelIdentity(eligible[i]!));
+            const holds = watch ? watch.time(() => entry.rule.holds(subject, asOf)) : entry.rule.holds(subject, asOf);
+            if (!holds) continue;
+          }
+          (matched[i] ??= []).push(r);
         }
       });
     } finally {
@@ -127,6 +151,22 @@ export class Engine {
     return { asOf, identities: out };
   }
 
+  /** desiredState as a value: a rule stopped by `ruleTime` is an error diagnostic and no result. */
+  tryDesiredState(
+    identities: readonly Identity[],
+    asOf: Date,
+    strategy: Strategy = 'indexed',
+    exceptions: readonly AccessException[] = [],
+    denials: readonly Denial[] = [],
+  ): Checked<DesiredState | undefined> {
+    try {
+      return { result: this.desiredState(identities, asOf, strategy, exceptions, denials), diagnostics: [] };
+    } catch (e) {
+      if (e instanceof RuleBudgetExceeded) return { result: undefined, diagnostics: [e.diagnostic] };
+      throw e;
+    }
+  }
+
   /** One identity's desired access, evaluating only the rules whose filter it passes. */
   identityAccess(
     identity: Identity,
@@ -139,7 +179,11 @@ export class Engine {
     const read = (field: string): unknown => identityField(identity, field);
     const matched: number[] = [];
     this.entries.forEach((entry, r) => {
-      if (passes(entry.filter, read) && (entry.exact || entry.rule.holds(cel, asOf))) matched.push(r);
+      if (!passes(entry.filter, read)) return;
+      const watch = entry.exact ? undefined : this.watch(entry, 1);
+      const holds =
+        entry.exact || (watch ? watch.time(() => entry.rule.holds(cel, asOf)) : entry.rule.holds(cel, asOf));
+      if (holds) matched.push(r);
     });
     const scratch = new Scratch(this.entitlementIds.length, this.roleIds.length);
     return this.access(
@@ -149,6 +193,11 @@ export class Engine {
       this.exceptionGrants(exceptions, asOf).get(identity.id),
       denialsByIdentity(denials, asOf).get(identity.id),
     );
+  }
+
+  private watch(entry: RuleEntry, of: number): RuleWatch | undefined {
+    const budget = this.options.ruleTime;
+    return budget && new RuleWatch(budget, entry.role, of, entry.position);
   }
 
   /** Whether the identity receives access at `asOf` under this policy's joiner and leaver rules. */

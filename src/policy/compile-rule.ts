@@ -1,3 +1,4 @@
+import { checkRuleBudget } from './rule-budget.js';
 import type { RuleEnvironment } from './rule-environment.js';
 
 /** A node of cel-js's AST: `{ op, args, pos, start, end }`; args depend on op. */
@@ -24,7 +25,10 @@ export interface RuleError {
   readonly message: string;
   /** Offset of the problem inside the rule text. */
   readonly offset: number;
-  readonly kind: 'syntax' | 'type';
+  readonly kind: 'syntax' | 'type' | 'budget';
+  /** For budget problems: the diagnostic code and what to do. */
+  readonly code?: string;
+  readonly hint?: string;
 }
 
 interface CelErrorLike {
@@ -64,6 +68,9 @@ export function compileRule(
       },
     };
   }
+  // A rule that type-checks can still be too costly to run for every identity.
+  const over = checkRuleBudget(program.ast);
+  if (over) return { error: { kind: 'budget', ...over } };
   const reads = [...collectReads(program.ast)].sort();
   const value = (identity: unknown, now: Date): unknown => program({ identity, now });
   const holds = (identity: unknown, now: Date): boolean => {

@@ -223,4 +223,67 @@ targets:`,
       errors(text).some((e) => e.includes('attribute "grade" is string in source "extra" but int in source "hr"')),
     );
   });
+
+  it('refuses a YAML alias bomb with a positioned error instead of throwing', () => {
+    // "Billion laughs": each level repeats the one before nine times.
+    const levels = ['      - &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (let i = 1; i <= 9; i++)
+      levels.push(
+        `      - &l${i} [${Array(9)
+          .fill(`*l${i - 1}`)
+          .join(', ')}]`,
+      );
+    const text = base.replace('  - id: directory\n', `  - id: directory\n    laughs:\n${levels.join('\n')}\n`);
+    const r = loadPolicy(text, 'tenure.yaml');
+    assert.equal(r.result, undefined);
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.severity, d.code, d.position && formatPosition(d.position)]),
+      // Line 19 holds &l2, the first list of aliases of a list that holds aliases.
+      [['error', 'policy.yaml_aliases', 'tenure.yaml:19:14']],
+    );
+    assert.match(r.diagnostics[0]!.message, /YAML aliases expand too far.*\*l1/);
+    assert.ok(r.diagnostics[0]!.hint);
+  });
+
+  it('still accepts an anchor repeated by many roles', () => {
+    const many = Array.from(
+      { length: 300 },
+      (_, i) => `  - id: team${i}\n    when: identity.department == "T${i}"\n    grants: *eng`,
+    );
+    const text =
+      base.replace('grants: [directory:group/engineering]', 'grants: &eng [directory:group/engineering]') +
+      many.join('\n') +
+      '\n';
+    const r = loadPolicy(text, 'tenure.yaml');
+    assert.deepEqual(r.diagnostics, []);
+    assert.deepEqual(r.result?.policy.roles.find((x) => x.id === 'team299')?.grants, ['directory:group/engineering']);
+  });
+
+  it('reports an alias without an anchor at the alias', () => {
+    assert.deepEqual(errors(base.replace('grants: [directory:group/admins]', 'grants: *admins')), [
+      'tenure.yaml:30:13: Unresolved alias (the anchor must be set before the alias): admins',
+    ]);
+  });
+
+  it('refuses a rule beyond the evaluation budget at the nested comprehension, with a hint', () => {
+    const r = loadPolicy(
+      base.replace(
+        'when: identity.grade >= 9 && "admin" in identity.clearances',
+        'when: identity.clearances.all(a, identity.clearances.all(b, identity.clearances.exists(c, c == a)))',
+      ),
+      'tenure.yaml',
+    );
+    assert.equal(r.result, undefined);
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.code, d.position && formatPosition(d.position), d.message]),
+      [
+        [
+          'policy.rule_nesting',
+          'tenure.yaml:29:65',
+          'role "admin": comprehensions nest 3 deep (exists inside all inside all); at most 2 are allowed',
+        ],
+      ],
+    );
+    assert.match(r.diagnostics[0]!.hint ?? '', /multiplies the work per identity/);
+  });
 });

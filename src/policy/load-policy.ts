@@ -12,6 +12,7 @@ import {
   targetSchema,
   type PolicyFile,
 } from './policy-schema.js';
+import { resolveYaml } from './resolve-yaml.js';
 import { buildRuleEnvironment, type RuleEnvironment } from './rule-environment.js';
 import { didYouMean } from './suggest.js';
 import { YamlLocator, type YamlPath } from './yaml-locator.js';
@@ -57,7 +58,9 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
     }
     return { result: undefined, diagnostics };
   }
-  const raw: unknown = doc.toJS();
+  const resolved = resolveYaml(doc, at);
+  if (resolved.diagnostic) return { result: undefined, diagnostics: [resolved.diagnostic] };
+  const raw = resolved.value;
   if (raw === null || raw === undefined) {
     error('policy.empty', 'the policy file is empty', { file }, 'start with `version: 1`; see docs/policy.md');
     return { result: undefined, diagnostics };
@@ -503,6 +506,16 @@ function ruleDiagnostic(
   out: Diagnostic[],
 ): void {
   const position = positionInScalar(at, path, rule, text, e.offset);
+  if (e.kind === 'budget') {
+    out.push({
+      severity: 'error',
+      code: e.code ?? 'policy.rule_cost',
+      message: `${owner}: ${e.message}`,
+      ...(e.hint ? { hint: e.hint } : {}),
+      position,
+    });
+    return;
+  }
   const unknown = /identity has no attribute "(.+)"/.exec(e.message);
   const hint = unknown
     ? (didYouMean(unknown[1]!, env.fields.keys()) ??

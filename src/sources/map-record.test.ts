@@ -385,3 +385,70 @@ describe('mapRecord: key, kind and status', () => {
     assert.equal(mapped.identity?.id, 'E5');
   });
 });
+
+describe('mapRecord: dates too far out to be meant', () => {
+  const now = utc(2025, 6, 1);
+  const def = source({
+    startDate: 'start',
+    endDate: 'end',
+    credential: { expires: 'expires' },
+    attributes: {
+      born: { field: 'born', type: 'date', required: false },
+      hired: { field: 'hired', type: 'date', required: false, format: 'DD/MM/YYYY' },
+    },
+  });
+  const context: MapContext = {
+    file: 'hr.csv',
+    format: 'csv',
+    header: ['id', 'kind', 'status', 'start', 'end', 'expires', 'born', 'hired'],
+    now,
+  };
+  const problems = (values: Record<string, unknown>, c = context) =>
+    mapRecord(def, record(values), c).diagnostics.map((d) => [d.code, d.message, d.position]);
+
+  it('refuses an active employee starting on 9999-12-31, at the row and column', () => {
+    assert.deepEqual(problems({ start: '9999-12-31' }), [
+      [
+        'source.date_out_of_range',
+        'row 14, column "start": "9999-12-31" is not a plausible date: it is more than 50 years after 2025-06-01',
+        { file: 'hr.csv', line: 15, column: 4 },
+      ],
+    ]);
+  });
+
+  it('refuses dates before 1900 in every date field, with or without a time to judge against', () => {
+    const old = { end: '1899-12-31', expires: '0202-01-01', born: '1024-03-01', hired: '01/01/1899' };
+    const expected = [
+      ['end', 5],
+      ['expires', 6],
+      ['born', 7],
+      ['hired', 8],
+    ].map(([field, column]) => [
+      'source.date_out_of_range',
+      `row 14, column "${field}": ${JSON.stringify(old[field as keyof typeof old])} is not a plausible date: it is before 1900`,
+      { file: 'hr.csv', line: 15, column },
+    ]);
+    assert.deepEqual(problems(old), expected);
+    assert.deepEqual(problems(old, { ...context, now: undefined }), expected);
+  });
+
+  it('accepts dates from 1900 to 50 years after now, and judges the far future only against a given now', () => {
+    const edge = { start: '1900-01-01', end: '2075-06-01', born: '1931-07-04', hired: '01/06/2075' };
+    assert.deepEqual(problems(edge), []);
+    assert.deepEqual(
+      problems({ end: '2075-06-01T00:00:01Z', hired: '02/06/2075' }).map(([code, , at]) => [code, at]),
+      [
+        ['source.date_out_of_range', { file: 'hr.csv', line: 15, column: 5 }],
+        ['source.date_out_of_range', { file: 'hr.csv', line: 15, column: 8 }],
+      ],
+    );
+    assert.deepEqual(problems({ start: '9999-12-31' }, { ...context, now: undefined }), []);
+  });
+
+  it('judges a repeated date each time it is read', () => {
+    const mapper = createRecordMapper(def, context).result;
+    assert.equal(mapper(record({ start: '2024-01-01' })).problems.length, 0);
+    assert.equal(mapper(record({ start: '9999-12-31' })).problems.length, 1);
+    assert.equal(mapper(record({ start: '9999-12-31' })).problems.length, 1);
+  });
+});

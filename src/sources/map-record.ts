@@ -12,6 +12,11 @@ export interface MapContext {
   readonly format: SourceFormat;
   /** CSV header; when given, every column the mapping names is checked against it once. */
   readonly header?: readonly string[];
+  /**
+   * The time dates are judged against: one more than 50 years after it is refused as a typo.
+   * Without it only dates before 1900 are.
+   */
+  readonly now?: Date;
 }
 
 /** One mapped record: the identity, or the problems that kept it from being one. */
@@ -47,7 +52,7 @@ export function createRecordMapper(def: SourceDefinition, context: MapContext): 
   const lastUsed = compiler.optionalReader(def.credential?.lastUsed, 'credential.last_used');
   const attributes = Object.entries(def.attributes).map(([name, mapping]) => compiler.attribute(name, mapping));
   const hasCredential = created || expires || lastRotated || lastUsed;
-  const isoDate = parseDate(undefined, setup, def, '');
+  const isoDate = parseDate(undefined, setup, def, '', plausible(context.now));
 
   const mapper: RecordMapper = (record) => {
     const row = new Row(record, context);
@@ -150,6 +155,37 @@ class Invalid {
   ) {}
 }
 
+/** A well-formed date too far out to be meant: a typo such as 9999-12-31 or 1024-03-01. */
+class Implausible extends Invalid {}
+
+/** Years ahead of now beyond which a date is taken for a typo. */
+const MAX_YEARS_AHEAD = 50;
+const EARLIEST = Date.UTC(1900, 0, 1);
+const EARLY = new Implausible(
+  'a plausible date: it is before 1900',
+  'Correct the date in the feed; a year such as 1024 or 0202 is usually a typo.',
+);
+
+/** The check every parsed date passes: from 1900 to 50 years after `now` (when known). */
+function plausible(now: Date | undefined): (date: Date) => Date | Invalid {
+  let latest = Infinity;
+  let late: Implausible | undefined;
+  if (now !== undefined) {
+    const limit = new Date(now.getTime());
+    limit.setUTCFullYear(limit.getUTCFullYear() + MAX_YEARS_AHEAD);
+    latest = limit.getTime();
+    late = new Implausible(
+      `a plausible date: it is more than ${MAX_YEARS_AHEAD} years after ${now.toISOString().slice(0, 10)}`,
+      'Correct the date in the feed (9999-12-31 for 2024-12-31?); leave an end date empty when there is none.',
+    );
+  }
+  return (date) => {
+    const t = date.getTime();
+    if (t < EARLIEST) return EARLY;
+    return t > latest && late ? late : date;
+  };
+}
+
 const STATUSES: ReadonlySet<string> = new Set(IDENTITY_STATUSES);
 
 class Compiler {
@@ -239,7 +275,7 @@ class Compiler {
       case 'list':
         return listConverter(mapping.separator ?? ';');
       case 'date': {
-        const parse = parseDate(mapping.format, this.setup, this.def, name);
+        const parse = parseDate(mapping.format, this.setup, this.def, name, plausible(this.context.now));
         return (raw) => (typeof raw === 'string' ? parse(raw.trim()) : parse.invalid);
       }
     }
@@ -328,7 +364,12 @@ class Row {
     if (isAbsent(raw)) return undefined;
     const value = typeof raw === 'string' ? parse(raw.trim()) : parse.invalid;
     if (value instanceof Invalid) {
-      this.invalid(reader, 'source.invalid_date', raw, value);
+      this.invalid(
+        reader,
+        value instanceof Implausible ? 'source.date_out_of_range' : 'source.invalid_date',
+        raw,
+        value,
+      );
       return undefined;
     }
     return value;
@@ -394,7 +435,8 @@ class Row {
     }
     const value = attribute.convert(raw);
     if (value instanceof Invalid) {
-      this.invalid(attribute.reader, INVALID_CODES[attribute.type], raw, value);
+      const code = value instanceof Implausible ? 'source.date_out_of_range' : INVALID_CODES[attribute.type];
+      this.invalid(attribute.reader, code, raw, value);
       return undefined;
     }
     return value;
@@ -536,6 +578,7 @@ function parseDate(
   setup: Diagnostic[],
   def: SourceDefinition,
   attribute: string,
+  inRange: (date: Date) => Date | Invalid,
 ): DateParser {
   if (format === undefined || /^iso(?:[ -]?8601)?$/i.test(format.trim())) {
     const invalid = new Invalid('a valid date (expected YYYY-MM-DD)', ISO_HINT);
@@ -544,14 +587,14 @@ function parseDate(
     return Object.assign(
       (text: string): Date | Invalid => {
         const known = seen.get(text);
-        if (known !== undefined) return new Date(known);
+        if (known !== undefined) return inRange(new Date(known));
         const m = ISO_DATE.exec(text);
         if (!m) return invalid;
         if (m[4] !== undefined && m[8] === undefined) return NO_ZONE;
         const date = utcDate(m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8]);
         if (date === undefined) return invalid;
         if (seen.size < 10_000) seen.set(text, date.getTime());
-        return date;
+        return inRange(date);
       },
       { invalid },
     );
@@ -585,18 +628,17 @@ function parseDate(
     (text: string): Date | Invalid => {
       const m = pattern.exec(text);
       if (!m) return invalid;
-      return (
-        utcDate(
-          m[y],
-          m[mo],
-          m[d],
-          h ? m[h] : undefined,
-          mi ? m[mi] : undefined,
-          s ? m[s] : undefined,
-          undefined,
-          'Z',
-        ) ?? invalid
+      const date = utcDate(
+        m[y],
+        m[mo],
+        m[d],
+        h ? m[h] : undefined,
+        mi ? m[mi] : undefined,
+        s ? m[s] : undefined,
+        undefined,
+        'Z',
       );
+      return date === undefined ? invalid : inRange(date);
     },
     { invalid },
   );

@@ -225,6 +225,38 @@ describe('readSource', () => {
     assert.equal(skipped.result.skipped, 1);
   });
 
+  it("refuses a start date more than 50 years after the run's time, at its row and column", () => {
+    const name = feed(
+      'employee_id,worker_type,status,department,start_date\nE1,Employee,Active,Sales,2024-01-15\nE2,Employee,Active,Sales,9999-12-31\n',
+    );
+    const def = { ...hrBad, path: name, attributes: {} };
+    const refused = readSource(def, scratch, { skipInvalid: false, now: utc(2025, 6, 1) });
+    assert.deepEqual(refused.result.identities, []);
+    assert.deepEqual(
+      refused.diagnostics.slice(0, 1).map((d) => [d.code, d.message, d.position?.line, d.position?.column]),
+      [
+        [
+          'source.date_out_of_range',
+          'row 3, column "start_date": "9999-12-31" is not a plausible date: it is more than 50 years after 2025-06-01',
+          3,
+          5,
+        ],
+      ],
+    );
+    // The limit moves with the time given: 2080 is 50 years after 2030.
+    const later = feed('employee_id,worker_type,status,department,start_date\nE1,Employee,Active,Sales,2080-01-01\n');
+    assert.equal(
+      readSource({ ...def, path: later }, scratch, { skipInvalid: false, now: utc(2025, 6, 1) }).result.identities
+        .length,
+      0,
+    );
+    assert.equal(
+      readSource({ ...def, path: later }, scratch, { skipInvalid: false, now: utc(2030, 6, 1) }).result.identities
+        .length,
+      1,
+    );
+  });
+
   it('reports a missing file as a diagnostic at the policy', () => {
     const { result, diagnostics } = readSource({ ...hr, path: 'nope.csv' }, fixtures, { skipInvalid: true });
     assert.deepEqual(result, { source: 'hr', identities: [], rows: 0, skipped: 0, skippedKeys: [] });

@@ -31,6 +31,11 @@ export interface SourceRead {
 export interface ReadSourceOptions {
   /** Skip bad records (reported as warnings) instead of refusing the whole feed. */
   readonly skipInvalid: boolean;
+  /**
+   * The time dates are judged against (a date more than 50 years after it is refused); pass the
+   * run's `--as-of`. Defaults to the clock: this layer reads files, so it may read time too.
+   */
+  readonly now?: Date;
 }
 
 /** Where each identity of a read came from, aligned with `identities`, for cross-source messages. */
@@ -86,7 +91,11 @@ export function readSourceDetail(
     def.format === 'csv' ? parseCsvRecords(input, file) : parseJsonRecords(input, file, def.format);
   if (hasErrors(raw.diagnostics)) return refused(0, capped(raw.diagnostics, file, 'error'));
   const { records, header } = raw.result;
-  const mapper = createRecordMapper(def, header ? { file, format: def.format, header } : { file, format: def.format });
+  const now = options.now ?? new Date();
+  const mapper = createRecordMapper(
+    def,
+    header ? { file, format: def.format, header, now } : { file, format: def.format, now },
+  );
   if (hasErrors(mapper.diagnostics)) return refused(records.length, [...raw.diagnostics, ...mapper.diagnostics]);
   const map = mapper.result;
 
