@@ -137,6 +137,7 @@ export async function applyCommand(
               at: new Date(plan.asOf),
               purpose: op.change.purpose ?? 'rotation',
             })),
+            { actor: by, at: new Date(plan.asOf), reason: `applied plan ${planId}` },
           ),
         );
       await store.write((w) =>
@@ -225,7 +226,9 @@ async function enforceGuardrails(g: GlobalOptions, plan: Plan, allowText?: strin
           `review the plan, then: tenure apply --allow-deprovision ${d.accounts} (or tenure approve deprovision ${d.accounts} --target ${d.target} --reason ...)`,
         );
       }
-      await store.write((w) => w.useApproval(approval.id, 0));
+      await store.write((w) =>
+        w.useApproval(approval.id, 0, { actor: actor(), at: new Date(plan.asOf), reason: `apply: ${d.reason}` }),
+      );
     }
   });
 }

@@ -101,7 +101,12 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
                 (a) => a.usedByImport === undefined && a.amount >= leavers,
               )
             : undefined;
-          if (approval) await w.useApproval(approval.id, importSeq);
+          if (approval)
+            await w.useApproval(approval.id, importSeq, {
+              actor: actor(),
+              at: asOf,
+              reason: `import of ${source}: ${leavers} leaver(s)`,
+            });
           if (verdict.tripped && leavers > approved && !approval) {
             // Nothing of this source is recorded as changed: the snapshot, events and state stay as they were,
             // and owner checks of the sources after it see the identities as stored, not the held-back feed.
@@ -162,7 +167,7 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
             ...events.map((e) => ({
               at: asOf,
               actor: actor(),
-              action: `event.${e.kind}`,
+              action: `event.${e.kind}` as const,
               subject: e.identity,
               reason: e.summary,
               details: { source, grantsAdded: e.grantsAdded.length, grantsRemoved: e.grantsRemoved.length },
@@ -232,24 +237,21 @@ async function proposeCustody(
     const candidate = manager === undefined ? undefined : known.get(manager);
     const proposed = candidate?.status === 'active' && candidate.id !== nhi.id ? candidate.id : undefined;
     const deadline = new Date(asOf.getTime() + rule.confirmDays * 86_400_000);
-    const id = await w.addCustody({
-      nhi: nhi.id,
-      previousOwner: nhi.owner,
-      ...(proposed ? { proposedOwner: proposed } : {}),
-      since: asOf,
-      deadline,
-    });
-    await w.audit([
+    await w.addCustody(
       {
-        at: asOf,
+        nhi: nhi.id,
+        previousOwner: nhi.owner,
+        ...(proposed ? { proposedOwner: proposed } : {}),
+        since: asOf,
+        deadline,
+      },
+      {
         actor: actor(),
-        action: 'nhi.custody_proposed',
-        subject: nhi.id,
+        at: asOf,
         reason: proposed
           ? `owner ${nhi.owner} left; ${proposed} is asked to take it over by ${deadline.toISOString().slice(0, 10)}`
           : `owner ${nhi.owner} left and nobody can be asked to take it over; it is suspended on ${deadline.toISOString().slice(0, 10)} unless an owner confirms`,
-        details: { custody: id, previousOwner: nhi.owner, proposedOwner: proposed ?? null, deadline },
       },
-    ]);
+    );
   }
 }

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { verifyChain } from '../../src/audit/audit-chain.js';
+import type { AuditAction } from '../../src/model/audit.js';
 import type { Identity } from '../../src/model/identity.js';
 import type { LifecycleEvent } from '../../src/model/lifecycle.js';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
@@ -186,7 +187,7 @@ for (const backend of backends) {
       const entries = [1, 2, 3, 4, 5].map((n) => ({
         at: t0,
         actor: 'tester',
-        action: 'test.step',
+        action: 'plan.saved' as const,
         subject: `S${n}`,
         reason: `step ${n}`,
         details: { n, when: t0, big: BigInt(n) },
@@ -203,7 +204,7 @@ for (const backend of backends) {
             records.map((r) => ({
               at: r.at,
               actor: r.actor,
-              action: r.action,
+              action: r.action as AuditAction,
               subject: r.subject,
               reason: r.reason,
               details: r.details,
@@ -259,7 +260,7 @@ for (const backend of backends) {
           {
             at: t0,
             actor: 'second',
-            action: 'test.after',
+            action: 'plan.saved',
             subject: 'lock',
             reason: 'after the first writer',
             details: {},
@@ -285,7 +286,7 @@ for (const backend of backends) {
       await store.write(
         (w) =>
           w.audit([
-            { at: t0, actor: 'parent', action: 'test.after', subject: 'lock', reason: 'after the child', details: {} },
+            { at: t0, actor: 'parent', action: 'plan.saved', subject: 'lock', reason: 'after the child', details: {} },
           ]),
         { waitMs: 20_000 },
       );
