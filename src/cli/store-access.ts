@@ -16,12 +16,16 @@ export function stateLocation(g: GlobalOptions): string {
 }
 
 /** Opens the store, turning its problems into messages a user can act on. */
-export async function withStore<T>(g: GlobalOptions, f: (store: StateStore, waitMs: number) => Promise<T>): Promise<T> {
+export async function withStore<T>(
+  g: GlobalOptions,
+  f: (store: StateStore, waitMs: number) => Promise<T>,
+  options: { readonly readOnly?: boolean } = {},
+): Promise<T> {
   let store: StateStore;
   // TENURE_LOCK_WAIT_MS: how long to wait for another Tenure process that holds the store.
   const waitMs = process.env.TENURE_LOCK_WAIT_MS === undefined ? 10_000 : Number(process.env.TENURE_LOCK_WAIT_MS);
   try {
-    store = await openStore(stateLocation(g), { waitMs });
+    store = await openStore(stateLocation(g), { waitMs, ...options });
   } catch (e) {
     throw asUserError(e);
   }
