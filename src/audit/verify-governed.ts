@@ -35,7 +35,9 @@ export function verifyGovernedRows(records: readonly AuditRecord[], rows: readon
     present.add(key);
     const last = latest.get(key);
     if (!last) {
-      tampered.push({ ...at(row), problem: 'no audit record names it (inserted outside Tenure?)' });
+      // A row left out of the upgrade's adoption because its old records contradict it says why.
+      const old = legacyProblem(row, records);
+      tampered.push({ ...at(row), problem: old ?? 'no audit record names it (inserted outside Tenure?)' });
       continue;
     }
     if (last.digest !== row.digest) {
@@ -78,8 +80,8 @@ function at(row: GovernedRow): { table: GovernedTable; id: number } {
 const day = (v: unknown): string | undefined =>
   v instanceof Date ? v.toISOString() : typeof v === 'string' ? new Date(v).toISOString() : undefined;
 
-/** What the records written before row digests say of an adopted row, where they say anything. */
-function legacyProblem(row: GovernedRow, records: readonly AuditRecord[]): string | undefined {
+/** What the records written before row digests say of a row, where they say anything. */
+export function legacyProblem(row: GovernedRow, records: readonly AuditRecord[]): string | undefined {
   const c = row.content;
   const named = (action: string | RegExp, idKey: string) =>
     records.filter(

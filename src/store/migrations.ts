@@ -1,5 +1,8 @@
 import type { ColumnDefinitionBuilder, Kysely, Migration } from 'kysely';
 import { chain } from '../audit/audit-chain.js';
+import { parseCanonicalJson } from '../audit/canonical-json.js';
+import { legacyProblem } from '../audit/verify-governed.js';
+import type { AuditRecord } from '../model/audit.js';
 import { GOVERNED_TABLES, readGovernedRows, type RowRef } from './governed-rows.js';
 import type { Database } from './schema.js';
 
@@ -249,9 +252,37 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
  * their old records by the ids in those records' details where there are any).
  */
 async function adoptGovernedRows(db: Kysely<Database>): Promise<void> {
+  // The old records that name governed rows by id; a row they contradict is not adopted.
+  const old: AuditRecord[] = (
+    await db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', 'in', [
+        'exception.granted',
+        'exception.revoked',
+        'approval.leavers',
+        'approval.deprovision',
+        'nhi.custody_proposed',
+        'review.keep',
+        'review.revoke',
+      ])
+      .orderBy('seq')
+      .execute()
+  ).map((r) => ({
+    seq: Number(r.seq),
+    at: new Date(r.at),
+    actor: r.actor,
+    action: r.action,
+    subject: r.subject,
+    reason: r.reason,
+    details: parseCanonicalJson<Record<string, unknown>>(r.details),
+    previousHash: r.previous_hash,
+    hash: r.hash,
+  }));
   const refs: RowRef[] = [];
   for (const table of GOVERNED_TABLES)
-    for (const r of await readGovernedRows(db, table)) refs.push({ table, id: r.id, digest: r.digest });
+    for (const r of await readGovernedRows(db, table))
+      if (legacyProblem(r, old) === undefined) refs.push({ table, id: r.id, digest: r.digest });
   if (refs.length === 0) return;
   const last = await db
     .selectFrom('audit_log')
@@ -284,9 +315,13 @@ async function adoptGovernedRows(db: Kysely<Database>): Promise<void> {
       key_id: null,
     })
     .execute();
-  for (const table of GOVERNED_TABLES)
-    await (db as unknown as Kysely<Record<string, { audit_seq: number | null }>>)
-      .updateTable(table)
-      .set({ audit_seq: record!.seq })
-      .execute();
+  for (const table of GOVERNED_TABLES) {
+    const ids = refs.filter((r) => r.table === table).map((r) => r.id);
+    for (let i = 0; i < ids.length; i += 400)
+      await (db as unknown as Kysely<Record<string, { id: number; audit_seq: number | null }>>)
+        .updateTable(table)
+        .set({ audit_seq: record!.seq })
+        .where('id', 'in', ids.slice(i, i + 400))
+        .execute();
+  }
 }
