@@ -236,30 +236,26 @@ async function enforceGuardrails(
     const allowed = request.allowDeprovision;
     const id = await store.write(async (w) => {
       if (allowed !== undefined && allowed >= d.accounts) {
-        const approval = await w.addApproval({
-          kind: 'deprovision',
-          scope,
-          amount: allowed,
-          reason: request.reason!,
-          approvedBy: ws.actor.id,
-          createdAt: ws.asOf,
-        });
-        await w.audit([
-          ws.auditEntry({
-            action: 'approval.deprovision',
-            subject: scope,
+        const approval = await w.addApproval(
+          {
+            kind: 'deprovision',
+            scope,
+            amount: allowed,
             reason: request.reason!,
-            details: { approval: approval, accounts: allowed, given: '--allow-deprovision' },
-          }),
-        ]);
-        await w.useApproval(approval, 0);
+            approvedBy: ws.actor.id,
+            createdAt: ws.asOf,
+          },
+          ws.auditContext(request.reason!, { given: '--allow-deprovision' }),
+        );
+        await w.useApproval(approval, 0, ws.auditContext(`apply: ${d.accounts} account(s) of ${d.target}`));
         return approval;
       }
-      const stored = (await w.approvals('deprovision', scope)).find(
+      // Only approvals whose rows match their audit records count: an amount raised in the database does not.
+      const stored = (await w.trustedApprovals('deprovision', scope)).approvals.find(
         (a) => a.usedByImport === undefined && a.amount >= d.accounts,
       );
       if (!stored) return undefined;
-      await w.useApproval(stored.id, 0);
+      await w.useApproval(stored.id, 0, ws.auditContext(`apply: ${d.accounts} account(s) of ${d.target}`));
       return stored.id;
     });
     if (id === undefined)

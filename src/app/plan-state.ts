@@ -77,7 +77,7 @@ export async function planNow(
   return {
     loaded,
     plan: { ...result, policyHash, stateHash, digest: changesDigest(result.targets) },
-    warnings: [...warnings, ...sourceWarnings, ...diagnostics],
+    warnings: [...stored.tampered, ...warnings, ...sourceWarnings, ...diagnostics],
     identities,
   };
 }

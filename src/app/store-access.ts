@@ -6,24 +6,26 @@ import type { CredentialRotation, Custody } from '../model/custody.js';
 import type { PlanLifecycle } from '../plan/compute-plan.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { importedSnapshots, type ImportedSnapshot } from './planning-identities.js';
+import type { Diagnostic } from '../model/diagnostic.js';
+import type { TamperedRow } from '../store/state-store.js';
 import type { Workspace } from './workspace.js';
 
 /** Exceptions recorded in the store; none without a store. */
 export function storedExceptions(ws: Workspace): Promise<AccessException[]> {
-  return ws.ifStored([], (store) => store.exceptions());
+  return ws.ifStored([], async (store) => (await store.trustedGovernedState()).exceptions);
 }
 
 /** Denials (revokes from access reviews) recorded in the store; none without a store. */
 export function storedDenials(ws: Workspace): Promise<Denial[]> {
-  return ws.ifStored([], (store) => store.denials());
+  return ws.ifStored([], async (store) => (await store.trustedGovernedState()).denials);
 }
 
 /** Custody hand-overs of non-human identities and the credentials Tenure rotated; none without a store. */
 export function storedNhiState(ws: Workspace): Promise<{ custody: Custody[]; rotations: CredentialRotation[] }> {
-  return ws.ifStored({ custody: [], rotations: [] }, async (store) => ({
-    custody: await store.custody(),
-    rotations: await store.rotations(),
-  }));
+  return ws.ifStored({ custody: [], rotations: [] }, async (store) => {
+    const trusted = await store.trustedGovernedState();
+    return { custody: trusted.custody, rotations: trusted.rotations };
+  });
 }
 
 export interface StoredPlanInputs {
@@ -35,18 +37,43 @@ export interface StoredPlanInputs {
   readonly rotations: CredentialRotation[];
   /** Each imported source's snapshot: what plans work from. */
   readonly snapshots: ReadonlyMap<string, ImportedSnapshot>;
+  /** Governed rows that do not match their audit records: left out, each a critical diagnostic. */
+  readonly tampered: readonly Diagnostic[];
 }
 
 /** Everything recorded that a plan reads, from one opening of the store (nothing without one). */
 export function storedPlanInputs(ws: Workspace, loaded: LoadedPolicy): Promise<StoredPlanInputs> {
-  const none: StoredPlanInputs = { exceptions: [], denials: [], custody: [], rotations: [], snapshots: new Map() };
-  return ws.ifStored(none, async (store): Promise<StoredPlanInputs> => ({
-    exceptions: await store.exceptions(),
-    denials: await store.denials(),
-    lifecycle: lifecycleOf(await store.events()),
-    custody: await store.custody(),
-    rotations: await store.rotations(),
-    snapshots: await importedSnapshots(store, loaded),
+  const none: StoredPlanInputs = {
+    exceptions: [],
+    denials: [],
+    custody: [],
+    rotations: [],
+    snapshots: new Map(),
+    tampered: [],
+  };
+  return ws.ifStored(none, async (store): Promise<StoredPlanInputs> => {
+    // Only rows that match their audit records count: an exception edited in the database never grants.
+    const trusted = await store.trustedGovernedState();
+    return {
+      exceptions: trusted.exceptions,
+      denials: trusted.denials,
+      lifecycle: lifecycleOf(await store.events()),
+      custody: trusted.custody,
+      rotations: trusted.rotations,
+      snapshots: await importedSnapshots(store, loaded),
+      tampered: tamperedDiagnostics(trusted.tampered),
+    };
+  });
+}
+
+/** Tampered governed rows as critical diagnostics: what plan, apply and why say about them. */
+export function tamperedDiagnostics(rows: readonly TamperedRow[]): Diagnostic[] {
+  return rows.map((r) => ({
+    severity: 'error' as const,
+    code: 'audit.tampered_row',
+    message: `CRITICAL: ${r.table} #${r.id} does not match the audit log (${r.problem}); it is ignored`,
+    hint: 'run tenure audit verify, find who changed the store, and restore the row or record the change through Tenure',
+    subject: `${r.table}:${r.id}`,
   }));
 }
 

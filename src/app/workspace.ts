@@ -6,7 +6,7 @@ import type { AuditEntry } from '../audit/audit-chain.js';
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { describeLocation, isPostgresUrl, openStore } from '../store/open-store.js';
-import { StoreError, type StateStore } from '../store/state-store.js';
+import { StoreError, type AuditContext, type StateStore } from '../store/state-store.js';
 import { EXIT, UserError } from './errors.js';
 import { openPolicy } from './inputs.js';
 
@@ -34,8 +34,12 @@ export interface StoreLocation {
   readonly chosenBy: 'flag' | 'env' | 'policy' | 'default';
 }
 
-/** How a use case needs the store: to change it (created when missing) or only to read it. */
-export type StoreMode = 'write' | 'read';
+/**
+ * How a use case needs the store: to change it (created when missing), only to read it (it must
+ * exist), or to read it without writing a byte (the audit's checks: a read-only file or folder,
+ * or a copy an auditor was handed).
+ */
+export type StoreMode = 'write' | 'read' | 'read-only';
 
 const DAY_MS = 86_400_000;
 
@@ -101,7 +105,7 @@ export class Workspace {
    */
   async withStore<T>(mode: StoreMode, f: (store: StateStore, waitMs: number) => Promise<T>): Promise<T> {
     const { location, chosenBy } = this.storeLocation();
-    if (mode === 'read' && !this.hasStore())
+    if (mode !== 'write' && !this.hasStore())
       throw new UserError(
         `no state store at ${location}${chosenBy === 'default' ? ' (next to the policy file)' : ''}`,
         EXIT.invalid,
@@ -111,7 +115,7 @@ export class Workspace {
     const waitMs = this.lockWaitMs();
     let store: StateStore;
     try {
-      store = await openStore(location, { waitMs });
+      store = await openStore(location, { waitMs, ...(mode === 'read-only' ? { readOnly: true } : {}) });
     } catch (e) {
       throw storeProblem(e);
     }
@@ -161,6 +165,12 @@ export class Workspace {
         ...(Math.abs(recordedAt.getTime() - at.getTime()) > 60_000 ? { recordedAt } : {}),
       },
     };
+  }
+
+  /** The same, for the store's governed writes (which write their own records): who, when, why. */
+  auditContext(reason: string, details: Readonly<Record<string, unknown>> = {}, at?: Date): AuditContext {
+    const entry = this.auditEntry({ action: 'plan.saved', subject: '', reason, details, ...(at ? { at } : {}) });
+    return { actor: entry.actor, at: entry.at, reason, details: entry.details };
   }
 
   /** Said on a terminal when a change is recorded for a time more than a day from now. */

@@ -1,36 +1,23 @@
-import { workspaceOf } from '../app/workspace.js';
 import type { Approval } from '../store/state-store.js';
-import { actor } from '../app/actor.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
-
+import { workspaceOf } from '../app/workspace.js';
 import type { GlobalOptions } from './global-options.js';
 
-/** Records an approval and its audit record in one transaction; returns its number. */
+/** Records an approval (the store writes its audit record in the same transaction); returns its number. */
 async function recordApproval(
   g: GlobalOptions,
   kind: Approval['kind'],
   scope: string,
   amount: number,
   reason: string,
-  auditDetails: Record<string, number>,
 ): Promise<number> {
-  const now = workspaceOf(g).asOf;
-  const by = actor();
-  return workspaceOf(g).withStore('write', (store) =>
-    store.write(async (w) => {
-      const id = await w.addApproval({ kind, scope, amount, reason, approvedBy: by, createdAt: now });
-      await w.audit([
-        {
-          at: now,
-          actor: by,
-          action: `approval.${kind}`,
-          subject: scope,
-          reason,
-          details: { approval: id, ...auditDetails },
-        },
-      ]);
-      return id;
-    }),
+  const ws = workspaceOf(g);
+  const now = ws.asOf;
+  const by = ws.actor.id;
+  return ws.withStore('write', (store) =>
+    store.write((w) =>
+      w.addApproval({ kind, scope, amount, reason, approvedBy: by, createdAt: now }, { actor: by, at: now, reason }),
+    ),
   );
 }
 
@@ -58,7 +45,7 @@ export async function approveLeaversCommand(
   if (!source || !sources.includes(source))
     throw new UserError(`name the source: --source ${sources.join(' | ')}`, EXIT.usage);
   if (!o.reason?.trim()) throw new UserError('say why these leavers are expected: --reason TEXT', EXIT.usage);
-  const id = await recordApproval(g, 'leavers', `source:${source}`, amount, o.reason.trim(), { leavers: amount });
+  const id = await recordApproval(g, 'leavers', `source:${source}`, amount, o.reason.trim());
   if (g.json) io.out(toJson({ id, source, leavers: amount }));
   else io.out(`approval #${id}: the next import of ${source} may make up to ${amount} identities leave`);
   return EXIT.ok;
@@ -77,9 +64,7 @@ export async function approveDeprovisionCommand(
   if (!o.target || !targets.includes(o.target))
     throw new UserError(`name the target: --target ${targets.join(' | ')}`, EXIT.usage);
   if (!o.reason?.trim()) throw new UserError('say why so much access goes at once: --reason TEXT', EXIT.usage);
-  const id = await recordApproval(g, 'deprovision', `target:${o.target}`, amount, o.reason.trim(), {
-    accounts: amount,
-  });
+  const id = await recordApproval(g, 'deprovision', `target:${o.target}`, amount, o.reason.trim());
   if (g.json) io.out(toJson({ id, target: o.target, accounts: amount }));
   else io.out(`approval #${id}: the next apply may take access from up to ${amount} accounts of ${o.target}`);
   return EXIT.ok;

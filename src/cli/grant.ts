@@ -66,28 +66,13 @@ export async function grantAddCommand(
     if (approver.status !== 'active')
       throw new UserError(`approver ${approver.id} is ${approver.status}, not active`, EXIT.invalid);
     const by = actor();
-    const id = await store.write(async (w) => {
-      const newId = await w.addException({
-        identity,
-        entitlement,
-        reason: o.reason!.trim(),
-        approver: approver.id,
-        grantedBy: by,
-        from: now,
-        until,
-      });
-      await w.audit([
-        {
-          at: now,
-          actor: by,
-          action: 'exception.granted',
-          subject: identity,
-          reason: o.reason!.trim(),
-          details: { exception: newId, entitlement, approver: approver.id, until },
-        },
-      ]);
-      return newId;
-    });
+    // The store writes the exception's audit record with it, in the same transaction.
+    const id = await store.write((w) =>
+      w.addException(
+        { identity, entitlement, reason: o.reason!.trim(), approver: approver.id, grantedBy: by, from: now, until },
+        { actor: by, at: now, reason: o.reason!.trim() },
+      ),
+    );
     if (g.json) io.out(toJson({ id, identity, entitlement, approver: approver.id, until }));
     else
       io.out(
@@ -132,19 +117,7 @@ export async function grantRevokeCommand(
     if (!exceptionActive(e, now))
       throw new UserError(`exception #${id} is not in force (it ended or was revoked already)`, EXIT.invalid);
     const by = actor();
-    await store.write(async (w) => {
-      await w.revokeException(id, now, by, o.reason!.trim());
-      await w.audit([
-        {
-          at: now,
-          actor: by,
-          action: 'exception.revoked',
-          subject: e.identity,
-          reason: o.reason!.trim(),
-          details: { exception: id, entitlement: e.entitlement },
-        },
-      ]);
-    });
+    await store.write((w) => w.revokeException(id, { actor: by, at: now, reason: o.reason!.trim() }));
     io.out(`exception #${id} revoked: ${e.identity} no longer holds ${e.entitlement} through it`);
     return EXIT.ok;
   });

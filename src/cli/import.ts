@@ -109,29 +109,25 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
           // leavers`; either is used once.
           if (verdict.tripped && approved >= leavers) {
             const scope = `source:${source}`;
-            const id = await w.addApproval({
-              kind: 'leavers',
-              scope,
-              amount: approved,
-              reason: options.reason!,
-              approvedBy: ws.actor.id,
-              createdAt: asOf,
-            });
-            await w.audit([
-              ws.auditEntry({
-                action: 'approval.leavers',
-                subject: scope,
+            await w.addApproval(
+              {
+                kind: 'leavers',
+                scope,
+                amount: approved,
                 reason: options.reason!,
-                details: { approval: id, leavers: approved, given: '--approve-leavers' },
-              }),
-            ]);
+                approvedBy: ws.actor.id,
+                createdAt: asOf,
+              },
+              ws.auditContext(options.reason!, { given: '--approve-leavers' }),
+            );
           }
           const approval = verdict.tripped
             ? (await w.approvals('leavers', `source:${source}`)).find(
                 (a) => a.usedByImport === undefined && a.amount >= leavers,
               )
             : undefined;
-          if (approval) await w.useApproval(approval.id, importSeq);
+          if (approval)
+            await w.useApproval(approval.id, importSeq, ws.auditContext(`import of ${source}: ${leavers} leaver(s)`));
           if (verdict.tripped && !approval) {
             // Nothing of this source is recorded as changed: the snapshot, events and state stay as they were,
             // and owner checks of the sources after it see the identities as stored, not the held-back feed.
@@ -200,7 +196,7 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
             ...events.map((e) => ({
               at: asOf,
               actor: ws.actor.id,
-              action: `event.${e.kind}`,
+              action: `event.${e.kind}` as const,
               subject: e.identity,
               reason: e.summary,
               details: { source, grantsAdded: e.grantsAdded.length, grantsRemoved: e.grantsRemoved.length },
@@ -271,24 +267,21 @@ async function proposeCustody(
     const candidate = manager === undefined ? undefined : known.get(manager);
     const proposed = candidate?.status === 'active' && candidate.id !== nhi.id ? candidate.id : undefined;
     const deadline = new Date(asOf.getTime() + rule.confirmDays * 86_400_000);
-    const id = await w.addCustody({
-      nhi: nhi.id,
-      previousOwner: nhi.owner,
-      ...(proposed ? { proposedOwner: proposed } : {}),
-      since: asOf,
-      deadline,
-    });
-    await w.audit([
+    await w.addCustody(
       {
-        at: asOf,
+        nhi: nhi.id,
+        previousOwner: nhi.owner,
+        ...(proposed ? { proposedOwner: proposed } : {}),
+        since: asOf,
+        deadline,
+      },
+      {
         actor: by,
-        action: 'nhi.custody_proposed',
-        subject: nhi.id,
+        at: asOf,
         reason: proposed
           ? `owner ${nhi.owner} left; ${proposed} is asked to take it over by ${deadline.toISOString().slice(0, 10)}`
           : `owner ${nhi.owner} left and nobody can be asked to take it over; it is suspended on ${deadline.toISOString().slice(0, 10)} unless an owner confirms`,
-        details: { custody: id, previousOwner: nhi.owner, proposedOwner: proposed ?? null, deadline },
       },
-    ]);
+    );
   }
 }

@@ -300,8 +300,11 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   const audit = program.command('audit').description('the tamper-evident audit log');
   audit
     .command('verify')
-    .description('check the hash chain; name the first altered, removed, inserted or reordered record')
-    .action(() => run(() => auditVerifyCommand(io, globals()))());
+    .description(
+      'check the hash chain and every governed row against it; name the first altered, removed, inserted or reordered record',
+    )
+    .option('--expect-head <seq:hash>', 'fail unless the log still holds this head (as verify and export print it)')
+    .action((opts: Record<string, string>) => run(() => auditVerifyCommand(io, globals(), opts))());
   audit
     .command('export')
     .description('write the audit log as JSON Lines, for a SIEM')

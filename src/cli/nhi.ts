@@ -93,22 +93,12 @@ export async function nhiConfirmCommand(io: Io, g: GlobalOptions, nhi: string, o
         const person = known.find((i) => i.id === who);
         if (!person || person.status !== 'active' || isNonHuman(person.kind) || person.id === nhi)
           throw new UserError(`${who} is not an active person who can own ${nhi}`, EXIT.invalid);
-        await w.confirmCustody(open.id, who, asOf);
-        await w.audit([
-          {
-            at: asOf,
-            actor: by,
-            action: 'nhi.custody_confirmed',
-            subject: nhi,
-            reason: `${who} owns ${nhi} now (previous owner ${open.previousOwner} left)`,
-            details: {
-              custody: open.id,
-              previousOwner: open.previousOwner,
-              owner: who,
-              lapsed: custodyLapsed(open, asOf),
-            },
-          },
-        ]);
+        await w.confirmCustody(open.id, who, {
+          actor: by,
+          at: asOf,
+          reason: `${who} owns ${nhi} now (previous owner ${open.previousOwner} left)`,
+          details: { lapsed: custodyLapsed(open, asOf) },
+        });
         return open;
       },
       { waitMs },

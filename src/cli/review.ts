@@ -57,21 +57,11 @@ export async function reviewStartCommand(
   const id = await workspaceOf(g).withStore('write', (store, waitMs) =>
     store.write(
       async (w) => {
-        const campaign = await w.addCampaign(
+        return w.addCampaign(
           { scope: scopeText(scope), createdAt: now, createdBy: by, ...(due ? { due } : {}), noResponse },
           items,
+          { actor: by, at: now, reason: `access review of ${scopeText(scope)}` },
         );
-        await w.audit([
-          {
-            at: now,
-            actor: by,
-            action: 'review.started',
-            subject: `review:${campaign}`,
-            reason: `access review of ${scopeText(scope)}`,
-            details: { items: items.length, due: due ?? null, noResponse },
-          },
-        ]);
-        return campaign;
       },
       { waitMs },
     ),
@@ -222,17 +212,12 @@ export async function reviewCloseCommand(io: Io, g: GlobalOptions, campaignText:
           now,
           'no-response',
         );
-        await w.closeCampaign(id, now, by);
-        await w.audit([
-          {
-            at: now,
-            actor: by,
-            action: 'review.closed',
-            subject: `review:${id}`,
-            reason: `${undecided.length} undecided item(s) ${campaign.noResponse === 'keep' ? 'kept' : 'revoked'} by default`,
-            details: { undecided: undecided.length, noResponse: campaign.noResponse },
-          },
-        ]);
+        await w.closeCampaign(id, {
+          actor: by,
+          at: now,
+          reason: `${undecided.length} undecided item(s) ${campaign.noResponse === 'keep' ? 'kept' : 'revoked'} by default`,
+          details: { undecided: undecided.length, noResponse: campaign.noResponse },
+        });
         return { undecided: undecided.length, noResponse: campaign.noResponse };
       },
       { waitMs },
@@ -286,7 +271,7 @@ export async function reviewExportCommand(
   return EXIT.ok;
 }
 
-/** Records decisions; every revoke becomes a denial, and everything is audited in the same transaction. */
+/** Records decisions; every revoke becomes a denial; the store audits each in the same transaction. */
 async function decide(
   w: StoreWriter,
   campaign: ReviewCampaign,
@@ -295,7 +280,11 @@ async function decide(
   by: string,
 ): Promise<void> {
   if (decisions.length === 0) return;
-  await w.decideItems(decisions.map((d) => ({ item: d.item.id, decision: d.decision, comment: d.comment, at, by })));
+  const audit = { actor: actor(), at, reason: `kept by ${by}` };
+  await w.decideItems(
+    decisions.map((d) => ({ item: d.item.id, decision: d.decision, comment: d.comment, at, by })),
+    audit,
+  );
   await w.addDenials(
     decisions
       .filter((d) => d.decision === 'revoke')
@@ -308,16 +297,7 @@ async function decide(
         at,
         roles: d.item.roles,
       })),
-  );
-  await w.audit(
-    decisions.map((d) => ({
-      at,
-      actor: actor(),
-      action: `review.${d.decision}`,
-      subject: d.item.identity,
-      reason: d.comment || `kept by ${by}`,
-      details: { campaign: campaign.id, item: d.item.id, entitlement: d.item.entitlement, reviewer: by },
-    })),
+    audit,
   );
 }
 

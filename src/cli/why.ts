@@ -1,3 +1,8 @@
+import type { AccessException } from '../model/exception.js';
+import type { Denial } from '../model/review.js';
+import type { Custody } from '../model/custody.js';
+import type { Diagnostic } from '../model/diagnostic.js';
+import { tamperedDiagnostics } from '../app/store-access.js';
 import { workspaceOf } from '../app/workspace.js';
 import { Engine } from '../engine/engine.js';
 import type { IdentityAccess } from '../model/grant.js';
@@ -7,7 +12,7 @@ import { identityField, toCelIdentity } from '../policy/rule-environment.js';
 
 import { custodyLapsed } from '../model/custody.js';
 import { explainDenial } from '../governance/review-scope.js';
-import { EXIT, toJson, UserError, type Io } from './output.js';
+import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
 import { planningIdentities } from '../app/planning-identities.js';
 import type { GlobalOptions } from './global-options.js';
 import { declaredEntitlement } from '../app/inputs.js';
@@ -38,11 +43,23 @@ export async function whyCommand(
   const asOf = workspaceOf(g).asOf;
   const engine = new Engine(loaded);
   // This identity's exceptions, denials and hand-overs, from one opening of the store.
-  const stored = await workspaceOf(g).ifStored({ exceptions: [], denials: [], custody: [] }, async (store) => ({
-    exceptions: await store.exceptions(identity.id),
-    denials: await store.denials(identity.id),
-    custody: await store.custody(identity.id),
-  }));
+  // Only governed rows that match their audit records count; a tampered one is named, never honoured.
+  const none = { exceptions: [], denials: [], custody: [], tampered: [] };
+  const stored = await workspaceOf(g).ifStored<{
+    exceptions: AccessException[];
+    denials: Denial[];
+    custody: Custody[];
+    tampered: Diagnostic[];
+  }>(none, async (store) => {
+    const trusted = await store.trustedGovernedState();
+    return {
+      exceptions: trusted.exceptions.filter((e) => e.identity === identity.id),
+      denials: trusted.denials.filter((d) => d.identity === identity.id),
+      custody: trusted.custody.filter((c) => c.nhi === identity.id),
+      tampered: tamperedDiagnostics(trusted.tampered),
+    };
+  });
+  if (!g.json) printDiagnostics(io, stored.tampered);
   const access = engine.identityAccess(identity, asOf, stored.exceptions, stored.denials);
   const grants =
     entitlement === undefined ? access.grants : access.grants.filter((gr) => gr.entitlement === entitlement);

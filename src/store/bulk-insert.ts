@@ -68,6 +68,7 @@ const COLUMN_TYPES: { [T in keyof Database]?: Record<string, 'text' | 'integer'>
     details: 'text',
     previous_hash: 'text',
     hash: 'text',
+    key_id: 'text',
   },
 };
 

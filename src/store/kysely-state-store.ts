@@ -1,5 +1,14 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { chain, type AuditEntry } from '../audit/audit-chain.js';
+import { chain, type AuditEntry, type ChainHead, type ChainedRecord } from '../audit/audit-chain.js';
+import type { AuditKey } from '../audit/audit-key.js';
+import {
+  GOVERNED_TABLES,
+  readGovernedRows,
+  type GovernedRow,
+  type GovernedTable,
+  type RowRef,
+} from './governed-rows.js';
+import { checkGovernedRows } from './trusted-rows.js';
 import { canonicalJson, parseCanonicalJson } from '../audit/canonical-json.js';
 import type { Denial, ReviewCampaign, ReviewDecision, ReviewItem } from '../model/review.js';
 import type { CredentialRotation, Custody } from '../model/custody.js';
@@ -42,6 +51,9 @@ import type { Database } from './schema.js';
 import type { AccessException } from '../model/exception.js';
 import {
   StoreError,
+  type AuditContext,
+  type TamperedRow,
+  type TrustedGovernedState,
   type Approval,
   type NewException,
   type EventFilter,
@@ -68,7 +80,14 @@ export class KyselyStateStore implements StateStore {
     readonly location: string,
     /** How long a writer waits for another by default. */
     private readonly defaultWaitMs = 10_000,
+    readonly readOnly = false,
+    /** Chains new audit records with HMAC and checks keyed ones (TENURE_AUDIT_KEY). */
+    private readonly auditKey?: AuditKey,
   ) {}
+
+  get auditKeyId(): string | undefined {
+    return this.auditKey?.id;
+  }
 
   async schemaVersion(): Promise<string> {
     const rows = await sql<{ name: string }>`select name from tenure_migrations order by name`.execute(this.db);
@@ -132,6 +151,46 @@ export class KyselyStateStore implements StateStore {
     return (await q.execute()).map(toAuditRecord);
   }
 
+  async auditHead(): Promise<ChainHead | undefined> {
+    const r = await this.db
+      .selectFrom('audit_log')
+      .select(['seq', 'hash'])
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return r && { seq: Number(r.seq), hash: r.hash };
+  }
+
+  async governedRows(): Promise<GovernedRow[]> {
+    const out: GovernedRow[] = [];
+    for (const table of GOVERNED_TABLES) out.push(...(await readGovernedRows(this.db, table)));
+    return out;
+  }
+
+  async trustedGovernedState(): Promise<TrustedGovernedState> {
+    const tampered: TamperedRow[] = [];
+    const check = async (table: GovernedTable) => {
+      const r = await checkGovernedRows(this.db, table, this.auditKey);
+      tampered.push(...r.tampered);
+      return r.trusted;
+    };
+    const exceptions = await check('exceptions');
+    const denials = await check('denials');
+    const custody = await check('nhi_custody');
+    const rotations = await check('credential_rotations');
+    return {
+      exceptions: (await readExceptions(this.db)).filter((e) => exceptions.has(e.id)),
+      denials: (await readDenials(this.db)).filter((d) => denials.has(d.id)),
+      custody: (await readCustody(this.db)).filter((c) => custody.has(c.id)),
+      rotations: (await readRotations(this.db, rotations)).map((r) => r.rotation),
+      tampered,
+    };
+  }
+
+  trustedApprovals(kind: Approval['kind'], scope: string): Promise<{ approvals: Approval[]; tampered: TamperedRow[] }> {
+    return readTrustedApprovals(this.db, kind, scope, this.auditKey);
+  }
+
   exceptions(identity?: string): Promise<AccessException[]> {
     return readExceptions(this.db, identity);
   }
@@ -156,12 +215,12 @@ export class KyselyStateStore implements StateStore {
     return readCustody(this.db, nhi);
   }
 
-  rotations(): Promise<CredentialRotation[]> {
-    return readRotations(this.db);
+  async rotations(): Promise<CredentialRotation[]> {
+    return (await readRotations(this.db)).map((r) => r.rotation);
   }
 
   planOperations(plan: string): Promise<JournalOperation[]> {
-    return new Writer(this.db, this.dialect).operations(plan);
+    return new Writer(this.db, this.dialect, this.auditKey).operations(plan);
   }
 
   journal(leases: readonly { readonly name: string; readonly fence: number }[] = []): Journal {
@@ -223,8 +282,16 @@ export class KyselyStateStore implements StateStore {
             .set({ state, attempts, last_error: error ?? null, updated_at: new Date().toISOString() })
             .where('id', '=', id)
             .execute();
-          if (effects?.rotations && effects.rotations.length > 0) await w.addRotations(effects.rotations);
           if (effects?.audit && effects.audit.length > 0) await w.audit(effects.audit);
+          // A rotation is a governed row: its own record follows the operation's, by the same actor.
+          const by = effects?.audit?.[0];
+          if (effects?.rotations && effects.rotations.length > 0 && by)
+            await w.addRotations(effects.rotations, {
+              actor: by.actor,
+              at: by.at,
+              reason: by.reason,
+              details: by.details,
+            });
         }),
     };
   }
@@ -242,6 +309,12 @@ export class KyselyStateStore implements StateStore {
   }
 
   async write<T>(f: (w: StoreWriter) => Promise<T>, options: { readonly waitMs?: number } = {}): Promise<T> {
+    if (this.readOnly)
+      throw new StoreError(
+        `the state store at ${this.location} was opened read-only`,
+        'read_only',
+        'this command only reads',
+      );
     const waitMs = options.waitMs ?? this.defaultWaitMs;
     if (this.dialect === 'postgres') {
       return this.db.transaction().execute(async (trx) => {
@@ -253,7 +326,7 @@ export class KyselyStateStore implements StateStore {
           if ((e as { code?: string }).code === '55P03') throw this.busy(waitMs);
           throw e;
         }
-        return f(new Writer(trx, 'postgres'));
+        return f(new Writer(trx, 'postgres', this.auditKey));
       });
     }
     // SQLite: BEGIN IMMEDIATE takes the database's write lock now, waiting up to the busy timeout.
@@ -267,7 +340,7 @@ export class KyselyStateStore implements StateStore {
         throw e;
       }
       try {
-        const result = await f(new Writer(conn, 'sqlite'));
+        const result = await f(new Writer(conn, 'sqlite', this.auditKey));
         await sql`commit`.execute(conn);
         return result;
       } catch (e) {
@@ -295,6 +368,7 @@ class Writer implements StoreWriter {
   constructor(
     readonly db: Db | Transaction<Database>,
     private readonly dialect: 'sqlite' | 'postgres',
+    private readonly auditKey?: AuditKey,
   ) {}
 
   identities(source?: string): Promise<Identity[]> {
@@ -383,7 +457,7 @@ class Writer implements StoreWriter {
     return readExceptions(this.db, identity);
   }
 
-  async addException(e: NewException): Promise<number> {
+  async addException(e: NewException, audit: AuditContext): Promise<number> {
     const r = await this.db
       .insertInto('exceptions')
       .values({
@@ -400,22 +474,46 @@ class Writer implements StoreWriter {
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    return Number(r.id);
+    const id = Number(r.id);
+    await this.recordRows([
+      {
+        entry: entryOf(audit, 'exception.granted', e.identity, {
+          exception: id,
+          entitlement: e.entitlement,
+          approver: e.approver,
+          until: e.until,
+        }),
+        rows: [{ table: 'exceptions', id }],
+      },
+    ]);
+    return id;
   }
 
-  async revokeException(id: number, at: Date, by: string, reason: string): Promise<void> {
+  async revokeException(id: number, audit: AuditContext): Promise<void> {
     await this.db
       .updateTable('exceptions')
-      .set({ revoked_at: at.toISOString(), revoked_by: by, revoke_reason: reason })
+      .set({ revoked_at: audit.at.toISOString(), revoked_by: audit.actor, revoke_reason: audit.reason })
       .where('id', '=', id)
       .execute();
+    const e = (await readExceptions(this.db)).find((x) => x.id === id);
+    if (!e) return;
+    await this.recordRows([
+      {
+        entry: entryOf(audit, 'exception.revoked', e.identity, { exception: id, entitlement: e.entitlement }),
+        rows: [{ table: 'exceptions', id }],
+      },
+    ]);
   }
 
   approvals(kind: Approval['kind'], scope: string): Promise<Approval[]> {
     return readApprovals(this.db, kind, scope);
   }
 
-  async addApproval(a: Omit<Approval, 'id' | 'usedByImport'>): Promise<number> {
+  trustedApprovals(kind: Approval['kind'], scope: string): Promise<{ approvals: Approval[]; tampered: TamperedRow[] }> {
+    return readTrustedApprovals(this.db, kind, scope, this.auditKey);
+  }
+
+  async addApproval(a: Omit<Approval, 'id' | 'usedByImport'>, audit: AuditContext): Promise<number> {
     const r = await this.db
       .insertInto('approvals')
       .values({
@@ -429,11 +527,29 @@ class Writer implements StoreWriter {
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    return Number(r.id);
+    const id = Number(r.id);
+    await this.recordRows([
+      {
+        entry: entryOf(audit, `approval.${a.kind}`, a.scope, {
+          approval: id,
+          ...(a.kind === 'leavers' ? { leavers: a.amount } : { accounts: a.amount }),
+        }),
+        rows: [{ table: 'approvals', id }],
+      },
+    ]);
+    return id;
   }
 
-  async useApproval(id: number, importSeq: number): Promise<void> {
+  async useApproval(id: number, importSeq: number, audit: AuditContext): Promise<void> {
     await this.db.updateTable('approvals').set({ used_by_import: importSeq }).where('id', '=', id).execute();
+    const row = await this.db.selectFrom('approvals').select(['scope']).where('id', '=', id).executeTakeFirst();
+    if (!row) return;
+    await this.recordRows([
+      {
+        entry: entryOf(audit, 'approval.used', row.scope, { approval: id, usedByImport: importSeq }),
+        rows: [{ table: 'approvals', id }],
+      },
+    ]);
   }
 
   campaigns(id?: number): Promise<ReviewCampaign[]> {
@@ -444,38 +560,164 @@ class Writer implements StoreWriter {
     return readReviewItems(this.db, filter);
   }
 
-  addCampaign(c: NewCampaign, items: readonly NewReviewItem[]): Promise<number> {
-    return insertCampaign(this.db, this.dialect, c, items);
+  async addCampaign(c: NewCampaign, items: readonly NewReviewItem[], audit: AuditContext): Promise<number> {
+    const campaign = await insertCampaign(this.db, this.dialect, c, items);
+    const ids = (await readReviewItems(this.db, { campaign })).map((i) => i.id);
+    await this.recordRows([
+      {
+        entry: entryOf(audit, 'review.started', `review:${campaign}`, {
+          items: ids.length,
+          due: c.due ?? null,
+          noResponse: c.noResponse,
+        }),
+        rows: [
+          { table: 'review_campaigns', id: campaign },
+          ...ids.map((id) => ({ table: 'review_items' as const, id })),
+        ],
+      },
+    ]);
+    return campaign;
   }
 
-  decideItems(
+  async decideItems(
     decisions: readonly { item: number; decision: ReviewDecision; comment: string; at: Date; by: string }[],
+    audit: AuditContext,
   ): Promise<void> {
-    return recordDecisions(this.db, decisions);
+    if (decisions.length === 0) return;
+    await recordDecisions(this.db, decisions);
+    const items = new Map<number, ReviewItem>();
+    for (const d of decisions) for (const i of await readReviewItems(this.db, { id: d.item })) items.set(i.id, i);
+    await this.recordRows(
+      decisions
+        .filter((d) => items.has(d.item))
+        .map((d) => {
+          const item = items.get(d.item)!;
+          return {
+            entry: {
+              ...entryOf(audit, `review.${d.decision}`, item.identity, {
+                campaign: item.campaign,
+                item: item.id,
+                entitlement: item.entitlement,
+                reviewer: d.by,
+              }),
+              at: d.at,
+              reason: d.comment || audit.reason,
+            },
+            rows: [{ table: 'review_items' as const, id: item.id }],
+          };
+        }),
+    );
   }
 
-  closeCampaign(id: number, at: Date, by: string): Promise<void> {
-    return markCampaignClosed(this.db, id, at, by);
+  async closeCampaign(id: number, audit: AuditContext): Promise<void> {
+    await markCampaignClosed(this.db, id, audit.at, audit.actor);
+    await this.recordRows([
+      { entry: entryOf(audit, 'review.closed', `review:${id}`, {}), rows: [{ table: 'review_campaigns', id }] },
+    ]);
   }
 
-  addDenials(denials: readonly NewDenial[]): Promise<void> {
-    return insertDenials(this.db, this.dialect, denials);
+  async addDenials(denials: readonly NewDenial[], audit: AuditContext): Promise<void> {
+    if (denials.length === 0) return;
+    const ids = await insertDenials(this.db, denials);
+    await this.recordRows(
+      denials.map((d, n) => ({
+        entry: {
+          ...entryOf(audit, 'denial.recorded', d.identity, {
+            denial: ids[n]!,
+            entitlement: d.entitlement,
+            origin: d.origin,
+          }),
+          at: d.at,
+          reason: d.reason,
+        },
+        rows: [{ table: 'denials' as const, id: ids[n]! }],
+      })),
+    );
   }
 
   custody(nhi?: string): Promise<Custody[]> {
     return readCustody(this.db, nhi);
   }
 
-  addCustody(c: NewCustody): Promise<number> {
-    return insertCustody(this.db, c);
+  async addCustody(c: NewCustody, audit: AuditContext): Promise<number> {
+    const id = await insertCustody(this.db, c);
+    await this.recordRows([
+      {
+        entry: entryOf(audit, 'nhi.custody_proposed', c.nhi, {
+          custody: id,
+          previousOwner: c.previousOwner,
+          proposedOwner: c.proposedOwner ?? null,
+          deadline: c.deadline,
+        }),
+        rows: [{ table: 'nhi_custody', id }],
+      },
+    ]);
+    return id;
   }
 
-  confirmCustody(id: number, by: string, at: Date): Promise<void> {
-    return confirmCustody(this.db, id, by, at);
+  async confirmCustody(id: number, owner: string, audit: AuditContext): Promise<void> {
+    await confirmCustody(this.db, id, owner, audit.at);
+    const c = (await readCustody(this.db)).find((x) => x.id === id);
+    if (!c) return;
+    await this.recordRows([
+      {
+        entry: entryOf(audit, 'nhi.custody_confirmed', c.nhi, {
+          custody: id,
+          previousOwner: c.previousOwner,
+          owner,
+        }),
+        rows: [{ table: 'nhi_custody', id }],
+      },
+    ]);
   }
 
-  addRotations(rotations: readonly CredentialRotation[]): Promise<void> {
-    return insertRotations(this.db, rotations);
+  async addRotations(rotations: readonly CredentialRotation[], audit: AuditContext): Promise<void> {
+    const ids = await insertRotations(this.db, rotations);
+    await this.recordRows(
+      rotations.map((r, n) => ({
+        entry: {
+          ...entryOf(audit, 'credential.rotated', r.identity, {
+            rotation: ids[n]!,
+            target: r.target,
+            account: r.account,
+            purpose: r.purpose,
+          }),
+          at: r.at,
+        },
+        rows: [{ table: 'credential_rotations' as const, id: ids[n]! }],
+      })),
+    );
+  }
+
+  /**
+   * Appends records that each name the governed rows they wrote, with the rows' digests as they
+   * are now in this transaction, and points each row at its record.
+   */
+  private async recordRows(
+    entries: readonly { entry: AuditEntry; rows: readonly { table: GovernedTable; id: number }[] }[],
+  ): Promise<void> {
+    const withRefs: AuditEntry[] = [];
+    for (const { entry, rows } of entries) {
+      const refs: RowRef[] = [];
+      for (const table of GOVERNED_TABLES) {
+        const ids = rows.filter((r) => r.table === table).map((r) => r.id);
+        if (ids.length === 0) continue;
+        for (const r of await readGovernedRows(this.db, table, ids)) refs.push({ table, id: r.id, digest: r.digest });
+      }
+      withRefs.push({ ...entry, details: { ...entry.details, rows: refs } });
+    }
+    const records = await this.appendAudit(withRefs);
+    for (let n = 0; n < records.length; n++) {
+      for (const table of GOVERNED_TABLES) {
+        const ids = entries[n]!.rows.filter((r) => r.table === table).map((r) => r.id);
+        for (let i = 0; i < ids.length; i += BATCH)
+          await (this.db as unknown as Kysely<Record<string, { id: number; audit_seq: number | null }>>)
+            .updateTable(table)
+            .set({ audit_seq: records[n]!.seq })
+            .where('id', 'in', ids.slice(i, i + BATCH))
+            .execute();
+      }
+    }
   }
 
   async beginImport(source: string, asOf: Date, startedAt: Date, rows: number): Promise<number> {
@@ -532,14 +774,32 @@ class Writer implements StoreWriter {
   }
 
   async audit(entries: readonly AuditEntry[]): Promise<void> {
-    if (entries.length === 0) return;
+    await this.appendAudit(entries);
+  }
+
+  private async appendAudit(entries: readonly AuditEntry[]): Promise<ChainedRecord[]> {
+    if (entries.length === 0) return [];
     const last = await this.db
       .selectFrom('audit_log')
-      .select(['seq', 'hash'])
+      .select(['seq', 'hash', 'key_id'])
       .orderBy('seq', 'desc')
       .limit(1)
       .executeTakeFirst();
-    const records = chain(last && { seq: Number(last.seq), hash: last.hash }, entries);
+    // Once the chain is keyed, only the same key may extend it: an unkeyed record after a keyed
+    // one is what a rebuild without the key looks like, and verify would call it that.
+    if (last?.key_id && !this.auditKey)
+      throw new StoreError(
+        `the audit log is keyed (key id ${last.key_id}) and TENURE_AUDIT_KEY is not set; nothing was changed`,
+        'audit_key',
+        'set TENURE_AUDIT_KEY to the key this store is chained with',
+      );
+    if (last?.key_id && this.auditKey && last.key_id !== this.auditKey.id)
+      throw new StoreError(
+        `TENURE_AUDIT_KEY (key id ${this.auditKey.id}) is not the key this audit log is chained with (key id ${last.key_id}); nothing was changed`,
+        'audit_key',
+        'set TENURE_AUDIT_KEY to the key this store is chained with',
+      );
+    const records = chain(last && { seq: Number(last.seq), hash: last.hash }, entries, this.auditKey);
     const rows = records.map((r) => ({
       seq: r.seq,
       at: r.at.toISOString(),
@@ -550,8 +810,10 @@ class Writer implements StoreWriter {
       details: r.detailsJson,
       previous_hash: r.previousHash,
       hash: r.hash,
+      key_id: r.keyId ?? null,
     }));
     await bulkInsert(this.db, this.dialect, 'audit_log', rows);
+    return records;
   }
 }
 
@@ -625,7 +887,41 @@ function toAuditRecord(r: Database['audit_log']): AuditRecord {
     subject: r.subject,
     reason: r.reason,
     details: parseCanonicalJson<Record<string, unknown>>(r.details),
+    ...(r.key_id !== null && r.key_id !== undefined ? { keyId: r.key_id } : {}),
     previousHash: r.previous_hash,
     hash: r.hash,
   };
+}
+
+function entryOf(
+  audit: AuditContext,
+  action: AuditEntry['action'],
+  subject: string,
+  details: Record<string, unknown>,
+): AuditEntry {
+  return {
+    at: audit.at,
+    actor: audit.actor,
+    action,
+    subject,
+    reason: audit.reason,
+    details: { ...details, ...audit.details },
+  };
+}
+
+async function readTrustedApprovals(
+  db: Db,
+  kind: Approval['kind'],
+  scope: string,
+  key: AuditKey | undefined,
+): Promise<{ approvals: Approval[]; tampered: TamperedRow[] }> {
+  const all = await readApprovals(db, kind, scope);
+  if (all.length === 0) return { approvals: [], tampered: [] };
+  const { trusted, tampered } = await checkGovernedRows(
+    db,
+    'approvals',
+    key,
+    all.map((a) => a.id),
+  );
+  return { approvals: all.filter((a) => trusted.has(a.id)), tampered };
 }

@@ -1,4 +1,13 @@
 import type { ColumnDefinitionBuilder, Kysely, Migration } from 'kysely';
+import { chain } from '../audit/audit-chain.js';
+import { parseCanonicalJson } from '../audit/canonical-json.js';
+import { legacyProblem } from '../audit/verify-governed.js';
+import type { AuditRecord } from '../model/audit.js';
+import { GOVERNED_TABLES, readGovernedRows, type RowRef } from './governed-rows.js';
+import type { Database } from './schema.js';
+
+/** The migration that gave governed rows their audit pointer; rows older than it were adopted by it. */
+export const GOVERNED_ROWS_MIGRATION = '0007_governed_rows_audit';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -241,5 +250,94 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('operations_target_state').on('operations').columns(['target', 'state']).execute();
       },
     },
+    [GOVERNED_ROWS_MIGRATION]: {
+      async up(db: Kysely<unknown>): Promise<void> {
+        for (const table of GOVERNED_TABLES)
+          await db.schema.alterTable(table).addColumn('audit_seq', 'integer').execute();
+        await db.schema.alterTable('audit_log').addColumn('key_id', 'text').execute();
+        await adoptGovernedRows(db as unknown as Kysely<Database>);
+      },
+    },
   };
+}
+
+/**
+ * Rows written before row digests existed have records that do not carry them. One record,
+ * `audit.rows_adopted`, takes every such row as it is at the upgrade: from then on an edit is
+ * found like any other, and `audit verify` reports these rows as adopted (and matches them to
+ * their old records by the ids in those records' details where there are any).
+ */
+async function adoptGovernedRows(db: Kysely<Database>): Promise<void> {
+  // The old records that name governed rows by id; a row they contradict is not adopted.
+  const old: AuditRecord[] = (
+    await db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', 'in', [
+        'exception.granted',
+        'exception.revoked',
+        'approval.leavers',
+        'approval.deprovision',
+        'nhi.custody_proposed',
+        'review.keep',
+        'review.revoke',
+      ])
+      .orderBy('seq')
+      .execute()
+  ).map((r) => ({
+    seq: Number(r.seq),
+    at: new Date(r.at),
+    actor: r.actor,
+    action: r.action,
+    subject: r.subject,
+    reason: r.reason,
+    details: parseCanonicalJson<Record<string, unknown>>(r.details),
+    previousHash: r.previous_hash,
+    hash: r.hash,
+  }));
+  const refs: RowRef[] = [];
+  for (const table of GOVERNED_TABLES)
+    for (const r of await readGovernedRows(db, table))
+      if (legacyProblem(r, old) === undefined) refs.push({ table, id: r.id, digest: r.digest });
+  if (refs.length === 0) return;
+  const last = await db
+    .selectFrom('audit_log')
+    .select(['seq', 'hash'])
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const [record] = chain(last && { seq: Number(last.seq), hash: last.hash }, [
+    {
+      at: new Date(),
+      actor: 'tenure upgrade',
+      action: 'audit.rows_adopted',
+      subject: `migration:${GOVERNED_ROWS_MIGRATION}`,
+      reason: `${refs.length} governed row(s) written before their audit records carried row digests, taken as they are now`,
+      details: { migration: GOVERNED_ROWS_MIGRATION, rows: refs },
+    },
+  ]);
+  await db
+    .insertInto('audit_log')
+    .values({
+      seq: record!.seq,
+      at: record!.at.toISOString(),
+      actor: record!.actor,
+      action: record!.action,
+      subject: record!.subject,
+      reason: record!.reason,
+      details: record!.detailsJson,
+      previous_hash: record!.previousHash,
+      hash: record!.hash,
+      key_id: null,
+    })
+    .execute();
+  for (const table of GOVERNED_TABLES) {
+    const ids = refs.filter((r) => r.table === table).map((r) => r.id);
+    for (let i = 0; i < ids.length; i += 400)
+      await (db as unknown as Kysely<Record<string, { id: number; audit_seq: number | null }>>)
+        .updateTable(table)
+        .set({ audit_seq: record!.seq })
+        .where('id', 'in', ids.slice(i, i + 400))
+        .execute();
+  }
 }

@@ -51,20 +51,31 @@ export async function confirmCustody(db: Db, id: number, by: string, at: Date): 
     .execute();
 }
 
-export async function readRotations(db: Db): Promise<CredentialRotation[]> {
+/** Rotations, oldest first; only those with the given ids when given. */
+export async function readRotations(
+  db: Db,
+  only?: ReadonlySet<number>,
+): Promise<{ id: number; rotation: CredentialRotation }[]> {
   const rows = await db.selectFrom('credential_rotations').selectAll().orderBy('id').execute();
-  return rows.map((r) => ({
-    identity: r.identity,
-    target: r.target,
-    account: r.account,
-    at: new Date(r.at),
-    purpose: r.purpose as CredentialRotation['purpose'],
-  }));
+  return rows
+    .filter((r) => !only || only.has(Number(r.id)))
+    .map((r) => ({
+      id: Number(r.id),
+      rotation: {
+        identity: r.identity,
+        target: r.target,
+        account: r.account,
+        at: new Date(r.at),
+        purpose: r.purpose as CredentialRotation['purpose'],
+      },
+    }));
 }
 
-export async function insertRotations(db: Db, rotations: readonly CredentialRotation[]): Promise<void> {
+/** Inserts rotations one by one (a handful per apply); returns their ids. */
+export async function insertRotations(db: Db, rotations: readonly CredentialRotation[]): Promise<number[]> {
+  const ids: number[] = [];
   for (const r of rotations) {
-    await db
+    const row = await db
       .insertInto('credential_rotations')
       .values({
         identity: r.identity,
@@ -73,6 +84,9 @@ export async function insertRotations(db: Db, rotations: readonly CredentialRota
         at: r.at.toISOString(),
         purpose: r.purpose,
       })
-      .execute();
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    ids.push(Number(row.id));
   }
+  return ids;
 }

@@ -1,8 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from 'kysely';
 import pg from 'pg';
+import { auditKeyFrom, type AuditKey } from '../audit/audit-key.js';
 import { KyselyStateStore } from './kysely-state-store.js';
 import { migrations, type Dialect } from './migrations.js';
 import type { Database } from './schema.js';
@@ -27,21 +28,38 @@ export function describeLocation(location: string): string {
   }
 }
 
+export interface OpenStoreOptions {
+  readonly waitMs?: number;
+  /**
+   * Only read: nothing is created, migrated or written (a SQLite file must exist; its folder may
+   * be read-only). A store whose schema is older or newer than this program's is refused.
+   */
+  readonly readOnly?: boolean;
+  /** The audit key (HMAC); by default from TENURE_AUDIT_KEY; `null` for none. */
+  readonly auditKey?: AuditKey | null;
+}
+
 /**
  * Opens the state store at a SQLite path or a `postgres://` URL and brings its schema up to
  * date. A store written by a newer Tenure (it has migrations this program does not know) is
  * refused rather than touched.
  */
-export async function openStore(
-  location: string = DEFAULT_STATE,
-  options: { readonly waitMs?: number } = {},
-): Promise<StateStore> {
+export async function openStore(location: string = DEFAULT_STATE, options: OpenStoreOptions = {}): Promise<StateStore> {
   const waitMs = options.waitMs ?? 10_000;
+  const readOnly = options.readOnly ?? false;
+  const auditKey =
+    options.auditKey === undefined ? auditKeyFrom(process.env.TENURE_AUDIT_KEY) : (options.auditKey ?? undefined);
   const dialect: Dialect = isPostgresUrl(location) ? 'postgres' : 'sqlite';
   const shown = describeLocation(location);
   let db: Kysely<Database>;
   if (dialect === 'postgres') {
-    const pool = new pg.Pool({ connectionString: location, max: 4, connectionTimeoutMillis: 5000 });
+    const pool = new pg.Pool({
+      connectionString: location,
+      max: 4,
+      connectionTimeoutMillis: 5000,
+      // A read-only open asks the server to refuse writes as well.
+      ...(readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
+    });
     // An idle client's network error must not crash the process; the next query reports it.
     pool.on('error', () => undefined);
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
@@ -61,13 +79,22 @@ export async function openStore(
   } else {
     const file = resolve(location);
     let database: BetterSqlite3.Database;
+    if (readOnly && !existsSync(file))
+      throw new StoreError(
+        `there is no state store at ${shown}`,
+        'unreachable',
+        'run tenure import first, or point --state at the store',
+      );
     try {
-      mkdirSync(dirname(file), { recursive: true });
-      database = new BetterSqlite3(file, { timeout: waitMs });
-      database.pragma('journal_mode = WAL');
-      database.pragma('foreign_keys = ON');
-      // 64 MiB of page cache: an import of 100,000 identities touches a few hundred MiB.
-      database.pragma('cache_size = -65536');
+      if (readOnly) database = openSqliteReadOnly(file, waitMs);
+      else {
+        mkdirSync(dirname(file), { recursive: true });
+        database = new BetterSqlite3(file, { timeout: waitMs });
+        database.pragma('journal_mode = WAL');
+        database.pragma('foreign_keys = ON');
+        // 64 MiB of page cache: an import of 100,000 identities touches a few hundred MiB.
+        database.pragma('cache_size = -65536');
+      }
     } catch (e) {
       throw new StoreError(
         `cannot open the SQLite state store at ${shown}: ${(e as Error).message}`,
@@ -77,8 +104,58 @@ export async function openStore(
     }
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   }
-  await migrate(db, dialect, shown, waitMs);
-  return new KyselyStateStore(db, dialect, shown, waitMs);
+  if (readOnly) await checkSchema(db, dialect, shown);
+  else await migrate(db, dialect, shown, waitMs);
+  return new KyselyStateStore(db, dialect, shown, waitMs, readOnly, auditKey);
+}
+
+/**
+ * SQLite read-only. A WAL database wants its -shm file, which a read-only folder cannot hold
+ * (and which root would leave behind, owned by root). When no write-ahead log is pending, the
+ * file holds everything: it is read into memory and opened there, touching nothing on disk. When a
+ * log is pending (a writer is running, or crashed), the file is opened read-only in place.
+ */
+function openSqliteReadOnly(file: string, waitMs: number): BetterSqlite3.Database {
+  const wal = `${file}-wal`;
+  if (existsSync(wal) && statSync(wal).size > 0)
+    return new BetterSqlite3(file, { readonly: true, fileMustExist: true, timeout: waitMs });
+  const image = readFileSync(file);
+  // Bytes 18 and 19 say "WAL" (2); an in-memory image must say "rollback journal" (1).
+  if (image.length > 19 && image[18] === 2 && image[19] === 2) image[18] = image[19] = 1;
+  return new BetterSqlite3(image, { readonly: true });
+}
+
+/** A read-only open cannot migrate: the store's schema must be exactly this program's. */
+async function checkSchema(db: Kysely<Database>, dialect: Dialect, shown: string): Promise<void> {
+  const known = Object.keys(migrations(dialect));
+  let applied: string[];
+  try {
+    applied = (
+      await (db as unknown as Kysely<{ tenure_migrations: { name: string } }>)
+        .selectFrom('tenure_migrations')
+        .select('name')
+        .execute()
+    ).map((r) => r.name);
+  } catch {
+    applied = [];
+  }
+  const unknown = applied.filter((n) => !known.includes(n));
+  const missing = known.filter((n) => !applied.includes(n));
+  if (unknown.length === 0 && missing.length === 0) return;
+  await db.destroy().catch(() => undefined);
+  if (unknown.length > 0)
+    throw new StoreError(
+      `the state store at ${shown} was written by a newer version of Tenure (it has ${unknown.join(', ')})`,
+      'too_new',
+      'upgrade Tenure to the version that wrote this store; it is left untouched',
+    );
+  throw new StoreError(
+    applied.length === 0
+      ? `${shown} is not a Tenure state store (it has no schema)`
+      : `the state store at ${shown} was written by an older version of Tenure (schema ${applied.sort().at(-1)}; this one needs ${known.at(-1)}) and cannot be upgraded read-only`,
+    'too_old',
+    'open it once with write access (any command that writes, e.g. tenure import) to upgrade it; it is left untouched',
+  );
 }
 
 async function migrate(db: Kysely<Database>, dialect: Dialect, shown: string, waitMs: number): Promise<void> {

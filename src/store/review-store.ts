@@ -128,20 +128,25 @@ export async function markCampaignClosed(db: Db, id: number, at: Date, by: strin
     .execute();
 }
 
-export async function insertDenials(db: Db, dialect: Dialect, denials: readonly NewDenial[]): Promise<void> {
-  await bulkInsert(
-    db,
-    dialect,
-    'denials',
-    denials.map((d) => ({
-      identity: d.identity,
-      entitlement: d.entitlement,
-      origin: d.origin,
-      reason: d.reason,
-      decided_by: d.decidedBy,
-      at: d.at.toISOString(),
-      roles: JSON.stringify(d.roles),
-      lifted_at: null,
-    })),
-  );
+/** Inserts denials one by one (one per revoke decision); returns their ids. */
+export async function insertDenials(db: Db, denials: readonly NewDenial[]): Promise<number[]> {
+  const ids: number[] = [];
+  for (const d of denials) {
+    const row = await db
+      .insertInto('denials')
+      .values({
+        identity: d.identity,
+        entitlement: d.entitlement,
+        origin: d.origin,
+        reason: d.reason,
+        decided_by: d.decidedBy,
+        at: d.at.toISOString(),
+        roles: JSON.stringify(d.roles),
+        lifted_at: null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    ids.push(Number(row.id));
+  }
+  return ids;
 }

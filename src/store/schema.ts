@@ -53,6 +53,8 @@ export interface Database {
     revoked_at: string | null;
     revoked_by: string | null;
     revoke_reason: string | null;
+    /** The audit record that last wrote this row (0007): a cheap check without walking the log. */
+    audit_seq: number | null;
   };
   approvals: {
     id: Generated<number>;
@@ -63,6 +65,8 @@ export interface Database {
     approved_by: string;
     created_at: string;
     used_by_import: number | null;
+    /** The audit record that last wrote this row (0007): a cheap check without walking the log. */
+    audit_seq: number | null;
   };
   /** Which account in a target belongs to which identity (written by the executor). */
   account_links: { target: string; account_id: string; account_name: string; identity: string; linked_at: string };
@@ -104,6 +108,8 @@ export interface Database {
     state: string;
     closed_at: string | null;
     closed_by: string | null;
+    /** The audit record that last wrote this row (0007): a cheap check without walking the log. */
+    audit_seq: number | null;
   };
   review_items: {
     id: Generated<number>;
@@ -119,6 +125,8 @@ export interface Database {
     comment: string | null;
     decided_at: string | null;
     decided_by: string | null;
+    /** The audit record that last wrote this row (0007): a cheap check without walking the log. */
+    audit_seq: number | null;
   };
   /** Revokes that stick (access reviews): the engine holds these grants back from the roles. */
   denials: {
@@ -132,6 +140,8 @@ export interface Database {
     /** JSON array of role ids. */
     roles: string;
     lifted_at: string | null;
+    /** The audit record that last wrote this row (0007): a cheap check without walking the log. */
+    audit_seq: number | null;
   };
   /** Non-human identities whose owner left: who is asked to take them over, and by when. */
   nhi_custody: {
@@ -144,6 +154,8 @@ export interface Database {
     state: string;
     decided_by: string | null;
     decided_at: string | null;
+    /** The audit record that last wrote this row (0007): a cheap check without walking the log. */
+    audit_seq: number | null;
   };
   /** Credentials Tenure rotated or revoked through a connector. */
   credential_rotations: {
@@ -153,6 +165,8 @@ export interface Database {
     account: string;
     at: string;
     purpose: string;
+    /** The audit record that last wrote this row (0007): a cheap check without walking the log. */
+    audit_seq: number | null;
   };
   audit_log: {
     seq: number;
@@ -164,5 +178,7 @@ export interface Database {
     details: string;
     previous_hash: string;
     hash: string;
+    /** Set on records chained with TENURE_AUDIT_KEY (0007). */
+    key_id: string | null;
   };
 }

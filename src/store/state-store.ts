@@ -6,7 +6,8 @@ import type { AuditRecord } from '../model/audit.js';
 import type { AccessException } from '../model/exception.js';
 import type { Identity } from '../model/identity.js';
 import type { LifecycleEvent } from '../model/lifecycle.js';
-import type { AuditEntry } from '../audit/audit-chain.js';
+import type { AuditEntry, ChainHead } from '../audit/audit-chain.js';
+import type { GovernedRow, GovernedTable } from './governed-rows.js';
 import type { Journal, JournalOperation } from '../executor/journal.js';
 import type { Lease, LeaseClaim, LeaseOutcome } from './lease-store.js';
 
@@ -68,6 +69,35 @@ export interface EventFilter {
   readonly limit?: number;
 }
 
+/**
+ * Who changes a governed row, when and why: the store writes the row's audit record from it, in
+ * the same transaction, so no caller can forget the record. `details` adds to what the store
+ * records of the row itself.
+ */
+export interface AuditContext {
+  readonly actor: string;
+  readonly at: Date;
+  readonly reason: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/** A governed row that does not match its audit record (or has none): left out of what is trusted. */
+export interface TamperedRow {
+  readonly table: GovernedTable;
+  readonly id: number;
+  /** In words, e.g. `its content differs from audit record 12 (exception.granted)`. */
+  readonly problem: string;
+}
+
+/** Governed state whose every row matched its audit record; the rows that did not are in `tampered`. */
+export interface TrustedGovernedState {
+  readonly exceptions: AccessException[];
+  readonly denials: Denial[];
+  readonly custody: Custody[];
+  readonly rotations: CredentialRotation[];
+  readonly tampered: TamperedRow[];
+}
+
 /** What a writer may do while it holds the store's write lock; everything commits together. */
 export interface StoreWriter {
   /** Reads inside the lock see exactly what this writer will change. */
@@ -84,27 +114,43 @@ export interface StoreWriter {
   finishImport(seq: number, events: number, outcome: string, detail: string): Promise<void>;
   setSourceState(state: SourceState): Promise<void>;
   appendEvents(events: readonly LifecycleEvent[], importSeq: number): Promise<void>;
-  /** Appends to the hash-chained audit log, after its last record. */
+  /**
+   * Appends to the hash-chained audit log, after its last record (keyed when the store has an
+   * audit key). Governed rows are recorded by the methods that write them, not through this.
+   */
   audit(entries: readonly AuditEntry[]): Promise<void>;
   exceptions(identity?: string): Promise<AccessException[]>;
-  addException(e: NewException): Promise<number>;
-  revokeException(id: number, at: Date, by: string, reason: string): Promise<void>;
+  /** Records `exception.granted` (subject: the holder). */
+  addException(e: NewException, audit: AuditContext): Promise<number>;
+  /** Revoked at `audit.at` by `audit.actor` for `audit.reason`; records `exception.revoked`. */
+  revokeException(id: number, audit: AuditContext): Promise<void>;
   approvals(kind: Approval['kind'], scope: string): Promise<Approval[]>;
-  addApproval(a: Omit<Approval, 'id' | 'usedByImport'>): Promise<number>;
-  useApproval(id: number, importSeq: number): Promise<void>;
+  /** Approvals of a kind and scope that match their audit records (see StateStore.trustedApprovals). */
+  trustedApprovals(kind: Approval['kind'], scope: string): Promise<{ approvals: Approval[]; tampered: TamperedRow[] }>;
+  /** Records `approval.leavers` or `approval.deprovision` (subject: the scope). */
+  addApproval(a: Omit<Approval, 'id' | 'usedByImport'>, audit: AuditContext): Promise<number>;
+  /** Marks an approval used (by an import, or 0 for an apply); records `approval.used`. */
+  useApproval(id: number, importSeq: number, audit: AuditContext): Promise<void>;
   campaigns(id?: number): Promise<ReviewCampaign[]>;
   reviewItems(filter: { campaign?: number; id?: number }): Promise<ReviewItem[]>;
-  /** Creates an open campaign with its items; returns its number. */
-  addCampaign(c: NewCampaign, items: readonly NewReviewItem[]): Promise<number>;
+  /** Creates an open campaign with its items; returns its number. Records `review.started` naming them all. */
+  addCampaign(c: NewCampaign, items: readonly NewReviewItem[], audit: AuditContext): Promise<number>;
+  /** Records `review.keep` / `review.revoke` per item (reason: its comment, else `audit.reason`). */
   decideItems(
     decisions: readonly { item: number; decision: ReviewDecision; comment: string; at: Date; by: string }[],
+    audit: AuditContext,
   ): Promise<void>;
-  closeCampaign(id: number, at: Date, by: string): Promise<void>;
-  addDenials(denials: readonly NewDenial[]): Promise<void>;
+  /** Closed at `audit.at` by `audit.actor`; records `review.closed`. */
+  closeCampaign(id: number, audit: AuditContext): Promise<void>;
+  /** Records `denial.recorded` per denial (reason: the denial's). */
+  addDenials(denials: readonly NewDenial[], audit: AuditContext): Promise<void>;
   custody(nhi?: string): Promise<Custody[]>;
-  addCustody(c: NewCustody): Promise<number>;
-  confirmCustody(id: number, by: string, at: Date): Promise<void>;
-  addRotations(rotations: readonly CredentialRotation[]): Promise<void>;
+  /** Records `nhi.custody_proposed`. */
+  addCustody(c: NewCustody, audit: AuditContext): Promise<number>;
+  /** `owner` takes the identity over at `audit.at`; records `nhi.custody_confirmed`. */
+  confirmCustody(id: number, owner: string, audit: AuditContext): Promise<void>;
+  /** Records `credential.rotated` per rotation. */
+  addRotations(rotations: readonly CredentialRotation[], audit: AuditContext): Promise<void>;
 }
 
 /**
@@ -116,6 +162,10 @@ export interface StateStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** Where it is, with any password removed: for messages. */
   readonly location: string;
+  /** Opened with `readOnly`: every write is refused. */
+  readonly readOnly: boolean;
+  /** The id of the audit key records are chained with (TENURE_AUDIT_KEY), if any. */
+  readonly auditKeyId?: string;
   schemaVersion(): Promise<string>;
   identities(source?: string): Promise<Identity[]>;
   identityHistory(id: string): Promise<IdentityVersion[]>;
@@ -123,6 +173,19 @@ export interface StateStore {
   imports(limit?: number): Promise<ImportRecord[]>;
   events(filter?: EventFilter): Promise<StoredEvent[]>;
   auditRecords(since?: Date): Promise<AuditRecord[]>;
+  /** The last audit record's sequence number and hash; none for an empty log. */
+  auditHead(): Promise<ChainHead | undefined>;
+  /** Every governed row with its digest and audit pointer, for `audit verify`. */
+  governedRows(): Promise<GovernedRow[]>;
+  /**
+   * The governed state plans may honour: each row's digest is compared with the audit record it
+   * points at, and that record's own hash (HMAC when keyed) is recomputed; rows that fail are left
+   * out and listed in `tampered`. Cheap (one record per row, no walk of the log); a row set back to
+   * an earlier audited state of itself is found only by `audit verify`.
+   */
+  trustedGovernedState(): Promise<TrustedGovernedState>;
+  /** Approvals of a kind and scope checked the same way; a raised amount does not count. */
+  trustedApprovals(kind: Approval['kind'], scope: string): Promise<{ approvals: Approval[]; tampered: TamperedRow[] }>;
   /** Every exception, active or not, oldest first; of one identity when given. */
   exceptions(identity?: string): Promise<AccessException[]>;
   /** Approvals of a kind and scope, unused ones included, oldest first. */
@@ -160,7 +223,16 @@ export interface StateStore {
 export class StoreError extends Error {
   constructor(
     message: string,
-    readonly code: 'unreachable' | 'busy' | 'too_new' | 'invalid_location' | 'corrupt' | 'lease_lost',
+    readonly code:
+      | 'unreachable'
+      | 'busy'
+      | 'too_new'
+      | 'too_old'
+      | 'invalid_location'
+      | 'corrupt'
+      | 'read_only'
+      | 'audit_key'
+      | 'lease_lost',
     readonly hint?: string,
   ) {
     super(message);

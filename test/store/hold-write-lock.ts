@@ -11,7 +11,7 @@ await store.write(async (w) => {
     {
       at: new Date('2026-11-01T00:00:00Z'),
       actor: 'other-process',
-      action: 'test.held',
+      action: 'plan.saved',
       subject: 'lock',
       reason: 'holding the write lock',
       details: {},

@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { verifyChain } from '../../src/audit/audit-chain.js';
+import { chain, verifyChain } from '../../src/audit/audit-chain.js';
+import { verifyGovernedRows } from '../../src/audit/verify-governed.js';
+import type { AuditAction } from '../../src/model/audit.js';
 import type { Identity } from '../../src/model/identity.js';
 import type { LifecycleEvent } from '../../src/model/lifecycle.js';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { canonicalJson } from '../../src/audit/canonical-json.js';
 import { migrations } from '../../src/store/migrations.js';
 import type { Database } from '../../src/store/schema.js';
@@ -91,9 +93,10 @@ for (const backend of backends) {
     });
 
     it('creates its schema on first open and reopens without migrating again', async () => {
-      assert.equal(await store.schemaVersion(), '0005_source_feed_hash');
+      const latest = Object.keys(migrations('sqlite')).sort().at(-1);
+      assert.equal(await store.schemaVersion(), latest);
       const again = await openStore(location);
-      assert.equal(await again.schemaVersion(), '0005_source_feed_hash');
+      assert.equal(await again.schemaVersion(), latest);
       await again.close();
     });
 
@@ -186,7 +189,7 @@ for (const backend of backends) {
       const entries = [1, 2, 3, 4, 5].map((n) => ({
         at: t0,
         actor: 'tester',
-        action: 'test.step',
+        action: 'plan.saved' as const,
         subject: `S${n}`,
         reason: `step ${n}`,
         details: { n, when: t0, big: BigInt(n) },
@@ -203,7 +206,7 @@ for (const backend of backends) {
             records.map((r) => ({
               at: r.at,
               actor: r.actor,
-              action: r.action,
+              action: r.action as AuditAction,
               subject: r.subject,
               reason: r.reason,
               details: r.details,
@@ -259,7 +262,7 @@ for (const backend of backends) {
           {
             at: t0,
             actor: 'second',
-            action: 'test.after',
+            action: 'plan.saved',
             subject: 'lock',
             reason: 'after the first writer',
             details: {},
@@ -285,7 +288,7 @@ for (const backend of backends) {
       await store.write(
         (w) =>
           w.audit([
-            { at: t0, actor: 'parent', action: 'test.after', subject: 'lock', reason: 'after the child', details: {} },
+            { at: t0, actor: 'parent', action: 'plan.saved', subject: 'lock', reason: 'after the child', details: {} },
           ]),
         { waitMs: 20_000 },
       );
@@ -373,6 +376,172 @@ for (const backend of backends) {
       assert.equal(await upgraded.schemaVersion(), Object.keys(migrations('sqlite')).at(-1));
       assert.deepEqual(await upgraded.identities(), [person('E1', 'Sales')]);
       assert.deepEqual(await upgraded.exceptions(), []);
+      await upgraded.close();
+    });
+
+    it('writes each governed row with its audit record; the cheap check leaves out edited rows', async () => {
+      const copy = await backend.fresh();
+      const s = await openStore(copy, { auditKey: null });
+      const ctx = { actor: 'ana', at: t0, reason: 'why' };
+      await s.write(async (w) => {
+        await w.addException(
+          {
+            identity: 'E1',
+            entitlement: 'dir:group/a',
+            reason: 'why',
+            approver: 'M1',
+            grantedBy: 'ana',
+            from: t0,
+            until: new Date('2026-12-01T00:00:00Z'),
+          },
+          ctx,
+        );
+        await w.addApproval(
+          { kind: 'leavers', scope: 'source:hr', amount: 3, reason: 'why', approvedBy: 'ana', createdAt: t0 },
+          ctx,
+        );
+        await w.addDenials(
+          [
+            {
+              identity: 'E2',
+              entitlement: 'dir:group/b',
+              origin: 'review 1, item 1',
+              reason: 'gone',
+              decidedBy: 'M1',
+              at: t0,
+              roles: ['r'],
+            },
+          ],
+          ctx,
+        );
+        const c = await w.addCustody(
+          { nhi: 'svc-1', previousOwner: 'E9', since: t0, deadline: new Date('2026-11-15T00:00:00Z') },
+          ctx,
+        );
+        await w.confirmCustody(c, 'M1', ctx);
+        await w.addRotations(
+          [{ identity: 'svc-1', target: 'dir', account: 'svc-1', at: t0, purpose: 'rotation' }],
+          ctx,
+        );
+      });
+      const records = await s.auditRecords();
+      assert.deepEqual(
+        records.map((r) => r.action),
+        [
+          'exception.granted',
+          'approval.leavers',
+          'denial.recorded',
+          'nhi.custody_proposed',
+          'nhi.custody_confirmed',
+          'credential.rotated',
+        ],
+      );
+      assert.deepEqual(verifyGovernedRows(records, await s.governedRows()).tampered, []);
+      const clean = await s.trustedGovernedState();
+      assert.deepEqual(
+        [clean.exceptions.length, clean.denials.length, clean.custody.length, clean.rotations.length, clean.tampered],
+        [1, 1, 1, 1, []],
+      );
+      await s.close();
+      await backend.raw(copy, `update exceptions set valid_until = '2029-12-31T00:00:00.000Z', approver = identity`);
+      await backend.raw(copy, `update approvals set amount = 500`);
+      await backend.raw(
+        copy,
+        `insert into denials (identity, entitlement, origin, reason, decided_by, at, roles) values ('E3', 'dir:group/c', 'forged', 'x', 'M1', '2026-11-01T00:00:00.000Z', '[]')`,
+      );
+      const r = await openStore(copy, { auditKey: null });
+      const trusted = await r.trustedGovernedState();
+      assert.deepEqual(trusted.exceptions, []);
+      assert.deepEqual(
+        trusted.denials.map((d) => d.identity),
+        ['E2'],
+      );
+      assert.deepEqual(
+        trusted.tampered.map((t) => `${t.table} #${t.id}: ${t.problem}`),
+        [
+          'exceptions #1: its content differs from audit record 1 (exception.granted)',
+          'denials #2: it has no audit record (written outside Tenure?)',
+        ],
+      );
+      const approvals = await r.trustedApprovals('leavers', 'source:hr');
+      assert.deepEqual(approvals.approvals, []);
+      assert.match(approvals.tampered[0]!.problem, /differs from audit record 2 \(approval\.leavers\)/);
+      const full = verifyGovernedRows(await r.auditRecords(), await r.governedRows());
+      assert.deepEqual(
+        full.tampered.map((t) => `${t.table} #${t.id}`),
+        ['exceptions #1', 'approvals #1', 'denials #2'],
+      );
+      await r.close();
+    });
+
+    it('adopts governed rows of an older store on upgrade, and matches them to their old records', async () => {
+      const copy = await backend.fresh();
+      const db = new Kysely<Database>({
+        dialect:
+          backend.name === 'SQLite'
+            ? new SqliteDialect({ database: new BetterSqlite3(copy) })
+            : new PostgresDialect({ pool: new pg.Pool({ connectionString: copy, max: 1 }) }),
+      });
+      const upTo0005 = Object.fromEntries(
+        Object.entries(migrations(backend.name === 'SQLite' ? 'sqlite' : 'postgres')).filter(([n]) => n < '0006'),
+      );
+      const migrator = new Migrator({
+        db,
+        provider: { getMigrations: () => Promise.resolve(upTo0005) },
+        migrationTableName: 'tenure_migrations',
+        migrationLockTableName: 'tenure_migrations_lock',
+      });
+      assert.equal((await migrator.migrateToLatest()).error, undefined);
+      await db.destroy();
+      // What an older Tenure wrote: two exceptions and their records, without row digests.
+      const older = new Kysely<Database>({
+        dialect:
+          backend.name === 'SQLite'
+            ? new SqliteDialect({ database: new BetterSqlite3(copy) })
+            : new PostgresDialect({ pool: new pg.Pool({ connectionString: copy, max: 1 }) }),
+      });
+      const until = new Date('2026-12-01T00:00:00Z');
+      for (const identity of ['E1', 'E2'])
+        await sql`insert into exceptions (identity, entitlement, reason, approver, granted_by, valid_from, valid_until) values (${identity}, 'dir:group/a', 'why', 'M1', 'ana', ${t0.toISOString()}, ${until.toISOString()})`.execute(
+          older,
+        );
+      const oldRecords = chain(
+        undefined,
+        [1, 2].map((id) => ({
+          at: t0,
+          actor: 'ana',
+          action: 'exception.granted' as const,
+          subject: `E${id}`,
+          reason: 'why',
+          details: { exception: id, entitlement: 'dir:group/a', approver: 'M1', until },
+        })),
+      );
+      for (const r of oldRecords)
+        await sql`insert into audit_log (seq, at, actor, action, subject, reason, details, previous_hash, hash) values (${r.seq}, ${r.at.toISOString()}, ${r.actor}, ${r.action}, ${r.subject}, ${r.reason}, ${r.detailsJson}, ${r.previousHash}, ${r.hash})`.execute(
+          older,
+        );
+      await older.destroy();
+      // Edited before the upgrade: exception 2 approved by its holder.
+      await backend.raw(copy, `update exceptions set approver = 'E2' where id = 2`);
+      const upgraded = await openStore(copy, { auditKey: null });
+      const records = await upgraded.auditRecords();
+      assert.equal(verifyChain(records).ok, true);
+      assert.equal(records.at(-1)!.action, 'audit.rows_adopted');
+      const verdict = verifyGovernedRows(records, await upgraded.governedRows());
+      assert.deepEqual(
+        verdict.adopted.map((a) => `${a.table} #${a.id}: ${a.problem}`),
+        ['exceptions #1: written before records carried row digests; taken as it was at the upgrade (record 3)'],
+      );
+      assert.deepEqual(
+        verdict.tampered.map((a) => `${a.table} #${a.id}: ${a.problem}`),
+        ['exceptions #2: its approver differ(s) from audit record 2 (exception.granted)'],
+      );
+      const trusted = await upgraded.trustedGovernedState();
+      assert.deepEqual(
+        trusted.exceptions.map((e) => e.id),
+        [1],
+      );
+      assert.equal(trusted.tampered[0]?.id, 2);
       await upgraded.close();
     });
 
