@@ -49,8 +49,10 @@ export function openPolicy(configPath: string): { loaded: LoadedPolicy; warnings
 export function openIdentities(
   loaded: LoadedPolicy,
   skipInvalid = false,
+  /** The run's time: feed dates more than 50 years after it are refused as typos. */
+  now?: Date,
 ): { identities: readonly Identity[]; diagnostics: readonly Diagnostic[]; reads: readonly SourceRead[] } {
-  const r = readSources(loaded.policy, { skipInvalid });
+  const r = readSources(loaded.policy, { skipInvalid, ...(now ? { now } : {}) });
   if (hasErrors(r.diagnostics)) {
     throw new UserError(
       `the sources have ${r.diagnostics.filter((d) => d.severity === 'error').length} problem(s); nothing was loaded`,

@@ -1,8 +1,8 @@
+import { watchedEngine } from './watched-engine.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { canonicalJson } from '../audit/canonical-json.js';
 import type { Connector } from '../connectors/connector.js';
-import { Engine } from '../engine/engine.js';
 import { hasErrors, type Diagnostic } from '../model/diagnostic.js';
 import type { Plan } from '../model/plan.js';
 import { computePlan } from '../plan/compute-plan.js';
@@ -47,7 +47,7 @@ export async function planNow(
   );
   const asOf = ws.asOf;
   const { exceptions, denials } = stored;
-  const desired = new Engine(loaded).desiredState(identities, asOf, 'indexed', exceptions, denials);
+  const desired = watchedEngine(loaded).desiredState(identities, asOf, 'indexed', exceptions, denials);
   // Connectors are opened here when the caller has none, so their capabilities (credential rotation) are known.
   const connectors = options.connectors ?? (options.actual === undefined ? openTargets(loaded) : undefined);
   let actual;

@@ -61,7 +61,7 @@ export async function planningIdentities(
   const read =
     fromFeeds.length === 0
       ? { identities: [], diagnostics: [] }
-      : openIdentities({ ...loaded, policy: { ...loaded.policy, sources: fromFeeds } }, skipInvalid);
+      : openIdentities({ ...loaded, policy: { ...loaded.policy, sources: fromFeeds } }, skipInvalid, ws.asOf);
   diagnostics.push(...read.diagnostics);
 
   const identities: Identity[] = [];

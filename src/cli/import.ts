@@ -1,6 +1,6 @@
+import { watchedEngine } from '../app/watched-engine.js';
 import { workspaceOf } from '../app/workspace.js';
 import { performance } from 'node:perf_hooks';
-import { Engine } from '../engine/engine.js';
 import { countsAsLeaver, massLeaverVerdict } from '../lifecycle/mass-leaver-breaker.js';
 import { diffSnapshot } from '../lifecycle/diff-snapshot.js';
 import type { Identity } from '../model/identity.js';
@@ -40,7 +40,7 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
   const started = performance.now();
   const ws = workspaceOf(g);
   const { loaded, warnings } = ws.policy();
-  const { identities, diagnostics, reads } = openIdentities(loaded, options.skipInvalid);
+  const { identities, diagnostics, reads } = openIdentities(loaded, options.skipInvalid, ws.asOf);
   // What each feed was, byte for byte, as parsed here: plans tell when the file has changed since.
   const feedHashes = new Map(reads.map((r) => [r.source, r.sha256]));
   if (!g.json) printDiagnostics(io, [...warnings, ...diagnostics]);
@@ -54,7 +54,7 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
     );
   const approved = options.approveLeavers ?? 0;
   const preHireDays = loaded.policy.policies.joiner.accessDaysBeforeStart;
-  const engine = new Engine(loaded);
+  const engine = watchedEngine(loaded);
   // Grants of the identities being imported; computed for the whole feed at once (the indexed
   // engine) when most of it is new, as on a first import, else one identity at a time.
   let bulk: Map<Identity, string[]> | undefined;

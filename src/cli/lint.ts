@@ -1,5 +1,5 @@
+import { watchedEngine } from '../app/watched-engine.js';
 import { workspaceOf } from '../app/workspace.js';
-import { Engine } from '../engine/engine.js';
 import { lint } from '../governance/lint.js';
 import { formatPosition } from '../model/diagnostic.js';
 import { FINDING_SEVERITIES, severityRank, type Finding, type FindingSeverity } from '../model/finding.js';
@@ -28,7 +28,7 @@ export async function lintCommand(io: Io, g: GlobalOptions, options: LintOptions
   const { loaded, warnings } = workspaceOf(g).policy();
   const { identities, diagnostics } = await planningIdentities(workspaceOf(g), loaded);
   const exceptions = await storedExceptions(workspaceOf(g));
-  const engine = new Engine(loaded);
+  const engine = watchedEngine(loaded);
   const denials = await storedDenials(workspaceOf(g));
   const desired = engine.desiredState(identities, asOf, 'indexed', exceptions, denials);
   const findings = lint({ loaded, identities, exceptions, desired, asOf, closures: engine.closures, denials });

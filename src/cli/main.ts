@@ -25,6 +25,7 @@ import type { LintOptions } from './lint.js';
 import type { DriftOptions } from './drift.js';
 import { choice, dateFlag, nonBlank, positiveNumber, wholeNumber } from './flags.js';
 import { FINDING_SEVERITIES } from '../model/finding.js';
+import { RuleBudgetExceeded } from '../engine/rule-watchdog.js';
 
 function limitOption(description: string): Option {
   return new Option('--limit <n>', description).argParser(wholeNumber('--limit', 1, 10_000_000));
@@ -369,7 +370,12 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
 
   try {
     await program.parseAsync(argv, { from: 'user' });
-  } catch (e) {
+  } catch (thrown) {
+    // A rule that ran past its time budget, wherever the engine ran: a message naming it, exit 1.
+    const e =
+      thrown instanceof RuleBudgetExceeded
+        ? new UserError('a rule ran past its time budget; nothing was changed', EXIT.invalid, [thrown.diagnostic])
+        : thrown;
     if (e instanceof CommanderError) {
       // An explicit --help or --version succeeds; help shown because no command was given is a usage error.
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return EXIT.ok;

@@ -1,8 +1,8 @@
+import { watchedEngine } from '../app/watched-engine.js';
 import { workspaceOf } from '../app/workspace.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import { verifyChain } from '../audit/audit-chain.js';
 import type { Connector } from '../connectors/connector.js';
-import { Engine } from '../engine/engine.js';
 import {
   buildComplianceReport,
   type ComplianceReport,
@@ -90,7 +90,7 @@ export async function reportComplianceCommand(io: Io, g: GlobalOptions, o: Repor
 
   // The same inputs as `tenure lint`, so the report and lint never disagree.
   const exceptions = await storedExceptions(workspaceOf(g));
-  const engine = new Engine(loaded);
+  const engine = watchedEngine(loaded);
   const denials = await storedDenials(workspaceOf(g));
   const desired = engine.desiredState(identities, asOf, 'indexed', exceptions, denials);
   const lintFindings = lint({ loaded, identities, exceptions, desired, asOf, closures: engine.closures, denials });

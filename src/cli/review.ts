@@ -1,7 +1,7 @@
+import { watchedEngine } from '../app/watched-engine.js';
 import { workspaceOf } from '../app/workspace.js';
 import { day } from '../plan/explain.js';
 import { writeFileSync } from 'node:fs';
-import { Engine } from '../engine/engine.js';
 import { flaggedRoles, parseScope, reviewItemsFor, scopeText } from '../governance/review-scope.js';
 import type { ReviewCampaign, ReviewDecision, ReviewItem } from '../model/review.js';
 import type { StateStore, StoreWriter } from '../store/state-store.js';
@@ -43,7 +43,7 @@ export async function reviewStartCommand(
     throw new UserError(`no target "${scope.id}" in the policy`, EXIT.invalid);
   if (scope.kind === 'manager' && !identities.some((i) => i.id === scope.id))
     throw new UserError(`no identity "${scope.id}" to be a manager`, EXIT.invalid);
-  const desired = new Engine(loaded).desiredState(
+  const desired = watchedEngine(loaded).desiredState(
     identities,
     now,
     'indexed',

@@ -1,3 +1,4 @@
+import { workspaceOf } from '../app/workspace.js';
 import type { Diagnostic } from '../model/diagnostic.js';
 import { hasErrors } from '../model/diagnostic.js';
 import { unknownConnectionKeys } from '../connectors/open-connector.js';
@@ -38,7 +39,7 @@ export function validateCommand(io: Io, g: GlobalOptions, options: { skipInvalid
           position: t.position,
           subject: t.id,
         });
-    const r = readSources(policy, { skipInvalid: options.skipInvalid ?? false });
+    const r = readSources(policy, { skipInvalid: options.skipInvalid ?? false, now: workspaceOf(g).asOf });
     diagnostics.push(...r.diagnostics);
     for (const read of r.result.reads)
       sources.push({ id: read.source, rows: read.rows, identities: read.identities.length, skipped: read.skipped });

@@ -1,5 +1,5 @@
+import { watchedEngine } from '../app/watched-engine.js';
 import { workspaceOf } from '../app/workspace.js';
-import { Engine } from '../engine/engine.js';
 import { describeInputs, expandGrant, explainProvenance } from '../plan/explain.js';
 import { storedDenials, storedExceptions } from '../app/store-access.js';
 import { EXIT, toJson, type Io } from './output.js';
@@ -17,7 +17,7 @@ export async function whoHasCommand(
   const { loaded } = workspaceOf(g).policy();
   const ent = declaredEntitlement(loaded, entitlement);
   const { identities } = await planningIdentities(workspaceOf(g), loaded);
-  const desired = new Engine(loaded).desiredState(
+  const desired = watchedEngine(loaded).desiredState(
     identities,
     workspaceOf(g).asOf,
     'indexed',

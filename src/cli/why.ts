@@ -1,10 +1,11 @@
+import { watchedEngine } from '../app/watched-engine.js';
 import type { AccessException } from '../model/exception.js';
 import type { Denial } from '../model/review.js';
 import type { Custody } from '../model/custody.js';
 import type { Diagnostic } from '../model/diagnostic.js';
 import { tamperedDiagnostics } from '../app/store-access.js';
 import { workspaceOf } from '../app/workspace.js';
-import { Engine } from '../engine/engine.js';
+import type { Engine } from '../engine/engine.js';
 import type { IdentityAccess } from '../model/grant.js';
 import type { Identity } from '../model/identity.js';
 import { day, describeInputs, expandGrant, explainProvenance, formatValue, matchOf } from '../plan/explain.js';
@@ -41,7 +42,7 @@ export async function whyCommand(
   }
   if (entitlement !== undefined) declaredEntitlement(loaded, entitlement);
   const asOf = workspaceOf(g).asOf;
-  const engine = new Engine(loaded);
+  const engine = watchedEngine(loaded);
   // This identity's exceptions, denials and hand-overs, from one opening of the store.
   // Only governed rows that match their audit records count; a tampered one is named, never honoured.
   const none = { exceptions: [], denials: [], custody: [], tampered: [] };
