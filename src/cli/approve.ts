@@ -16,14 +16,15 @@ async function recordApproval(
   const by = ws.actor.id;
   return ws.withStore('write', (store) =>
     store.write((w) =>
-      w.addApproval({ kind, scope, amount, reason, approvedBy: by, createdAt: now }, { actor: by, at: now, reason }),
+      w.addApproval({ kind, scope, amount, reason, approvedBy: by, createdAt: now }, ws.auditContext(reason)),
     ),
   );
 }
 
 function count(text: string, what: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`"${text}" is not a number of ${what}`, EXIT.usage);
+  const n = /^\d{1,9}$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!Number.isInteger(n) || n < 1)
+    throw new UserError(`"${text}" is not a number of ${what}: write a whole number of at least 1`, EXIT.usage);
   return n;
 }
 
@@ -67,5 +68,22 @@ export async function approveDeprovisionCommand(
   const id = await recordApproval(g, 'deprovision', `target:${o.target}`, amount, o.reason.trim());
   if (g.json) io.out(toJson({ id, target: o.target, accounts: amount }));
   else io.out(`approval #${id}: the next apply may take access from up to ${amount} accounts of ${o.target}`);
+  return EXIT.ok;
+}
+
+/**
+ * `tenure approve start-date ID --reason TEXT`: lets the next import take in an active
+ * identity's start date moved into the future — and the loss of access that comes with it. Used once.
+ */
+export async function approveStartDateCommand(
+  io: Io,
+  g: GlobalOptions,
+  identity: string,
+  o: { reason?: string },
+): Promise<number> {
+  if (!o.reason?.trim()) throw new UserError('say why the new start date is right: --reason TEXT', EXIT.usage);
+  const id = await recordApproval(g, 'start_date', `identity:${identity}`, 1, o.reason.trim());
+  if (g.json) io.out(toJson({ id, identity }));
+  else io.out(`approval #${id}: the next import may move ${identity}'s start date into the future`);
   return EXIT.ok;
 }

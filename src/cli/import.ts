@@ -1,3 +1,5 @@
+import { admitStartDateMoves, startDateMovedToFuture, type StartDateHold } from '../lifecycle/start-date-hold.js';
+import type { SourceRead } from '../sources/read-source.js';
 import { watchedEngine } from '../app/watched-engine.js';
 import { workspaceOf } from '../app/workspace.js';
 import { performance } from 'node:perf_hooks';
@@ -28,6 +30,10 @@ interface SourceOutcome {
   changed: number;
   removed: number;
   reason?: string;
+  /** Identities whose rows were skipped (or unreadable): kept as last imported. */
+  kept: string[];
+  /** Active identities whose start date moved into the future: kept as stored until approved. */
+  startHeld: StartDateHold[];
 }
 
 /**
@@ -76,15 +82,43 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
         const results: SourceOutcome[] = [];
         // Everything Tenure knew before this import, across sources: an NHI owner who left through another feed.
         const before = new Map((await w.identities()).map((i) => [i.id, i]));
-        for (const [source, current] of bySource) {
+        for (const [source, feed] of bySource) {
           const previous = await w.identities(source);
+          const state = await w.sourceState(source);
+          // A skipped row is an identity unknown this run, not one that left: it keeps its stored
+          // record. When a skipped row's key could not be read, nobody missing from the feed leaves.
+          const read = reads.find((r) => r.source === source);
+          const kept = keptBySkipping(previous, feed, read);
+          const withKept = kept.length === 0 ? feed : [...feed, ...kept];
+          // An active identity whose start date moves into the future keeps its stored record (and
+          // its access) until a person approves the change, like a mass leaver.
+          const moves = startDateMovedToFuture({
+            previous,
+            ...(state ? { previousAsOf: state.lastAsOf } : {}),
+            current: withKept,
+            asOf,
+            grantsOf,
+          });
+          const approvedMoves = new Map<string, number>();
+          for (const m of moves) {
+            const a = (await w.trustedApprovals('start_date', `identity:${m.identity}`)).approvals.find(
+              (x) => x.usedByImport === undefined,
+            );
+            if (a) approvedMoves.set(m.identity, a.id);
+          }
+          const { admitted: current, held: startHeld } = admitStartDateMoves(
+            withKept,
+            previous,
+            moves,
+            new Set(approvedMoves.keys()),
+          );
+          for (const i of current) known.set(i.id, i);
           bulk = undefined;
           if (previous.length < current.length / 2) {
             const state = engine.desiredState(current, asOf);
             const byId = new Map(state.identities.map((a) => [a.identity, a.grants.map((gr) => gr.entitlement)]));
             bulk = new Map(current.map((i) => [i, byId.get(i.id) ?? []]));
           }
-          const state = await w.sourceState(source);
           const events = diffSnapshot({
             source,
             previous,
@@ -98,7 +132,25 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
             nonHuman: loaded.policy.policies.nonHuman,
             expiryWarningDays: 14,
           });
-          const importSeq = await w.beginImport(source, asOf, new Date(), current.length);
+          const importSeq = await w.beginImport(source, asOf, new Date(), feed.length);
+          for (const [identity, approval] of approvedMoves)
+            if (moves.some((m) => m.identity === identity))
+              await w.useApproval(
+                approval,
+                importSeq,
+                ws.auditContext(`import of ${source}: start date of ${identity}`),
+              );
+          if (startHeld.length > 0)
+            await w.audit(
+              startHeld.map((h) =>
+                ws.auditEntry({
+                  action: 'import.start_date_held',
+                  subject: h.identity,
+                  reason: h.summary,
+                  details: { source, startBefore: h.startBefore ?? null, startAfter: h.startAfter, grants: h.grants },
+                }),
+              ),
+            );
           const counts: Partial<Record<EventKind, number>> = {};
           for (const e of events) counts[e.kind] = (counts[e.kind] ?? 0) + 1;
           // Only identities the store already held can leave: a first import deprovisions nobody.
@@ -147,9 +199,11 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
             ]);
             results.push({
               source,
-              rows: current.length,
+              rows: feed.length,
               importSeq,
               outcome: 'stopped',
+              kept: kept.map((i) => i.id),
+              startHeld,
               events: [],
               counts,
               changed: 0,
@@ -169,7 +223,8 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
             loaded.policy.policies.nonHuman.onOwnerLeaving,
             ws.actor.id,
           );
-          const feedHash = feedHashes.get(source);
+          // What was imported is not the feed as it stands while rows were kept or held back: plans keep saying so.
+          const feedHash = kept.length === 0 && startHeld.length === 0 ? feedHashes.get(source) : undefined;
           await w.setSourceState({ source, lastAsOf: asOf, lastImport: importSeq, ...(feedHash ? { feedHash } : {}) });
           const detail =
             EVENT_KINDS.filter((k) => counts[k])
@@ -204,9 +259,11 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
           ]);
           results.push({
             source,
-            rows: current.length,
+            rows: feed.length,
             importSeq,
             outcome: events.length === 0 && changed === 0 && removed === 0 ? 'unchanged' : 'applied',
+            kept: kept.map((i) => i.id),
+            startHeld,
             events,
             counts,
             changed,
@@ -219,7 +276,7 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
     ),
   );
 
-  const stopped = outcomes.some((o) => o.outcome === 'stopped');
+  const stopped = outcomes.some((o) => o.outcome === 'stopped' || o.startHeld.length > 0);
   const ms = Math.round(performance.now() - started);
   if (g.json) {
     io.out(toJson({ ok: !stopped, asOf: asOf.toISOString(), ms, sources: outcomes }));
@@ -236,6 +293,14 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
         .map((k) => `${o.counts[k]} ${k}`)
         .join(', ') || 'no events';
     io.out(`source ${o.source}: ${o.rows} rows, ${o.changed} new or changed, ${o.removed} gone; ${counts}`);
+    if (o.kept.length > 0)
+      io.out(
+        `  kept as last imported (their rows were skipped): ${o.kept.slice(0, limit).join(', ')}${o.kept.length > limit ? ` and ${o.kept.length - limit} more` : ''}`,
+      );
+    for (const h of o.startHeld)
+      io.err(
+        `source ${o.source}: HELD ${h.summary}; approve with: tenure approve start-date ${h.identity} --reason "..."`,
+      );
     for (const e of o.events.slice(0, limit)) io.out(`  ${e.kind.padEnd(21)} ${e.summary}`);
     if (o.events.length > limit) io.out(`  ... and ${o.events.length - limit} more (tenure events, or --json)`);
   }
@@ -284,4 +349,16 @@ async function proposeCustody(
       },
     );
   }
+}
+
+/**
+ * Stored identities of a source that a feed read with --skip-invalid must not lose: those whose
+ * rows were skipped, or — when a skipped row's key could not be read — everyone missing from it.
+ */
+function keptBySkipping(previous: readonly Identity[], feed: readonly Identity[], read?: SourceRead): Identity[] {
+  if (!read || read.skipped === 0) return [];
+  const present = new Set(feed.map((i) => i.id));
+  const unknownKeys = read.skippedKeys.length < read.skipped;
+  const skipped = new Set(read.skippedKeys);
+  return previous.filter((i) => !present.has(i.id) && (unknownKeys || skipped.has(i.id)));
 }

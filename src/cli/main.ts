@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { applyCommand, type ApplyOptions } from './apply.js';
-import { approveDeprovisionCommand, approveLeaversCommand } from './approve.js';
+import { approveDeprovisionCommand, approveLeaversCommand, approveStartDateCommand } from './approve.js';
 import { auditExportCommand, auditVerifyCommand } from './audit.js';
 import { grantAddCommand, grantListCommand, grantRevokeCommand } from './grant.js';
 import { demoCommand, demoGenerateCommand, type DemoOptions } from './demo.js';
@@ -224,6 +224,16 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .requiredOption('--reason <text>', 'why so much access goes at once')
     .action((count: string, opts: Record<string, string>) =>
       run(() => approveDeprovisionCommand(io, globals(), count, opts))(),
+    );
+  approve
+    .command('start-date')
+    .description(
+      "let the next import move an active identity's start date into the future (it loses access until then)",
+    )
+    .argument('<identity>', 'the identity')
+    .requiredOption('--reason <text>', 'why the new start date is right')
+    .action((identity: string, opts: Record<string, string>) =>
+      run(() => approveStartDateCommand(io, globals(), identity, opts))(),
     );
   approve
     .command('leavers')

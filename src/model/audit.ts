@@ -10,6 +10,7 @@ import type { ChangeAction } from './plan.js';
 export const AUDIT_ACTIONS = [
   'import.completed',
   'import.stopped',
+  'import.start_date_held',
   'event.joiner',
   'event.mover',
   'event.leaver',
@@ -27,6 +28,7 @@ export const AUDIT_ACTIONS = [
   'exception.revoked',
   'approval.leavers',
   'approval.deprovision',
+  'approval.start_date',
   'approval.used',
   'review.started',
   'review.keep',

@@ -51,7 +51,7 @@ export type NewException = Omit<AccessException, 'id' | 'revokedAt' | 'revokedBy
 /** A person's approval of something a guardrail stopped: `leavers` for a source's import. */
 export interface Approval {
   readonly id: number;
-  readonly kind: 'leavers' | 'deprovision';
+  readonly kind: 'leavers' | 'deprovision' | 'start_date';
   /** What it applies to: `source:hr`, `target:directory`. */
   readonly scope: string;
   /** How many (leavers) it allows. */
