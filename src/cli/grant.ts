@@ -89,7 +89,7 @@ export async function grantListCommand(
   o: { all?: boolean; identity?: string },
 ): Promise<number> {
   const now = workspaceOf(g).asOf;
-  return workspaceOf(g).withStore('write', async (store) => {
+  return workspaceOf(g).withStore('read', async (store) => {
     const all = await store.exceptions(o.identity);
     const shown = o.all ? all : all.filter((e) => exceptionActive(e, now));
     if (g.json) io.out(toJson({ exceptions: shown.map((e) => ({ ...e, active: exceptionActive(e, now) })) }));

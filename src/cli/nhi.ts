@@ -1,3 +1,4 @@
+import { storedNhiState } from '../app/store-access.js';
 import { workspaceOf } from '../app/workspace.js';
 import { day } from '../plan/explain.js';
 import { custodyLapsed, type Custody } from '../model/custody.js';
@@ -20,10 +21,8 @@ export async function nhiListCommand(io: Io, g: GlobalOptions, o: { all?: boolea
   const asOf = workspaceOf(g).asOf;
   const { identities } = await planningIdentities(workspaceOf(g), loaded);
   const byId = new Map(identities.map((i) => [i.id, i]));
-  const { custody, rotations } = await workspaceOf(g).withStore('write', async (store) => ({
-    custody: await store.custody(),
-    rotations: await store.rotations(),
-  }));
+  // Hand-overs and rotations as recorded (and matching the audit log); none before anything is stored.
+  const { custody, rotations } = await storedNhiState(workspaceOf(g));
   const maxAge = loaded.policy.policies.nonHuman.maxCredentialAgeDays;
   const rows = identities
     .filter((i) => isNonHuman(i.kind))

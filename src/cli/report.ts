@@ -167,7 +167,7 @@ function withSkipHint(e: unknown): unknown {
 async function storeEvidence(g: GlobalOptions, policy: Policy): Promise<StoreEvidence | undefined> {
   const location = workspaceOf(g).storeLocation().location;
   if (!isPostgresUrl(location) && !existsSync(location)) return undefined;
-  return workspaceOf(g).withStore('write', async (store) => {
+  return workspaceOf(g).withStore('read', async (store) => {
     const verdict = verifyChain(await store.auditRecords());
     // Every import ever recorded, not the last few a status screen shows.
     const imports = await store.imports(ALL_IMPORTS);

@@ -161,7 +161,7 @@ export async function reviewStatusCommand(io: Io, g: GlobalOptions, campaignText
   const { loaded } = workspaceOf(g).policy();
   const now = workspaceOf(g).asOf;
   const id = campaignText === undefined ? undefined : whole(campaignText, 'campaign');
-  const report = await workspaceOf(g).withStore('write', async (store) => {
+  const report = await workspaceOf(g).withStore('read', async (store) => {
     const campaigns = await store.campaigns(id);
     if (id !== undefined && campaigns.length === 0) throw new UserError(`there is no review ${id}`, EXIT.invalid);
     const out = [];
@@ -241,7 +241,7 @@ export async function reviewExportCommand(
   const id = whole(campaignText, 'campaign');
   const format = o.format ?? (g.json ? 'json' : 'csv');
   if (format !== 'csv' && format !== 'json') throw new UserError(`--format ${format}: write csv or json`, EXIT.usage);
-  const { campaign, items } = await workspaceOf(g).withStore('write', async (store: StateStore) => {
+  const { campaign, items } = await workspaceOf(g).withStore('read', async (store: StateStore) => {
     const c = (await store.campaigns(id))[0];
     if (!c) throw new UserError(`there is no review ${id}`, EXIT.invalid);
     return { campaign: c, items: await store.reviewItems({ campaign: id }) };
