@@ -381,8 +381,7 @@ for (const backend of backends) {
 
     it('refuses a store written by a newer Tenure and leaves it untouched', async () => {
       const copy = await backend.fresh();
-      (await openStore(copy)).close().catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 50));
+      await (await openStore(copy)).close();
       await backend.raw(
         copy,
         `insert into tenure_migrations (name, timestamp) values ('9999_from_the_future', '2030-01-01T00:00:00.000Z')`,
