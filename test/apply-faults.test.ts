@@ -55,9 +55,7 @@ function desired(people: number, prefix?: string): Holdings {
   };
 }
 
-interface Run extends CliResult {
-  readonly ms: number;
-}
+type Run = CliResult;
 
 interface Watch {
   /** Each line of standard output as it is written (an operation's sentence as it ends). */
@@ -104,7 +102,6 @@ function org(
     async run(args, watch = {}) {
       const out: string[] = [];
       const err: string[] = [];
-      const started = Date.now();
       const argv = ['-c', join(dir, 'tenure.yaml'), '--state', join(dir, 'state.db'), '--as-of', AS_OF, ...args];
       const code = await main(argv, {
         out: (s) => {
@@ -117,7 +114,7 @@ function org(
         },
         tty: false,
       });
-      return { code, stdout: out.join('\n'), stderr: err.join('\n'), ms: Date.now() - started };
+      return { code, stdout: out.join('\n'), stderr: err.join('\n') };
     },
     ...rest,
   };
@@ -126,13 +123,17 @@ function org(
 interface JournalRow {
   readonly state: string;
   readonly attempts: number;
+  /** `code: message` of the attempt that failed last, as the journal keeps it. */
+  readonly lastError: string | null;
 }
 
 /** The operations journal in the organisation's state store. */
 function journal(o: Org): JournalRow[] {
   const db = new BetterSqlite3(join(o.dir, 'state.db'), { readonly: true });
   try {
-    return db.prepare('select state, attempts from operations order by id').all() as JournalRow[];
+    return db
+      .prepare('select state, attempts, last_error as lastError from operations order by id')
+      .all() as JournalRow[];
   } finally {
     db.close();
   }
@@ -207,13 +208,31 @@ async function quarantinedThenResumed(
   await assertConverged(o);
 }
 
-/** Waits (up to 5 s) until the condition holds. */
+/**
+ * Waits until the condition holds. The 30 s bound only ends a wait for something that will not happen, with a message;
+ * it is no timing: the scenarios share one busy process, which makes each step slower, never that slow.
+ */
 async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + 30_000;
   while (!condition()) {
     assert.ok(Date.now() < deadline, what);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/**
+ * While a hang lasts, what ended the attempts the journal kept was a timeout of the client's, and nothing else: the
+ * error code says so (`timeout: ...`), or for a connection that never got through, its message (PostgreSQL's pool
+ * reports an `unreachable` server, "timeout exceeded when trying to connect").
+ */
+function endedByTimeouts(o: Org): void {
+  const errors = journal(o).flatMap((op) => (op.state !== 'succeeded' && op.lastError ? [op.lastError] : []));
+  assert.ok(errors.length > 0, 'the operations kept for the next run say why');
+  assert.deepEqual(
+    errors.filter((e) => !/^timeout: |^unreachable: .*\btimeout\b/.test(e)),
+    [],
+    'every attempt the hang held was ended by a timeout',
+  );
 }
 
 const closing: (() => Promise<void>)[] = [];
@@ -292,8 +311,10 @@ function applyWithFault(o: ScimOrg, fault: HttpFault, args: readonly string[]): 
 }
 
 // Every scenario has its own servers and proxies, so all run side by side: their time is waiting (timeouts, backoff).
-// A run that never ends fails the test at the time limit instead of holding the suite.
-describe('tenure apply behind a faulty network', { concurrency: true, timeout: 90_000 }, () => {
+// A run that never ends fails the test at the time limit instead of holding the suite. The limit is generous: the
+// scenarios share one process, and the slapd ones took 76 s of the 90 s there were at a load average of 10 on 2 cores. The limit is generous: the
+// scenarios share one process, and the slapd ones took 76 s of the 90 s there were at a load average of 10 on 2 cores.
+describe('tenure apply behind a faulty network', { concurrency: true, timeout: 300_000 }, () => {
   describe('a SCIM server behind the HTTP proxy', () => {
     it('500 on every third write, after the server did it: each retried once, converged in one run, nothing twice', async () => {
       const o = await scimOrg(12);
@@ -354,11 +375,11 @@ describe('tenure apply behind a faulty network', { concurrency: true, timeout: 9
       assert.ok(throttled.length >= 2, `${throttled.length} requests throttled`);
       for (const i of throttled) {
         // One operation at a time: the next request is that operation's retry, which must wait the full second
-        // (the executor's own first backoff is 100–200 ms).
+        // (the executor's own first backoff is 100–200 ms). The gap is the behaviour itself, seen at the server, and
+        // only a lower bound: a busy machine can make the retry later, never earlier.
         const waited = seen[i + 1]!.at - seen[i]!.at;
         assert.ok(waited >= 990, `retried ${waited} ms after a 429 with Retry-After: 1`);
       }
-      assert.ok(r.ms >= throttled.length * 1000, `the run took ${r.ms} ms`);
       await assertConverged(o);
     });
 
@@ -389,9 +410,9 @@ describe('tenure apply behind a faulty network', { concurrency: true, timeout: 9
       await allGivenUp();
       await o.fault('none');
 
-      await quarantinedThenResumed(o, 'hang', 10, async (first) => {
+      await quarantinedThenResumed(o, 'hang', 10, async () => {
         await allGivenUp();
-        assert.ok(first.ms >= 1_000, `the run took ${first.ms} ms`);
+        endedByTimeouts(o);
       });
     });
   });
@@ -488,10 +509,10 @@ describe('tenure apply behind a faulty network', { concurrency: true, timeout: 9
 
     it('the directory hangs mid-run: timeout_ms ends each request; quarantined, then resumed and converged', async () => {
       const o = await ldapOrg(20, 1_000);
-      await quarantinedThenResumed(o, 'hang', 10, (first) => {
+      await quarantinedThenResumed(o, 'hang', 10, () => {
         // Nothing but the client ends a held connection while the hang lasts: its timeout did.
         assert.ok(o.released() > 0, 'the client gave up on held connections');
-        assert.ok(first.ms >= 1_000, `the run took ${first.ms} ms`);
+        endedByTimeouts(o);
       });
     });
   });
@@ -573,10 +594,10 @@ describe('tenure apply behind a faulty network', { concurrency: true, timeout: 9
 
     it('the server hangs mid-run: client-side query and connect timeouts end each wait; quarantined, then resumed, converged', async () => {
       const o = await pgOrg(20, 1_000);
-      await quarantinedThenResumed(o, 'hang', 10, (first) => {
+      await quarantinedThenResumed(o, 'hang', 10, () => {
         // Nothing but the client ends a held connection while the hang lasts: its query or connect timeout did.
         assert.ok(o.released() > 0, 'the client gave up on held connections');
-        assert.ok(first.ms >= 1_000, `the run took ${first.ms} ms`);
+        endedByTimeouts(o);
       });
     });
   });
