@@ -50,6 +50,10 @@ function child(script: string, args: string[]): Figure[] {
 
 const suites: { name: string; run: () => Figure[] }[] = [
   {
+    name: 'generate',
+    run: () => child('generate.ts', []),
+  },
+  {
     name: 'desired-state',
     run: () => {
       const dir = organisation(100_000, 1_000, 42);

@@ -26,6 +26,13 @@ import { startSlapd, type SlapdServer } from './support/slapd-server.js';
 // the fault is gone, with no account or membership made twice.
 
 const AS_OF = '2026-11-01';
+/**
+ * The targets' client-side timeout (timeout_ms, statement and connect timeouts). It ends every request a hang holds,
+ * and must not end one the server answers: the scenarios share one process (the SCIM server, the proxies and the
+ * command line all run in it), so on a loaded machine a healthy answer can take more than a second. At 1 s, requests
+ * timed out before any fault began at a load average of 10 on 2 cores.
+ */
+const CLIENT_TIMEOUT_MS = 5_000;
 const GROUPS = ['engineering', 'finance', 'staff'];
 
 /** n active employees, alternately in Engineering and Finance: each gets an account, staff and a department group. */
@@ -55,9 +62,7 @@ function desired(people: number, prefix?: string): Holdings {
   };
 }
 
-interface Run extends CliResult {
-  readonly ms: number;
-}
+type Run = CliResult;
 
 interface Watch {
   /** Each line of standard output as it is written (an operation's sentence as it ends). */
@@ -104,7 +109,6 @@ function org(
     async run(args, watch = {}) {
       const out: string[] = [];
       const err: string[] = [];
-      const started = Date.now();
       const argv = ['-c', join(dir, 'tenure.yaml'), '--state', join(dir, 'state.db'), '--as-of', AS_OF, ...args];
       const code = await main(argv, {
         out: (s) => {
@@ -117,7 +121,7 @@ function org(
         },
         tty: false,
       });
-      return { code, stdout: out.join('\n'), stderr: err.join('\n'), ms: Date.now() - started };
+      return { code, stdout: out.join('\n'), stderr: err.join('\n') };
     },
     ...rest,
   };
@@ -126,13 +130,17 @@ function org(
 interface JournalRow {
   readonly state: string;
   readonly attempts: number;
+  /** `code: message` of the attempt that failed last, as the journal keeps it. */
+  readonly lastError: string | null;
 }
 
 /** The operations journal in the organisation's state store. */
 function journal(o: Org): JournalRow[] {
   const db = new BetterSqlite3(join(o.dir, 'state.db'), { readonly: true });
   try {
-    return db.prepare('select state, attempts from operations order by id').all() as JournalRow[];
+    return db
+      .prepare('select state, attempts, last_error as lastError from operations order by id')
+      .all() as JournalRow[];
   } finally {
     db.close();
   }
@@ -207,13 +215,31 @@ async function quarantinedThenResumed(
   await assertConverged(o);
 }
 
-/** Waits (up to 5 s) until the condition holds. */
+/**
+ * Waits until the condition holds. The 30 s bound only ends a wait for something that will not happen, with a message;
+ * it is no timing: the scenarios share one busy process, which makes each step slower, never that slow.
+ */
 async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + 30_000;
   while (!condition()) {
     assert.ok(Date.now() < deadline, what);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/**
+ * While a hang lasts, what ended the attempts the journal kept was a timeout of the client's, and nothing else: the
+ * error code says so (`timeout: ...`), or for a connection that never got through, its message (PostgreSQL's pool
+ * reports an `unreachable` server, "timeout exceeded when trying to connect").
+ */
+function endedByTimeouts(o: Org): void {
+  const errors = journal(o).flatMap((op) => (op.state !== 'succeeded' && op.lastError ? [op.lastError] : []));
+  assert.ok(errors.length > 0, 'the operations kept for the next run say why');
+  assert.deepEqual(
+    errors.filter((e) => !/^timeout: |^unreachable: .*\btimeout\b/.test(e)),
+    [],
+    'every attempt the hang held was ended by a timeout',
+  );
 }
 
 const closing: (() => Promise<void>)[] = [];
@@ -239,7 +265,7 @@ async function scim(server: ScimServer, method: string, path: string, body?: unk
   return r.json();
 }
 
-async function scimOrg(people: number, timeoutMs = 5_000): Promise<ScimOrg> {
+async function scimOrg(people: number, timeoutMs = CLIENT_TIMEOUT_MS): Promise<ScimOrg> {
   const server = await startScimServer();
   const proxy = await startHttpFaultProxy(new URL(server.url).origin);
   closing.push(
@@ -292,8 +318,10 @@ function applyWithFault(o: ScimOrg, fault: HttpFault, args: readonly string[]): 
 }
 
 // Every scenario has its own servers and proxies, so all run side by side: their time is waiting (timeouts, backoff).
-// A run that never ends fails the test at the time limit instead of holding the suite.
-describe('tenure apply behind a faulty network', { concurrency: true, timeout: 90_000 }, () => {
+// A run that never ends fails the test at the time limit instead of holding the suite. The limit is generous: the
+// scenarios share one process, and the slapd ones took 76 s of the 90 s there were at a load average of 10 on 2 cores. The limit is generous: the
+// scenarios share one process, and the slapd ones took 76 s of the 90 s there were at a load average of 10 on 2 cores.
+describe('tenure apply behind a faulty network', { concurrency: true, timeout: 300_000 }, () => {
   describe('a SCIM server behind the HTTP proxy', () => {
     it('500 on every third write, after the server did it: each retried once, converged in one run, nothing twice', async () => {
       const o = await scimOrg(12);
@@ -354,11 +382,11 @@ describe('tenure apply behind a faulty network', { concurrency: true, timeout: 9
       assert.ok(throttled.length >= 2, `${throttled.length} requests throttled`);
       for (const i of throttled) {
         // One operation at a time: the next request is that operation's retry, which must wait the full second
-        // (the executor's own first backoff is 100–200 ms).
+        // (the executor's own first backoff is 100–200 ms). The gap is the behaviour itself, seen at the server, and
+        // only a lower bound: a busy machine can make the retry later, never earlier.
         const waited = seen[i + 1]!.at - seen[i]!.at;
         assert.ok(waited >= 990, `retried ${waited} ms after a 429 with Retry-After: 1`);
       }
-      assert.ok(r.ms >= throttled.length * 1000, `the run took ${r.ms} ms`);
       await assertConverged(o);
     });
 
@@ -375,7 +403,7 @@ describe('tenure apply behind a faulty network', { concurrency: true, timeout: 9
     });
 
     it('requests hang: the connection timeout ends each one; quarantined, then resumed and converged', async () => {
-      const o = await scimOrg(20, 1_000);
+      const o = await scimOrg(20);
       // The proxy never answers a held request: each one ends because the client stops waiting.
       const allGivenUp = async (): Promise<void> => {
         const held = o.proxy.requests.filter((q) => q.outcome === 'hang').length;
@@ -385,13 +413,13 @@ describe('tenure apply behind a faulty network', { concurrency: true, timeout: 9
       await o.fault('hang');
       const early = await o.run(['apply']);
       assert.equal(early.code, 1);
-      assert.match(early.stderr, /SCIM GET \/Users took longer than 1000 ms/);
+      assert.match(early.stderr, new RegExp(`SCIM GET /Users took longer than ${CLIENT_TIMEOUT_MS} ms`));
       await allGivenUp();
       await o.fault('none');
 
-      await quarantinedThenResumed(o, 'hang', 10, async (first) => {
+      await quarantinedThenResumed(o, 'hang', 10, async () => {
         await allGivenUp();
-        assert.ok(first.ms >= 1_000, `the run took ${first.ms} ms`);
+        endedByTimeouts(o);
       });
     });
   });
@@ -482,16 +510,16 @@ describe('tenure apply behind a faulty network', { concurrency: true, timeout: 9
     }
 
     it('connections refused mid-run: quarantined with nothing lost, then resumed and converged', async () => {
-      const o = await ldapOrg(20, 2_000);
+      const o = await ldapOrg(20, CLIENT_TIMEOUT_MS);
       await quarantinedThenResumed(o, 'refuse', 10);
     });
 
     it('the directory hangs mid-run: timeout_ms ends each request; quarantined, then resumed and converged', async () => {
-      const o = await ldapOrg(20, 1_000);
-      await quarantinedThenResumed(o, 'hang', 10, (first) => {
+      const o = await ldapOrg(20, CLIENT_TIMEOUT_MS);
+      await quarantinedThenResumed(o, 'hang', 10, () => {
         // Nothing but the client ends a held connection while the hang lasts: its timeout did.
         assert.ok(o.released() > 0, 'the client gave up on held connections');
-        assert.ok(first.ms >= 1_000, `the run took ${first.ms} ms`);
+        endedByTimeouts(o);
       });
     });
   });
@@ -572,11 +600,11 @@ describe('tenure apply behind a faulty network', { concurrency: true, timeout: 9
     }
 
     it('the server hangs mid-run: client-side query and connect timeouts end each wait; quarantined, then resumed, converged', async () => {
-      const o = await pgOrg(20, 1_000);
-      await quarantinedThenResumed(o, 'hang', 10, (first) => {
+      const o = await pgOrg(20, CLIENT_TIMEOUT_MS);
+      await quarantinedThenResumed(o, 'hang', 10, () => {
         // Nothing but the client ends a held connection while the hang lasts: its query or connect timeout did.
         assert.ok(o.released() > 0, 'the client gave up on held connections');
-        assert.ok(first.ms >= 1_000, `the run took ${first.ms} ms`);
+        endedByTimeouts(o);
       });
     });
   });

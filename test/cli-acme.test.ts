@@ -5,8 +5,9 @@ import { describe, it } from 'node:test';
 import { folder, tenure } from './cli-harness.js';
 
 // The commands a newcomer runs in the README's tour, against examples/acme, checked for what a
-// user reads in their output.
-const acme = ['-c', 'examples/acme/tenure.yaml', '--as-of', '2026-11-01'];
+// user reads in their output. The tests own their store: a fresh one in a temporary folder, never
+// the one the tour itself leaves behind (nor one next to the example).
+const acme = ['-c', 'examples/acme/tenure.yaml', '--state', join(folder({}), 'state.db'), '--as-of', '2026-11-01'];
 
 describe('tenure on examples/acme', () => {
   it('validates the example', async () => {

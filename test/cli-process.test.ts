@@ -23,7 +23,19 @@ describe('the tenure process', () => {
   });
 
   it('prints exactly one JSON document on stdout with --json', () => {
-    const r = run('-c', 'examples/acme/tenure.yaml', '--as-of', '2026-11-01', '--json', 'why', 'E000047');
+    // Its own store: never the one the README's tour leaves in the working tree.
+    const state = join(folder({}), 'state.db');
+    const r = run(
+      '-c',
+      'examples/acme/tenure.yaml',
+      '--state',
+      state,
+      '--as-of',
+      '2026-11-01',
+      '--json',
+      'why',
+      'E000047',
+    );
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout) as {
       identity: string;

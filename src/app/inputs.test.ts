@@ -30,11 +30,13 @@ describe('openActualState', () => {
       new ConnectorError('apps', 'rate_limited', 'slow down', undefined, 300),
       new ConnectorError('apps', 'internal', 'HTTP 500'),
     ]);
-    const started = Date.now();
-    const actual = await openActualState(loaded, undefined, new Map([['apps', connector]]));
+    const waits: number[] = [];
+    const sleep = (ms: number) => (waits.push(ms), Promise.resolve());
+    const actual = await openActualState(loaded, undefined, new Map([['apps', connector]]), sleep);
     assert.equal(actual.targets[0]!.accounts.length, 1);
     assert.equal(calls(), 3);
-    assert.ok(Date.now() - started >= 300 + 500, 'waited for Retry-After, then backed off');
+    // 300 ms as the target asked (more than the first backoff of 250 ms), then the second backoff.
+    assert.deepEqual(waits, [300, 500], 'waited for Retry-After, then backed off');
   });
 
   it('gives up at once on an error that retrying cannot fix, naming the target once', async () => {

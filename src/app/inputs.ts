@@ -69,11 +69,15 @@ export function openTargets(loaded: LoadedPolicy): Map<string, Connector> {
   return new Map(loaded.policy.targets.map((t) => [t.id, wrap(() => openConnector(t, loaded.policy.file))]));
 }
 
-/** Actual state: a combined snapshot file when given, else read through each target's connector. */
+/**
+ * Actual state: a combined snapshot file when given, else read through each target's connector.
+ * `sleep` waits between retries (injected by tests).
+ */
 export async function openActualState(
   loaded: LoadedPolicy,
   actualFile?: string,
   connectors?: ReadonlyMap<string, Connector>,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
 ): Promise<ActualState> {
   const targets: TargetState[] = [];
   if (actualFile) {
@@ -95,7 +99,7 @@ export async function openActualState(
   const open = connectors ?? openTargets(loaded);
   for (const [target, connector] of open) {
     try {
-      targets.push({ target, accounts: await listWithRetries(connector) });
+      targets.push({ target, accounts: await listWithRetries(connector, sleep) });
     } catch (e) {
       if (e instanceof ConnectorError) {
         const message = e.message.startsWith(`target "${target}"`) ? e.message : `target "${target}": ${e.message}`;
@@ -113,14 +117,18 @@ export async function openActualState(
  * Reading a target rides out what the executor rides out: a retryable error (a 500, a 429, a
  * timeout) is tried again after a short backoff, or after the Retry-After the target asked for.
  */
-async function listWithRetries(connector: Connector, attempts = 4): Promise<readonly Account[]> {
+async function listWithRetries(
+  connector: Connector,
+  sleep: (ms: number) => Promise<void>,
+  attempts = 4,
+): Promise<readonly Account[]> {
   for (let i = 1; ; i++) {
     try {
       return await connector.listAccounts();
     } catch (e) {
       if (!(e instanceof ConnectorError) || !e.retryable || i >= attempts) throw e;
       const delay = Math.max(e.retryAfterMs ?? 0, 250 * 2 ** (i - 1));
-      await new Promise((r) => setTimeout(r, Math.min(delay, 30_000)));
+      await sleep(Math.min(delay, 30_000));
     }
   }
 }

@@ -468,10 +468,9 @@ describe('generateOrganisation', () => {
     assert.ok(directory.length > active * 0.9, 'most active people have a directory account');
   });
 
-  it('matches 5-20 roles per person at 100,000 people and 1,000 roles, quickly', () => {
-    const started = performance.now();
+  // Its time is a benchmark (npm run bench -- --only=generate), not a test.
+  it('matches 5-20 roles per person at 100,000 people and 1,000 roles', () => {
     const org = generateOrganisation({ people: 100_000, roles: 1000, seed: 42, asOf: AS_OF });
-    const ms = performance.now() - started;
     assert.ok(
       org.stats.averageRolesMatched >= 5 && org.stats.averageRolesMatched <= 20,
       `average ${org.stats.averageRolesMatched}`,
@@ -479,6 +478,5 @@ describe('generateOrganisation', () => {
     assert.equal(org.stats.roles, 1000);
     assert.ok(org.stats.departments >= 25 && org.stats.locations >= 35 && org.stats.costCenters >= 150);
     assert.ok(org.stats.entitlements >= 200 && org.stats.entitlements <= 600, `${org.stats.entitlements} entitlements`);
-    assert.ok(ms < 20_000, `generated in ${Math.round(ms)} ms`);
   });
 });

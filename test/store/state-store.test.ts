@@ -273,8 +273,9 @@ for (const backend of backends) {
     });
 
     it('never interleaves writes of two real processes', async () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'test/store/hold-write-lock.ts', location, '1500'], {
-        stdio: ['ignore', 'pipe', 'inherit'],
+      // The child holds the lock until told to let go: a busy machine cannot make it let go early.
+      const child = spawn(process.execPath, ['--import', 'tsx', 'test/store/hold-write-lock.ts', location, '300'], {
+        stdio: ['pipe', 'pipe', 'inherit'],
       });
       let output = '';
       await new Promise<void>((resolve) =>
@@ -284,7 +285,9 @@ for (const backend of backends) {
         store.write(() => Promise.resolve(), { waitMs: 200 }),
         (e: unknown) => e instanceof StoreError && e.code === 'busy',
       );
-      // With a long enough wait the second writer gets in after the first has committed.
+      // With a long enough wait the second writer gets in after the first has committed. Told to
+      // let go, the child keeps the lock a moment longer, so this write normally finds it held.
+      child.stdin.end('release\n');
       await store.write(
         (w) =>
           w.audit([
@@ -547,8 +550,7 @@ for (const backend of backends) {
 
     it('refuses a store written by a newer Tenure and leaves it untouched', async () => {
       const copy = await backend.fresh();
-      (await openStore(copy)).close().catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 50));
+      await (await openStore(copy)).close();
       await backend.raw(
         copy,
         `insert into tenure_migrations (name, timestamp) values ('9999_from_the_future', '2030-01-01T00:00:00.000Z')`,

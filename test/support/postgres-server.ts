@@ -21,7 +21,8 @@ const MIN_MAJOR = 15;
 const INSTALL_HINT =
   "sudo sh -c 'DEBIAN_FRONTEND=noninteractive apt-get update && apt-get install -y --no-install-recommends postgresql'";
 const START_ATTEMPTS = 5;
-const READY_TIMEOUT_MS = 15_000;
+// A bound for a start that went wrong, not a timing: a loaded 2-core machine takes seconds.
+const READY_TIMEOUT_MS = 30_000;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Running commands (argument arrays only, never a shell string built from our inputs)

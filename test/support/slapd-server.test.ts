@@ -32,7 +32,8 @@ describe('startSlapd', () => {
     await server?.stop();
   });
 
-  test('runs on a loopback port from a generated slapd.conf in its temporary folder, quickly', (t) => {
+  test('runs on a loopback port from a generated slapd.conf in its temporary folder', (t) => {
+    // How long a start took is reported, not asserted: a loaded machine is slower, not wrong.
     t.diagnostic(`start took ${Math.round(startMs)} ms`);
     assert.equal(server.url, `ldap://127.0.0.1:${server.port}`);
     assert.equal(server.baseDn, 'dc=example,dc=test');
@@ -41,7 +42,6 @@ describe('startSlapd', () => {
     assert.match(conf, /^database mdb$/m);
     assert.match(conf, /^suffix "dc=example,dc=test"$/m);
     assert.ok(existsSync(join(server.dir, 'data.mdb')), 'the mdb database lives in the folder');
-    assert.ok(startMs < 3_000, `start took ${Math.round(startMs)} ms`);
   });
 
   test('the admin can bind; a wrong password cannot', async () => {
