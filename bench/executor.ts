@@ -241,7 +241,51 @@ const collect = (): void => (globalThis as { gc?: () => void }).gc?.();
   const memoryMs = await run(new MemoryJournal(), 'j1');
   const store = await openStore(join(mkdtempSync(join(tmpdir(), 'tenure-bench-journal-')), 'state.db'));
   const sqliteMs = await run(store.journal(), 'j2');
+  // The same again as apply runs it now: every mark checks the lease's fence, and every operation
+  // that lands writes its audit record in the mark's transaction.
+  const claim = {
+    name: 'target:mem',
+    holder: 'bench',
+    host: 'bench',
+    pid: process.pid,
+    ttlMs: 120_000,
+    now: new Date(),
+  };
+  const lease = await store.acquireLease(claim, () => false);
+  if (!lease.acquired) throw new Error('bench: lease not acquired');
+  const t = performance.now();
+  await executePlan(
+    'j3',
+    planOf('mem', journalOps, 'j'),
+    new Map([['mem', new MemoryConnector('mem', [])]]),
+    store.journal([{ name: 'target:mem', fence: lease.lease.fence }]),
+    {
+      concurrency: CONCURRENCY,
+      effects: (op) =>
+        op.state === 'succeeded'
+          ? {
+              audit: [
+                {
+                  at: new Date(),
+                  actor: 'bench',
+                  action: `operation.${op.change.action}`,
+                  subject: op.change.account,
+                  reason: op.sentence,
+                  details: { plan: 'j3', target: op.change.target, account: op.change.account },
+                },
+              ],
+            }
+          : undefined,
+    },
+  );
+  const auditedMs = performance.now() - t;
   await store.close();
   emit('journal_overhead_sqlite_per_op', Math.round(((sqliteMs - memoryMs) / journalOps) * 1000) / 1000, 'ms');
+  emit(
+    'audit_and_lease_per_op_sqlite',
+    Math.round(((auditedMs - sqliteMs) / journalOps) * 1000) / 1000,
+    'ms',
+    '<= 0.5',
+  );
   emit('journal_ops', journalOps, 'operations');
 }

@@ -36,8 +36,6 @@ export async function applyCommand(
       throw new UserError(`cannot read the plan ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   }
-  const backdated = ws.backdatingNote();
-  if (backdated && !g.json) io.err(backdated);
   const limit = o.limit ?? 30;
   let shown = 0;
   // On a terminal a progress bar per target stands on stderr, and sentences are kept for the end.

@@ -3,7 +3,6 @@ import { exceptionActive, type AccessException } from '../model/exception.js';
 import { didYouMean } from '../policy/suggest.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
 
-import { actor } from '../app/actor.js';
 import type { GlobalOptions } from './global-options.js';
 import { declaredEntitlement } from '../app/inputs.js';
 import { dateText } from './flags.js';
@@ -65,12 +64,12 @@ export async function grantAddCommand(
       throw new UserError('nobody approves their own exception: name another approver', EXIT.invalid);
     if (approver.status !== 'active')
       throw new UserError(`approver ${approver.id} is ${approver.status}, not active`, EXIT.invalid);
-    const by = actor();
+    const by = workspaceOf(g).actor.id;
     // The store writes the exception's audit record with it, in the same transaction.
     const id = await store.write((w) =>
       w.addException(
         { identity, entitlement, reason: o.reason!.trim(), approver: approver.id, grantedBy: by, from: now, until },
-        { actor: by, at: now, reason: o.reason!.trim() },
+        workspaceOf(g).auditContext(o.reason!.trim()),
       ),
     );
     if (g.json) io.out(toJson({ id, identity, entitlement, approver: approver.id, until }));
@@ -116,8 +115,7 @@ export async function grantRevokeCommand(
     if (!e) throw new UserError(`no exception #${id}`, EXIT.invalid, [], 'tenure grant list --all shows them');
     if (!exceptionActive(e, now))
       throw new UserError(`exception #${id} is not in force (it ended or was revoked already)`, EXIT.invalid);
-    const by = actor();
-    await store.write((w) => w.revokeException(id, { actor: by, at: now, reason: o.reason!.trim() }));
+    await store.write((w) => w.revokeException(id, workspaceOf(g).auditContext(o.reason!.trim())));
     io.out(`exception #${id} revoked: ${e.identity} no longer holds ${e.entitlement} through it`);
     return EXIT.ok;
   });

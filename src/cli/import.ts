@@ -188,14 +188,12 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
             const reason = `${verdict.reason} Approve with: tenure import --approve-leavers ${leavers}`;
             await w.finishImport(importSeq, 0, 'stopped', reason);
             await w.audit([
-              {
-                at: asOf,
-                actor: ws.actor.id,
+              ws.auditEntry({
                 action: 'import.stopped',
                 subject: `source:${source}`,
                 reason,
                 details: { leavers, population: previous.length, rows: current.length },
-              },
+              }),
             ]);
             results.push({
               source,
@@ -232,9 +230,7 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
               .join(', ') || 'no events';
           await w.finishImport(importSeq, events.length, 'applied', detail);
           await w.audit([
-            {
-              at: asOf,
-              actor: ws.actor.id,
+            ws.auditEntry({
               action: 'import.completed',
               subject: `source:${source}`,
               reason: detail,
@@ -247,15 +243,15 @@ export async function importCommand(io: Io, g: GlobalOptions, options: ImportOpt
                   ? { approvedLeavers: approval ? approval.amount : approved, approval: approval?.id }
                   : {}),
               },
-            },
-            ...events.map((e) => ({
-              at: asOf,
-              actor: ws.actor.id,
-              action: `event.${e.kind}` as const,
-              subject: e.identity,
-              reason: e.summary,
-              details: { source, grantsAdded: e.grantsAdded.length, grantsRemoved: e.grantsRemoved.length },
-            })),
+            }),
+            ...events.map((e) =>
+              ws.auditEntry({
+                action: `event.${e.kind}` as const,
+                subject: e.identity,
+                reason: e.summary,
+                details: { source, grantsAdded: e.grantsAdded.length, grantsRemoved: e.grantsRemoved.length },
+              }),
+            ),
           ]);
           results.push({
             source,

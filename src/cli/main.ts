@@ -21,6 +21,7 @@ import { validateCommand } from './validate.js';
 import { whoHasCommand } from './who-has.js';
 import { whyCommand } from './why.js';
 import type { GlobalOptions } from './global-options.js';
+import { workspaceOf } from '../app/workspace.js';
 import type { LintOptions } from './lint.js';
 import type { DriftOptions } from './drift.js';
 import { choice, dateFlag, nonBlank, positiveNumber, wholeNumber } from './flags.js';
@@ -74,6 +75,28 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .showHelpAfterError('(run tenure --help for usage)');
 
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  // A change recorded for a time more than a day from today is said before it is made: a backdated
+  // approval or import is legitimate (catching up), but never silent.
+  const changesState = new Set([
+    'import',
+    'apply',
+    'grant add',
+    'grant revoke',
+    'approve deprovision',
+    'approve leavers',
+    'approve start-date',
+    'review start',
+    'review decide',
+    'review close',
+    'nhi confirm',
+  ]);
+  program.hook('preAction', (_program, action) => {
+    const name =
+      action.parent && action.parent !== program ? `${action.parent.name()} ${action.name()}` : action.name();
+    if (!changesState.has(name) || globals().json) return;
+    const note = workspaceOf(globals()).backdatingNote();
+    if (note) io.err(note);
+  });
   // Deciding as a reviewer or taking over an NHI names a person: the OS user is not one.
   const requiredActor = (command: string): string => {
     const as = globals().as ?? process.env.TENURE_ACTOR;

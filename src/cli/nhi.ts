@@ -4,7 +4,6 @@ import { day } from '../plan/explain.js';
 import { custodyLapsed, type Custody } from '../model/custody.js';
 import { isNonHuman } from '../model/identity.js';
 import { didYouMean } from '../policy/suggest.js';
-import { actor } from '../app/actor.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
 import { planningIdentities } from '../app/planning-identities.js';
 
@@ -71,7 +70,7 @@ export async function nhiConfirmCommand(io: Io, g: GlobalOptions, nhi: string, o
   const asOf = workspaceOf(g).asOf;
   const who = o.as;
   if (!who) throw new UserError('say who takes it over: --as ID (an active person)', EXIT.usage);
-  const by = actor();
+  const by = workspaceOf(g).actor.id;
   const confirmed = await workspaceOf(g).withStore('write', (store, waitMs) =>
     store.write(
       async (w) => {

@@ -1,7 +1,6 @@
 import { workspaceOf } from '../app/workspace.js';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { actor } from '../app/actor.js';
 import { renderPlanMarkdown, renderPlanText } from '../plan/render-plan.js';
 import { auditIfStored } from '../app/store-access.js';
 import { planNow } from '../app/plan-state.js';
@@ -58,7 +57,7 @@ export async function savePlan(
   writeFileSync(file, text);
   await auditIfStored(workspaceOf(g), {
     at: new Date(plan.asOf),
-    actor: actor(),
+    actor: workspaceOf(g).actor.id,
     action: 'plan.saved',
     subject: `plan:${createHash('sha256').update(text).digest('hex')}`,
     reason,

@@ -6,7 +6,6 @@ import { flaggedRoles, parseScope, reviewItemsFor, scopeText } from '../governan
 import type { ReviewCampaign, ReviewDecision, ReviewItem } from '../model/review.js';
 import type { StateStore, StoreWriter } from '../store/state-store.js';
 import { csvText } from '../connectors/csv/csv-connector.js';
-import { actor } from '../app/actor.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
 import { planningIdentities } from '../app/planning-identities.js';
 import { storedDenials, storedExceptions } from '../app/store-access.js';
@@ -53,7 +52,7 @@ export async function reviewStartCommand(
   const items = reviewItemsFor(scope, loaded.policy, identities, desired);
   if (items.length === 0)
     throw new UserError(`nothing to review in ${scopeText(scope)}: nobody holds access there`, EXIT.invalid);
-  const by = actor();
+  const by = workspaceOf(g).actor.id;
   const id = await workspaceOf(g).withStore('write', (store, waitMs) =>
     store.write(
       async (w) => {
@@ -102,7 +101,7 @@ export async function reviewDecideCommand(
   if (decision === 'revoke' && comment === '')
     throw new UserError('a revoke needs a reason: --comment "why this access goes"', EXIT.usage);
   const now = workspaceOf(g).asOf;
-  const by = actor();
+  const by = workspaceOf(g).actor.id;
   const outcome = await workspaceOf(g).withStore('write', (store, waitMs) =>
     store.write(
       async (w) => {
@@ -128,7 +127,7 @@ export async function reviewDecideCommand(
           return refuse(
             `${reviewer} is not the reviewer of item ${item.id} (${item.identity}, ${item.entitlement}); ${item.reviewer ?? 'nobody'} is`,
           );
-        await decide(w, campaign, [{ item, decision, comment }], now, reviewer);
+        await decide(w, campaign, [{ item, decision, comment }], now, reviewer, workspaceOf(g).actor.id);
         return { item } as const;
       },
       { waitMs },
@@ -195,7 +194,6 @@ export async function reviewStatusCommand(io: Io, g: GlobalOptions, campaignText
 export async function reviewCloseCommand(io: Io, g: GlobalOptions, campaignText: string): Promise<number> {
   const id = whole(campaignText, 'campaign');
   const now = workspaceOf(g).asOf;
-  const by = actor();
   const result = await workspaceOf(g).withStore('write', (store, waitMs) =>
     store.write(
       async (w) => {
@@ -211,13 +209,15 @@ export async function reviewCloseCommand(io: Io, g: GlobalOptions, campaignText:
           undecided.map((item) => ({ item, decision: campaign.noResponse, comment })),
           now,
           'no-response',
+          workspaceOf(g).actor.id,
         );
-        await w.closeCampaign(id, {
-          actor: by,
-          at: now,
-          reason: `${undecided.length} undecided item(s) ${campaign.noResponse === 'keep' ? 'kept' : 'revoked'} by default`,
-          details: { undecided: undecided.length, noResponse: campaign.noResponse },
-        });
+        await w.closeCampaign(
+          id,
+          workspaceOf(g).auditContext(
+            `${undecided.length} undecided item(s) ${campaign.noResponse === 'keep' ? 'kept' : 'revoked'} by default`,
+            { undecided: undecided.length, noResponse: campaign.noResponse },
+          ),
+        );
         return { undecided: undecided.length, noResponse: campaign.noResponse };
       },
       { waitMs },
@@ -278,9 +278,10 @@ async function decide(
   decisions: readonly { item: ReviewItem; decision: ReviewDecision; comment: string }[],
   at: Date,
   by: string,
+  actorId: string,
 ): Promise<void> {
   if (decisions.length === 0) return;
-  const audit = { actor: actor(), at, reason: `kept by ${by}` };
+  const audit = { actor: actorId, at, reason: `kept by ${by}` };
   await w.decideItems(
     decisions.map((d) => ({ item: d.item.id, decision: d.decision, comment: d.comment, at, by })),
     audit,
