@@ -117,7 +117,15 @@ export class Workspace {
     try {
       store = await openStore(location, { waitMs, ...(mode === 'read-only' ? { readOnly: true } : {}) });
     } catch (e) {
-      throw storeProblem(e);
+      // A command that only reads works on a store it may not write (a read-only file or folder):
+      // opened that way, nothing is migrated or written.
+      if (mode !== 'read' || !(e instanceof StoreError) || !/read-?only|EACCES|EROFS|permission/i.test(e.message))
+        throw storeProblem(e);
+      try {
+        store = await openStore(location, { waitMs, readOnly: true });
+      } catch (again) {
+        throw storeProblem(again);
+      }
     }
     try {
       return await f(store, waitMs);
