@@ -1,24 +1,18 @@
 import type { Approval } from '../store/state-store.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
 import { workspaceOf } from '../app/workspace.js';
+import { recordApproval as record } from '../app/approve.js';
 import type { GlobalOptions } from './global-options.js';
 
-/** Records an approval (the store writes its audit record in the same transaction); returns its number. */
-async function recordApproval(
+/** Records an approval through the application layer. */
+function recordApproval(
   g: GlobalOptions,
   kind: Approval['kind'],
   scope: string,
   amount: number,
   reason: string,
 ): Promise<number> {
-  const ws = workspaceOf(g);
-  const now = ws.asOf;
-  const by = ws.actor.id;
-  return ws.withStore('write', (store) =>
-    store.write((w) =>
-      w.addApproval({ kind, scope, amount, reason, approvedBy: by, createdAt: now }, ws.auditContext(reason)),
-    ),
-  );
+  return record(workspaceOf(g), kind, scope, amount, reason);
 }
 
 function count(text: string, what: string): number {

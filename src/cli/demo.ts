@@ -5,10 +5,10 @@ import { performance } from 'node:perf_hooks';
 import { fixConflictingRoles } from '../demo/fix-conflicting-roles.js';
 import { generateOrganisation } from '../demo/generate-organisation.js';
 import { weekOfChanges } from '../demo/week-of-changes.js';
-import { applyCommand } from './apply.js';
-import { approveDeprovisionCommand } from './approve.js';
+import { applyPlan } from '../app/apply.js';
+import { recordApproval } from '../app/approve.js';
+import { importSources, type SourceOutcome } from '../app/import.js';
 import { auditVerifyCommand } from './audit.js';
-import { importCommand } from './import.js';
 import { planNow } from '../app/plan-state.js';
 import { EXIT, toJson, UserError, type Io } from './output.js';
 import type { GlobalOptions } from './global-options.js';
@@ -62,24 +62,14 @@ function capture(): { io: Io; out: string[]; err: string[] } {
 }
 
 interface ImportJson {
-  readonly ok: boolean;
-  readonly sources: readonly {
-    source: string;
-    rows: number;
-    outcome: 'applied' | 'stopped' | 'unchanged';
-    events: readonly { kind: string; identity: string; summary: string }[];
-    counts: Record<string, number>;
-    reason?: string;
-  }[];
+  readonly sources: readonly SourceOutcome[];
 }
 
 interface ApplyLine {
-  readonly type: 'operation' | 'quarantined' | 'summary';
-  readonly target?: string;
-  readonly state?: string;
-  readonly sentence?: string;
-  readonly ok?: boolean;
-  readonly targets?: readonly { target: string; succeeded: number; dead: number; pending: number }[];
+  readonly type: 'operation';
+  readonly target: string;
+  readonly state: string;
+  readonly sentence: string;
 }
 
 interface DayReport {
@@ -138,17 +128,21 @@ export async function demoCommand(io: Io, g: GlobalOptions, o: DemoOptions): Pro
   );
   say(`Everything is in ${folder}: tenure.yaml (the policy), hr.csv, nhi.json, targets/*/ and state.db.`);
 
-  const runImport = async (d: Date): Promise<ImportJson> => {
-    const c = capture();
-    await importCommand(c.io, on(d), {});
-    return JSON.parse(c.out.join('\n')) as ImportJson;
-  };
+  // The demo runs the same use cases as the commands, through the application layer.
+  const runImport = async (d: Date): Promise<ImportJson> => ({
+    sources: (await importSources(workspaceOf(on(d)), {})).outcomes,
+  });
   const runApply = async (d: Date): Promise<{ lines: ApplyLine[]; ms: number; code: number }> => {
-    const c = capture();
     const t = performance.now();
-    const code = await applyCommand(c.io, on(d), undefined, {});
-    const lines = c.out.flatMap((l) => l.split('\n')).map((l) => JSON.parse(l) as ApplyLine);
-    return { lines, ms: Math.round(performance.now() - t), code };
+    const outcome = await applyPlan(workspaceOf(on(d)), {});
+    const lines: ApplyLine[] = (outcome.result?.operations ?? []).map((op) => ({
+      type: 'operation',
+      target: op.change.target,
+      state: op.state,
+      sentence: op.sentence,
+    }));
+    const failed = (outcome.result?.targets ?? []).reduce((k, x) => k + x.dead + x.pending, 0);
+    return { lines, ms: Math.round(performance.now() - t), code: failed === 0 ? EXIT.ok : EXIT.applyFailed };
   };
   const describeImport = (r: ImportJson, subjects: readonly string[]): DayReport['import'] => {
     const events: Record<string, number> = {};
@@ -220,11 +214,13 @@ export async function demoCommand(io: Io, g: GlobalOptions, o: DemoOptions): Pro
   }
   for (const d of planned.plan.guardrails.deprovision.filter((x) => x.blocked)) {
     say(`  ✋ BLOCKED by the deprovisioning breaker: ${d.reason}`);
-    const c = capture();
-    await approveDeprovisionCommand(c.io, on(day0), String(d.accounts), {
-      target: d.target,
-      reason: 'first reconciliation: drift reviewed by the access team',
-    });
+    await recordApproval(
+      workspaceOf(on(day0)),
+      'deprovision',
+      `target:${d.target}`,
+      d.accounts,
+      'first reconciliation: drift reviewed by the access team',
+    );
     say(`    → a person reviews the drift and approves: tenure approve deprovision ${d.accounts} --target ${d.target}`);
     guardrails.push(`deprovisioning breaker on ${d.target}: ${d.accounts} approved`);
   }
