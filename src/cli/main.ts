@@ -28,8 +28,9 @@ import { choice, dateFlag, nonBlank, positiveNumber, wholeNumber } from './flags
 import { FINDING_SEVERITIES } from '../model/finding.js';
 import { RuleBudgetExceeded } from '../engine/rule-watchdog.js';
 
-function limitOption(description: string): Option {
-  return new Option('--limit <n>', description).argParser(wholeNumber('--limit', 1, 10_000_000));
+/** `--limit N`; where 0 makes sense (show no lines, just the summary) it is allowed. */
+function limitOption(description: string, min = 1): Option {
+  return new Option('--limit <n>', description).argParser(wholeNumber('--limit', min, 10_000_000));
 }
 
 function failOnOption(): Option {
@@ -197,7 +198,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       ).argParser(wholeNumber('--approve-leavers', 1, 10_000_000)),
     )
     .addOption(reasonOption('why the leavers past the guardrail are expected (with --approve-leavers)'))
-    .addOption(limitOption('events shown per source (default 20)'))
+    .addOption(limitOption('events shown per source (default 20; 0 for the summary only)', 0))
     .action((opts: ImportOptions) => run(() => importCommand(io, globals(), opts))());
 
   program
@@ -367,7 +368,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         positiveNumber('--rate', 100_000),
       ),
     )
-    .addOption(limitOption('operation sentences shown (default 30)'))
+    .addOption(limitOption('operation sentences shown (default 30; 0 for the summary only)', 0))
     .action((file: string | undefined, opts: ApplyOptions) => run(() => applyCommand(io, globals(), file, opts))());
 
   // --people, --roles and --seed belong to `demo` and are read by `demo generate` too.
