@@ -8,46 +8,14 @@ import BetterSqlite3 from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { canonicalJson } from '../src/audit/canonical-json.js';
 import { folder, tenure } from './cli-harness.js';
-import { hr, people } from './org-fixture.js';
+import { hr, people, policy } from './org-fixture.js';
 
 // Apply holds what it promises when a plan file is edited, when applies run at once, and when it
 // is interrupted: nothing applied that Tenure would not compute now, nothing lost or done twice,
 // one audit record for every change that landed.
-const policyFor = (target: string): string => `version: 1
-name: Apply trust
-sources:
-  - id: hr
-    format: csv
-    path: hr.csv
-    key: employee_id
-    kind: { field: worker_type, values: { Employee: employee, Contractor: contractor } }
-    status: { field: status, values: { Active: active, Leave: leave, Terminated: terminated } }
-    start_date: start_date
-    end_date: end_date
-    attributes:
-      department: { field: department, type: string, required: true }
-      title: { field: title, type: string }
-targets:
-  - id: directory
-${target}
-entitlements:
-  - id: directory:group/staff
-  - id: directory:group/engineering
-  - id: directory:group/finance
-roles:
-  - id: staff
-    when: identity.kind == "employee"
-    grants: [directory:group/staff]
-  - id: engineer
-    when: identity.department == "Engineering"
-    grants: [directory:group/engineering]
-  - id: finance
-    when: identity.department == "Finance"
-    grants: [directory:group/finance]
-policies:
-  guardrails:
-    deprovision: { max_percent: 10, min_count: 3, max_count: 500 }
-`;
+const policyFor = (target: string): string =>
+  policy.replace('    kind: memory\n', `${target}\n`) +
+  'policies:\n  guardrails:\n    deprovision: { max_percent: 10, min_count: 3, max_count: 500 }\n';
 
 const memoryTarget = '    kind: memory\n    connection: { snapshot: directory.json }';
 const csvTarget = '    kind: csv\n    connection: { accounts: out/accounts.csv, memberships: out/memberships.csv }';

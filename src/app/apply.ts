@@ -77,26 +77,24 @@ export async function applyPlan(ws: Workspace, request: ApplyRequest): Promise<A
     let connectors: Map<string, Connector> | undefined;
     try {
       connectors = openTargets(loaded);
-      {
-        const now = await computeOfKind(ws, saved, connectors);
-        const chosen = await choosePlan(store, now.plan, saved, request);
-        const plan = chosen.plan;
-        const planId = planIdOf(plan);
-        const approvals = chosen.resumed ? [] : await enforceGuardrails(ws, store, plan, request);
-        if (plan.summary.changes === 0 && !chosen.resumed)
-          return { plan, planId, resumed: false, approvals, warnings: now.warnings };
-        const attributesOf = accountAttributes(now, ws.asOf);
-        const result = await executePlan(planId, plan, connectors, store.journal(leases.fences), {
-          ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
-          ...(request.rate !== undefined ? { ratePerSecond: request.rate } : {}),
-          ...(request.signal ? { signal: request.signal } : {}),
-          accountSpec: (c) => ({ name: c.account, identity: c.identity ?? c.account, attributes: attributesOf(c) }),
-          effects: (op) => effectsOf(ws, planId, op),
-          ...(request.onEvent ? { onEvent: request.onEvent } : {}),
-        });
-        persistMemoryTargets(loaded.policy.targets, loaded.policy.file, connectors);
-        return { plan, planId, result, resumed: chosen.resumed, approvals, warnings: now.warnings };
-      }
+      const now = await computeOfKind(ws, saved, connectors);
+      const chosen = await choosePlan(store, now.plan, saved, request);
+      const plan = chosen.plan;
+      const planId = planIdOf(plan);
+      const approvals = chosen.resumed ? [] : await enforceGuardrails(ws, store, plan, request);
+      if (plan.summary.changes === 0 && !chosen.resumed)
+        return { plan, planId, resumed: false, approvals, warnings: now.warnings };
+      const attributesOf = accountAttributes(now, ws.asOf);
+      const result = await executePlan(planId, plan, connectors, store.journal(leases.fences), {
+        ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
+        ...(request.rate !== undefined ? { ratePerSecond: request.rate } : {}),
+        ...(request.signal ? { signal: request.signal } : {}),
+        accountSpec: (c) => ({ name: c.account, identity: c.identity ?? c.account, attributes: attributesOf(c) }),
+        effects: (op) => effectsOf(ws, planId, op),
+        ...(request.onEvent ? { onEvent: request.onEvent } : {}),
+      });
+      persistMemoryTargets(loaded.policy.targets, loaded.policy.file, connectors);
+      return { plan, planId, result, resumed: chosen.resumed, approvals, warnings: now.warnings };
     } finally {
       for (const c of connectors?.values() ?? []) await c.close();
       await leases.release();

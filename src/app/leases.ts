@@ -16,8 +16,6 @@ const POLL_MS = 200;
 /** Leases held for one apply: their fences for the journal, and a way to give them back. */
 export interface HeldLeases {
   readonly fences: readonly { readonly name: string; readonly fence: number }[];
-  /** Whether a renewal found that another holder took a lease over. */
-  lost(): string | undefined;
   release(): Promise<void>;
 }
 
@@ -39,14 +37,12 @@ export async function takeTargetLeases(
     clearInterval(timer);
     for (const h of held.splice(0)) await store.releaseLease(h.name, h.fence).catch(() => undefined);
   };
-  let lostName: string | undefined;
   const timer = setInterval(() => {
     void (async () => {
       for (const h of held) {
-        const ok = await store
-          .renewLease(h.name, h.fence, new Date(ws.clock().getTime() + LEASE_TTL_MS))
-          .catch(() => true); // a store briefly busy: the next renewal tries again, long before expiry
-        if (!ok) lostName ??= h.name;
+        // A lease taken over meanwhile is not renewed (its fence moved on): the journal's fence
+        // check stops this apply at its next write. A store briefly busy is tried again next time.
+        await store.renewLease(h.name, h.fence, new Date(ws.clock().getTime() + LEASE_TTL_MS)).catch(() => false);
       }
     })();
   }, RENEW_EVERY_MS);
@@ -71,7 +67,7 @@ export async function takeTargetLeases(
     await release();
     throw e;
   }
-  return { fences: held, lost: () => lostName, release };
+  return { fences: held, release };
 }
 
 function busy(target: string, current: Lease, waitMs: number): UserError {

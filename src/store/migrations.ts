@@ -1,4 +1,4 @@
-import type { ColumnDefinitionBuilder, Kysely, Migration } from 'kysely';
+import { sql, type ColumnDefinitionBuilder, type Kysely, type Migration } from 'kysely';
 import { chain } from '../audit/audit-chain.js';
 import { parseCanonicalJson } from '../audit/canonical-json.js';
 import { legacyProblem } from '../audit/verify-governed.js';
@@ -246,8 +246,14 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('acquired_at', 'text', (c) => c.notNull())
           .addColumn('expires_at', 'text', (c) => c.notNull())
           .execute();
-        // A new plan supersedes the unfinished operations of older plans on its targets.
-        await db.schema.createIndex('operations_target_state').on('operations').columns(['target', 'state']).execute();
+        // A new plan supersedes the unfinished operations of older plans on its targets: found
+        // through an index of unfinished rows only, so marking an operation done stays cheap.
+        await db.schema
+          .createIndex('operations_unfinished')
+          .on('operations')
+          .column('target')
+          .where(sql.ref('state'), 'in', [sql.lit('pending'), sql.lit('running'), sql.lit('failed')])
+          .execute();
       },
     },
     [GOVERNED_ROWS_MIGRATION]: {

@@ -1,7 +1,15 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from 'kysely';
+import {
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteAdapter,
+  SqliteDialect,
+  type DialectAdapter,
+  type MigrationProvider,
+} from 'kysely';
 import pg from 'pg';
 import { auditKeyFrom, type AuditKey } from '../audit/audit-key.js';
 import { KyselyStateStore } from './kysely-state-store.js';
@@ -102,7 +110,7 @@ export async function openStore(location: string = DEFAULT_STATE, options: OpenS
         'check the path and its permissions',
       );
     }
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+    db = new Kysely<Database>({ dialect: new TransactionalSqliteDialect({ database }) });
   }
   if (readOnly) await checkSchema(db, dialect, shown);
   else await migrate(db, dialect, shown, waitMs);
@@ -166,7 +174,20 @@ async function migrate(db: Kysely<Database>, dialect: Dialect, shown: string, wa
     migrationTableName: 'tenure_migrations',
     migrationLockTableName: 'tenure_migrations_lock',
   });
-  const { error } = await migrator.migrateToLatest();
+  // Processes that open a new or older SQLite store at once race to upgrade it. Each attempt is one
+  // transaction (TransactionalSqliteDialect below), so the loser rolls back whole and, tried again,
+  // finds the winner's migrations recorded.
+  const deadline = Date.now() + Math.max(waitMs, 1000);
+  let { error } = await migrator.migrateToLatest();
+  while (
+    error &&
+    dialect === 'sqlite' &&
+    Date.now() < deadline &&
+    /SQLITE_BUSY|database is locked|already exists|duplicate column/i.test((error as Error).message)
+  ) {
+    await new Promise((r) => setTimeout(r, 50 + Math.random() * 150));
+    ({ error } = await migrator.migrateToLatest());
+  }
   if (!error) return;
   await db.destroy().catch(() => undefined);
   const message = (error as Error).message;
@@ -185,4 +206,21 @@ async function migrate(db: Kysely<Database>, dialect: Dialect, shown: string, wa
     );
   }
   throw new StoreError(`the state store at ${shown} could not be upgraded: ${message}`, 'corrupt');
+}
+
+/**
+ * SQLite runs DDL inside transactions; Kysely's adapter says it does not, so its migrator would
+ * apply migrations statement by statement and two processes upgrading one store at once could
+ * interleave. Saying so makes each upgrade one transaction.
+ */
+class TransactionalSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class TransactionalSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalSqliteAdapter();
+  }
 }
