@@ -247,14 +247,16 @@ export async function importSources(ws: Workspace, options: ImportRequest): Prom
                   : {}),
               },
             }),
-            ...events.map((e) =>
-              ws.auditEntry({
-                action: `event.${e.kind}` as const,
-                subject: e.identity,
-                reason: e.summary,
-                details: { source, grantsAdded: e.grantsAdded.length, grantsRemoved: e.grantsRemoved.length },
-              }),
-            ),
+            // An import's many event records name the actor; how it was named and the real time
+            // are on the import's own record just before them, once.
+            ...events.map((e) => ({
+              at: asOf,
+              actor: ws.actor.id,
+              action: `event.${e.kind}` as const,
+              subject: e.identity,
+              reason: e.summary,
+              details: { source, grantsAdded: e.grantsAdded.length, grantsRemoved: e.grantsRemoved.length },
+            })),
           ]);
           results.push({
             source,
