@@ -40,7 +40,7 @@ const cases: readonly (readonly [args: readonly string[], expect: RegExp])[] = [
   [['apply', '--concurrency', '0'], /--concurrency takes a whole number from 1 to 256/],
   [['apply', '--rate', '0'], /--rate takes a number greater than 0/],
   [['apply', '--rate', 'fast'], /--rate takes a number greater than 0/],
-  [['apply', '--limit', '-5'], /--limit takes a whole number from 1 to/],
+  [['apply', '--limit', '-5'], /--limit takes a whole number from 0 to/],
   [['apply', '--reason', '  '], /--reason cannot be empty/],
   [['import', '--approve-leavers', 'abc'], /--approve-leavers takes a whole number from 1 to/],
   [['import', '--approve-leavers', '0x10'], /--approve-leavers takes a whole number/],
