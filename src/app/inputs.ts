@@ -142,11 +142,6 @@ function wrap<T>(f: () => T): T {
   }
 }
 
-/** `--as-of` when given, else now; time is always a parameter, and the clock is read only here. */
-export function asOfDate(asOf: Date | undefined): Date {
-  return asOf ?? new Date();
-}
-
 /** The declared entitlement with this id, or a UserError suggesting the closest one. */
 export function declaredEntitlement(loaded: LoadedPolicy, id: string): Entitlement {
   const found = loaded.policy.entitlements.find((e) => e.id === id);

@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import type { AuditEntry } from '../audit/audit-chain.js';
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
-import { describeLocation, isPostgresUrl, openStore } from '../store/open-store.js';
+import { isPostgresUrl, openStore } from '../store/open-store.js';
 import { StoreError, type AuditContext, type StateStore } from '../store/state-store.js';
 import { EXIT, UserError } from './errors.js';
 import { openPolicy } from './inputs.js';
@@ -187,11 +187,6 @@ export class Workspace {
     if (this.spec.asOf === undefined || Math.abs(gap) <= DAY_MS) return undefined;
     const days = Math.round(Math.abs(gap) / DAY_MS);
     return `note: recording this as of ${this.asOf.toISOString().slice(0, 10)}, ${days} day(s) ${gap < 0 ? 'before' : 'after'} today (${this.clock().toISOString().slice(0, 10)}); the audit log keeps both times`;
-  }
-
-  /** Where the store is, for messages (a URL's password is never shown). */
-  describeStore(): string {
-    return describeLocation(this.storeLocation().location);
   }
 }
 

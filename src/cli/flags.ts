@@ -83,17 +83,6 @@ export function nonBlank(flag: string): (text: string) => string {
   };
 }
 
-/** An environment variable holding a whole number, checked like a flag. */
-export function wholeNumberFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  try {
-    return wholeNumber(name, min, max)(text);
-  } catch (e) {
-    throw new UserError((e as Error).message, EXIT.usage);
-  }
-}
-
 /** A date given as text to a command that does not parse it through commander (yet). */
 export function dateText(text: string, flag: string): Date {
   try {

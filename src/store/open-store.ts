@@ -17,9 +17,6 @@ import { migrations, type Dialect } from './migrations.js';
 import type { Database } from './schema.js';
 import { StoreError, type StateStore } from './state-store.js';
 
-/** The embedded default, relative to the working directory. */
-export const DEFAULT_STATE = '.tenure/state.db';
-
 export function isPostgresUrl(location: string): boolean {
   return /^postgres(ql)?:\/\//i.test(location);
 }
@@ -52,7 +49,7 @@ export interface OpenStoreOptions {
  * date. A store written by a newer Tenure (it has migrations this program does not know) is
  * refused rather than touched.
  */
-export async function openStore(location: string = DEFAULT_STATE, options: OpenStoreOptions = {}): Promise<StateStore> {
+export async function openStore(location: string, options: OpenStoreOptions = {}): Promise<StateStore> {
   const waitMs = options.waitMs ?? 10_000;
   const readOnly = options.readOnly ?? false;
   const auditKey =
