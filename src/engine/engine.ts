@@ -124,14 +124,12 @@ export class Engine {
         const positions = index?.candidates(entry.filter) ?? (all ??= eligible.map((_, i) => i));
         const skipCel = index !== undefined && entry.exact && entry.filter.kind !== 'all';
         const watch = this.watch(entry, positions.length);
-        for (const i of positions) {
-          if (!skipCel) {
-            const subject = (cel[i] ??= toCelIdentity(eligible[i]!));
-            const holds = watch ? watch.time(() => entry.rule.holds(subject, asOf)) : entry.rule.holds(subject, asOf);
-            if (!holds) continue;
-          }
-          (matched[i] ??= []).push(r);
-        }
+        const test = (k: number): void => {
+          const i = positions[k]!;
+          if (skipCel || entry.rule.holds((cel[i] ??= toCelIdentity(eligible[i]!)), asOf)) (matched[i] ??= []).push(r);
+        };
+        if (watch) watch.each(positions.length, test);
+        else for (let k = 0; k < positions.length; k++) test(k);
       });
     } finally {
       Error.stackTraceLimit = limit;

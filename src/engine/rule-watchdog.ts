@@ -54,13 +54,41 @@ export class RuleWatch {
   time<T>(evaluate: () => T): T {
     const start = this.budget.now();
     const result = evaluate();
-    this.spent += this.budget.now() - start;
-    this.count++;
-    if (this.spent > this.budget.maxMsPerRule)
-      throw new RuleBudgetExceeded(this.role, this.spent, this.count, this.of, this.budget, this.position);
+    this.add(this.budget.now() - start, 1);
     return result;
   }
+
+  /**
+   * Runs `evaluate(0)` ... `evaluate(count - 1)`, reading the clock around chunks of evaluations
+   * rather than each one: two clock reads and a closure per evaluation cost more than a cheap rule
+   * (measured: several per cent of a 100k import). A chunk doubles while it takes under a
+   * millisecond and shrinks when it takes longer, so a slow rule is still timed one identity at
+   * a time and stopped at the first identity past its budget.
+   */
+  each(count: number, evaluate: (k: number) => void): void {
+    let chunk = 1;
+    for (let k = 0; k < count;) {
+      const from = k;
+      const end = Math.min(count, k + chunk);
+      const start = this.budget.now();
+      for (; k < end; k++) evaluate(k);
+      const spent = this.budget.now() - start;
+      this.add(spent, end - from);
+      if (spent < 1 && chunk < MAX_CHUNK) chunk *= 2;
+      else if (spent > 4 && chunk > 1) chunk = Math.max(1, chunk >> 2);
+    }
+  }
+
+  private add(ms: number, evaluations: number): void {
+    this.spent += ms;
+    this.count += evaluations;
+    if (this.spent > this.budget.maxMsPerRule)
+      throw new RuleBudgetExceeded(this.role, this.spent, this.count, this.of, this.budget, this.position);
+  }
 }
+
+/** The most evaluations timed together: a rule's overrun is found within this many identities. */
+const MAX_CHUNK = 256;
 
 function seconds(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`;
