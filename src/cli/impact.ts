@@ -1,16 +1,9 @@
+import { impactOf, type ImpactBase } from '../app/impact.js';
 import { workspaceOf } from '../app/workspace.js';
-import { execFile } from 'node:child_process';
-import { readFileSync, realpathSync, statSync } from 'node:fs';
-import { dirname, relative, sep } from 'node:path';
-import { promisify } from 'node:util';
-import { computeImpact, type Impact, type RoleImpact } from '../governance/impact.js';
-import { loadPolicy, type LoadedPolicy } from '../policy/load-policy.js';
+import { statSync } from 'node:fs';
+import type { Impact, RoleImpact } from '../governance/impact.js';
 import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
-import { planningIdentities } from '../app/planning-identities.js';
-import { storedDenials, storedExceptions } from '../app/store-access.js';
 import type { GlobalOptions } from './global-options.js';
-
-const run = promisify(execFile);
 
 export interface ImpactOptions {
   readonly base: string;
@@ -29,49 +22,18 @@ export async function impactCommand(io: Io, g: GlobalOptions, options: ImpactOpt
     throw new UserError(`--format ${format}: use text, json or markdown`, EXIT.usage);
   const limit = options.limit ?? 10;
 
-  const { loaded: current, warnings } = workspaceOf(g).policy();
-  const base = await readBase(options.base, current.policy.file);
-  const { identities, diagnostics: sourceWarnings } = await planningIdentities(workspaceOf(g), current);
-  const impact = computeImpact({
-    base: base.loaded,
-    current,
-    identities,
-    exceptions: await storedExceptions(workspaceOf(g)),
-    denials: await storedDenials(workspaceOf(g)),
-    asOf: workspaceOf(g).asOf,
-  });
-  const diagnostics = [...warnings, ...sourceWarnings];
-  if (format === 'json') io.out(toJson({ base: base.name, impact, diagnostics }));
+  const { base, impact, diagnostics } = await impactOf(workspaceOf(g), baseOf(options.base));
+  if (format === 'json') io.out(toJson({ base, impact, diagnostics }));
   else {
     printDiagnostics(io, diagnostics);
-    io.out(
-      format === 'markdown'
-        ? renderImpactMarkdown(impact, base.name, limit)
-        : renderImpactText(impact, base.name, limit),
-    );
+    io.out(format === 'markdown' ? renderImpactMarkdown(impact, base, limit) : renderImpactText(impact, base, limit));
   }
   return impact.blocked ? EXIT.stopped : EXIT.ok;
 }
 
-/** The base policy: a file when one exists at that path, else this policy file as of a git ref. */
-async function readBase(ref: string, policyFile: string): Promise<{ loaded: LoadedPolicy; name: string }> {
-  let text: string;
-  let name: string;
-  if (isFile(ref)) {
-    text = readFileSync(ref, 'utf8');
-    name = ref;
-  } else {
-    ({ text, name } = await fromGit(ref, policyFile));
-  }
-  const r = loadPolicy(text, name);
-  if (!r.result)
-    throw new UserError(
-      `the base policy ${name} has ${r.diagnostics.filter((d) => d.severity === 'error').length} error(s)`,
-      EXIT.invalid,
-      r.diagnostics,
-      'the impact is computed against a valid base; pick a ref or a file where the policy validated',
-    );
-  return { loaded: r.result, name };
+/** `--base`: a file when one exists at that path, else a git ref of this policy file. */
+function baseOf(ref: string): ImpactBase {
+  return isFile(ref) ? { file: ref } : { gitRef: ref };
 }
 
 function isFile(path: string): boolean {
@@ -80,49 +42,6 @@ function isFile(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-async function fromGit(ref: string, policyFile: string): Promise<{ text: string; name: string }> {
-  const cwd = dirname(policyFile);
-  const notFound = (why: string): UserError =>
-    new UserError(
-      `--base ${ref}: there is no such file, and ${why}`,
-      EXIT.invalid,
-      [],
-      'pass a policy file, or a git commit, branch or tag (main, HEAD~1) of the repository holding the policy',
-    );
-  // A ref that looks like an option would be read by git as one.
-  if (ref === '' || ref.startsWith('-')) throw notFound('it is not a git ref');
-  let gitSaid = '';
-  const git = async (...args: string[]): Promise<string | undefined> => {
-    try {
-      return (await run('git', args, { cwd, maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' })).stdout;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw notFound('git is not installed to read it as a ref');
-      const stderr = (e as { stderr?: unknown }).stderr;
-      gitSaid = typeof stderr === 'string' ? (stderr.split('\n')[0] ?? '') : '';
-      return undefined;
-    }
-  };
-  const root = (await git('rev-parse', '--show-toplevel'))?.trim();
-  if (!root)
-    throw notFound(
-      /not a git repository/i.test(gitSaid) || gitSaid === ''
-        ? `the policy's folder ${cwd} is not in a git repository`
-        : `git cannot read the repository of ${cwd} (${gitSaid.replace(/^fatal: /, '')})`,
-    );
-  if ((await git('rev-parse', '--verify', '--quiet', `${ref}^{commit}`)) === undefined)
-    throw notFound(`no commit, branch or tag of that name exists in ${root}`);
-  const path = relative(realpathSync(root), realpathSync(policyFile)).split(sep).join('/');
-  const text = await git('show', `${ref}:${path}`);
-  if (text === undefined)
-    throw new UserError(
-      `--base ${ref}: ${path} does not exist at ${ref}`,
-      EXIT.invalid,
-      [],
-      'the policy file was added or moved after that ref; pass an older copy with --base FILE',
-    );
-  return { text, name: `${ref}:${path}` };
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {

@@ -1,12 +1,9 @@
-import { watchedEngine } from '../app/watched-engine.js';
+import { lintNow } from '../app/lint.js';
 import { workspaceOf } from '../app/workspace.js';
-import { lint } from '../governance/lint.js';
 import { formatPosition } from '../model/diagnostic.js';
-import { FINDING_SEVERITIES, severityRank, type Finding, type FindingSeverity } from '../model/finding.js';
+import { FINDING_SEVERITIES, type Finding, type FindingSeverity } from '../model/finding.js';
 import { failOnVerdict } from './finding-options.js';
 import { EXIT, printDiagnostics, toJson, type Io } from './output.js';
-import { planningIdentities } from '../app/planning-identities.js';
-import { storedDenials, storedExceptions } from '../app/store-access.js';
 import type { GlobalOptions } from './global-options.js';
 
 export interface LintOptions {
@@ -15,46 +12,35 @@ export interface LintOptions {
 }
 
 /** Findings shown per severity in text output unless --limit says otherwise. */
+const DEFAULT_LIMIT = 20;
 
 /**
  * `tenure lint`: role-model, separation-of-duties, exception and non-human identity findings.
  * With `--fail-on SEVERITY` it exits 1 when any finding is at or above it, for CI.
  */
 export async function lintCommand(io: Io, g: GlobalOptions, options: LintOptions): Promise<number> {
-  // Arguments first: a typo in a CI script should fail fast, before the sources are read.
-  const failOn = options.failOn;
-  const limit = options.limit ?? 20;
-  const asOf = workspaceOf(g).asOf;
-  const { loaded, warnings } = workspaceOf(g).policy();
-  const { identities, diagnostics } = await planningIdentities(workspaceOf(g), loaded);
-  const exceptions = await storedExceptions(workspaceOf(g));
-  const engine = watchedEngine(loaded);
-  const denials = await storedDenials(workspaceOf(g));
-  const desired = engine.desiredState(identities, asOf, 'indexed', exceptions, denials);
-  const findings = lint({ loaded, identities, exceptions, desired, asOf, closures: engine.closures, denials });
-  const counts = countBySeverity(findings);
-  const failing =
-    failOn === undefined ? 0 : findings.filter((f) => severityRank(f.severity) >= severityRank(failOn)).length;
-  const code = failing > 0 ? EXIT.invalid : EXIT.ok;
-  const notes = [...warnings, ...diagnostics];
+  const limit = options.limit ?? DEFAULT_LIMIT;
+  const r = await lintNow(workspaceOf(g), { failOn: options.failOn });
+  const { findings, counts, failOn, failing } = r;
+  const code = r.ok ? EXIT.ok : EXIT.invalid;
 
   if (g.json) {
     io.out(
       toJson({
-        ok: code === EXIT.ok,
-        asOf,
+        ok: r.ok,
+        asOf: r.asOf,
         counts,
         total: findings.length,
         ...(failOn ? { failOn, failing } : {}),
         findings,
-        diagnostics: notes,
+        diagnostics: r.diagnostics,
       }),
     );
     return code;
   }
-  printDiagnostics(io, notes);
+  printDiagnostics(io, r.diagnostics);
   if (findings.length === 0) {
-    io.out(`no findings in ${loaded.policy.name} as of ${asOf.toISOString().slice(0, 10)}.`);
+    io.out(`no findings in ${r.policy} as of ${r.asOf.toISOString().slice(0, 10)}.`);
     return code;
   }
   for (const severity of [...FINDING_SEVERITIES].reverse()) {
@@ -82,14 +68,8 @@ function renderFinding(f: Finding): string {
   return lines.join('\n');
 }
 
-function countBySeverity(findings: readonly Finding[]): Record<FindingSeverity, number> {
-  const counts = Object.fromEntries(FINDING_SEVERITIES.map((s) => [s, 0])) as Record<FindingSeverity, number>;
-  for (const f of findings) counts[f.severity]++;
-  return counts;
-}
-
 /** `14 findings: 1 critical, 2 high, 5 medium, 3 low, 3 info` — most severe first. */
-function summary(total: number, counts: Record<FindingSeverity, number>): string {
+function summary(total: number, counts: Readonly<Record<FindingSeverity, number>>): string {
   const parts = [...FINDING_SEVERITIES].reverse().map((s) => `${counts[s]} ${s}`);
   return `${total} finding${total === 1 ? '' : 's'}: ${parts.join(', ')}`;
 }

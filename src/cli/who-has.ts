@@ -1,11 +1,8 @@
-import { watchedEngine } from '../app/watched-engine.js';
+import { whoHas } from '../app/who-has.js';
 import { workspaceOf } from '../app/workspace.js';
-import { describeInputs, expandGrant, explainProvenance } from '../plan/explain.js';
-import { storedDenials, storedExceptions } from '../app/store-access.js';
+import { describeInputs, explainProvenance } from '../plan/explain.js';
 import { EXIT, toJson, type Io } from './output.js';
-import { planningIdentities } from '../app/planning-identities.js';
 import type { GlobalOptions } from './global-options.js';
-import { declaredEntitlement } from '../app/inputs.js';
 
 /** `tenure who-has ENTITLEMENT`: every identity that should hold it, and why. */
 export async function whoHasCommand(
@@ -14,23 +11,11 @@ export async function whoHasCommand(
   entitlement: string,
   options: { limit?: number },
 ): Promise<number> {
-  const { loaded } = workspaceOf(g).policy();
-  const ent = declaredEntitlement(loaded, entitlement);
-  const { identities } = await planningIdentities(workspaceOf(g), loaded);
-  const desired = watchedEngine(loaded).desiredState(
-    identities,
-    workspaceOf(g).asOf,
-    'indexed',
-    await storedExceptions(workspaceOf(g)),
-    await storedDenials(workspaceOf(g)),
-  );
-  const holders = desired.identities.flatMap((a) =>
-    a.grants.filter((gr) => gr.entitlement === entitlement).map((gr) => expandGrant(a, gr)),
-  );
+  const { entitlement: ent, holders } = await whoHas(workspaceOf(g), entitlement);
   if (g.json) {
     io.out(
       toJson({
-        entitlement,
+        entitlement: ent.id,
         risk: ent.risk,
         count: holders.length,
         holders: holders.map((h) => ({ identity: h.identity, provenance: h.provenance })),
@@ -40,7 +25,7 @@ export async function whoHasCommand(
   }
   const limit = options.limit ?? Infinity;
   io.out(
-    `${entitlement} (${ent.risk} risk${ent.description ? `, ${ent.description}` : ''}): ${holders.length} identit${holders.length === 1 ? 'y' : 'ies'}`,
+    `${ent.id} (${ent.risk} risk${ent.description ? `, ${ent.description}` : ''}): ${holders.length} identit${holders.length === 1 ? 'y' : 'ies'}`,
   );
   for (const h of holders.slice(0, limit)) {
     const p = h.provenance[0]!;

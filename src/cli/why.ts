@@ -1,23 +1,11 @@
-import { watchedEngine } from '../app/watched-engine.js';
-import type { AccessException } from '../model/exception.js';
-import type { Denial } from '../model/review.js';
-import type { Custody } from '../model/custody.js';
-import type { Diagnostic } from '../model/diagnostic.js';
-import { tamperedDiagnostics } from '../app/store-access.js';
+import { explainAccess, type NotGranted } from '../app/why.js';
 import { workspaceOf } from '../app/workspace.js';
-import type { Engine } from '../engine/engine.js';
 import type { IdentityAccess } from '../model/grant.js';
 import type { Identity } from '../model/identity.js';
-import { day, describeInputs, expandGrant, explainProvenance, formatValue, matchOf } from '../plan/explain.js';
-import { identityField, toCelIdentity } from '../policy/rule-environment.js';
-
-import { custodyLapsed } from '../model/custody.js';
+import { day, describeInputs, expandGrant, explainProvenance, matchOf } from '../plan/explain.js';
 import { explainDenial } from '../governance/review-scope.js';
-import { EXIT, printDiagnostics, toJson, UserError, type Io } from './output.js';
-import { planningIdentities } from '../app/planning-identities.js';
+import { EXIT, printDiagnostics, toJson, type Io } from './output.js';
 import type { GlobalOptions } from './global-options.js';
-import { declaredEntitlement } from '../app/inputs.js';
-import { didYouMean } from '../policy/suggest.js';
 
 /** `tenure why ID [ENTITLEMENT]`: the provenance of an identity's access, in plain words. */
 export async function whyCommand(
@@ -26,50 +14,8 @@ export async function whyCommand(
   id: string,
   entitlement: string | undefined,
 ): Promise<number> {
-  const { loaded } = workspaceOf(g).policy();
-  const { identities } = await planningIdentities(workspaceOf(g), loaded);
-  const identity = identities.find((i) => i.id === id);
-  if (!identity) {
-    throw new UserError(
-      `no identity "${id}" in the sources`,
-      EXIT.invalid,
-      [],
-      didYouMean(
-        id,
-        identities.map((i) => i.id),
-      ) ?? "identity ids are the sources' key values",
-    );
-  }
-  if (entitlement !== undefined) declaredEntitlement(loaded, entitlement);
-  const asOf = workspaceOf(g).asOf;
-  const engine = watchedEngine(loaded);
-  // This identity's exceptions, denials and hand-overs, from one opening of the store.
-  // Only governed rows that match their audit records count; a tampered one is named, never honoured.
-  const none = { exceptions: [], denials: [], custody: [], tampered: [] };
-  const stored = await workspaceOf(g).ifStored<{
-    exceptions: AccessException[];
-    denials: Denial[];
-    custody: Custody[];
-    tampered: Diagnostic[];
-  }>(none, async (store) => {
-    const trusted = await store.trustedGovernedState();
-    return {
-      exceptions: trusted.exceptions.filter((e) => e.identity === identity.id),
-      denials: trusted.denials.filter((d) => d.identity === identity.id),
-      custody: trusted.custody.filter((c) => c.nhi === identity.id),
-      tampered: tamperedDiagnostics(trusted.tampered),
-    };
-  });
-  if (!g.json) printDiagnostics(io, stored.tampered);
-  const access = engine.identityAccess(identity, asOf, stored.exceptions, stored.denials);
-  const grants =
-    entitlement === undefined ? access.grants : access.grants.filter((gr) => gr.entitlement === entitlement);
-  const denied = (access.denied ?? []).filter((d) => entitlement === undefined || d.entitlement === entitlement);
-  const missing =
-    entitlement !== undefined && grants.length === 0 && denied.length === 0
-      ? whyNot(engine, identity, entitlement, asOf)
-      : undefined;
-
+  const x = await explainAccess(workspaceOf(g), id, entitlement);
+  const { identity, access, grants, denied, notGranted, asOf } = x;
   if (g.json) {
     io.out(
       toJson({
@@ -81,21 +27,22 @@ export async function whyCommand(
         roles: access.roles,
         grants: grants.map((gr) => expandGrant(access, gr)),
         ...(denied.length > 0 ? { denied } : {}),
-        ...(missing ? { notGranted: missing } : {}),
+        ...(notGranted ? { notGranted } : {}),
       }),
     );
     return EXIT.ok;
   }
+  printDiagnostics(io, x.tampered);
   io.out(header(identity));
   // A non-human identity nobody took over when its owner left: the plan takes its access away.
-  const custody = stored.custody[stored.custody.length - 1];
-  if (custody && custodyLapsed(custody, asOf))
+  if (x.suspended)
     io.out(
-      `  SUSPENDED: its owner ${custody.previousOwner} left and nobody confirmed taking it over by ${custody.deadline.toISOString().slice(0, 10)}; plans disable its accounts whatever its roles grant (tenure nhi confirm ${identity.id} --as ID)`,
+      `  SUSPENDED: its owner ${x.suspended.previousOwner} left and nobody confirmed taking it over by ${day(x.suspended.deadline)}; plans disable its accounts whatever its roles grant (tenure nhi confirm ${identity.id} --as ID)`,
     );
-  if (!engine.receives(identity, asOf)) {
+  if (!x.receives) {
     io.out(`  ${noAccessReason(identity, asOf)}`);
-    if (entitlement !== undefined) printWouldGrant(io, whyNot(engine, identity, entitlement, asOf));
+    // Without access from roles nothing is granted or denied: each role that would grant it is listed.
+    if (notGranted) printWouldGrant(io, notGranted);
     return EXIT.ok;
   }
   if (entitlement === undefined) printAll(io, access);
@@ -118,9 +65,9 @@ export async function whyCommand(
           `  ${entitlement}: ${explainProvenance(p)} grants it;\n    rule ${m.rule}\n    holds because ${describeInputs(m.inputs)}`,
         );
     }
-  } else if (missing) {
+  } else if (notGranted) {
     io.out(`  ${identity.id} does not get ${entitlement}.`);
-    printWouldGrant(io, missing);
+    printWouldGrant(io, notGranted);
   }
   return EXIT.ok;
 }
@@ -161,38 +108,4 @@ function printAll(io: Io, access: IdentityAccess): void {
     const paths = gr.provenance.map((p) => explainProvenance(p));
     io.out(`    ${gr.entitlement} ← ${paths.join('; ')}`);
   }
-}
-
-interface NotGranted {
-  readonly role: string;
-  readonly chain: readonly string[];
-  readonly why: string;
-}
-
-/** For an entitlement the identity lacks: each role that could grant it, and why its rule fails. */
-function whyNot(engine: Engine, identity: Identity, entitlement: string, asOf: Date): NotGranted[] {
-  const out: NotGranted[] = [];
-  for (const [role, closure] of engine.closures) {
-    const cg = closure.grants.find((x) => x.entitlement === entitlement);
-    const g = cg?.provenance;
-    if (!g) continue;
-    const rule = engine.loaded.rules.get(role);
-    if (!rule) {
-      out.push({ role, chain: g.chain, why: 'it has no rule of its own (it is only inherited)' });
-      continue;
-    }
-    const values = rule.reads.map((f) => {
-      const v = identityField(identity, f);
-      return `${f} = ${v === undefined ? 'absent' : formatValue(v as never)}`;
-    });
-    const held = rule.holds(toCelIdentity(identity), asOf);
-    out.push({
-      role,
-      chain: g.chain,
-      why: held
-        ? `its rule ${rule.text} holds, yet ${identity.id} is ${identity.status}`
-        : `its rule ${rule.text} does not hold (${values.join(', ') || 'no attributes read'})`,
-    });
-  }
-  return out.sort((a, b) => (a.role < b.role ? -1 : 1));
 }
