@@ -1,13 +1,9 @@
+import { grantException, listExceptions, revokeException, type ListedException } from '../app/grant.js';
 import { workspaceOf } from '../app/workspace.js';
-import { exceptionActive, type AccessException } from '../model/exception.js';
-import { didYouMean } from '../policy/suggest.js';
-import { EXIT, toJson, UserError, type Io } from './output.js';
-
-import type { GlobalOptions } from './global-options.js';
-import { declaredEntitlement } from '../app/inputs.js';
+import { day } from '../plan/explain.js';
 import { dateText } from './flags.js';
-
-const DAY_MS = 86_400_000;
+import type { GlobalOptions } from './global-options.js';
+import { EXIT, toJson, UserError, type Io } from './output.js';
 
 /**
  * `tenure grant add IDENTITY ENTITLEMENT --until DATE --reason TEXT --approver ID`: a time-bound
@@ -21,64 +17,22 @@ export async function grantAddCommand(
   entitlement: string,
   o: { until?: string; reason?: string; approver?: string },
 ): Promise<number> {
-  const { loaded } = workspaceOf(g).policy();
-  declaredEntitlement(loaded, entitlement);
-  const now = workspaceOf(g).asOf;
-  if (!o.reason?.trim())
-    throw new UserError('an exception needs a reason: --reason "why this person needs it"', EXIT.usage);
   if (!o.approver)
     throw new UserError('an exception needs an approver: --approver ID (an active identity)', EXIT.usage);
   if (!o.until) throw new UserError('an exception needs an end: --until YYYY-MM-DD', EXIT.usage);
-  const until = dateText(o.until, '--until');
-  const maxDays = loaded.policy.policies.exceptions.maxDays;
-  if (until.getTime() <= now.getTime()) throw new UserError(`--until ${o.until} is not in the future`, EXIT.invalid);
-  if (until.getTime() - now.getTime() > maxDays * DAY_MS) {
-    const latest = new Date(now.getTime() + maxDays * DAY_MS).toISOString().slice(0, 10);
-    throw new UserError(
-      `--until ${o.until} is more than ${maxDays} days away (policy exceptions.max_days)`,
-      EXIT.invalid,
-      [],
-      `the latest end allowed today is ${latest}`,
-    );
-  }
-  return workspaceOf(g).withStore('write', async (store) => {
-    const known = await store.identities();
-    const ids = known.map((i) => i.id);
-    const holder = known.find((i) => i.id === identity);
-    if (!holder)
-      throw new UserError(
-        `no identity "${identity}" in the state store`,
-        EXIT.invalid,
-        [],
-        didYouMean(identity, ids) ?? 'run tenure import first',
-      );
-    const approver = known.find((i) => i.id === o.approver);
-    if (!approver)
-      throw new UserError(
-        `approver "${o.approver}" is not a known identity`,
-        EXIT.invalid,
-        [],
-        didYouMean(o.approver!, ids),
-      );
-    if (approver.id === holder.id)
-      throw new UserError('nobody approves their own exception: name another approver', EXIT.invalid);
-    if (approver.status !== 'active')
-      throw new UserError(`approver ${approver.id} is ${approver.status}, not active`, EXIT.invalid);
-    const by = workspaceOf(g).actor.id;
-    // The store writes the exception's audit record with it, in the same transaction.
-    const id = await store.write((w) =>
-      w.addException(
-        { identity, entitlement, reason: o.reason!.trim(), approver: approver.id, grantedBy: by, from: now, until },
-        workspaceOf(g).auditContext(o.reason!.trim()),
-      ),
-    );
-    if (g.json) io.out(toJson({ id, identity, entitlement, approver: approver.id, until }));
-    else
-      io.out(
-        `exception #${id}: ${identity} holds ${entitlement} until ${until.toISOString().slice(0, 10)} (approved by ${approver.id})`,
-      );
-    return EXIT.ok;
+  const granted = await grantException(workspaceOf(g), {
+    identity,
+    entitlement,
+    until: dateText(o.until, '--until'),
+    reason: o.reason ?? '',
+    approver: o.approver,
   });
+  if (g.json) io.out(toJson(granted));
+  else
+    io.out(
+      `exception #${granted.id}: ${identity} holds ${entitlement} until ${day(granted.until)} (approved by ${granted.approver})`,
+    );
+  return EXIT.ok;
 }
 
 /** `tenure grant list [--all] [--identity ID]`: exceptions in force (or all of them). */
@@ -87,15 +41,15 @@ export async function grantListCommand(
   g: GlobalOptions,
   o: { all?: boolean; identity?: string },
 ): Promise<number> {
-  const now = workspaceOf(g).asOf;
-  return workspaceOf(g).withStore('read', async (store) => {
-    const all = await store.exceptions(o.identity);
-    const shown = o.all ? all : all.filter((e) => exceptionActive(e, now));
-    if (g.json) io.out(toJson({ exceptions: shown.map((e) => ({ ...e, active: exceptionActive(e, now) })) }));
-    else if (shown.length === 0) io.out(o.all ? 'No exceptions recorded.' : 'No exceptions in force.');
-    else for (const e of shown) io.out(describe(e, now));
-    return EXIT.ok;
+  const ws = workspaceOf(g);
+  const shown = await listExceptions(ws, {
+    ...(o.all ? { all: true } : {}),
+    ...(o.identity !== undefined ? { identity: o.identity } : {}),
   });
+  if (g.json) io.out(toJson({ exceptions: shown }));
+  else if (shown.length === 0) io.out(o.all ? 'No exceptions recorded.' : 'No exceptions in force.');
+  else for (const e of shown) io.out(describe(e, ws.asOf));
+  return EXIT.ok;
 }
 
 /** `tenure grant revoke ID --reason TEXT`: ends an exception now. */
@@ -108,25 +62,17 @@ export async function grantRevokeCommand(
   const id = Number(idText.replace(/^#/, ''));
   if (!Number.isInteger(id) || id < 1)
     throw new UserError(`"${idText}" is not an exception number`, EXIT.usage, [], 'tenure grant list shows them');
-  if (!o.reason?.trim()) throw new UserError('say why: --reason TEXT', EXIT.usage);
-  const now = workspaceOf(g).asOf;
-  return workspaceOf(g).withStore('write', async (store) => {
-    const e = (await store.exceptions()).find((x) => x.id === id);
-    if (!e) throw new UserError(`no exception #${id}`, EXIT.invalid, [], 'tenure grant list --all shows them');
-    if (!exceptionActive(e, now))
-      throw new UserError(`exception #${id} is not in force (it ended or was revoked already)`, EXIT.invalid);
-    await store.write((w) => w.revokeException(id, workspaceOf(g).auditContext(o.reason!.trim())));
-    io.out(`exception #${id} revoked: ${e.identity} no longer holds ${e.entitlement} through it`);
-    return EXIT.ok;
-  });
+  const e = await revokeException(workspaceOf(g), { id, reason: o.reason ?? '' });
+  io.out(`exception #${id} revoked: ${e.identity} no longer holds ${e.entitlement} through it`);
+  return EXIT.ok;
 }
 
-function describe(e: AccessException, now: Date): string {
+function describe(e: ListedException, now: Date): string {
   const state =
     e.revokedAt && e.revokedAt.getTime() <= now.getTime()
-      ? `revoked ${e.revokedAt.toISOString().slice(0, 10)} by ${e.revokedBy}`
-      : exceptionActive(e, now)
-        ? `until ${e.until.toISOString().slice(0, 10)}`
-        : `ended ${e.until.toISOString().slice(0, 10)}`;
+      ? `revoked ${day(e.revokedAt)} by ${e.revokedBy}`
+      : e.active
+        ? `until ${day(e.until)}`
+        : `ended ${day(e.until)}`;
   return `#${e.id} ${e.identity} ${e.entitlement} — ${state}; approved by ${e.approver}: ${e.reason}`;
 }
