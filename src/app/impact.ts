@@ -7,7 +7,7 @@ import type { Diagnostic } from '../model/diagnostic.js';
 import { loadPolicy, type LoadedPolicy } from '../policy/load-policy.js';
 import { EXIT, UserError } from './errors.js';
 import { planningIdentities } from './planning-identities.js';
-import { storedDenials, storedExceptions } from './store-access.js';
+import { storedGovernance } from './store-access.js';
 import type { Workspace } from './workspace.js';
 
 const run = promisify(execFile);
@@ -32,15 +32,16 @@ export async function impactOf(ws: Workspace, base: ImpactBase): Promise<ImpactR
   const { loaded: current, warnings } = ws.policy();
   const read = await readBase(base, current.policy.file);
   const { identities, diagnostics: sourceWarnings } = await planningIdentities(ws, current);
+  const { exceptions, denials, tampered } = await storedGovernance(ws);
   const impact = computeImpact({
     base: read.loaded,
     current,
     identities,
-    exceptions: await storedExceptions(ws),
-    denials: await storedDenials(ws),
+    exceptions,
+    denials,
     asOf: ws.asOf,
   });
-  return { base: read.name, impact, diagnostics: [...warnings, ...sourceWarnings] };
+  return { base: read.name, impact, diagnostics: [...warnings, ...sourceWarnings, ...tampered] };
 }
 
 async function readBase(base: ImpactBase, policyFile: string): Promise<{ loaded: LoadedPolicy; name: string }> {

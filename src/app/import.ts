@@ -292,9 +292,11 @@ async function proposeCustody(
   rule: { readonly reassignTo: 'manager' | 'nobody'; readonly confirmDays: number },
   by: string,
 ): Promise<void> {
-  const byId = new Map(current.map((i) => [i.id, i]));
+  // Most imports have no owner_gone event: index the feed only when one needs it.
+  let byId: Map<string, Identity> | undefined;
   for (const e of events) {
     if (e.kind !== 'owner_gone') continue;
+    byId ??= new Map(current.map((i) => [i.id, i]));
     const nhi = byId.get(e.identity);
     if (!nhi?.owner) continue;
     const open = (await w.custody(nhi.id)).some((c) => c.previousOwner === nhi.owner && c.state === 'pending');

@@ -2,7 +2,7 @@ import { lint } from '../governance/lint.js';
 import type { Diagnostic } from '../model/diagnostic.js';
 import { FINDING_SEVERITIES, severityRank, type Finding, type FindingSeverity } from '../model/finding.js';
 import { planningIdentities } from './planning-identities.js';
-import { storedDenials, storedExceptions } from './store-access.js';
+import { storedGovernance } from './store-access.js';
 import { watchedEngine } from './watched-engine.js';
 import type { Workspace } from './workspace.js';
 
@@ -32,9 +32,8 @@ export async function lintNow(ws: Workspace, options: { readonly failOn?: Findin
   const asOf = ws.asOf;
   const { loaded, warnings } = ws.policy();
   const { identities, diagnostics } = await planningIdentities(ws, loaded);
-  const exceptions = await storedExceptions(ws);
+  const { exceptions, denials, tampered } = await storedGovernance(ws);
   const engine = watchedEngine(loaded);
-  const denials = await storedDenials(ws);
   const desired = engine.desiredState(identities, asOf, 'indexed', exceptions, denials);
   const findings = lint({ loaded, identities, exceptions, desired, asOf, closures: engine.closures, denials });
   const failing =
@@ -47,7 +46,7 @@ export async function lintNow(ws: Workspace, options: { readonly failOn?: Findin
     ...(failOn !== undefined ? { failOn } : {}),
     failing,
     ok: failing === 0,
-    diagnostics: [...warnings, ...diagnostics],
+    diagnostics: [...warnings, ...diagnostics, ...tampered],
   };
 }
 

@@ -3,7 +3,7 @@ import { isNonHuman, type IdentityKind, type IdentityStatus } from '../model/ide
 import { didYouMean } from '../policy/suggest.js';
 import { EXIT, UserError } from './errors.js';
 import { planningIdentities } from './planning-identities.js';
-import { storedNhiState } from './store-access.js';
+import { storedGovernance } from './store-access.js';
 import type { Workspace } from './workspace.js';
 
 const DAY_MS = 86_400_000;
@@ -45,7 +45,7 @@ export async function listNonHumanIdentities(
   const { identities } = await planningIdentities(ws, loaded);
   const byId = new Map(identities.map((i) => [i.id, i]));
   // Hand-overs and rotations as recorded (and matching the audit log); none before anything is stored.
-  const { custody, rotations } = await storedNhiState(ws);
+  const { custody, rotations } = await storedGovernance(ws);
   const maxAge = loaded.policy.policies.nonHuman.maxCredentialAgeDays;
   const rows = identities
     .filter((i) => isNonHuman(i.kind))

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
 import { UserError } from './errors.js';
 import { whoHas } from './who-has.js';
 import { Workspace } from './workspace.js';
@@ -97,6 +98,39 @@ describe('whoHas', () => {
       ['E1', 'E2', 'E3'],
     );
     assert.equal(r.holders[2]!.provenance[0]!.exception?.id, id);
+  });
+
+  it('leaves out an exception edited in the database, and says so', async () => {
+    const { dir, ws } = org();
+    const id = await ws.withStore('write', (store) =>
+      store.write((w) =>
+        w.addException(
+          {
+            identity: 'E3',
+            entitlement: ENG,
+            reason: 'pairing week',
+            approver: 'E1',
+            grantedBy: 'E1',
+            from: new Date('2026-10-01T00:00:00Z'),
+            until: new Date('2026-10-15T00:00:00Z'),
+          },
+          ws.auditContext('test fixture'),
+        ),
+      ),
+    );
+    const db = new BetterSqlite3(join(dir, 'state.db'));
+    db.exec(`update exceptions set valid_until = '2029-12-31T00:00:00.000Z' where id = ${id}`);
+    db.close();
+    const r = await whoHas(ws, ENG);
+    assert.deepEqual(
+      r.holders.map((h) => h.identity),
+      ['E1', 'E2'],
+      'the extended exception grants nothing',
+    );
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.code, d.subject]),
+      [['audit.tampered_row', `exceptions:${id}`]],
+    );
   });
 
   it('gives an empty list for a declared entitlement nobody should hold', async () => {

@@ -1,8 +1,9 @@
+import type { Diagnostic } from '../model/diagnostic.js';
 import type { Entitlement } from '../model/entitlement.js';
 import { expandGrant } from '../plan/explain.js';
 import { declaredEntitlement } from './inputs.js';
 import { planningIdentities } from './planning-identities.js';
-import { storedDenials, storedExceptions } from './store-access.js';
+import { storedGovernance } from './store-access.js';
 import { watchedEngine } from './watched-engine.js';
 import type { Workspace } from './workspace.js';
 
@@ -13,6 +14,8 @@ export interface Holders {
   readonly entitlement: Entitlement;
   /** By identity id. */
   readonly holders: readonly Holder[];
+  /** Governed rows the store holds that do not match the audit log: left out of the holders. */
+  readonly diagnostics: readonly Diagnostic[];
 }
 
 /**
@@ -24,15 +27,10 @@ export async function whoHas(ws: Workspace, entitlement: string): Promise<Holder
   // A mistyped entitlement fails before the sources are read.
   const declared = declaredEntitlement(loaded, entitlement);
   const { identities } = await planningIdentities(ws, loaded);
-  const desired = watchedEngine(loaded).desiredState(
-    identities,
-    ws.asOf,
-    'indexed',
-    await storedExceptions(ws),
-    await storedDenials(ws),
-  );
+  const { exceptions, denials, tampered } = await storedGovernance(ws);
+  const desired = watchedEngine(loaded).desiredState(identities, ws.asOf, 'indexed', exceptions, denials);
   const holders = desired.identities.flatMap((a) =>
     a.grants.filter((gr) => gr.entitlement === entitlement).map((gr) => expandGrant(a, gr)),
   );
-  return { entitlement: declared, holders };
+  return { entitlement: declared, holders, diagnostics: tampered };
 }

@@ -1,7 +1,7 @@
 import { whoHas } from '../app/who-has.js';
 import { workspaceOf } from '../app/workspace.js';
 import { describeInputs, explainProvenance } from '../plan/explain.js';
-import { EXIT, toJson, type Io } from './output.js';
+import { EXIT, printDiagnostics, toJson, type Io } from './output.js';
 import type { GlobalOptions } from './global-options.js';
 
 /** `tenure who-has ENTITLEMENT`: every identity that should hold it, and why. */
@@ -11,7 +11,7 @@ export async function whoHasCommand(
   entitlement: string,
   options: { limit?: number },
 ): Promise<number> {
-  const { entitlement: ent, holders } = await whoHas(workspaceOf(g), entitlement);
+  const { entitlement: ent, holders, diagnostics } = await whoHas(workspaceOf(g), entitlement);
   if (g.json) {
     io.out(
       toJson({
@@ -19,10 +19,12 @@ export async function whoHasCommand(
         risk: ent.risk,
         count: holders.length,
         holders: holders.map((h) => ({ identity: h.identity, provenance: h.provenance })),
+        ...(diagnostics.length > 0 ? { diagnostics } : {}),
       }),
     );
     return EXIT.ok;
   }
+  printDiagnostics(io, diagnostics);
   const limit = options.limit ?? Infinity;
   io.out(
     `${ent.id} (${ent.risk} risk${ent.description ? `, ${ent.description}` : ''}): ${holders.length} identit${holders.length === 1 ? 'y' : 'ies'}`,

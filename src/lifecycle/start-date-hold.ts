@@ -35,13 +35,14 @@ export interface StartDateHold {
 export function startDateMovedToFuture(input: StartDateMoveInput): StartDateHold[] {
   const then = input.previousAsOf ?? input.asOf;
   const now = input.asOf.getTime();
-  const before = new Map(input.previous.map((i) => [i.id, i]));
+  // Few identities start in the future: the previous records are indexed only when one does.
+  let before: Map<string, Identity> | undefined;
   const holds: StartDateHold[] = [];
   for (const a of input.current) {
-    const b = before.get(a.id);
-    if (!b || b.status !== 'active' || (a.status !== 'active' && a.status !== 'pre_hire')) continue;
     const start = a.startDate;
-    if (!start || start.getTime() <= now || start.getTime() === b.startDate?.getTime()) continue;
+    if (!start || start.getTime() <= now || (a.status !== 'active' && a.status !== 'pre_hire')) continue;
+    const b = (before ??= new Map(input.previous.map((i) => [i.id, i]))).get(a.id);
+    if (!b || b.status !== 'active' || start.getTime() === b.startDate?.getTime()) continue;
     if (b.startDate && b.startDate.getTime() > then.getTime()) continue; // it had not started either
     const after = new Set(input.grantsOf(a, input.asOf));
     const lost = input.grantsOf(b, then).filter((g) => !after.has(g));
