@@ -215,10 +215,7 @@ function importText(day: DemoDay): string[] {
     out.push(`  ✋ import of ${s.source} held back by the mass-leaver breaker, nothing recorded: ${s.reason}`);
   const recorded = day.sources.filter((s) => s.outcome !== 'stopped');
   const total = recorded.reduce((acc, s) => acc + s.events.length, 0);
-  if (recorded.length > 0)
-    out.push(
-      `  ✔ import: ${total === 0 ? 'no lifecycle events' : counted(Object.fromEntries(recorded.flatMap((s) => Object.entries(s.counts))))}`,
-    );
+  if (recorded.length > 0) out.push(`  ✔ import: ${total === 0 ? 'no lifecycle events' : counted(day.import.events)}`);
   const shown = recorded.flatMap((s) => s.events).filter((e) => day.subjects.includes(e.identity));
   for (const e of shown.slice(0, 8)) out.push(`      ${e.kind.padEnd(12)} ${e.summary}`);
   for (const e of shown.filter((x) => x.kind === 'owner_gone'))
