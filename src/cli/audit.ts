@@ -91,7 +91,12 @@ export async function auditExportCommand(
     .map((r) => JSON.stringify(r));
   const text = lines.join('\n') + (lines.length > 0 ? '\n' : '');
   if (options.out) {
-    writeFileSync(options.out, text);
+    try {
+      writeFileSync(options.out, text);
+    } catch (e) {
+      // A folder that does not exist is the user's to fix, not a bug in Tenure.
+      throw new UserError(`cannot write ${options.out}: ${(e as Error).message}`);
+    }
     io.err(`${exported.records.length} record(s) written to ${options.out}; head ${head}`);
   } else {
     if (text) io.out(text.trimEnd());
