@@ -1,11 +1,10 @@
 import { writeFileSync } from 'node:fs';
-import { headText, verifyChain, type ChainHead } from '../audit/audit-chain.js';
+import { headText, type ChainHead } from '../audit/audit-chain.js';
 import { auditKeyFrom } from '../audit/audit-key.js';
 import { canonicalJson } from '../audit/canonical-json.js';
-import { verifyGovernedRows } from '../audit/verify-governed.js';
-import type { AuditRecord } from '../model/audit.js';
-import { EXIT, toJson, UserError, type Io } from './output.js';
+import { exportAudit, verifyAudit, type AuditVerification } from '../app/audit.js';
 import { workspaceOf } from '../app/workspace.js';
+import { EXIT, toJson, type Io, UserError } from './output.js';
 import type { GlobalOptions } from './global-options.js';
 import { dateText } from './flags.js';
 
@@ -25,17 +24,16 @@ function parseHead(text: string): ChainHead {
   return { seq: Number(m[1]), hash: m[2]! };
 }
 
-/** Compares the log with a head recorded earlier: it may have grown, never shrunk or changed. */
-function headProblem(records: readonly AuditRecord[], expected: ChainHead): string | undefined {
-  const last = records.at(-1);
-  const found = last ? `${last.seq}:${last.hash}` : headText(undefined);
-  if (expected.seq === 0) return undefined;
-  const at = records.find((r) => r.seq === expected.seq);
-  if (!last || last.seq < expected.seq)
-    return `the audit log ENDS EARLY: expected head ${headText(expected)}, found ${found} (${expected.seq - (last?.seq ?? 0)} record(s) removed from the end?)`;
-  if (!at || at.hash !== expected.hash)
-    return `the audit log DIFFERS from the expected head: record ${expected.seq} has hash ${at?.hash ?? '(none)'}, expected ${expected.hash} (rewritten?)`;
-  return undefined;
+/** The `--json` document of a verification; the demo reports the same. */
+export function verificationJson(v: AuditVerification): Record<string, unknown> {
+  return {
+    ok: v.ok,
+    records: v.chain.records,
+    head: headText(v.chain.head),
+    chain: v.chain,
+    governed: v.governed,
+    ...(v.expectedHead ? { expectedHead: headText(v.expectedHead), headProblem: v.headProblem ?? null } : {}),
+  };
 }
 
 /**
@@ -45,49 +43,38 @@ function headProblem(records: readonly AuditRecord[], expected: ChainHead): stri
  * checked for want of the key.
  */
 export async function auditVerifyCommand(io: Io, g: GlobalOptions, o: { expectHead?: string } = {}): Promise<number> {
-  const expected = o.expectHead === undefined ? undefined : parseHead(o.expectHead);
-  const key = auditKeyFrom(process.env.TENURE_AUDIT_KEY);
-  return workspaceOf(g).withStore('read-only', async (store) => {
-    const records = await store.auditRecords();
-    const chainVerdict = verifyChain(records, key);
-    const governed = verifyGovernedRows(records, await store.governedRows());
-    const head = headProblem(records, expected ?? { seq: 0, hash: '' });
-    const ok = chainVerdict.ok && governed.tampered.length === 0 && head === undefined;
-    if (g.json) {
-      io.out(
-        toJson({
-          ok,
-          records: chainVerdict.records,
-          head: headText(chainVerdict.head),
-          chain: chainVerdict,
-          governed,
-          ...(expected ? { expectedHead: headText(expected), headProblem: head ?? null } : {}),
-        }),
-      );
-      return ok ? EXIT.ok : EXIT.invalid;
-    }
-    const { keyed, firstBad } = chainVerdict;
-    if (records.length === 0) io.out(`audit log is empty: 0 records, nothing to verify (head ${headText(undefined)})`);
-    else if (firstBad) io.err(`audit log TAMPERED: record ${firstBad.seq}: ${firstBad.problem}`);
-    else if (keyed && !keyed.checked)
-      io.err(
-        `audit log NOT VERIFIED: records ${keyed.from}–${chainVerdict.head!.seq} are keyed (key id ${keyed.keyId}) and cannot be checked without TENURE_AUDIT_KEY; their sequence and links are whole`,
-      );
-    else
-      io.out(
-        `audit log intact: ${chainVerdict.records} record(s), hash chain verified${keyed ? ` (keyed with key id ${keyed.keyId} from record ${keyed.from})` : ''}; head ${headText(chainVerdict.head)}`,
-      );
-    if (head) io.err(head);
-    else if (expected && expected.seq > 0) io.out(`expected head ${headText(expected)} found`);
-    for (const t of governed.tampered) io.err(`TAMPERED: ${t.table} #${t.id}: ${t.problem}`);
-    for (const a of governed.adopted.slice(0, SHOWN)) io.err(`warning: ${a.table} #${a.id}: ${a.problem}`);
-    if (governed.adopted.length > SHOWN)
-      io.err(`warning: ... and ${governed.adopted.length - SHOWN} more row(s) written before row digests`);
-    const summary = `governed rows: ${governed.checked} checked, ${governed.tampered.length} tampered, ${governed.adopted.length} written before row digests`;
-    if (governed.tampered.length > 0) io.err(summary);
-    else if (governed.checked > 0) io.out(summary);
-    return ok ? EXIT.ok : EXIT.invalid;
+  const expectedHead = o.expectHead === undefined ? undefined : parseHead(o.expectHead);
+  const v = await verifyAudit(workspaceOf(g), {
+    key: auditKeyFrom(process.env.TENURE_AUDIT_KEY),
+    ...(expectedHead ? { expectedHead } : {}),
   });
+  const code = v.ok ? EXIT.ok : EXIT.invalid;
+  if (g.json) {
+    io.out(toJson(verificationJson(v)));
+    return code;
+  }
+  const { chain, governed } = v;
+  const { keyed, firstBad } = chain;
+  if (chain.records === 0) io.out(`audit log is empty: 0 records, nothing to verify (head ${headText(undefined)})`);
+  else if (firstBad) io.err(`audit log TAMPERED: record ${firstBad.seq}: ${firstBad.problem}`);
+  else if (keyed && !keyed.checked)
+    io.err(
+      `audit log NOT VERIFIED: records ${keyed.from}–${chain.head!.seq} are keyed (key id ${keyed.keyId}) and cannot be checked without TENURE_AUDIT_KEY; their sequence and links are whole`,
+    );
+  else
+    io.out(
+      `audit log intact: ${chain.records} record(s), hash chain verified${keyed ? ` (keyed with key id ${keyed.keyId} from record ${keyed.from})` : ''}; head ${headText(chain.head)}`,
+    );
+  if (v.headProblem) io.err(v.headProblem);
+  else if (v.expectedHead && v.expectedHead.seq > 0) io.out(`expected head ${headText(v.expectedHead)} found`);
+  for (const t of governed.tampered) io.err(`TAMPERED: ${t.table} #${t.id}: ${t.problem}`);
+  for (const a of governed.adopted.slice(0, SHOWN)) io.err(`warning: ${a.table} #${a.id}: ${a.problem}`);
+  if (governed.adopted.length > SHOWN)
+    io.err(`warning: ... and ${governed.adopted.length - SHOWN} more row(s) written before row digests`);
+  const summary = `governed rows: ${governed.checked} checked, ${governed.tampered.length} tampered, ${governed.adopted.length} written before row digests`;
+  if (governed.tampered.length > 0) io.err(summary);
+  else if (governed.checked > 0) io.out(summary);
+  return code;
 }
 
 /** `tenure audit export [--since DATE] [--out FILE]`: JSON Lines for a SIEM; the head goes to stderr. */
@@ -96,23 +83,25 @@ export async function auditExportCommand(
   g: GlobalOptions,
   options: { since?: string; out?: string },
 ): Promise<number> {
-  return workspaceOf(g).withStore('read-only', async (store) => {
-    const records = await store.auditRecords(
-      options.since !== undefined ? dateText(options.since, '--since') : undefined,
-    );
-    const head = headText(await store.auditHead());
-    const lines = records
-      .map((r) => JSON.parse(canonicalJson({ ...r, at: r.at.toISOString() })) as unknown)
-      .map((r) => JSON.stringify(r));
-    const text = lines.join('\n') + (lines.length > 0 ? '\n' : '');
-    if (options.out) {
+  const since = options.since !== undefined ? dateText(options.since, '--since') : undefined;
+  const exported = await exportAudit(workspaceOf(g), since !== undefined ? { since } : {});
+  const head = headText(exported.head);
+  const lines = exported.records
+    .map((r) => JSON.parse(canonicalJson({ ...r, at: r.at.toISOString() })) as unknown)
+    .map((r) => JSON.stringify(r));
+  const text = lines.join('\n') + (lines.length > 0 ? '\n' : '');
+  if (options.out) {
+    try {
       writeFileSync(options.out, text);
-      io.err(`${records.length} record(s) written to ${options.out}; head ${head}`);
-    } else {
-      if (text) io.out(text.trimEnd());
-      // stdout stays pure JSON Lines; keep the head to check later with audit verify --expect-head.
-      io.err(`head ${head}`);
+    } catch (e) {
+      // A folder that does not exist is the user's to fix, not a bug in Tenure.
+      throw new UserError(`cannot write ${options.out}: ${(e as Error).message}`);
     }
-    return EXIT.ok;
-  });
+    io.err(`${exported.records.length} record(s) written to ${options.out}; head ${head}`);
+  } else {
+    if (text) io.out(text.trimEnd());
+    // stdout stays pure JSON Lines; keep the head to check later with audit verify --expect-head.
+    io.err(`head ${head}`);
+  }
+  return EXIT.ok;
 }
