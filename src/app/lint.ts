@@ -1,3 +1,4 @@
+import type { Identity } from '../model/identity.js';
 import { lint } from '../governance/lint.js';
 import type { Diagnostic } from '../model/diagnostic.js';
 import { FINDING_SEVERITIES, severityRank, type Finding, type FindingSeverity } from '../model/finding.js';
@@ -32,10 +33,7 @@ export async function lintNow(ws: Workspace, options: { readonly failOn?: Findin
   const asOf = ws.asOf;
   const { loaded, warnings } = ws.policy();
   const { identities, diagnostics } = await planningIdentities(ws, loaded);
-  const { exceptions, denials, tampered } = await storedGovernance(ws);
-  const engine = watchedEngine(loaded);
-  const desired = engine.desiredState(identities, asOf, 'indexed', exceptions, denials);
-  const findings = lint({ loaded, identities, exceptions, desired, asOf, closures: engine.closures, denials });
+  const { findings, tampered } = await lintFindings(ws, identities);
   const failing =
     failOn === undefined ? 0 : findings.filter((f) => severityRank(f.severity) >= severityRank(failOn)).length;
   return {
@@ -48,6 +46,23 @@ export async function lintNow(ws: Workspace, options: { readonly failOn?: Findin
     ok: failing === 0,
     diagnostics: [...warnings, ...diagnostics, ...tampered],
   };
+}
+
+/**
+ * The findings of `tenure lint` for these identities, with the stored exceptions and denials
+ * that match the audit log (and a diagnostic for each that does not). The compliance report
+ * calls it too, so the report and lint never disagree.
+ */
+export async function lintFindings(
+  ws: Workspace,
+  identities: readonly Identity[],
+): Promise<{ findings: Finding[]; tampered: readonly Diagnostic[] }> {
+  const { loaded } = ws.policy();
+  const { exceptions, denials, tampered } = await storedGovernance(ws);
+  const engine = watchedEngine(loaded);
+  const desired = engine.desiredState(identities, ws.asOf, 'indexed', exceptions, denials);
+  const findings = lint({ loaded, identities, exceptions, desired, asOf: ws.asOf, closures: engine.closures, denials });
+  return { findings, tampered };
 }
 
 function countBySeverity(findings: readonly Finding[]): Record<FindingSeverity, number> {

@@ -7,7 +7,6 @@ import {
 } from '../governance/compliance.js';
 import { verifyChain } from '../audit/audit-chain.js';
 import { computeDrift } from '../governance/drift.js';
-import { lint } from '../governance/lint.js';
 import type { ActualState } from '../model/actual-state.js';
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { Finding } from '../model/finding.js';
@@ -20,8 +19,7 @@ import { UserError } from './errors.js';
 import { listedOnce, openActualState, openTargets } from './inputs.js';
 import { planNow } from './plan-state.js';
 import { planningIdentities } from './planning-identities.js';
-import { storedDenials, storedExceptions } from './store-access.js';
-import { watchedEngine } from './watched-engine.js';
+import { lintFindings } from './lint.js';
 import type { Workspace } from './workspace.js';
 
 export interface ComplianceRequest {
@@ -81,24 +79,19 @@ export async function complianceReport(ws: Workspace, request: ComplianceRequest
     }
   }
 
-  // The same inputs as `tenure lint`, so the report and lint never disagree.
-  const exceptions = await storedExceptions(ws);
-  const engine = watchedEngine(loaded);
-  const denials = await storedDenials(ws);
-  const desired = engine.desiredState(identities, asOf, 'indexed', exceptions, denials);
-  const lintFindings = lint({ loaded, identities, exceptions, desired, asOf, closures: engine.closures, denials });
+  const lint = await lintFindings(ws, identities);
   // A SQLite file is not created just to look: no store, no store evidence.
   const store = await ws.ifStored(undefined, (s) => storeEvidence(s, loaded.policy));
 
   const report = buildComplianceReport({
     policy: loaded.policy,
     identities,
-    findings: [...lintFindings, ...driftFindings],
+    findings: [...lint.findings, ...driftFindings],
     ...(store ? { store } : {}),
     ...(targets ? { targets } : {}),
     asOf,
   });
-  return { report, warnings };
+  return { report, warnings: [...warnings, ...lint.tampered] };
 }
 
 /** More imports than any store holds (one a night for a thousand years is 365,000). */

@@ -100,8 +100,3 @@ function lifecycleOf(events: readonly LifecycleEvent[]): PlanLifecycle {
 export async function auditIfStored(ws: Workspace, entry: AuditEntry): Promise<void> {
   if (ws.hasStore()) await ws.withStore('write', (store, waitMs) => store.write((w) => w.audit([entry]), { waitMs }));
 }
-
-// TEMPORARY until report moves to src/app (same session): its two readers.
-export const storedExceptions = async (ws: Workspace): Promise<AccessException[]> =>
-  (await storedGovernance(ws)).exceptions;
-export const storedDenials = async (ws: Workspace): Promise<Denial[]> => (await storedGovernance(ws)).denials;
