@@ -24,7 +24,19 @@ interface DemoJson {
 
 describe('tenure demo', () => {
   const dir = folder({});
-  const cli = ['--as-of', '2026-11-23', 'demo', '--people', '300', '--roles', '30', '--dir', dir];
+  const cli = [
+    '--as-of',
+    '2026-11-23',
+    '--as',
+    'demo-runner',
+    'demo',
+    '--people',
+    '300',
+    '--roles',
+    '30',
+    '--dir',
+    dir,
+  ];
   let demo: DemoJson;
 
   it('runs a week of joiners, movers and leavers, with the guardrails doing their job', async () => {
@@ -60,6 +72,10 @@ describe('tenure demo', () => {
       plan: { summary: { changes: number } };
     };
     assert.equal(plan.plan.summary.changes, 0, 'converged');
+    // Who ran the demo is who its records name, as for any command.
+    const exported = (await tenure(...args, 'audit', 'export')).stdout.trim().split('\n');
+    const actors = new Set(exported.map((l) => (JSON.parse(l) as { actor: string }).actor));
+    assert.deepEqual([...actors], ['demo-runner']);
     // The leavers of day 3: disabled in every target, with no memberships left.
     const leavers = demo.days[2]!.story.map((s) => /\((E\d+)\)/.exec(s)![1]!);
     assert.equal(leavers.length, 3);

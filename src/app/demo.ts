@@ -50,6 +50,8 @@ export interface DemoSetup {
   /** The feeds as generated: the week's changes are made from them. */
   readonly hr: string;
   readonly nhi: string;
+  /** Who runs the demo (`--as`): its audit records name them, as every command's do. */
+  readonly as?: string;
 }
 
 /**
@@ -65,6 +67,7 @@ export function setUpDemo(ws: Workspace, request: DemoRequest): DemoSetup {
   const org = generateOrganisation({ people, roles, seed, asOf: start, targets: 'csv' });
   writeFiles(folder, org.files);
   return {
+    ...(ws.spec.as !== undefined ? { as: ws.spec.as } : {}),
     folder,
     config: join(folder, 'tenure.yaml'),
     state: join(folder, 'state.db'),
@@ -80,7 +83,12 @@ export function setUpDemo(ws: Workspace, request: DemoRequest): DemoSetup {
  * A new one each time, so the policy is read again after the role owner's fix.
  */
 export function demoWorkspace(setup: DemoSetup, at: Date): Workspace {
-  return new Workspace({ config: setup.config, state: setup.state, asOf: at });
+  return new Workspace({
+    config: setup.config,
+    state: setup.state,
+    asOf: at,
+    ...(setup.as !== undefined ? { as: setup.as } : {}),
+  });
 }
 
 /** The day's import, as the demo counts it. */

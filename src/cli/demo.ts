@@ -96,7 +96,7 @@ export async function demoCommand(io: Io, g: GlobalOptions, o: DemoOptions): Pro
   if (g.json) {
     io.out(
       toJson({
-        ok: surprises.length === 0,
+        ok: surprises.length === 0 && verified.ok,
         folder,
         stats: setup.stats,
         days: reports,
@@ -105,7 +105,7 @@ export async function demoCommand(io: Io, g: GlobalOptions, o: DemoOptions): Pro
         ms,
       }),
     );
-    return surprises.length === 0 ? EXIT.ok : EXIT.invalid;
+    return surprises.length === 0 && verified.ok ? EXIT.ok : EXIT.invalid;
   }
   say(`\nThe week in numbers`);
   say('  day         events  changes  applied  guardrails');
