@@ -41,6 +41,8 @@ export interface SourceDefinition {
   readonly manager?: string;
   readonly startDate?: string;
   readonly endDate?: string;
+  /** Texts an end date (end_date, credential.expires) is written as when there is none, e.g. `9999-12-31`. */
+  readonly noEnd?: readonly string[];
   readonly owner?: string;
   readonly credential?: {
     readonly created?: string;

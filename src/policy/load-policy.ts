@@ -155,6 +155,7 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
     ...(s.manager !== undefined ? { manager: s.manager } : {}),
     ...(s.start_date !== undefined ? { startDate: s.start_date } : {}),
     ...(s.end_date !== undefined ? { endDate: s.end_date } : {}),
+    ...(s.no_end !== undefined ? { noEnd: s.no_end } : {}),
     ...(s.owner !== undefined ? { owner: s.owner } : {}),
     ...(s.credential
       ? {

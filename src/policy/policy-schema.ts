@@ -31,6 +31,8 @@ export const sourceSchema = z.strictObject({
   manager: z.string().optional(),
   start_date: z.string().optional(),
   end_date: z.string().optional(),
+  // End dates (end_date, credential.expires) written as one of these texts mean there is none (SAP's 9999-12-31).
+  no_end: z.array(z.string().min(1)).optional(),
   owner: z.string().optional(),
   credential: z
     .strictObject({

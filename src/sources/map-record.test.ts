@@ -445,6 +445,20 @@ describe('mapRecord: dates too far out to be meant', () => {
     assert.deepEqual(problems({ start: '9999-12-31' }, { ...context, now: undefined }), []);
   });
 
+  it("reads an end date written as one of the source's no_end texts as none, and still refuses it as a start date", () => {
+    const sap = source({ ...def, noEnd: ['9999-12-31', '31.12.9999'] });
+    const mapped = mapRecord(sap, record({ start: '2024-01-01', end: '9999-12-31', expires: ' 31.12.9999 ' }), context);
+    assert.deepEqual(mapped.diagnostics, []);
+    assert.equal(mapped.result?.endDate, undefined);
+    assert.equal(mapped.result?.credential, undefined);
+    assert.deepEqual(
+      mapRecord(sap, record({ start: '9999-12-31' }), context).diagnostics.map((d) => d.code),
+      ['source.date_out_of_range'],
+      'no_end is about end dates only',
+    );
+    assert.match(mapRecord(def, record({ end: '9999-12-31' }), context).diagnostics[0]!.hint ?? '', /no_end/);
+  });
+
   it('judges a repeated date each time it is read', () => {
     const mapper = createRecordMapper(def, context).result;
     assert.equal(mapper(record({ start: '2024-01-01' })).problems.length, 0);

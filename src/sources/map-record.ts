@@ -53,6 +53,8 @@ export function createRecordMapper(def: SourceDefinition, context: MapContext): 
   const attributes = Object.entries(def.attributes).map(([name, mapping]) => compiler.attribute(name, mapping));
   const hasCredential = created || expires || lastRotated || lastUsed;
   const isoDate = parseDate(undefined, setup, def, '', plausible(context.now));
+  // An HR system's way of writing "no end date" (9999-12-31) is read as none, not refused as a typo.
+  const noEnd = new Set((def.noEnd ?? []).map((t) => t.trim()));
 
   const mapper: RecordMapper = (record) => {
     const row = new Row(record, context);
@@ -70,12 +72,12 @@ export function createRecordMapper(def: SourceDefinition, context: MapContext): 
     const identityManager = manager && row.text(manager);
     const identityOwner = owner && row.text(owner);
     const identityStart = startDate && row.date(startDate, isoDate);
-    const identityEnd = endDate && row.date(endDate, isoDate);
+    const identityEnd = endDate && row.date(endDate, isoDate, noEnd);
     let credential: Credential | undefined;
     if (hasCredential) {
       const c: { -readonly [K in keyof Credential]: Credential[K] } = {};
       const cCreated = created && row.date(created, isoDate);
-      const cExpires = expires && row.date(expires, isoDate);
+      const cExpires = expires && row.date(expires, isoDate, noEnd);
       const cRotated = lastRotated && row.date(lastRotated, isoDate);
       const cUsed = lastUsed && row.date(lastUsed, isoDate);
       if (cCreated) c.created = cCreated;
@@ -176,7 +178,7 @@ function plausible(now: Date | undefined): (date: Date) => Date | Invalid {
     latest = limit.getTime();
     late = new Implausible(
       `a plausible date: it is more than ${MAX_YEARS_AHEAD} years after ${now.toISOString().slice(0, 10)}`,
-      'Correct the date in the feed (9999-12-31 for 2024-12-31?); leave an end date empty when there is none.',
+      'Correct the date in the feed (9999-12-31 for 2024-12-31?); leave an end date empty when there is none, or name the text your HR system writes for "no end" in the source\'s no_end (no_end: ["9999-12-31"]).',
     );
   }
   return (date) => {
@@ -359,9 +361,9 @@ class Row {
     return value;
   }
 
-  date(reader: Reader, parse: DateParser): Date | undefined {
+  date(reader: Reader, parse: DateParser, none?: ReadonlySet<string>): Date | undefined {
     const raw = reader.get(this.record);
-    if (isAbsent(raw)) return undefined;
+    if (isAbsent(raw) || (none && typeof raw === 'string' && none.has(raw.trim()))) return undefined;
     const value = typeof raw === 'string' ? parse(raw.trim()) : parse.invalid;
     if (value instanceof Invalid) {
       this.invalid(
