@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
 import { parse } from 'csv-parse/sync';
@@ -68,6 +68,31 @@ const csvTarget: TargetKind = {
     return Promise.resolve({
       accounts: accounts.map((a) => ({ name: a.name, identity: a.identity, enabled: a.enabled === 'true' })),
       memberships: memberships.map((m) => `${m.account} ${m.entitlement}`),
+    });
+  },
+};
+
+// A memory target kept in a snapshot file: the file is written as operations land, not when the apply ends.
+const memoryTarget: TargetKind = {
+  name: 'a memory snapshot',
+  rate: 150,
+  killWithin: 40,
+  timeoutMs: 600_000,
+  prepare: (dir) => {
+    mkdirSync(join(dir, 'out'), { recursive: true });
+    writeFileSync(join(dir, 'out/directory.json'), '{ "accounts": [] }\n');
+    return Promise.resolve({
+      target: '    kind: memory\n    connection: { snapshot: out/directory.json }',
+      entitlement: (group) => `directory:group/${group}`,
+    });
+  },
+  read: (dir) => {
+    const { accounts } = JSON.parse(readFileSync(join(dir, 'out/directory.json'), 'utf8')) as {
+      accounts: { name: string; identity?: string; enabled: boolean; entitlements: string[] }[];
+    };
+    return Promise.resolve({
+      accounts: accounts.map((a) => ({ name: a.name, identity: a.identity, enabled: a.enabled })),
+      memberships: accounts.flatMap((a) => a.entitlements.map((e) => `${a.name} ${e}`)),
     });
   },
 };
@@ -241,7 +266,7 @@ async function stageEffectBeforeJournal(config: string, stateDb: string): Promis
 const count = (rows: readonly JournalRow[], state: string): number => rows.filter((r) => r.state === state).length;
 
 describe('apply under SIGKILL', () => {
-  for (const kind of [csvTarget, postgresTarget]) {
+  for (const kind of [csvTarget, memoryTarget, postgresTarget]) {
     it(
       `converges on ${kind.name} after ${KILLS} kills at random points, with nothing duplicated or lost`,
       { timeout: kind.timeoutMs },
@@ -298,6 +323,13 @@ describe('apply under SIGKILL', () => {
           const held = await kind.read(o.dir);
           const names = new Set(held.accounts.map((a) => a.name));
           const members = new Set(held.memberships);
+          // What the journal calls done is on the target: a kill loses no change already recorded as made.
+          const lost = ops.filter(
+            (r) =>
+              r.state === 'succeeded' &&
+              !(r.action === 'create_account' ? names.has(r.account) : members.has(`${r.account} ${r.entitlement}`)),
+          );
+          assert.deepEqual(lost, [], `apply ${i + 1}: operations journalled done but not on the target`);
           const landed = running.filter((r) =>
             r.action === 'create_account' ? names.has(r.account) : members.has(`${r.account} ${r.entitlement}`),
           ).length;

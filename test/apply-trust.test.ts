@@ -89,6 +89,23 @@ function auditOperations(stateDb: string): string[] {
   }
 }
 
+/** The operations the journal calls done, as the audit log names them; none before the store exists. */
+function succeededOperations(stateDb: string): string[] {
+  try {
+    const db = new BetterSqlite3(stateDb, { readonly: true });
+    try {
+      const rows = db
+        .prepare(`select action, account, entitlement from operations where state = 'succeeded'`)
+        .all() as { action: string; account: string; entitlement: string | null }[];
+      return rows.map((r) => `operation.${r.action} ${r.account} ${r.entitlement ?? ''}`.trim());
+    } finally {
+      db.close();
+    }
+  } catch {
+    return [];
+  }
+}
+
 describe('a saved plan is untrusted input', () => {
   const edits: [name: string, edit: (p: SavedPlan) => void, code: number, message: RegExp][] = [
     [
@@ -216,19 +233,7 @@ describe('apply interrupted', () => {
       const planned = JSON.parse((await w.run('--json', 'plan')).stdout) as { plan: { summary: { changes: number } } };
       const total = planned.plan.summary.changes;
       let signalled = false;
-      const succeeded = (): number => {
-        try {
-          const db = new BetterSqlite3(stateDb, { readonly: true });
-          try {
-            return (db.prepare(`select count(*) as n from operations where state = 'succeeded'`).get() as { n: number })
-              .n;
-          } finally {
-            db.close();
-          }
-        } catch {
-          return 0;
-        }
-      };
+      const succeeded = (): number => succeededOperations(stateDb).length;
       let poll: NodeJS.Timeout | undefined;
       const r = await spawned([...w.args, 'apply', '--rate', '30'], {}, (all, child) => {
         // Interrupt on progress seen in the journal, not on a timer: watch it once the executor has begun.
@@ -266,6 +271,64 @@ describe('apply interrupted', () => {
       );
       const again = JSON.parse((await w.run('--json', 'plan')).stdout) as { plan: { summary: { changes: number } } };
       assert.equal(again.plan.summary.changes, 0);
+    },
+  );
+
+  it(
+    'SIGKILL on a memory snapshot target loses nothing the journal calls done; the next apply finishes, each change audited once',
+    { timeout: 240_000 },
+    async () => {
+      const w = world(memoryTarget, people(60));
+      const stateDb = join(w.dir, '.tenure', 'state.db');
+      const planned = JSON.parse((await w.run('--json', 'plan')).stdout) as { plan: { summary: { changes: number } } };
+      const total = planned.plan.summary.changes;
+      assert.equal(total, 180);
+      let killed = false;
+      let poll: NodeJS.Timeout | undefined;
+      const r = await spawned([...w.args, 'apply', '--rate', '30'], {}, (all, child) => {
+        // Killed on progress seen in the journal, not on a timer: watch it once the executor has begun.
+        if (poll || !/directory: \d+ operation\(s\)/.test(all)) return;
+        poll = setInterval(() => {
+          if (killed || succeededOperations(stateDb).length < 10) return;
+          killed = true;
+          clearInterval(poll);
+          child.kill('SIGKILL');
+        }, 50);
+      });
+      clearInterval(poll);
+      assert.ok(killed, r.stderr);
+      assert.equal(r.code, null, `killed, not exited: ${r.stderr}`);
+
+      // What the journal calls done is in the snapshot file: the next plan does not ask for it again.
+      const done = succeededOperations(stateDb);
+      assert.ok(done.length >= 10 && done.length < total, `${done.length} of ${total} done before the kill`);
+      const held = new Map(
+        (JSON.parse(w.snapshot()) as { accounts: { name: string; entitlements: string[] }[] }).accounts.map((a) => [
+          a.name,
+          a,
+        ]),
+      );
+      for (const op of done) {
+        const [action, account, entitlement] = op.split(' ');
+        const a = held.get(account!);
+        if (action === 'operation.create_account') assert.ok(a, `${op}: the account is in the snapshot`);
+        else assert.ok(a?.entitlements.includes(entitlement!), `${op}: the membership is in the snapshot`);
+      }
+      assert.deepEqual(auditOperations(stateDb).sort(), [...done].sort(), 'every change done has its audit record');
+
+      const rest = await w.run('apply');
+      assert.equal(rest.code, 0, rest.stderr);
+      const again = JSON.parse((await w.run('--json', 'plan')).stdout) as { plan: { summary: { changes: number } } };
+      assert.equal(again.plan.summary.changes, 0, 'converged: the next plan is empty');
+      const audited = auditOperations(stateDb);
+      assert.equal(audited.length, total, 'one audit record per change of the plan');
+      assert.equal(new Set(audited).size, total, 'no change audited twice');
+      const after = JSON.parse(w.snapshot()) as { accounts: { entitlements: string[] }[] };
+      assert.equal(after.accounts.length, 60);
+      assert.equal(
+        after.accounts.reduce((n, a) => n + a.entitlements.length, 0),
+        120,
+      );
     },
   );
 });

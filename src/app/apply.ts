@@ -1,7 +1,4 @@
-import { renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
 import type { Connector } from '../connectors/connector.js';
-import { MemoryConnector } from '../connectors/memory/memory-connector.js';
 import {
   executePlan,
   type ExecutionEvent,
@@ -93,7 +90,6 @@ export async function applyPlan(ws: Workspace, request: ApplyRequest): Promise<A
         effects: (op) => effectsOf(ws, planId, op),
         ...(request.onEvent ? { onEvent: request.onEvent } : {}),
       });
-      persistMemoryTargets(loaded.policy.targets, loaded.policy.file, connectors);
       return { plan, planId, result, resumed: chosen.resumed, approvals, warnings: now.warnings };
     } finally {
       for (const c of connectors?.values() ?? []) await c.close();
@@ -313,23 +309,4 @@ function effectsOf(ws: Workspace, planId: string, op: OperationResult): MarkEffe
         }
       : {}),
   };
-}
-
-/**
- * A memory target with a snapshot file keeps what apply did in that file (written atomically).
- * Safe against other applies: the target's lease is held while this runs.
- */
-function persistMemoryTargets(
-  targets: readonly { id: string; kind: string; connection: Readonly<Record<string, unknown>> }[],
-  policyFile: string,
-  connectors: ReadonlyMap<string, unknown>,
-): void {
-  for (const t of targets) {
-    const c = connectors.get(t.id);
-    if (t.kind !== 'memory' || !(c instanceof MemoryConnector) || typeof t.connection.snapshot !== 'string') continue;
-    const path = resolve(dirname(policyFile), t.connection.snapshot);
-    const temp = join(dirname(path), `.${t.id}.${process.pid}.tmp`);
-    writeFileSync(temp, JSON.stringify(c.snapshot(), null, 2) + '\n');
-    renameSync(temp, path);
-  }
 }

@@ -1,11 +1,13 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { ConnectorError } from '../../src/connectors/connector.js';
 import { MemoryConnector, parseSnapshot } from '../../src/connectors/memory/memory-connector.js';
-import { connectorContract } from './connector-contract.js';
+import { openConnector } from '../../src/connectors/open-connector.js';
+import type { TargetDefinition } from '../../src/model/policy.js';
+import { connectorContract, HOSTILE_NAMES } from './connector-contract.js';
 
 connectorContract('memory', () =>
   Promise.resolve({
@@ -14,6 +16,23 @@ connectorContract('memory', () =>
     cleanup: () => Promise.resolve(),
   }),
 );
+
+/** A folder holding an empty snapshot file `apps.json`. */
+function snapshotFolder(): { dir: string; file: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'tenure-mem-'));
+  const file = join(dir, 'apps.json');
+  writeFileSync(file, '{ "accounts": [] }\n');
+  return { dir, file };
+}
+
+connectorContract('memory with a snapshot file', () => {
+  const { dir, file } = snapshotFolder();
+  return Promise.resolve({
+    connector: MemoryConnector.fromSnapshotFile('app', file),
+    entitlements: ['app:group/a', 'app:group/b'] as const,
+    cleanup: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
+  });
+});
 
 const isCode = (code: string) => (e: unknown) => e instanceof ConnectorError && e.code === code;
 
@@ -135,5 +154,159 @@ describe('MemoryConnector', () => {
     await m.updateAccount('ana', { mail: 'b@x' });
     assert.deepEqual(m.attributesOf('ana'), { mail: 'b@x', sn: 'Lima' });
     await assert.rejects(m.updateAccount('nobody', {}), isCode('not_found'));
+  });
+});
+
+describe('MemoryConnector with a snapshot file', () => {
+  let dir: string;
+  let file: string;
+  let m: MemoryConnector;
+  /** What the file holds now, read by an instance of its own. */
+  const onDisk = () => MemoryConnector.fromSnapshotFile('app', file).snapshot().accounts;
+  before(() => {
+    ({ dir, file } = snapshotFolder());
+    m = MemoryConnector.fromSnapshotFile('app', file);
+  });
+  after(async () => {
+    await m.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('has each change in the file by the time its promise settles', async () => {
+    await m.createAccount({ name: 'ana', identity: 'E1', attributes: { mail: 'a@x' } });
+    assert.deepEqual(onDisk(), [
+      { id: 'mem-1', name: 'ana', identity: 'E1', enabled: true, entitlements: [], attributes: { mail: 'a@x' } },
+    ]);
+    await m.addMembership('ana', 'app:group/a');
+    await m.addMembership('ana', 'app:group/b');
+    assert.deepEqual(onDisk()[0]!.entitlements, ['app:group/a', 'app:group/b']);
+    await m.removeMembership('ana', 'app:group/a');
+    assert.deepEqual(onDisk()[0]!.entitlements, ['app:group/b']);
+    await m.updateAccount('ana', { mail: 'b@x' });
+    assert.deepEqual(onDisk()[0]!.attributes, { mail: 'b@x' });
+    await m.disableAccount('ana');
+    assert.equal(onDisk()[0]!.enabled, false);
+    await m.enableAccount('ana');
+    assert.equal(onDisk()[0]!.enabled, true);
+    await m.deleteAccount('ana');
+    assert.deepEqual(onDisk(), []);
+    // Written as a snapshot is: the file reads back with the schema, pretty-printed.
+    assert.equal(readFileSync(file, 'utf8'), '{\n  "accounts": []\n}\n');
+  });
+
+  it('writes nothing for a change that changes nothing, or that fails', async () => {
+    await m.createAccount({ name: 'bo', identity: 'E2', attributes: {} });
+    await m.addMembership('bo', 'app:group/a');
+    const writes = m.snapshotWrites;
+    await m.addMembership('bo', 'app:group/a');
+    await m.removeMembership('bo', 'app:group/b');
+    await m.enableAccount('bo');
+    await assert.rejects(m.addMembership('nobody', 'app:group/a'), isCode('not_found'));
+    await assert.rejects(m.createAccount({ name: 'bo', identity: 'E2', attributes: {} }), isCode('already_exists'));
+    assert.equal(m.snapshotWrites, writes);
+  });
+
+  it('shares one write among operations issued together, and each lands', async (t) => {
+    const names = Array.from({ length: 40 }, (_, i) => `burst-${i}`);
+    const writes = m.snapshotWrites;
+    const settled = await Promise.allSettled([
+      ...names.map((name) => m.createAccount({ name, identity: name, attributes: {} })),
+      ...names.map((name) => m.addMembership(name, 'app:group/b')),
+      m.addMembership('nobody-by-this-name', 'app:group/b'),
+      m.deleteAccount('burst-0'),
+      ...names.slice(1).map((name) => m.disableAccount(name)),
+    ]);
+    const failures = settled.filter((s) => s.status === 'rejected');
+    assert.equal(failures.length, 1, 'only the membership of a missing account fails');
+    assert.ok(isCode('not_found')(failures[0]!.reason));
+    const changes = settled.length - failures.length;
+    const written = m.snapshotWrites - writes;
+    t.diagnostic(`${written} writes for ${changes} changes`);
+    assert.ok(written < changes, `${written} writes for ${changes} changes`);
+    const burst = onDisk().filter((a) => a.name.startsWith('burst-'));
+    assert.deepEqual(
+      burst.map((a) => [a.name, a.enabled, a.entitlements]),
+      names.slice(1).map((n) => [n, false, ['app:group/b']]),
+    );
+  });
+
+  it('reads its own changes, even those still being written', async () => {
+    const created = m.createAccount({ name: 'cy', identity: 'E3', attributes: {} });
+    const granted = m.addMembership('cy', 'app:group/a');
+    const read = m.readAccount('cy');
+    const members = m.listMembers('app:group/a');
+    assert.deepEqual((await read)?.entitlements, ['app:group/a']);
+    assert.ok((await members).includes('cy'));
+    await Promise.all([created, granted]);
+  });
+
+  it('sees what another instance wrote to the file, and keeps it', async () => {
+    const other = MemoryConnector.fromSnapshotFile('app', file);
+    await m.readAccount('x'); // m has the file cached now
+    await other.createAccount({ name: 'from-other', identity: 'E-o', attributes: {} });
+    await other.addMembership('from-other', 'app:group/a');
+    assert.deepEqual((await m.readAccount('from-other'))?.entitlements, ['app:group/a']);
+    await m.createAccount({ name: 'from-m', identity: 'E-m', attributes: {} });
+    const names = (await other.listAccounts()).map((a) => a.name);
+    assert.ok(names.includes('from-other') && names.includes('from-m'), names.join(' '));
+    await other.close();
+  });
+
+  it('finishes every change asked for before close() returns', async () => {
+    const c = MemoryConnector.fromSnapshotFile('app', file);
+    const done = [
+      c.createAccount({ name: 'dee', identity: 'E4', attributes: {} }),
+      c.addMembership('dee', 'app:group/b'),
+    ];
+    await c.close();
+    assert.deepEqual(onDisk().find((a) => a.name === 'dee')?.entitlements, ['app:group/b']);
+    await Promise.all(done);
+  });
+
+  it('says not_found when the file is gone, instead of writing a new one', async () => {
+    const { dir: elsewhere, file: gone } = snapshotFolder();
+    const c = MemoryConnector.fromSnapshotFile('app', gone);
+    rmSync(gone);
+    await assert.rejects(c.createAccount({ name: 'eve', identity: 'E5', attributes: {} }), isCode('not_found'));
+    assert.deepEqual(readdirSync(elsewhere), []);
+    rmSync(elsewhere, { recursive: true, force: true });
+  });
+
+  it('writes the file as JSON.stringify(snapshot, null, 2) does, whatever the names hold', async () => {
+    for (const [i, name] of [...HOSTILE_NAMES, 'two\r\nlines', '\u2028 "quoted" \\ tab\t'].entries()) {
+      await m.createAccount({ name, identity: `H${i}`, attributes: { displayName: `${name}\n`, mail: 'x@y' } });
+      await m.addMembership(name, `app:group/${name}`);
+    }
+    await m.disableAccount(HOSTILE_NAMES[0]!);
+    const text = readFileSync(file, 'utf8');
+    assert.equal(text, JSON.stringify(MemoryConnector.fromSnapshotFile('app', file).snapshot(), null, 2) + '\n');
+    assert.deepEqual(JSON.parse(text), m.snapshot());
+  });
+
+  it('leaves no temporary files behind', () => {
+    assert.deepEqual(readdirSync(dir), ['apps.json']);
+  });
+
+  it('without a snapshot file, writes no file', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'tenure-mem-'));
+    try {
+      const target: TargetDefinition = {
+        id: 'app',
+        kind: 'memory',
+        description: 'an app',
+        accountName: 'identity.id',
+        attributes: {},
+        connection: {},
+        position: { file: 'tenure.yaml', line: 1 },
+      };
+      const c = openConnector(target, join(empty, 'tenure.yaml'));
+      await c.createAccount({ name: 'fay', identity: 'E6', attributes: {} });
+      await c.addMembership('fay', 'app:group/a');
+      assert.deepEqual((await c.readAccount('fay'))?.entitlements, ['app:group/a']);
+      await c.close();
+      assert.deepEqual(readdirSync(empty), []);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,5 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { basename, resolve } from 'node:path';
 import { CsvError } from 'csv-parse';
 import { parse } from 'csv-parse/sync';
 import type { Account } from '../../model/actual-state.js';
@@ -12,6 +11,7 @@ import {
   type ConnectorCapabilities,
   type ConnectorErrorCode,
 } from '../connector.js';
+import { GroupCommit, NO_CHANGE } from '../group-commit.js';
 import type { ConnectorContext } from '../secrets.js';
 
 /** The columns every accounts.csv has, in this order when Tenure creates the file. */
@@ -39,9 +39,6 @@ interface State {
   readonly accounts: Map<string, Row>;
 }
 
-/** What identifies one version of a file: a write by rename changes the inode, any edit the mtime or size. */
-type Version = string;
-
 export interface CsvConnectionConfig {
   readonly accounts: string;
   readonly memberships: string;
@@ -67,30 +64,50 @@ export class CsvConnector implements Connector {
   readonly target: string;
   /** Absolute paths of the two files. */
   readonly files: { readonly accounts: string; readonly memberships: string };
-  private state: State | undefined;
-  private versions: { accounts: Version; memberships: Version } | undefined;
-  /** Operations waiting for the next batch; one batch runs at a time, so a read-modify-write never interleaves. */
-  private readonly pending: Queued[] = [];
-  private flushing: Promise<void> | undefined;
+  /**
+   * The state of both files: operations run one at a time on it (read again if a file changed on
+   * disk); those queued while a write is in flight share the next write (a group commit), so a busy
+   * apply rewrites each file once per batch, not once per change. Every operation's promise
+   * settles only after the write that holds its change.
+   */
+  private readonly store: GroupCommit<State, Write>;
 
   constructor(target: string, files: { readonly accounts: string; readonly memberships: string }) {
     this.target = target;
     this.files = files;
+    this.store = new GroupCommit<State, Write>({
+      files: [files.accounts, files.memberships],
+      parse: ([accounts, memberships]) => this.parseState(accounts, memberships),
+      // A delete writes memberships before accounts, creates the other way round (never a
+      // membership of an account the file lacks): a delete therefore runs in a batch of its own.
+      alone: (w) => w === 'both',
+      render: (s, writes) => {
+        const accounts = (): [string, string] => [files.accounts, accountsText(s)];
+        const memberships = (): [string, string] => [files.memberships, membershipsText(s)];
+        if (writes.includes('both')) return [memberships(), accounts()];
+        return [
+          ...(writes.some((w) => w !== 'memberships') ? [accounts()] : []),
+          ...(writes.some((w) => w !== 'accounts') ? [memberships()] : []),
+        ];
+      },
+      fsync: true,
+      ioError: (path, action, e) => this.ioError(path, action === 'read' ? 'cannot be read' : 'cannot be written', e),
+    });
   }
 
   async listAccounts(): Promise<readonly Account[]> {
-    return this.run(false, (s) => [...s.accounts.values()].map(toAccount));
+    return this.store.run(false, (s) => [...s.accounts.values()].map(toAccount));
   }
 
   async readAccount(name: string): Promise<Account | undefined> {
-    return this.run(false, (s) => {
+    return this.store.run(false, (s) => {
       const r = s.accounts.get(name);
       return r ? toAccount(r) : undefined;
     });
   }
 
   async createAccount(spec: AccountSpec): Promise<Account> {
-    return this.run('accounts', (s) => {
+    return this.store.run('accounts', (s) => {
       if (spec.name === '') throw this.error('invalid_input', 'an account name cannot be empty');
       if (s.accounts.has(spec.name)) {
         throw this.error('already_exists', `account "${spec.name}" already exists in target "${this.target}"`);
@@ -110,26 +127,26 @@ export class CsvConnector implements Connector {
   }
 
   async updateAccount(name: string, attributes: Readonly<Record<string, string>>): Promise<void> {
-    return this.run('accounts', (s) => {
+    return this.store.run('accounts', (s) => {
       this.setAttributes(s, this.get(s, name), attributes);
     });
   }
 
   async disableAccount(name: string): Promise<void> {
-    return this.run('accounts', (s) => {
+    return this.store.run('accounts', (s) => {
       this.get(s, name).enabled = false;
     });
   }
 
   async enableAccount(name: string): Promise<void> {
-    return this.run('accounts', (s) => {
+    return this.store.run('accounts', (s) => {
       this.get(s, name).enabled = true;
     });
   }
 
   /** Writes memberships first, then accounts: a crash between leaves an account with less access, never a dangling membership. */
   async deleteAccount(name: string): Promise<void> {
-    return this.run('both', (s) => {
+    return this.store.run('both', (s) => {
       this.get(s, name);
       s.accounts.delete(name);
     });
@@ -137,14 +154,14 @@ export class CsvConnector implements Connector {
 
   async listMembers(entitlement: string): Promise<readonly string[]> {
     this.checkEntitlement(entitlement);
-    return this.run(false, (s) =>
+    return this.store.run(false, (s) =>
       [...s.accounts.values()].filter((r) => r.entitlements.has(entitlement)).map((r) => r.name),
     );
   }
 
   async addMembership(name: string, entitlement: string): Promise<void> {
     this.checkEntitlement(entitlement);
-    return this.run('memberships', (s) => {
+    return this.store.run('memberships', (s) => {
       const row = this.get(s, name);
       if (row.entitlements.has(entitlement)) return NO_CHANGE;
       row.entitlements.add(entitlement);
@@ -153,128 +170,24 @@ export class CsvConnector implements Connector {
 
   async removeMembership(name: string, entitlement: string): Promise<void> {
     this.checkEntitlement(entitlement);
-    return this.run('memberships', (s) => {
+    return this.store.run('memberships', (s) => {
       const row = this.get(s, name);
       if (!row.entitlements.delete(entitlement)) return NO_CHANGE;
     });
   }
 
   async rotateCredential(name: string): Promise<void> {
-    return this.run(false, (s) => {
+    return this.store.run(false, (s) => {
       this.get(s, name);
       throw this.error('invalid_input', 'csv targets hold no credentials');
     });
   }
 
   async close(): Promise<void> {
-    await this.flushing;
-    this.state = undefined;
-    this.versions = undefined;
+    await this.store.close();
   }
 
   // --- internals -------------------------------------------------------------------------------
-
-  /**
-   * Queues one operation. Operations run one at a time on the current state (read again if a file
-   * changed on disk); those queued while a write is in flight run together and share the next
-   * write (a group commit), so a busy apply rewrites each file once per batch, not once per change.
-   * Every operation's promise settles only after the write that holds its change.
-   */
-  private run<T>(write: Write, op: (s: State) => T | typeof NO_CHANGE): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.pending.push({ write, op, resolve: resolve as (v: unknown) => void, reject });
-      this.flushing ??= this.drain();
-    });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.pending.length > 0) {
-      // A delete writes memberships before accounts, creates the other way round (never a
-      // membership of an account the file lacks): a delete therefore runs in a batch of its own.
-      const first = this.pending[0]!;
-      const cut = first.write === 'both' ? 1 : this.pending.findIndex((p) => p.write === 'both');
-      await this.runBatch(this.pending.splice(0, cut === -1 ? this.pending.length : cut));
-    }
-    this.flushing = undefined;
-  }
-
-  private async runBatch(batch: readonly Queued[]): Promise<void> {
-    let s: State;
-    try {
-      s = await this.current();
-    } catch (e) {
-      for (const q of batch) q.reject(e);
-      return;
-    }
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-    let accounts = false;
-    let memberships = false;
-    for (const q of batch) {
-      try {
-        const value = q.op(s);
-        outcomes.push({ ok: true, value: value === NO_CHANGE ? undefined : value });
-        if (value === NO_CHANGE || q.write === false) continue;
-        if (q.write !== 'memberships') accounts = true;
-        if (q.write !== 'accounts') memberships = true;
-      } catch (e) {
-        // Operations check before they change anything, so one that throws leaves the state as it was.
-        outcomes.push({ ok: false, error: e });
-      }
-    }
-    try {
-      const deleting = batch.length === 1 && batch[0]!.write === 'both';
-      if (memberships && deleting)
-        this.versions!.memberships = await this.writeFile(this.files.memberships, membershipsText(s));
-      if (accounts) this.versions!.accounts = await this.writeFile(this.files.accounts, accountsText(s));
-      if (memberships && !deleting)
-        this.versions!.memberships = await this.writeFile(this.files.memberships, membershipsText(s));
-    } catch (e) {
-      // Nothing of this batch is known to be on disk: every operation in it fails, and the next reads the disk.
-      this.state = undefined;
-      this.versions = undefined;
-      for (const q of batch) q.reject(e);
-      return;
-    }
-    batch.forEach((q, i) => {
-      const o = outcomes[i]!;
-      if (o.ok) q.resolve(o.value);
-      else q.reject(o.error);
-    });
-  }
-
-  private async current(): Promise<State> {
-    const [a, m] = await Promise.all([this.version(this.files.accounts), this.version(this.files.memberships)]);
-    if (this.state && this.versions && this.versions.accounts === a && this.versions.memberships === m) {
-      return this.state;
-    }
-    const [accountsBuf, membershipsBuf] = await Promise.all([
-      this.readOptional(this.files.accounts),
-      this.readOptional(this.files.memberships),
-    ]);
-    // Versions taken before the read: a change during the read is seen (and read) next time.
-    this.state = this.parseState(accountsBuf, membershipsBuf);
-    this.versions = { accounts: a, memberships: m };
-    return this.state;
-  }
-
-  private async version(path: string): Promise<Version> {
-    try {
-      const st = await stat(path, { bigint: true });
-      return `${st.ino}:${st.size}:${st.mtimeNs}`;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
-      throw this.ioError(path, 'cannot be read', e);
-    }
-  }
-
-  private async readOptional(path: string): Promise<Buffer | undefined> {
-    try {
-      return await readFile(path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw this.ioError(path, 'cannot be read', e);
-    }
-  }
 
   private parseState(accountsBuf: Buffer | undefined, membershipsBuf: Buffer | undefined): State {
     const state: State = { columns: [...KNOWN_ATTRIBUTES], header: undefined, accounts: new Map() };
@@ -396,37 +309,6 @@ export class CsvConnector implements Connector {
     }
   }
 
-  /** Atomic replace: temp file in the same folder, fsync, rename over the original, fsync the folder. */
-  private async writeFile(path: string, text: string): Promise<Version> {
-    const dir = dirname(path);
-    const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-    try {
-      await mkdir(dir, { recursive: true });
-      const fh = await open(tmp, 'wx', 0o644);
-      try {
-        await fh.writeFile(text, 'utf8');
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, path);
-    } catch (e) {
-      await unlink(tmp).catch(() => undefined);
-      throw this.ioError(path, 'cannot be written', e);
-    }
-    try {
-      const d = await open(dir, 'r');
-      try {
-        await d.sync();
-      } finally {
-        await d.close();
-      }
-    } catch {
-      // Some platforms cannot fsync a folder; the rename itself is still atomic.
-    }
-    return this.version(path);
-  }
-
   private get(s: State, name: string): Row {
     const r = s.accounts.get(name);
     if (!r) throw this.error('not_found', `account "${name}" does not exist in target "${this.target}"`);
@@ -465,17 +347,8 @@ export class CsvConnector implements Connector {
   }
 }
 
-const NO_CHANGE = Symbol('no change');
-
 /** Which files an operation writes: deletes write both, memberships first. */
-type Write = false | 'accounts' | 'memberships' | 'both';
-
-interface Queued {
-  readonly write: Write;
-  readonly op: (s: State) => unknown;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-}
+type Write = 'accounts' | 'memberships' | 'both';
 
 /** The connector for a `kind: csv` target; `connection` is `{ accounts: PATH, memberships: PATH }`. */
 export function createCsvConnector(target: TargetDefinition, context: ConnectorContext): CsvConnector {
