@@ -93,4 +93,50 @@ describe('leaver and mover rules through the store', () => {
       ],
     );
   });
+
+  it("counts the deletion clock from the end date the feed gives, keeps a late-recorded leaver disabled a week first, and why names the plan's day", async () => {
+    const text = policy + '\npolicies:\n  leaver:\n    delete_after_days: 30\n';
+    const dir = folder({
+      'tenure.yaml': text,
+      'hr.csv': hr(['E002,Employee,Active,Engineering,Developer,2024-01-01,']),
+      'actual.json': JSON.stringify({
+        targets: {
+          directory: {
+            accounts: [{ id: '2', name: 'E002', identity: 'E002', enabled: true, entitlements: [] }],
+          },
+        },
+      }),
+    });
+    const run = (...args: string[]) =>
+      tenure('-c', join(dir, 'tenure.yaml'), '--state', join(dir, 'state.db'), ...args);
+    const changes = async (asOf: string) =>
+      (
+        JSON.parse((await run('--as-of', asOf, '--json', 'plan', '--actual', join(dir, 'actual.json'))).stdout) as {
+          plan: { targets: { changes: { action: string; reason: string }[] }[] };
+        }
+      ).plan.targets[0]!.changes;
+    assert.equal((await run('--as-of', '2026-10-01', 'import')).code, 0);
+    // HR records on 2026-11-20 a termination that took effect on 2026-10-10: 30 days after it
+    // have passed, but the account is disabled first and deleted a week after the record.
+    writeFileSync(join(dir, 'hr.csv'), hr(['E002,Employee,Terminated,Engineering,Developer,2024-01-01,2026-10-10']));
+    assert.equal((await run('--as-of', '2026-11-20', 'import')).code, 0);
+    const first = await changes('2026-11-21');
+    assert.deepEqual(
+      first.map((c) => c.action),
+      ['disable_account'],
+    );
+    assert.match(
+      first[0]!.reason,
+      /deleted on 2026-11-27, 30 days after leaving on 2026-10-10 .*recorded on 2026-11-20 and accounts stay disabled 7 days first/,
+    );
+    const why = await run('--as-of', '2026-11-21', 'why', 'E002');
+    assert.match(
+      why.stdout,
+      /its account in directory will be deleted on 2026-11-27 \(policy leaver.delete_after_days\)/,
+    );
+    assert.deepEqual(
+      (await changes('2026-11-27')).map((c) => c.action),
+      ['delete_account'],
+    );
+  });
 });

@@ -84,16 +84,27 @@ export function tamperedDiagnostics(rows: readonly TamperedRow[]): Diagnostic[] 
  * When each identity left and its latest move, from the recorded lifecycle events: what the
  * planner needs for the leaver rules (delete after N days, mover grace).
  */
-function lifecycleOf(events: readonly LifecycleEvent[]): PlanLifecycle {
+export function lifecycleOf(events: readonly LifecycleEvent[]): PlanLifecycle {
   const left = new Map<string, Date>();
+  const recorded = new Map<string, Date>();
   const moved = new Map<string, { at: Date; grantsRemoved: readonly string[] }>();
   for (const e of events) {
     // Events come oldest first: a later one replaces an earlier one; a rehire clears a departure.
-    if (e.kind === 'leaver' || e.kind === 'end_date_reached') left.set(e.identity, e.effective ?? e.at);
-    else if (e.kind === 'rehire' || e.kind === 'joiner') left.delete(e.identity);
+    // The clock counts from the end date the source gave (the event's effective date), else the import.
+    if (e.kind === 'leaver' || e.kind === 'end_date_reached') {
+      left.set(e.identity, e.effective ?? e.at);
+      recorded.set(e.identity, e.at);
+    } else if (e.kind === 'rehire' || e.kind === 'joiner') {
+      left.delete(e.identity);
+      recorded.delete(e.identity);
+    }
     if (e.kind === 'mover') moved.set(e.identity, { at: e.at, grantsRemoved: e.grantsRemoved });
   }
-  return { leftAt: (id) => left.get(id), lastMove: (id) => moved.get(id) };
+  return {
+    leftAt: (id) => left.get(id),
+    leaveRecordedAt: (id) => recorded.get(id),
+    lastMove: (id) => moved.get(id),
+  };
 }
 
 /** Appends an audit record when a store exists; commands that work without one stay store-free. */

@@ -11,7 +11,8 @@ import { didYouMean } from '../policy/suggest.js';
 import { EXIT, UserError } from './errors.js';
 import { declaredEntitlement } from './inputs.js';
 import { planningIdentities } from './planning-identities.js';
-import { tamperedDiagnostics } from './store-access.js';
+import { lifecycleOf, tamperedDiagnostics } from './store-access.js';
+import { deletionSchedule, type PlanLifecycle } from '../plan/compute-plan.js';
 import { watchedEngine } from './watched-engine.js';
 import type { Workspace } from './workspace.js';
 
@@ -43,6 +44,8 @@ export interface AccessExplanation {
   readonly suspended?: Custody;
   /** Governed rows that do not match their audit records: ignored, and named. */
   readonly tampered: readonly Diagnostic[];
+  /** A terminated identity's accounts: the day each target's policy deletes them (absent: not known). */
+  readonly deletions?: readonly { readonly target: string; readonly on?: Date; readonly rule: string }[];
 }
 
 interface StoredFor {
@@ -50,6 +53,7 @@ interface StoredFor {
   readonly denials: Denial[];
   readonly custody: Custody[];
   readonly tampered: Diagnostic[];
+  readonly lifecycle?: PlanLifecycle;
 }
 
 /**
@@ -84,8 +88,21 @@ export async function explainAccess(ws: Workspace, id: string, entitlement?: str
       denials: trusted.denials.filter((d) => d.identity === identity.id),
       custody: trusted.custody.filter((c) => c.nhi === identity.id),
       tampered: tamperedDiagnostics(trusted.tampered),
+      ...(identity.status === 'terminated'
+        ? { lifecycle: lifecycleOf(await store.events({ identity: identity.id })) }
+        : {}),
     };
   });
+  // The same rule and clock as the plan's deletions, so why and plan name the same day.
+  const deletions =
+    identity.status === 'terminated'
+      ? deletionSchedule(
+          identity,
+          stored.lifecycle,
+          loaded.policy.policies.leaver,
+          loaded.policy.targets.map((t) => t.id),
+        )
+      : undefined;
   const access = engine.identityAccess(identity, asOf, stored.exceptions, stored.denials);
   const grants =
     entitlement === undefined ? access.grants : access.grants.filter((gr) => gr.entitlement === entitlement);
@@ -106,6 +123,7 @@ export async function explainAccess(ws: Workspace, id: string, entitlement?: str
     ...(notGranted ? { notGranted } : {}),
     ...(custody && custodyLapsed(custody, asOf) ? { suspended: custody } : {}),
     tampered: stored.tampered,
+    ...(deletions && deletions.length > 0 ? { deletions } : {}),
   };
 }
 

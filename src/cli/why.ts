@@ -28,6 +28,7 @@ export async function whyCommand(
         grants: grants.map((gr) => expandGrant(access, gr)),
         ...(denied.length > 0 ? { denied } : {}),
         ...(notGranted ? { notGranted } : {}),
+        ...(x.deletions ? { deletions: x.deletions } : {}),
       }),
     );
     return EXIT.ok;
@@ -41,6 +42,12 @@ export async function whyCommand(
     );
   if (!x.receives) {
     io.out(`  ${noAccessReason(identity, asOf)}`);
+    for (const d of x.deletions ?? [])
+      io.out(
+        d.on
+          ? `  its account in ${d.target} ${d.on.getTime() <= asOf.getTime() ? 'is due for deletion since' : 'will be deleted on'} ${day(d.on)} (policy ${d.rule})`
+          : `  its account in ${d.target} is not deleted: when ${identity.id} left is not known (policy ${d.rule})`,
+      );
     // Without access from roles nothing is granted or denied: each role that would grant it is listed.
     if (notGranted) printWouldGrant(io, notGranted);
     return EXIT.ok;

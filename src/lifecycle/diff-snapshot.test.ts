@@ -177,6 +177,13 @@ const cases: readonly Case[] = [
     first: { grantsRemoved: ['directory:account', 'directory:group/sales'], summary: /active → terminated/ },
   },
   {
+    name: 'a termination with an end date already passed is a leaver effective on that end date',
+    before: [person('E1')],
+    after: [person('E1', { status: 'terminated', endDate: days(T1, -40) })],
+    expect: ['E1:leaver'],
+    first: { effective: days(T1, -40) },
+  },
+  {
     name: 'leave → terminated is a leaver',
     before: [person('E1', { status: 'leave' })],
     after: [person('E1', { status: 'terminated' })],

@@ -178,7 +178,8 @@ function eventsOf(ctx: Context, id: string, b: Identity | undefined, a: Identity
       add('rehire', rehireSummary(a, pre), pre ? accessFrom(ctx, a) : undefined);
     }
   } else if (a.status === 'terminated') {
-    add('leaver', `${id} left: status ${b.status} → terminated`);
+    // An end date the feed gives (already passed) is when they left: the deletion clock counts from it.
+    add('leaver', `${id} left: status ${b.status} → terminated`, endedBy(a, now));
   } else if (a.status === 'leave' && b.status !== 'leave') {
     add('leave_start', `${id} went on leave`);
   } else if (b.status === 'leave' && a.status !== 'leave') {
@@ -456,4 +457,10 @@ function moverSummary(
   if (g.removed.length > 0) parts.push(`loses ${g.removed.length}`);
   const total = g.removed.length > 0 ? g.removed.length : g.added.length;
   return `${id} moved: ${shown.join(', ')}; ${parts.join(', ')} ${total === 1 ? 'entitlement' : 'entitlements'}`;
+}
+
+/** The identity's end date when it has passed by `now`: the day a termination took effect. */
+function endedBy(i: Identity, now: number): Date | undefined {
+  const end = i.endDate;
+  return end !== undefined && !Number.isNaN(end.getTime()) && end.getTime() <= now ? end : undefined;
 }

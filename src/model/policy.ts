@@ -128,6 +128,11 @@ export interface LintSettings {
 export interface LeaverRules {
   readonly disable: 'immediately' | 'at_end_date';
   readonly deleteAfterDays?: number;
+  /**
+   * The fewest days between Tenure recording a leave and deleting the leaver's accounts (never
+   * more than the deletion rule's own days): a termination recorded late is disabled first.
+   */
+  readonly minDisabledDays: number;
   readonly moverGraceDays: number;
   readonly targets: Readonly<Record<string, { readonly deleteAfterDays?: number; readonly moverGraceDays?: number }>>;
 }

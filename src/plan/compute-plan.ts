@@ -24,8 +24,13 @@ import { departedIdentities, linkAccounts, planningOrder } from './link-accounts
  * look-ups: the caller builds them from stored lifecycle events.
  */
 export interface PlanLifecycle {
-  /** When an identity stopped having access for good (its leaver / end_date_reached event time, or its end date). */
+  /**
+   * When an identity left, for the deletion clock: the end date its source gave, else when the
+   * import that recorded the leave ran.
+   */
   readonly leftAt: (identity: string) => Date | undefined;
+  /** When Tenure recorded the leave (the import's time): deletion waits `min_disabled_days` after it. */
+  readonly leaveRecordedAt?: (identity: string) => Date | undefined;
   /** The identity's most recent mover event, if any (its `at` and `grantsRemoved`). */
   readonly lastMove: (identity: string) => { readonly at: Date; readonly grantsRemoved: readonly string[] } | undefined;
 }
@@ -193,7 +198,10 @@ export function computePlan(input: PlanInput): Checked<Plan> {
         }
       } else if (account) {
         const why = suspension?.reason ?? leaveReason(identity, target.id);
-        const leaving = identity.status === 'terminated' ? deletionOf(identity, lifecycle, deletion, asOf) : undefined;
+        const leaving =
+          identity.status === 'terminated'
+            ? deletionOf(identity, lifecycle, deletion, asOf, leaverRules.minDisabledDays)
+            : undefined;
         for (const id of account.entitlements) {
           const e = entitlements.get(id);
           if (!e || e.address.kind === 'account') continue;
@@ -294,20 +302,66 @@ function deletionOf(
   lifecycle: PlanLifecycle | undefined,
   rule: TargetRule<number | undefined>,
   asOf: Date,
+  minDisabledDays: number,
 ): { readonly due: boolean; readonly reason: string } | undefined {
   if (rule.days === undefined) return undefined;
-  const leftAt = validDate(lifecycle?.leftAt(identity.id)) ?? validDate(identity.endDate);
-  if (!leftAt) return { due: false, reason: `not deleted: when ${identity.id} left is not known (policy ${rule.key})` };
-  const dueAt = new Date(leftAt.getTime() + rule.days * DAY_MS);
-  return asOf.getTime() >= dueAt.getTime()
+  const when = deletionDay(identity, lifecycle, rule.days, minDisabledDays);
+  if (!when) return { due: false, reason: `not deleted: when ${identity.id} left is not known (policy ${rule.key})` };
+  const held = when.held
+    ? `; the leave was recorded on ${day(when.held.recorded)} and accounts stay disabled ${when.held.days} days first (policy leaver.min_disabled_days)`
+    : '';
+  return asOf.getTime() >= when.dueAt.getTime()
     ? {
         due: true,
-        reason: `${identity.id} left on ${day(leftAt)}; accounts are deleted ${rule.days} days after leaving (policy ${rule.key})`,
+        reason: `${identity.id} left on ${day(when.leftAt)}; accounts are deleted ${rule.days} days after leaving (policy ${rule.key})${held}`,
       }
     : {
         due: false,
-        reason: `the account will be deleted on ${day(dueAt)}, ${rule.days} days after leaving on ${day(leftAt)} (policy ${rule.key})`,
+        reason: `the account will be deleted on ${day(when.dueAt)}, ${rule.days} days after leaving on ${day(when.leftAt)} (policy ${rule.key})${held}`,
       };
+}
+
+/**
+ * The day a leaver's accounts are due for deletion under a rule of `days`: counted from the day
+ * they left (the end date the source gave, else the recorded leave), but never sooner than
+ * `min_disabled_days` (at most `days`) after Tenure recorded the leave — a termination recorded
+ * late is disabled first and deleted later. Undefined when the day they left is not known.
+ */
+function deletionDay(
+  identity: Identity,
+  lifecycle: PlanLifecycle | undefined,
+  days: number,
+  minDisabledDays: number,
+): { leftAt: Date; dueAt: Date; held?: { recorded: Date; days: number } } | undefined {
+  const leftAt = validDate(lifecycle?.leftAt(identity.id)) ?? validDate(identity.endDate);
+  if (!leftAt) return undefined;
+  const byRule = leftAt.getTime() + days * DAY_MS;
+  const recorded = validDate(lifecycle?.leaveRecordedAt?.(identity.id));
+  const floorDays = Math.min(days, minDisabledDays);
+  const floor = recorded ? recorded.getTime() + floorDays * DAY_MS : -Infinity;
+  return floor > byRule
+    ? { leftAt, dueAt: new Date(floor), held: { recorded: recorded!, days: floorDays } }
+    : { leftAt, dueAt: new Date(byRule) };
+}
+
+/**
+ * When a leaver's accounts are deleted, per target whose policy deletes: what `why` says, from
+ * the same rule the plan follows, so the two never disagree about the day.
+ */
+export function deletionSchedule(
+  identity: Identity,
+  lifecycle: PlanLifecycle | undefined,
+  rules: LeaverRules,
+  targets: readonly string[],
+): { readonly target: string; readonly on?: Date; readonly rule: string }[] {
+  const out: { target: string; on?: Date; rule: string }[] = [];
+  for (const target of targets) {
+    const rule = deletionRule(rules, target);
+    if (rule.days === undefined) continue;
+    const when = deletionDay(identity, lifecycle, rule.days, rules.minDisabledDays);
+    out.push({ target, ...(when ? { on: when.dueAt } : {}), rule: rule.key });
+  }
+  return out;
 }
 
 function validDate(d: Date | undefined): Date | undefined {

@@ -108,9 +108,11 @@ const lines = (changes: TargetPlan['changes']): string[] =>
 function lifecycle(
   left: Record<string, string>,
   moves: Record<string, { at: string; grantsRemoved: string[] }> = {},
+  recorded: Record<string, string> = {},
 ): PlanLifecycle {
   return {
     leftAt: (id) => (left[id] ? at(left[id]) : undefined),
+    leaveRecordedAt: (id) => (recorded[id] ? at(recorded[id]) : undefined),
     lastMove: (id) => (moves[id] ? { at: at(moves[id].at), grantsRemoved: moves[id].grantsRemoved } : undefined),
   };
 }
@@ -212,6 +214,22 @@ describe('leaver rules: deleting accounts', () => {
       erp: ['E3 remove_membership erp:role/payments', 'E3 delete_account'],
     },
     {
+      name: 'a termination recorded late: 30 days after the end date have passed, but erp waits min_disabled_days (7) after the record',
+      accounts: enabled,
+      asOf: at('2026-11-20'),
+      lifecycle: lifecycle({ E3: '2026-10-01' }, {}, { E3: '2026-11-15' }),
+      directory: dirDisable,
+      erp: ['E3 remove_membership erp:role/payments', 'E3 disable_account'],
+    },
+    {
+      name: 'a termination recorded late: deleted min_disabled_days after the record',
+      accounts: disabled,
+      asOf: at('2026-11-22'),
+      lifecycle: lifecycle({ E3: '2026-10-01' }, {}, { E3: '2026-11-15' }),
+      directory: ['E3 remove_membership directory:group/staff'],
+      erp: ['E3 delete_account'],
+    },
+    {
       name: 'lifecycle that knows nothing of E3: the end date still counts',
       accounts: enabled,
       asOf: at('2026-10-31'),
@@ -279,6 +297,16 @@ describe('leaver rules: deleting accounts', () => {
     assert.equal(
       reason(dec30, 'directory', 'delete_account'),
       'E3 left on 2026-10-01; accounts are deleted 90 days after leaving (policy leaver.targets.directory.delete_after_days)',
+    );
+    const late = plan({
+      people: [leaver],
+      ...enabled,
+      asOf: at('2026-11-20'),
+      lifecycle: lifecycle({ E3: '2026-10-01' }, {}, { E3: '2026-11-15' }),
+    });
+    assert.equal(
+      reason(late, 'erp', 'disable_account'),
+      'E3 is terminated; the account will be deleted on 2026-11-22, 30 days after leaving on 2026-10-01 (policy leaver.delete_after_days); the leave was recorded on 2026-11-15 and accounts stay disabled 7 days first (policy leaver.min_disabled_days)',
     );
     const unknown = plan({
       people: [person('E3', 'cy', 'Finance', { status: 'terminated' })],

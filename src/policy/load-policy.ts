@@ -377,6 +377,7 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
       leaver: {
         disable: p.leaver.disable,
         ...(p.leaver.delete_after_days !== undefined ? { deleteAfterDays: p.leaver.delete_after_days } : {}),
+        minDisabledDays: p.leaver.min_disabled_days,
         moverGraceDays: p.leaver.mover_grace_days,
         targets: Object.fromEntries(
           Object.entries(p.leaver.targets).map(([k, v]) => [

@@ -117,6 +117,8 @@ export const policiesSchema = z.strictObject({
     .strictObject({
       disable: z.enum(['immediately', 'at_end_date']).default('immediately'),
       delete_after_days: nonNegativeInt.optional(),
+      // However early an end date lies, an account stays disabled this long before it is deleted.
+      min_disabled_days: nonNegativeInt.default(7),
       mover_grace_days: nonNegativeInt.default(0),
       targets: z
         .record(
@@ -125,7 +127,7 @@ export const policiesSchema = z.strictObject({
         )
         .default({}),
     })
-    .default({ disable: 'immediately', mover_grace_days: 0, targets: {} }),
+    .default({ disable: 'immediately', min_disabled_days: 7, mover_grace_days: 0, targets: {} }),
   exceptions: z.strictObject({ max_days: nonNegativeInt.default(90) }).default({ max_days: 90 }),
   joiner: z
     .strictObject({ access_days_before_start: nonNegativeInt.default(0) })
@@ -156,7 +158,7 @@ export const policyFileSchema = z.strictObject({
     separation_of_duties: [],
     guardrails: { deprovision: defaultBreaker, mass_leaver: defaultBreaker },
     non_human: { owner_required: true, on_owner_leaving: { reassign_to: 'manager', confirm_days: 14 } },
-    leaver: { disable: 'immediately', mover_grace_days: 0, targets: {} },
+    leaver: { disable: 'immediately', min_disabled_days: 7, mover_grace_days: 0, targets: {} },
     exceptions: { max_days: 90 },
     joiner: { access_days_before_start: 0 },
     lint: { birthright_share: 0.5, max_role_entitlements: 25 },

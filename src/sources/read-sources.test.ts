@@ -57,7 +57,7 @@ function policy(sources: SourceDefinition[]): Policy {
         massLeaver: { maxPercent: 10, minCount: 10, maxCount: 500 },
       },
       nonHuman: { ownerRequired: true, onOwnerLeaving: { reassignTo: 'manager', confirmDays: 14 } },
-      leaver: { disable: 'immediately', moverGraceDays: 0, targets: {} },
+      leaver: { disable: 'immediately', minDisabledDays: 7, moverGraceDays: 0, targets: {} },
       exceptions: { maxDays: 90 },
       joiner: { accessDaysBeforeStart: 0 },
       lint: { birthrightShare: 0.5, maxRoleEntitlements: 25 },
