@@ -207,6 +207,24 @@ describe('tenure validate on bad input', () => {
     assert.match(r.stderr, /warning: .*"2024-02-30"/);
   });
 
+  it('says a feed looks separated by semicolons, once, and reads it with delimiter: ";"', async () => {
+    const semicolons = csv.replace(/,/g, ';');
+    const dir = folder({ 'tenure.yaml': policy, 'hr.csv': semicolons });
+    const r = await tenure('-c', join(dir, 'tenure.yaml'), 'validate');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /hr\.csv:1: error: source "hr": .*the header looks separated by semicolons \(";"\)/);
+    assert.match(r.stderr, /hint: Set delimiter: ";" in the source/);
+    assert.doesNotMatch(r.stderr, /not in the header/);
+
+    const fixed = folder({
+      'tenure.yaml': policy.replace('    path: hr.csv', '    path: hr.csv\n    delimiter: ";"'),
+      'hr.csv': semicolons,
+    });
+    const ok = await tenure('-c', join(fixed, 'tenure.yaml'), 'validate');
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /source hr: 2 identities from 2 rows/);
+  });
+
   it('says where the policy file should be when it is missing', async () => {
     const r = await tenure('-c', '/nonexistent/tenure.yaml', 'validate');
     assert.equal(r.code, 1);

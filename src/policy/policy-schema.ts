@@ -7,42 +7,89 @@ const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'an id uses letters,
 const risk = z.enum(RISK_LEVELS);
 const nonNegativeInt = z.number().int().min(0);
 
-export const fieldMapping = z.strictObject({
-  field: z.string().min(1),
-  type: z.enum(ATTRIBUTE_TYPES).default('string'),
-  format: z.string().optional(),
-  separator: z.string().min(1).optional(),
-  required: z.boolean().default(false),
-});
+export const fieldMapping = z
+  .strictObject({
+    field: z.string().min(1).describe('The column (CSV) or property path (JSON, dotted: manager.id) to read.'),
+    type: z
+      .enum(ATTRIBUTE_TYPES)
+      .default('string')
+      .describe('The attribute type, and so its CEL type in rules (date is a timestamp, list a list of strings).'),
+    format: z
+      .string()
+      .optional()
+      .describe('For type date: the format, made of YYYY, MM, DD, HH, mm, ss and literal text (default ISO 8601).'),
+    separator: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('For type list: the separator between items inside one CSV cell (default ";").'),
+    required: z.boolean().default(false).describe('A record without a value for this field is refused.'),
+  })
+  .describe('How one identity attribute is read from a record.');
 
-const valueMapping = z.union([
-  z.strictObject({ constant: z.string().min(1) }),
-  z.strictObject({ field: z.string().min(1), values: z.record(z.string(), z.string()).optional() }),
-]);
+const valueMapping = z
+  .union([
+    z.strictObject({ constant: z.string().min(1).describe('The same value for every identity of the source.') }),
+    z.strictObject({
+      field: z.string().min(1).describe('The column (CSV) or property path (JSON) holding the value.'),
+      values: z
+        .record(z.string(), z.string())
+        .optional()
+        .describe("The feed's raw value → Tenure's value (Active: active); a raw value not listed is an error."),
+    }),
+  ])
+  .meta({ id: 'ValueMapping', description: '{ constant: VALUE } or { field: NAME, values: { RAW: VALUE } }.' });
 
-export const sourceSchema = z.strictObject({
-  id,
-  format: z.enum(['csv', 'json', 'jsonl']),
-  path: z.string().min(1),
-  key: z.string().min(1),
-  kind: valueMapping,
-  status: valueMapping.default({ constant: 'active' }),
-  attributes: z.record(z.string(), fieldMapping).default({}),
-  manager: z.string().optional(),
-  start_date: z.string().optional(),
-  end_date: z.string().optional(),
-  // End dates (end_date, credential.expires) written as one of these texts mean there is none (SAP's 9999-12-31).
-  no_end: z.array(z.string().min(1)).optional(),
-  owner: z.string().optional(),
-  credential: z
-    .strictObject({
-      created: z.string().optional(),
-      expires: z.string().optional(),
-      last_rotated: z.string().optional(),
-      last_used: z.string().optional(),
-    })
-    .optional(),
-});
+/** A source field name: the column (CSV) or property path (JSON) that holds it. */
+const fieldName = (description: string) => z.string().optional().describe(description);
+
+export const sourceSchema = z
+  .strictObject({
+    id: id.describe('The source id: identities read from this feed have this source.'),
+    format: z.enum(['csv', 'json', 'jsonl']).describe('The feed format: csv, json (an array of objects) or jsonl.'),
+    path: z.string().min(1).describe("The feed's file, relative to the policy file's folder."),
+    key: z.string().min(1).describe('The field holding the stable identity key; two records with one key are refused.'),
+    // Only for format csv (load-policy.ts refuses them on a JSON feed).
+    delimiter: z
+      .string()
+      .min(1)
+      .refine((s) => !/[\r\n]/.test(s), 'a delimiter cannot contain a line break')
+      .optional()
+      .describe('CSV only: the character between fields (default ","); write "\\t" for a tab.'),
+    quote: z
+      .string()
+      .length(1, 'a quote is one character')
+      .refine((s) => !/[\r\n]/.test(s), 'a quote cannot be a line break')
+      .optional()
+      .describe("CSV only: the character that encloses a field containing the delimiter (default '\"')."),
+    kind: valueMapping.describe('The identity kind: employee, contractor, service_account, ... or your own.'),
+    status: valueMapping
+      .default({ constant: 'active' })
+      .describe('The identity status: pre_hire, active, leave or terminated (default: every identity is active).'),
+    attributes: z
+      .record(z.string(), fieldMapping)
+      .default({})
+      .describe('Attribute name → how it is read; each becomes identity.<name> in rules, typed.'),
+    manager: fieldName("The field holding the manager's identity id."),
+    start_date: fieldName('The field holding the start date.'),
+    end_date: fieldName('The field holding the end date (absent or empty: no end).'),
+    // End dates (end_date, credential.expires) written as one of these texts mean there is none (SAP's 9999-12-31).
+    no_end: z
+      .array(z.string().min(1))
+      .optional()
+      .describe('Texts an end date (end_date, credential.expires) is written as when there is none: ["9999-12-31"].'),
+    owner: fieldName("The field holding a non-human identity's owner (a human identity id)."),
+    credential: z
+      .strictObject({
+        created: fieldName('The field holding when the credential was created.'),
+        expires: fieldName('The field holding when the credential expires.'),
+        last_rotated: fieldName('The field holding when the credential was last rotated.'),
+        last_used: fieldName('The field holding when the credential was last used.'),
+      })
+      .optional()
+      .describe("The fields holding a non-human identity's credential dates."),
+  })
+  .describe('An authoritative feed of identities.');
 
 export const targetSchema = z.strictObject({
   id,
