@@ -6,6 +6,12 @@ import { RISK_LEVELS } from '../model/entitlement.js';
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'an id uses letters, digits, "_", "." and "-"');
 const risk = z.enum(RISK_LEVELS);
 const nonNegativeInt = z.number().int().min(0);
+/** The three settings of a breaker, described once for both places breakers appear. */
+const BREAKER = {
+  max_percent: 'Block when more than this share (percent) of the population would lose access ...',
+  min_count: '... unless fewer than this many are affected ...',
+  max_count: '... and always when more than this many are affected.',
+} as const;
 
 export const fieldMapping = z
   .strictObject({
@@ -92,44 +98,63 @@ export const sourceSchema = z
   .describe('An authoritative feed of identities.');
 
 export const targetSchema = z.strictObject({
-  id,
+  id: id.describe('The target id: the first part of its entitlement addresses (directory:group/staff).'),
   kind: z.enum(['memory', 'csv', 'scim', 'ldap', 'postgres']),
-  description: z.string().default(''),
-  account_name: z.string().min(1).default('identity.id'),
+  description: z.string().default('').describe('What this system is, for people.'),
+  account_name: z
+    .string()
+    .min(1)
+    .default('identity.id')
+    .describe("A CEL expression giving an identity's account name here (default identity.id)."),
   // Target attribute → CEL expression giving its value for an account (givenName, mail ...).
-  attributes: z.record(z.string(), z.string().min(1)).default({}),
+  attributes: z
+    .record(z.string(), z.string().min(1))
+    .default({})
+    .describe('Target attribute → a CEL expression giving its value for an account (mail: identity.email).'),
   // This target's own deprovisioning breaker, instead of policies.guardrails.deprovision.
   deprovision_breaker: z
     .strictObject({
-      max_percent: z.number().min(0).max(100),
-      min_count: z.number().int().min(0),
-      max_count: z.number().int().min(0),
+      max_percent: z.number().min(0).max(100).describe(BREAKER.max_percent),
+      min_count: z.number().int().min(0).describe(BREAKER.min_count),
+      max_count: z.number().int().min(0).describe(BREAKER.max_count),
     })
-    .optional(),
+    .optional()
+    .describe("This target's own deprovisioning breaker, instead of policies.guardrails.deprovision."),
   connection: z.record(z.string(), z.unknown()).default({}),
 });
 
-export const entitlementSchema = z.strictObject({
-  id: z.string().min(1),
-  risk: risk.default('low'),
-  description: z.string().default(''),
-});
+export const entitlementSchema = z
+  .strictObject({
+    id: z
+      .string()
+      .min(1)
+      .describe('The address target:kind/name (directory:group/engineers), or target:account for the account.'),
+    risk: risk.default('low').describe('low, medium, high or critical.'),
+    description: z.string().default('').describe('What it gives, for reviewers.'),
+  })
+  .describe('One grantable thing in a target.');
 
-export const roleSchema = z.strictObject({
-  id,
-  description: z.string().default(''),
-  business_owner: z.string().optional(),
-  technical_owner: z.string().optional(),
-  when: z.string().min(1).optional(),
-  grants: z.array(z.string()).default([]),
-  inherits: z.array(z.string()).default([]),
-  risk: risk.default('low'),
-});
+export const roleSchema = z
+  .strictObject({
+    id,
+    description: z.string().default('').describe('What the role is for, for reviewers.'),
+    business_owner: z.string().optional().describe('The identity id of who answers for who should have it.'),
+    technical_owner: z.string().optional().describe('The identity id of who answers for what it grants.'),
+    when: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('The membership rule: a CEL expression over identity; absent for a role that is only inherited.'),
+    grants: z.array(z.string()).default([]).describe('Entitlement addresses every member receives.'),
+    inherits: z.array(z.string()).default([]).describe("Roles whose entitlements this role's members receive too."),
+    risk: risk.default('low').describe('low, medium, high or critical.'),
+  })
+  .describe('A named bundle of entitlements with owners and a membership rule.');
 
 const breaker = z.strictObject({
-  max_percent: z.number().min(0).max(100).default(10),
-  min_count: nonNegativeInt.default(10),
-  max_count: nonNegativeInt.default(500),
+  max_percent: z.number().min(0).max(100).default(10).describe(BREAKER.max_percent),
+  min_count: nonNegativeInt.default(10).describe(BREAKER.min_count),
+  max_count: nonNegativeInt.default(500).describe(BREAKER.max_count),
 });
 const defaultBreaker = { max_percent: 10, min_count: 10, max_count: 500 };
 
@@ -139,23 +164,39 @@ export const policiesSchema = z.strictObject({
       z.strictObject({
         id,
         description: z.string().default(''),
-        conflicting: z.array(z.string()).min(2, 'a separation-of-duties rule needs at least two entitlements'),
-        severity: risk.default('high'),
+        conflicting: z
+          .array(z.string())
+          .min(2, 'a separation-of-duties rule needs at least two entitlements')
+          .describe('Entitlements (or roles, role:ID) no identity may hold two of at once.'),
+        severity: risk.default('high').describe('The finding severity of a conflict: low, medium, high or critical.'),
       }),
     )
-    .default([]),
+    .default([])
+    .describe('Separation-of-duties rules, checked by lint and by every plan.'),
   guardrails: z
-    .strictObject({ deprovision: breaker.default(defaultBreaker), mass_leaver: breaker.default(defaultBreaker) })
+    .strictObject({
+      deprovision: breaker
+        .default(defaultBreaker)
+        .describe('Stops a plan that would take access from too many accounts of a target at once.'),
+      mass_leaver: breaker
+        .default(defaultBreaker)
+        .describe("Holds back an import that would make too many of a source's identities leave at once."),
+    })
     .default({ deprovision: defaultBreaker, mass_leaver: defaultBreaker }),
   non_human: z
     .strictObject({
-      owner_required: z.boolean().default(true),
-      max_credential_age_days: nonNegativeInt.optional(),
-      unused_after_days: nonNegativeInt.optional(),
+      owner_required: z.boolean().default(true).describe('A non-human identity without an owner is a finding.'),
+      max_credential_age_days: nonNegativeInt
+        .optional()
+        .describe('A credential not rotated for longer than this is a finding.'),
+      unused_after_days: nonNegativeInt.optional().describe('A credential unused for longer than this is a finding.'),
       on_owner_leaving: z
         .strictObject({
-          reassign_to: z.enum(['manager', 'nobody']).default('manager'),
-          confirm_days: nonNegativeInt.default(14),
+          reassign_to: z
+            .enum(['manager', 'nobody'])
+            .default('manager')
+            .describe("Who is asked to take over a leaving owner's non-human identities."),
+          confirm_days: nonNegativeInt.default(14).describe('How many days they have to confirm.'),
         })
         .default({ reassign_to: 'manager', confirm_days: 14 }),
     })
@@ -175,16 +216,35 @@ export const policiesSchema = z.strictObject({
     .default({ disable: 'immediately', mover_grace_days: 0, targets: {} }),
   exceptions: z.strictObject({ max_days: nonNegativeInt.default(90) }).default({ max_days: 90 }),
   joiner: z
-    .strictObject({ access_days_before_start: nonNegativeInt.default(0) })
+    .strictObject({
+      access_days_before_start: nonNegativeInt
+        .default(0)
+        .describe("Access becomes due this many days before an identity's start date."),
+    })
     .default({ access_days_before_start: 0 }),
   lint: z
     .strictObject({
-      birthright_share: z.number().gt(0).max(1).default(0.5),
-      max_role_entitlements: z.number().int().positive().default(25),
+      birthright_share: z
+        .number()
+        .gt(0)
+        .max(1)
+        .default(0.5)
+        .describe('A role whose rule matches more than this share (0..1] of active people is a birthright role.'),
+      max_role_entitlements: z
+        .number()
+        .int()
+        .positive()
+        .default(25)
+        .describe('A role granting more entitlements than this (with inherited ones) is too broad to review.'),
     })
     .default({ birthright_share: 0.5, max_role_entitlements: 25 }),
   reviews: z
-    .strictObject({ no_response: z.enum(['keep', 'revoke']).default('revoke') })
+    .strictObject({
+      no_response: z
+        .enum(['keep', 'revoke'])
+        .default('revoke')
+        .describe('What closing an access review does with the items nobody decided.'),
+    })
     .default({ no_response: 'revoke' }),
 });
 
@@ -216,3 +276,22 @@ export type SourceEntry = z.infer<typeof sourceSchema>;
 export type TargetEntry = z.infer<typeof targetSchema>;
 export type EntitlementEntry = z.infer<typeof entitlementSchema>;
 export type RoleEntry = z.infer<typeof roleSchema>;
+
+/**
+ * The whole file with each entry's own schema in place of the element-by-element checks above:
+ * what `tenure schema` publishes as JSON Schema and what docs/policy.md must cover.
+ */
+export const policyDocumentSchema = policyFileSchema
+  .extend({
+    version: policyFileSchema.shape.version.describe('The policy format version: 1.'),
+    name: policyFileSchema.shape.name.describe('The organisation or policy name, for reports.'),
+    state: policyFileSchema.shape.state.describe(
+      'Where the state store is: a SQLite path relative to this file (default .tenure/state.db) or a postgres:// URL.',
+    ),
+    sources: z.array(sourceSchema).default([]).describe('Where identities come from.'),
+    targets: z.array(targetSchema).default([]).describe('The systems Tenure provisions into.'),
+    entitlements: z.array(entitlementSchema).default([]).describe('What can be granted in the targets.'),
+    roles: z.array(roleSchema).default([]).describe('Who gets what: bundles of entitlements with a membership rule.'),
+    policies: policyFileSchema.shape.policies.describe('The rules that bound it all; every key has a default.'),
+  })
+  .meta({ title: 'Tenure policy file (tenure.yaml)' });
