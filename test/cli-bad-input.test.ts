@@ -207,6 +207,38 @@ describe('tenure validate on bad input', () => {
     assert.match(r.stderr, /warning: .*"2024-02-30"/);
   });
 
+  it('says a feed looks separated by semicolons, once, and reads it with delimiter: ";"', async () => {
+    const semicolons = csv.replace(/,/g, ';');
+    const dir = folder({ 'tenure.yaml': policy, 'hr.csv': semicolons });
+    const r = await tenure('-c', join(dir, 'tenure.yaml'), 'validate');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /hr\.csv:1: error: source "hr": .*the header looks separated by semicolons \(";"\)/);
+    assert.match(r.stderr, /hint: Set delimiter: ";" in the source/);
+    assert.doesNotMatch(r.stderr, /not in the header/);
+
+    const fixed = folder({
+      'tenure.yaml': policy.replace('    path: hr.csv', '    path: hr.csv\n    delimiter: ";"'),
+      'hr.csv': semicolons,
+    });
+    const ok = await tenure('-c', join(fixed, 'tenure.yaml'), 'validate');
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /source hr: 2 identities from 2 rows/);
+  });
+
+  it('warns, without failing, about a manager no source has', async () => {
+    const dir = folder({
+      'tenure.yaml': policy.replace('    start_date: start_date', '    start_date: start_date\n    manager: manager'),
+      'hr.csv':
+        'employee_id,department,status,start_date,manager\nE1,Engineering,Active,2024-01-15,\nE2,Sales,Active,2023-05-02,E404\n',
+    });
+    const r = await tenure('-c', join(dir, 'tenure.yaml'), 'validate');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /hr\.csv:3: warning: source "hr": 1 identity names a manager that no source has: "E404" \(row 3, E2\)/,
+    );
+  });
+
   it('says where the policy file should be when it is missing', async () => {
     const r = await tenure('-c', '/nonexistent/tenure.yaml', 'validate');
     assert.equal(r.code, 1);

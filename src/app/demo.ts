@@ -8,6 +8,7 @@ import type { Diagnostic } from '../model/diagnostic.js';
 import type { DeprovisionVerdict, PlanSummary, SodConflict } from '../model/plan.js';
 import { applyPlan } from './apply.js';
 import { recordApproval } from './approve.js';
+import { policySchemaText } from './schema.js';
 import { EXIT } from './errors.js';
 import { importSources, type SourceOutcome } from './import.js';
 import { planNow, type PlannedState } from './plan-state.js';
@@ -30,10 +31,10 @@ export function generateDemo(
   const { people, roles, seed } = request;
   const org = generateOrganisation({ people, roles, seed, asOf: ws.asOf });
   const folder = resolve(request.folder);
-  writeFiles(folder, org.files);
+  writeFiles(folder, withSchema(org.files));
   return {
     folder,
-    files: Object.keys(org.files).sort(),
+    files: Object.keys(withSchema(org.files)).sort(),
     stats: org.stats,
     ms: Math.round(performance.now() - started),
   };
@@ -65,7 +66,7 @@ export function setUpDemo(ws: Workspace, request: DemoRequest): DemoSetup {
     rmSync(join(folder, f), { recursive: true, force: true });
   const { people, roles, seed } = request;
   const org = generateOrganisation({ people, roles, seed, asOf: start, targets: 'csv' });
-  writeFiles(folder, org.files);
+  writeFiles(folder, withSchema(org.files));
   return {
     ...(ws.spec.as !== undefined ? { as: ws.spec.as } : {}),
     folder,
@@ -265,6 +266,11 @@ async function planAndApply(
 }
 
 const iso = (d: Date): string => d.toISOString().slice(0, 10);
+
+/** The policy's JSON Schema beside it: the generated tenure.yaml names it for editors. */
+function withSchema(files: Readonly<Record<string, string>>): Record<string, string> {
+  return { ...files, 'tenure.schema.json': policySchemaText() };
+}
 
 function writeFiles(folder: string, files: Readonly<Record<string, string>>): void {
   for (const [path, text] of Object.entries(files)) {

@@ -62,7 +62,11 @@ export function validatePolicy(ws: Workspace, options: { readonly skipInvalid?: 
     // Feed paths are relative to the policy's folder, whatever the working directory.
     const policy = { ...loaded.result.policy, file: resolve(config) };
     diagnostics.push(...connectionKeyErrors(policy));
-    const r = readSources(policy, { skipInvalid: options.skipInvalid ?? false, now: ws.asOf });
+    const r = readSources(policy, {
+      skipInvalid: options.skipInvalid ?? false,
+      now: ws.asOf,
+      checkManagers: true,
+    });
     diagnostics.push(...r.diagnostics);
     for (const read of r.result.reads)
       sources.push({ id: read.source, rows: read.rows, identities: read.identities.length, skipped: read.skipped });

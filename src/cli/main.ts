@@ -116,6 +116,15 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .action((opts: { skipInvalid?: boolean }) => run(() => validateCommand(io, globals(), opts))());
 
   program
+    .command('schema')
+    .description('the JSON Schema of tenure.yaml, for editors and CI (yaml-language-server, check-jsonschema)')
+    .option('--out <file>', 'write it to this file instead of stdout')
+    .action(async (opts: { out?: string }) => {
+      const { schemaCommand } = await import('./schema.js');
+      await run(() => schemaCommand(io, globals(), opts))();
+    });
+
+  program
     .command('lint')
     .description('governance findings: role owners and reach, separation of duties, exceptions, non-human identities')
     .addOption(failOnOption())

@@ -35,6 +35,10 @@ export interface SourceDefinition {
   readonly path: string;
   /** The field holding the stable identity key. */
   readonly key: string;
+  /** CSV only: the field delimiter (`,` when absent). */
+  readonly delimiter?: string;
+  /** CSV only: the quote character (`"` when absent). */
+  readonly quote?: string;
   readonly kind: ValueMapping;
   readonly status: ValueMapping;
   readonly attributes: Readonly<Record<string, FieldMapping>>;

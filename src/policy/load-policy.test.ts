@@ -137,6 +137,29 @@ describe('loadPolicy', () => {
     });
   }
 
+  it('takes a delimiter and a quote for a CSV source, and refuses them for a JSON one', () => {
+    const csv = loadPolicy(
+      base.replace('    path: hr.csv', '    path: hr.csv\n    delimiter: ";"\n    quote: "\'"'),
+      'x',
+    );
+    assert.deepEqual(
+      csv.result?.policy.sources.map((s) => [s.delimiter, s.quote]),
+      [[';', "'"]],
+    );
+    const json = base
+      .replace('format: csv', 'format: json')
+      .replace('    path: hr.csv', '    path: hr.json\n    delimiter: ";"');
+    assert.deepEqual(errors(json), [
+      'tenure.yaml:7:5: source "hr": delimiter applies to CSV feeds only, and this one is json',
+    ]);
+    assert.deepEqual(errors(base.replace('    path: hr.csv', '    path: hr.csv\n    quote: "<<"')).slice(0, 1), [
+      'tenure.yaml:7:12: sources.0.quote: a quote is one character',
+    ]);
+    assert.deepEqual(errors(base.replace('    path: hr.csv', "    path: hr.csv\n    delimiter: '\";'")), [
+      'tenure.yaml:7:16: source "hr": the delimiter "\\";" contains the quote character "\\""',
+    ]);
+  });
+
   it('reports every problem at once, not only the first', () => {
     const text = base
       .replace('identity.department ==', 'identity.departmnt ==')

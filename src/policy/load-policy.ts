@@ -138,6 +138,8 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
     format: s.format,
     path: s.path,
     key: s.key,
+    ...(s.delimiter !== undefined ? { delimiter: s.delimiter } : {}),
+    ...(s.quote !== undefined ? { quote: s.quote } : {}),
     kind: s.kind,
     status: s.status,
     attributes: Object.fromEntries(
@@ -169,6 +171,31 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
       : {}),
     position: at.at(['sources', indexOf(s)]),
   }));
+
+  // Delimiter and quote describe CSV; on a JSON feed they are a mistake, not something to ignore.
+  for (const s of sourcesById.values()) {
+    if (s.format === 'csv') continue;
+    for (const key of ['delimiter', 'quote'] as const) {
+      if (s[key] === undefined) continue;
+      error(
+        'policy.csv_only',
+        `source "${s.id}": ${key} applies to CSV feeds only, and this one is ${s.format}`,
+        at.key(['sources', indexOf(s)], key),
+        `remove ${key}, or set format: csv if the feed is CSV`,
+      );
+    }
+  }
+  for (const s of sourcesById.values()) {
+    const quote = s.quote ?? '"';
+    if (s.format === 'csv' && s.delimiter?.includes(quote)) {
+      error(
+        'policy.invalid_value',
+        `source "${s.id}": the delimiter ${JSON.stringify(s.delimiter)} contains the quote character ${JSON.stringify(quote)}`,
+        at.at(['sources', indexOf(s), 'delimiter']),
+        'a field separator and the quote must differ; set quote to another character if the feed needs it',
+      );
+    }
+  }
 
   // Secrets are referenced, never inline.
   for (const t of targetsById.values())

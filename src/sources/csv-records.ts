@@ -3,8 +3,24 @@ import type { Checked, Diagnostic } from '../model/diagnostic.js';
 import { decodeUtf8 } from './decode-utf8.js';
 import type { RawRecord, RawRecords } from './raw-record.js';
 
-const QUOTE_HINT =
-  'Enclose a field that contains a quote, comma or line break in quotes, and write each quote inside it twice: "5\'10"" tall".';
+/** How a CSV feed is written: its field delimiter and quote character (a source's `delimiter`, `quote`). */
+export interface CsvDialect {
+  readonly delimiter?: string;
+  readonly quote?: string;
+}
+
+/** Delimiters exports commonly use; a header that splits on one of them, and not on the configured one, is a hint. */
+const COMMON_DELIMITERS = [',', ';', '\t', '|'] as const;
+
+/** A delimiter as a person writes it in tenure.yaml: `";"`, `"\t"`. */
+export function delimiterText(delimiter: string): string {
+  return JSON.stringify(delimiter);
+}
+
+function quoteHint(delimiter: string, quote: string): string {
+  const d = delimiter === ',' ? 'comma' : `delimiter ${delimiterText(delimiter)}`;
+  return `Enclose a field that contains a quote, ${d} or line break in quotes (${quote}), and write each quote inside it twice: ${quote}5'10${quote}${quote} tall${quote}.`;
+}
 
 /**
  * Reads a CSV feed (RFC 4180, UTF-8 with or without BOM, CRLF or LF) into raw records keyed by
@@ -12,7 +28,13 @@ const QUOTE_HINT =
  * dropped, so the caller decides whether the feed is refused or the row skipped; problems with
  * the file as a whole come back as error diagnostics and no records.
  */
-export function parseCsvRecords(input: Uint8Array, file: string): Checked<RawRecords<string>> {
+export function parseCsvRecords(
+  input: Uint8Array,
+  file: string,
+  dialect: CsvDialect = {},
+): Checked<RawRecords<string>> {
+  const delimiter = dialect.delimiter ?? ',';
+  const quote = dialect.quote ?? '"';
   const none: RawRecords<string> = { format: 'csv', file, records: [] };
   const refuse = (diagnostic: Diagnostic): Checked<RawRecords<string>> => ({ result: none, diagnostics: [diagnostic] });
 
@@ -32,14 +54,22 @@ export function parseCsvRecords(input: Uint8Array, file: string): Checked<RawRec
 
   let parsed: string[][];
   try {
-    parsed = parse(input, { bom: true, relax_column_count: true, record_delimiter: ['\r\n', '\n'] });
+    parsed = parse(input, {
+      bom: true,
+      relax_column_count: true,
+      record_delimiter: ['\r\n', '\n'],
+      delimiter,
+      quote,
+      escape: quote,
+    });
   } catch (error) {
-    return refuse(parseError(error, text, file));
+    return refuse(parseError(error, text, file, delimiter, quote));
   }
 
   const records: RawRecord<string>[] = [];
   const diagnostics: Diagnostic[] = [];
   let header: string[] | undefined;
+  let headerLine = 1;
   // Lines are counted from the records rather than taken from csv-parse: its per-record info
   // costs a third of the parse time, and its line count is off for CRLF inside quoted fields.
   // A record spans one line plus one per line break inside its (necessarily quoted) fields.
@@ -58,6 +88,7 @@ export function parseCsvRecords(input: Uint8Array, file: string): Checked<RawRec
 
     if (header === undefined) {
       header = fields.map((name) => name.trim());
+      headerLine = line;
       const duplicate = duplicateHeader(header, file, line);
       if (duplicate) return refuse(duplicate);
       continue;
@@ -65,7 +96,9 @@ export function parseCsvRecords(input: Uint8Array, file: string): Checked<RawRec
 
     const row = k + 1;
     const problem =
-      fields.length === header.length ? undefined : columnCountProblem(fields, header.length, file, row, line);
+      fields.length === header.length
+        ? undefined
+        : columnCountProblem(fields, header.length, file, row, line, delimiter, quote);
     records.push(new CsvRecord(row, line, fields, header, problem));
   }
 
@@ -87,7 +120,7 @@ export function parseCsvRecords(input: Uint8Array, file: string): Checked<RawRec
       position: { file },
     });
   }
-  return { result: { format: 'csv', file, header, records }, diagnostics };
+  return { result: { format: 'csv', file, header, headerLine, records }, diagnostics };
 }
 
 function isBlank(fields: readonly string[]): boolean {
@@ -151,6 +184,8 @@ function columnCountProblem(
   file: string,
   row: number,
   line: number,
+  delimiter: string,
+  quote: string,
 ): Diagnostic | undefined {
   if (fields.length > width) {
     // Trailing empty fields (a spreadsheet's stray commas) carry no data and are tolerated.
@@ -164,7 +199,9 @@ function columnCountProblem(
     code: 'source.csv_column_count',
     message: `row ${row} has ${fields.length} field${fields.length === 1 ? '' : 's'} but the header has ${width} columns`,
     hint: more
-      ? 'A field that contains a comma must be quoted ("Smith, John"); look for an unquoted comma in this row.'
+      ? delimiter === ','
+        ? `A field that contains a comma must be quoted (${quote}Smith, John${quote}); look for an unquoted comma in this row.`
+        : `A field that contains the delimiter ${delimiterText(delimiter)} must be quoted (${quote}...${quote}); look for an unquoted one in this row.`
       : 'Look for a missing field, or a line break inside a field that is not quoted.',
     position: more ? { file, line, column: width + 1 } : { file, line },
   };
@@ -180,10 +217,14 @@ function isCsvParseError(error: unknown): error is CsvParseError {
   return error instanceof Error && typeof (error as { code?: unknown }).code === 'string';
 }
 
-function parseError(error: unknown, text: string, file: string): Diagnostic {
+function parseError(error: unknown, text: string, file: string, delimiter: string, quote: string): Diagnostic {
   if (!isCsvParseError(error)) throw error;
+  // A feed separated by another character breaks on its first quoted field: say what is wrong.
+  const header = headerDelimiter(text, delimiter);
+  if (header !== undefined) return delimiterDiagnostic(file, delimiter, header.other, { line: header.line });
   // csv-parse reports where it gave up, not where the quote opened; find that ourselves.
-  const found = findQuoteProblem(text);
+  const found = findQuoteProblem(text, delimiter, quote);
+  const QUOTE_HINT = quoteHint(delimiter, quote);
   const line = found?.line ?? error.lines;
   const at = found ? { file, line: found.line, column: found.column } : line === undefined ? { file } : { file, line };
   switch (error.code) {
@@ -215,7 +256,10 @@ function parseError(error: unknown, text: string, file: string): Diagnostic {
         severity: 'error',
         code: 'source.csv_invalid',
         message: `${file}: ${error.message}`,
-        hint: 'Check that the file is a comma-separated CSV export.',
+        hint:
+          delimiter === ','
+            ? "Check that the file is a comma-separated CSV export, or set the source's delimiter and quote."
+            : `Check that the file is a CSV export separated by ${delimiterText(delimiter)}.`,
         position: line === undefined ? { file } : { file, line },
       };
   }
@@ -228,7 +272,7 @@ interface QuoteProblem {
 }
 
 /** The first quoting mistake in RFC 4180 terms, located precisely; only run once parsing failed. */
-export function findQuoteProblem(text: string): QuoteProblem | undefined {
+export function findQuoteProblem(text: string, delimiter = ',', quote = '"'): QuoteProblem | undefined {
   const FIELD_START = 0;
   const UNQUOTED = 1;
   const QUOTED = 2;
@@ -240,10 +284,10 @@ export function findQuoteProblem(text: string): QuoteProblem | undefined {
   let openColumn = 0;
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
-    const separator = ch === ',' || ch === '\n' || ch === '\r';
+    const separator = ch === '\n' || ch === '\r' || text.startsWith(delimiter, i);
     switch (state) {
       case FIELD_START:
-        if (ch === '"') {
+        if (ch === quote) {
           state = QUOTED;
           openLine = line;
           openColumn = column;
@@ -251,11 +295,11 @@ export function findQuoteProblem(text: string): QuoteProblem | undefined {
         break;
       case UNQUOTED:
         if (separator) state = FIELD_START;
-        else if (ch === '"') return { kind: 'quote_in_field', line, column };
+        else if (ch === quote) return { kind: 'quote_in_field', line, column };
         break;
       case QUOTED:
-        if (ch === '"') {
-          if (text[i + 1] === '"') {
+        if (ch === quote) {
+          if (text[i + 1] === quote) {
             i++;
             column++;
           } else state = AFTER_QUOTE;
@@ -271,4 +315,74 @@ export function findQuoteProblem(text: string): QuoteProblem | undefined {
     } else column++;
   }
   return state === QUOTED ? { kind: 'unclosed', line: openLine, column: openColumn } : undefined;
+}
+
+/**
+ * The common delimiter a header line is separated by, when it does not hold the configured one at
+ * all: one column is no identity feed.
+ */
+function headerDelimiter(text: string, delimiter: string): { other: string; line: number } | undefined {
+  const lines = text.split('\n');
+  const index = lines.findIndex((l) => l.trim() !== '');
+  const line = lines[index]?.replace(/^\uFEFF/, '') ?? '';
+  if (line.includes(delimiter)) return undefined;
+  let best: { other: string; count: number } | undefined;
+  for (const candidate of COMMON_DELIMITERS) {
+    const count = line.split(candidate).length - 1;
+    if (candidate !== delimiter && count > 0 && (best === undefined || count > best.count))
+      best = { other: candidate, count };
+  }
+  return best && { other: best.other, line: index + 1 };
+}
+
+/**
+ * When the columns a mapping names are missing from the header, the feed may be separated by
+ * another character (a `;` export from a European spreadsheet, a tab-separated file). Returns that
+ * character when splitting the header by it finds more of the wanted columns than the header has.
+ */
+export function otherDelimiter(
+  header: readonly string[],
+  delimiter: string,
+  wanted: readonly string[],
+): string | undefined {
+  const names = new Set(wanted);
+  const found = (fields: readonly string[]): number => fields.filter((f) => names.has(f)).length;
+  const present = found(header);
+  const line = header.join(delimiter);
+  let best: { delimiter: string; found: number } | undefined;
+  for (const candidate of COMMON_DELIMITERS) {
+    if (candidate === delimiter || !line.includes(candidate)) continue;
+    const fields = line.split(candidate).map((f) =>
+      f
+        .trim()
+        .replace(/^"(.*)"$/, '$1')
+        .trim(),
+    );
+    const n = found(fields);
+    if (n > present && (best === undefined || n > best.found)) best = { delimiter: candidate, found: n };
+  }
+  // A single-field header that splits on a common delimiter says the same even when no name matches.
+  if (best === undefined && header.length === 1) {
+    for (const candidate of COMMON_DELIMITERS)
+      if (candidate !== delimiter && line.includes(candidate)) return candidate;
+  }
+  return best?.delimiter;
+}
+
+/** The one diagnostic for a feed read with the wrong delimiter, instead of one per missing column. */
+export function delimiterDiagnostic(
+  file: string,
+  delimiter: string,
+  other: string,
+  where: { readonly line?: number; readonly source?: string } = {},
+): Diagnostic {
+  const name = (d: string): string =>
+    d === '\t' ? 'tabs' : d === ';' ? 'semicolons' : d === ',' ? 'commas' : d === '|' ? 'pipes' : delimiterText(d);
+  return {
+    severity: 'error',
+    code: 'source.csv_delimiter',
+    message: `${where.source === undefined ? '' : `source "${where.source}": `}the header looks separated by ${name(other)} (${delimiterText(other)}), but the source reads ${name(delimiter)} (${delimiterText(delimiter)})`,
+    hint: `Set delimiter: ${delimiterText(other)} in the source, or export the feed separated by ${name(delimiter)}.`,
+    position: where.line === undefined ? { file } : { file, line: where.line },
+  };
 }

@@ -2,6 +2,7 @@ import type { Checked, Diagnostic, SourcePosition } from '../model/diagnostic.js
 import { IDENTITY_STATUSES } from '../model/identity.js';
 import type { AttributeType, AttributeValue, Credential, Identity, IdentityStatus } from '../model/identity.js';
 import type { FieldMapping, SourceDefinition, SourceFormat, ValueMapping } from '../model/policy.js';
+import { delimiterDiagnostic, otherDelimiter } from './csv-records.js';
 import { fieldLabel, quoteValue } from './raw-record.js';
 import type { RawRecord } from './raw-record.js';
 
@@ -12,6 +13,8 @@ export interface MapContext {
   readonly format: SourceFormat;
   /** CSV header; when given, every column the mapping names is checked against it once. */
   readonly header?: readonly string[];
+  /** The line of the CSV header, for diagnostics about the header as a whole. */
+  readonly headerLine?: number;
   /**
    * The time dates are judged against: one more than 50 years after it is refused as a typo.
    * Without it only dates before 1900 are.
@@ -51,6 +54,22 @@ export function createRecordMapper(def: SourceDefinition, context: MapContext): 
   const lastRotated = compiler.optionalReader(def.credential?.lastRotated, 'credential.last_rotated');
   const lastUsed = compiler.optionalReader(def.credential?.lastUsed, 'credential.last_used');
   const attributes = Object.entries(def.attributes).map(([name, mapping]) => compiler.attribute(name, mapping));
+  // Every mapped column missing at once is most often a feed read with the wrong delimiter: say that, once.
+  if (context.format === 'csv' && context.header && setup.some((d) => d.code === 'source.unknown_column')) {
+    const delimiter = def.delimiter ?? ',';
+    const other = otherDelimiter(context.header, delimiter, compiler.fields);
+    if (other !== undefined) {
+      const rest = setup.filter((d) => d.code !== 'source.unknown_column');
+      setup.length = 0;
+      setup.push(
+        delimiterDiagnostic(context.file, delimiter, other, {
+          source: def.id,
+          ...(context.headerLine !== undefined ? { line: context.headerLine } : {}),
+        }),
+        ...rest,
+      );
+    }
+  }
   const hasCredential = created || expires || lastRotated || lastUsed;
   const isoDate = parseDate(undefined, setup, def, '', plausible(context.now));
   // An HR system's way of writing "no end date" (9999-12-31) is read as none, not refused as a typo.
@@ -192,6 +211,8 @@ const STATUSES: ReadonlySet<string> = new Set(IDENTITY_STATUSES);
 
 class Compiler {
   private readonly columns: ReadonlyMap<string, number> | undefined;
+  /** Every field the mapping reads, in order. */
+  readonly fields: string[] = [];
 
   constructor(
     private readonly def: SourceDefinition,
@@ -206,6 +227,7 @@ class Compiler {
   }
 
   reader(field: string, role: string): Reader {
+    this.fields.push(field);
     const column = this.columns?.get(field);
     if (this.columns && column === undefined) {
       const header = this.context.header ?? [];

@@ -26,6 +26,8 @@ export interface RawRecords<V = unknown> {
   readonly file: string;
   /** CSV header names in column order; absent for JSON, which has no fixed columns. */
   readonly header?: readonly string[];
+  /** CSV only: the line the header is on (blank lines may precede it). */
+  readonly headerLine?: number;
   readonly records: readonly RawRecord<V>[];
 }
 

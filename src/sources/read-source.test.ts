@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +63,8 @@ const nhi: SourceDefinition = {
   },
   position,
 };
+
+const onlyDepartment = { department: { field: 'department', type: 'string', required: true } } as const;
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'tenure-sources-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -369,6 +371,71 @@ describe('readSource', () => {
     assert.deepEqual(
       skipped.result.identities.map((i) => i.id),
       ['a'],
+    );
+  });
+
+  it('reads a feed with its own delimiter and quote', () => {
+    const name = feed(
+      "employee_id;worker_type;status;department\nE1;Employee;Active;'Sales; EMEA'\nE2;Employee;Active;'R''n''D'\n",
+    );
+    const def = { ...hrBad, path: name, startDate: undefined, attributes: onlyDepartment, delimiter: ';', quote: "'" };
+    const r = readSource(def, scratch, { skipInvalid: false });
+    assert.deepEqual(r.diagnostics, []);
+    assert.deepEqual(
+      r.result.identities.map((i) => [i.id, i.attributes.department]),
+      [
+        ['E1', 'Sales; EMEA'],
+        ['E2', "R'n'D"],
+      ],
+    );
+  });
+
+  it('says once that a feed looks separated by another character, instead of a missing column per mapping', () => {
+    const semicolons = readFileSync(path.join(fixtures, 'hr.csv'), 'utf8').replace(/,/g, ';');
+    const lines = semicolons.split('\n');
+    const name = feed(`${lines[0]}\nE1;Ada;Lovelace;Employee;Active;Engineering;Engineer;;2020-01-06;;9;;;yes\n`);
+    const r = readSource({ ...hr, path: name }, scratch, { skipInvalid: false });
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.code, d.message, d.hint]),
+      [
+        [
+          'source.csv_delimiter',
+          `source "hr": the header looks separated by semicolons (";"), but the source reads commas (",")`,
+          'Set delimiter: ";" in the source, or export the feed separated by commas.',
+        ],
+      ],
+    );
+
+    const tabs = feed('employee_id\tworker_type\tstatus\tdepartment\nE1\tEmployee\tActive\tSales\n');
+    const t = readSource({ ...hrBad, path: tabs, startDate: undefined }, scratch, { skipInvalid: false });
+    assert.deepEqual(
+      t.diagnostics.map((d) => [d.code, d.hint]),
+      [['source.csv_delimiter', 'Set delimiter: "\\t" in the source, or export the feed separated by commas.']],
+    );
+
+    // Quoted header fields make the parser stop at the first wrong delimiter: the same advice, at the header.
+    const quoted = feed('"employee_id"|"worker_type"|"status"|"department"\n"E1"|"Employee"|"Active"|"Sales"\n');
+    const q = readSource({ ...hrBad, path: quoted, startDate: undefined }, scratch, { skipInvalid: false });
+    assert.deepEqual(
+      q.diagnostics.map((d) => [d.code, d.position?.line, d.hint]),
+      [['source.csv_delimiter', 1, 'Set delimiter: "|" in the source, or export the feed separated by commas.']],
+    );
+
+    // The whole fixture breaks the parser at its first quoted field: the same advice.
+    const whole = readSource({ ...hr, path: feed(semicolons) }, scratch, { skipInvalid: false });
+    assert.deepEqual(
+      whole.diagnostics.map((d) => [d.code, d.position?.line]),
+      [['source.csv_delimiter', 1]],
+    );
+
+    // A column that is simply missing is still reported as one.
+    const missing = feed('employee_id,worker_type,status\nE1,Employee,Active\n');
+    const m = readSource({ ...hrBad, path: missing, startDate: undefined, attributes: onlyDepartment }, scratch, {
+      skipInvalid: false,
+    });
+    assert.deepEqual(
+      m.diagnostics.map((d) => d.code),
+      ['source.unknown_column'],
     );
   });
 });

@@ -88,13 +88,15 @@ export function readSourceDetail(
   }
 
   const raw: Checked<RawRecords> =
-    def.format === 'csv' ? parseCsvRecords(input, file) : parseJsonRecords(input, file, def.format);
+    def.format === 'csv' ? parseCsvRecords(input, file, def) : parseJsonRecords(input, file, def.format);
   if (hasErrors(raw.diagnostics)) return refused(0, capped(raw.diagnostics, file, 'error'));
-  const { records, header } = raw.result;
+  const { records, header, headerLine } = raw.result;
   const now = options.now ?? new Date();
   const mapper = createRecordMapper(
     def,
-    header ? { file, format: def.format, header, now } : { file, format: def.format, now },
+    header
+      ? { file, format: def.format, header, ...(headerLine !== undefined ? { headerLine } : {}), now }
+      : { file, format: def.format, now },
   );
   if (hasErrors(mapper.diagnostics)) return refused(records.length, [...raw.diagnostics, ...mapper.diagnostics]);
   const map = mapper.result;

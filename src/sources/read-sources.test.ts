@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import type { Policy, SourceDefinition } from '../model/policy.js';
 import { readSources } from './read-sources.js';
 
@@ -128,5 +130,42 @@ describe('readSources', () => {
         ['nhi', 2],
       ],
     );
+  });
+
+  it('warns once per source about managers no source has, with the count and the first few', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tenure-managers-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const head = 'employee_id,worker_type,status,department,manager_id\n';
+    writeFileSync(
+      path.join(dir, 'hr.csv'),
+      head +
+        'E1,Employee,Active,Sales,\n' +
+        'E2,Employee,Active,Sales,E1\n' +
+        'E3,Employee,Active,Sales,X9\n' +
+        'E4,Employee,Active,Sales,C1\n' +
+        'E5,Employee,Active,Sales,X8\n' +
+        'E6,Employee,Active,Sales,X9\n' +
+        'E7,Employee,Active,Sales,X7\n',
+    );
+    writeFileSync(path.join(dir, 'contractors.csv'), head + 'C1,Contractor,Active,Support,E2\n');
+    const sources = [
+      { ...hr, manager: 'manager_id' },
+      { ...contractors, manager: 'manager_id' },
+    ];
+    const p = { ...policy(sources), file: path.join(dir, 'tenure.yaml') };
+    const { diagnostics } = readSources(p, { skipInvalid: false, checkManagers: true });
+    assert.deepEqual(
+      diagnostics.map((d) => [d.severity, d.code, d.message, d.position]),
+      [
+        [
+          'warning',
+          'source.unknown_manager',
+          'source "hr": 4 identities name managers that no source has: "X9" (row 4, E3), "X8" (row 6, E5), "X9" (row 7, E6), and 1 more',
+          { file: path.join(dir, 'hr.csv'), line: 4 },
+        ],
+      ],
+    );
+    // Import does not ask: validate is where the warning belongs.
+    assert.deepEqual(readSources(p, { skipInvalid: false }).diagnostics, []);
   });
 });
