@@ -276,7 +276,11 @@ export function computePlan(input: PlanInput): Checked<Plan> {
 
 /** An account found by its name: what the identity takes over with it. */
 function adoption(identity: Identity, account: Account, target: string): AdoptedAccount {
-  const holds = account.entitlements.length > 0 ? `holds ${account.entitlements.join(', ')}` : 'holds nothing';
+  const held = account.entitlements;
+  const holds =
+    held.length === 0
+      ? 'holds nothing'
+      : `holds ${held.slice(0, 5).join(', ')}${held.length > 5 ? ` and ${held.length - 5} more` : ''}`;
   return {
     identity: identity.id,
     account: account.name,
