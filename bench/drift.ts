@@ -25,8 +25,10 @@ const readMs = performance.now() - read;
 globalThis.gc?.();
 const started = performance.now();
 const [desired, desiredMs] = time(() => new Engine(loaded).desiredState(identities, asOf));
-const [plan, planMs] = time(() => computePlan({ loaded, identities, desired, actual, asOf }).result);
-const [report, classifyMs] = time(() => computeDrift({ loaded, identities, actual, plan, asOf }));
+// As if a store had imported every id the targets link to: a departed one is a leaver, as before.
+const imported = new Set(actual.targets.flatMap((t) => t.accounts.flatMap((a) => (a.identity ? [a.identity] : []))));
+const [plan, planMs] = time(() => computePlan({ loaded, identities, imported, desired, actual, asOf }).result);
+const [report, classifyMs] = time(() => computeDrift({ loaded, identities, imported, actual, plan, asOf }));
 const totalMs = performance.now() - started;
 const [fix, remediateMs] = time(() => remediationPlan(plan, report, loaded));
 

@@ -42,7 +42,18 @@ function planOf(target: string, n: number, prefix: string): Plan {
     kind: 'plan',
     policy: 'bench',
     asOf: '2026-11-01T00:00:00.000Z',
-    targets: [{ target, changes, counts, accountsBefore: 0, unlinkedAccounts: 0, deferred: 0, deferredChanges: [] }],
+    targets: [
+      {
+        target,
+        changes,
+        counts,
+        accountsBefore: 0,
+        unlinkedAccounts: 0,
+        deferred: 0,
+        deferredChanges: [],
+        adopted: [],
+      },
+    ],
     summary: { changes: n, identitiesAffected: n, byAction: counts, highRiskGrants: 0 },
     guardrails: { blocked: false, deprovision: [], sodConflicts: [] },
   };

@@ -152,8 +152,9 @@ describe('a saved plan is untrusted input', () => {
       return { id, name: id, identity: id, enabled: true, entitlements: ['directory:group/staff'] };
     });
     const snapshot = JSON.stringify({ accounts }, null, 2) + '\n';
-    // Everyone but one leaves the feed: 9 of 10 accounts would be disabled.
-    const w = world(memoryTarget, people(1), { 'directory.json': snapshot });
+    // Everyone but one is terminated: 9 of 10 accounts would be disabled.
+    const rows = people(10).map((row, i) => (i === 0 ? row : row.replace(',Active,', ',Terminated,')));
+    const w = world(memoryTarget, rows, { 'directory.json': snapshot });
     assert.equal((await w.run('plan', '--out', join(w.dir, 'plan.json'))).code, 0);
     const saved = JSON.parse(readFileSync(join(w.dir, 'plan.json'), 'utf8')) as SavedPlan;
     assert.equal(saved.guardrails.blocked, true);

@@ -69,7 +69,10 @@ describe('tenure apply', () => {
       ),
     );
     assert.equal((await o.run('--as-of', '2026-11-01', 'apply')).code, 0);
-    writeFileSync(join(o.dir, 'hr.csv'), hr(people(12)));
+    // 18 of them leave (terminated in the feed; Tenure never imported them, so ids that simply
+    // vanished from the feed would be unknown links, left alone).
+    const leaving = people(30).map((row, i) => (i < 12 ? row : row.replace(',Active,', ',Terminated,')));
+    writeFileSync(join(o.dir, 'hr.csv'), hr(leaving));
     const plan = await o.run('--as-of', '2026-11-02', 'plan');
     assert.match(
       plan.stdout,

@@ -197,6 +197,7 @@ function emptyTarget(target: string): Plan['targets'][number] {
     deferredChanges: [],
     accountsBefore: 0,
     unlinkedAccounts: 0,
+    adopted: [],
   };
 }
 

@@ -31,6 +31,7 @@ export async function driftNow(
     const report = computeDrift({
       loaded: planned.loaded,
       identities: planned.identities,
+      imported: planned.imported,
       actual,
       plan: planned.plan,
       asOf: ws.asOf,

@@ -25,6 +25,8 @@ export interface PlannedState {
   readonly plan: Plan;
   readonly warnings: readonly Diagnostic[];
   readonly identities: readonly Identity[];
+  /** Every identity id the store has imported, leavers included; empty without a store (`PlanInput.imported`). */
+  readonly imported: ReadonlySet<string>;
 }
 
 /**
@@ -62,6 +64,8 @@ export async function planNow(
     desired,
     actual,
     asOf,
+    // Without a store nothing was imported: only ids in the feeds are known, any other link is unknown.
+    imported: stored.imported,
     ...(stored.lifecycle ? { lifecycle: stored.lifecycle } : {}),
     suspended: suspensions(stored.custody, asOf),
     credentials: {
@@ -79,6 +83,7 @@ export async function planNow(
     plan: { ...result, policyHash, stateHash, digest: changesDigest(result.targets) },
     warnings: [...stored.tampered, ...warnings, ...sourceWarnings, ...diagnostics],
     identities,
+    imported: stored.imported,
   };
 }
 

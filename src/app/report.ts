@@ -62,6 +62,7 @@ export async function complianceReport(ws: Workspace, request: ComplianceRequest
       const drift = computeDrift({
         loaded: now.loaded,
         identities: now.identities,
+        imported: now.imported,
         actual,
         plan: now.plan,
         asOf: new Date(now.plan.asOf),

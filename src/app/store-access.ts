@@ -40,6 +40,11 @@ export interface StoredPlanInputs {
   readonly rotations: CredentialRotation[];
   /** Each imported source's snapshot: what plans work from. */
   readonly snapshots: ReadonlyMap<string, ImportedSnapshot>;
+  /**
+   * Every identity id an import has let in, leavers included (the store's identity history).
+   * Empty without a store: then only the identities in the feeds are known.
+   */
+  readonly imported: ReadonlySet<string>;
   /** Governed rows that do not match their audit records: left out, each a critical diagnostic. */
   readonly tampered: readonly Diagnostic[];
 }
@@ -52,6 +57,7 @@ export function storedPlanInputs(ws: Workspace, loaded: LoadedPolicy): Promise<S
     custody: [],
     rotations: [],
     snapshots: new Map(),
+    imported: new Set(),
     tampered: [],
   };
   return ws.ifStored(none, async (store): Promise<StoredPlanInputs> => {
@@ -64,6 +70,7 @@ export function storedPlanInputs(ws: Workspace, loaded: LoadedPolicy): Promise<S
       custody: trusted.custody,
       rotations: trusted.rotations,
       snapshots: await importedSnapshots(store, loaded),
+      imported: await store.importedIdentityIds(),
       tampered: tamperedDiagnostics(trusted.tampered),
     };
   });

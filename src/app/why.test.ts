@@ -122,6 +122,15 @@ describe('explainAccess from the feeds', () => {
       (e: unknown) =>
         e instanceof UserError && e.message === 'no identity "E33" in the sources' && e.hint === 'did you mean "E3"?',
     );
+    await assert.rejects(
+      explainAccess(ws, 'X9999'),
+      (e: unknown) =>
+        e instanceof UserError &&
+        /Tenure has never imported X9999, so an account linked to it is not managed: .*drift\.unknown_link/.test(
+          e.hint ?? '',
+        ),
+      'without a store nothing was imported',
+    );
     await assert.rejects(explainAccess(ws, 'E1', 'directory:group/engineers'), (e: unknown) => {
       assert.ok(e instanceof UserError);
       assert.equal(e.message, '"directory:group/engineers" is not a declared entitlement');
@@ -172,6 +181,16 @@ describe('explainAccess with governed state in the store', () => {
           ],
           audit,
         );
+        // L1 came in through a source since dropped, then left it: a leaver, not an unknown id.
+        const seq = await w.beginImport(
+          'legacy',
+          new Date('2026-09-01T00:00:00Z'),
+          new Date('2026-09-01T00:00:00Z'),
+          1,
+        );
+        const l1 = { id: 'L1', kind: 'employee' as const, status: 'active' as const, attributes: {}, source: 'legacy' };
+        await w.replaceSnapshot('legacy', [l1], seq, new Date('2026-09-01T00:00:00Z'));
+        await w.replaceSnapshot('legacy', [], seq, new Date('2026-09-02T00:00:00Z'));
         await w.addCustody(
           {
             nhi: 'svc-loader',
@@ -208,6 +227,19 @@ describe('explainAccess with governed state in the store', () => {
     const x = await explainAccess(at('2026-11-01'), 'svc-loader');
     assert.equal(x.suspended?.previousOwner, 'E4');
     assert.equal(x.suspended?.deadline.toISOString(), '2026-10-08T00:00:00.000Z');
+  });
+
+  it('tells an id Tenure imported once (a leaver) from one it never imported', async () => {
+    const hint = async (id: string) => {
+      try {
+        await explainAccess(at('2026-11-01'), id);
+      } catch (e) {
+        return e instanceof UserError ? e.hint : undefined;
+      }
+      return undefined;
+    };
+    assert.match((await hint('L1')) ?? '', /^L1 was imported and has left every source: plans remove the memberships/);
+    assert.match((await hint('X9999')) ?? '', /Tenure has never imported X9999/);
   });
 
   // Last: it edits the store behind Tenure's back.

@@ -69,10 +69,11 @@ export async function explainAccess(ws: Workspace, id: string, entitlement?: str
       `no identity "${id}" in the sources`,
       EXIT.invalid,
       [],
-      didYouMean(
+      await absentHint(
+        ws,
         id,
         identities.map((i) => i.id),
-      ) ?? "identity ids are the sources' key values",
+      ),
     );
   }
   if (entitlement !== undefined) declaredEntitlement(loaded, entitlement);
@@ -125,6 +126,21 @@ export async function explainAccess(ws: Workspace, id: string, entitlement?: str
     tampered: stored.tampered,
     ...(deletions && deletions.length > 0 ? { deletions } : {}),
   };
+}
+
+/**
+ * What an id no source has means for accounts linked to it: a leaver's when Tenure imported it
+ * once; else a typo (the closest id), or an id Tenure never imported, whose accounts it does not
+ * manage (without a store, nothing was imported).
+ */
+async function absentHint(ws: Workspace, id: string, ids: readonly string[]): Promise<string> {
+  const imported = await ws.ifStored(false, async (store) => (await store.identityHistory(id)).length > 0);
+  if (imported)
+    return `${id} was imported and has left every source: plans remove the memberships of accounts linked to it and disable them`;
+  return (
+    didYouMean(id, ids) ??
+    `identity ids are the sources' key values. Tenure has never imported ${id}, so an account linked to it is not managed: plans leave it alone and tenure drift reports it (drift.unknown_link)`
+  );
 }
 
 /** For an entitlement the identity lacks: each role that could grant it, and why its rule fails. */

@@ -96,7 +96,16 @@ function planOf(changes: Change[]): Plan {
     const counts = Object.fromEntries(
       CHANGE_ACTIONS.map((a) => [a, cs.filter((c) => c.action === a).length]),
     ) as Record<ChangeAction, number>;
-    return { target, changes: cs, counts, accountsBefore: 0, unlinkedAccounts: 0, deferred: 0, deferredChanges: [] };
+    return {
+      target,
+      changes: cs,
+      counts,
+      accountsBefore: 0,
+      unlinkedAccounts: 0,
+      deferred: 0,
+      deferredChanges: [],
+      adopted: [],
+    };
   });
   const byAction = Object.fromEntries(
     CHANGE_ACTIONS.map((a) => [a, changes.filter((c) => c.action === a).length]),

@@ -78,6 +78,8 @@ interface Scenario {
   readonly lifecycle?: PlanLifecycle;
   readonly exceptions?: readonly AccessException[];
   readonly loaded?: LoadedPolicy;
+  /** Ids Tenure imported beyond `people` (leavers); every other recorded id is unknown. */
+  readonly imported?: readonly string[];
   readonly targets?: readonly string[];
 }
 
@@ -91,9 +93,11 @@ function run(s: Scenario): { report: DriftReport; plan: Plan; actual: ActualStat
     ],
   };
   const desired = new Engine(l).desiredState(s.people, asOf, 'indexed', s.exceptions ?? []);
+  const imported = new Set([...s.people.map((p) => p.id), ...(s.imported ?? [])]);
   const { result: plan, diagnostics } = computePlan({
     loaded: l,
     identities: s.people,
+    imported,
     desired,
     actual,
     asOf,
@@ -106,6 +110,7 @@ function run(s: Scenario): { report: DriftReport; plan: Plan; actual: ActualStat
   const report = computeDrift({
     loaded: l,
     identities: s.people,
+    imported,
     actual,
     plan,
     asOf,
@@ -136,9 +141,20 @@ describe('computeDrift: each class', () => {
     },
     {
       name: 'an enabled account of an identity no source has any more is critical',
-      scenario: { people: [], erp: [account('zed', 'E9', true, ['erp:role/reports'])] },
+      scenario: { people: [], imported: ['E9'], erp: [account('zed', 'E9', true, ['erp:role/reports'])] },
       expect: ['drift.terminated_enabled critical account:erp/zed'],
       message: /^E9 is no longer in any source, but account zed in erp is still enabled/,
+    },
+    {
+      name: 'an enabled account linked to an id Tenure never imported is an unknown link, not a leaver',
+      scenario: {
+        people: [ana],
+        directory: [inSync.directory],
+        erp: [inSync.erp, account('ext', 'E9999', true, ['erp:role/payments'])],
+      },
+      expect: ['drift.unknown_link medium account:erp/ext'],
+      message:
+        /^account ext in erp is linked to identity E9999, which Tenure has never imported; no plan changes it; it holds erp:role\/payments$/,
     },
     {
       name: 'an enabled account of an identity whose end date has passed is critical',
@@ -414,6 +430,66 @@ describe('computeDrift agrees with the planner', () => {
       ['erp'],
     );
     assert.ok(only.findings.every((f) => f.subject.startsWith('account:erp/')));
+  });
+});
+
+describe('an account linked to an id Tenure never imported', () => {
+  const scenario: Scenario = {
+    people: [ana],
+    imported: ['E9'],
+    directory: [inSync.directory, account('zed', 'E9', true, ['directory:group/staff'])],
+    erp: [
+      inSync.erp,
+      account('ext', 'E9999', true, ['erp:role/payments', 'erp:role/custom']),
+      account('old', 'C-777', false, ['erp:role/reports']),
+    ],
+  };
+  const { report, plan } = run(scenario);
+
+  it('is left alone by the plan, while an imported leaver is still deprovisioned', () => {
+    const erp = plan.targets.find((t) => t.target === 'erp')!;
+    assert.deepEqual(
+      erp.changes.filter((c) => c.account === 'ext' || c.account === 'old'),
+      [],
+    );
+    assert.equal(erp.unlinkedAccounts, 2);
+    assert.deepEqual(
+      plan.targets
+        .find((t) => t.target === 'directory')!
+        .changes.filter((c) => c.identity === 'E9')
+        .map((c) => c.action),
+      ['remove_membership', 'disable_account'],
+    );
+  });
+
+  it('is reported as drift.unknown_link with what to do; disabled, it is only counted', () => {
+    assert.deepEqual(found(report), [
+      'drift.terminated_enabled critical account:directory/zed',
+      'drift.unknown_link medium account:erp/ext',
+    ]);
+    const f = report.findings.find((x) => x.code === 'drift.unknown_link')!;
+    assert.match(f.message, /linked to identity E9999, which Tenure has never imported/);
+    assert.match(f.fix, /correct the link .* or add that identity to a source .* tenure drift --remediate/);
+    assert.deepEqual(f.related, ['entitlement:erp:role/payments', 'entitlement:erp:role/custom']);
+    assert.equal(report.targets.find((t) => t.target === 'erp')!.expected.disabledOrphans, 1);
+    assert.deepEqual(report.unexplained, [{ target: 'erp', account: 'ext', code: 'drift.unknown_link' }]);
+  });
+
+  it('is disabled only by the remediation plan', () => {
+    const fix = remediationPlan(plan, report, loaded);
+    const erp = fix.targets.find((t) => t.target === 'erp')!;
+    assert.deepEqual(
+      erp.changes.filter((c) => c.account === 'ext').map((c) => [c.action, c.identity, c.reason]),
+      [
+        [
+          'disable_account',
+          undefined,
+          'linked to an identity Tenure has never imported (drift.unknown_link): disabled until the link is corrected',
+        ],
+      ],
+      'disabled, not deleted, and its memberships are not touched',
+    );
+    assert.equal(erp.unlinkedAccounts, 1, 'the disabled one is still left alone');
   });
 });
 

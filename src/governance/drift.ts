@@ -7,7 +7,7 @@ import type { Change, Plan, TargetPlan } from '../model/plan.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { breakerSettings, countByAction, summarise } from '../plan/compute-plan.js';
 import { deprovisionVerdict } from '../plan/guardrails.js';
-import { departedIdentities, linkAccounts, type AccountLink } from '../plan/link-accounts.js';
+import { linkAccounts, recordedLinks, type AccountLink } from '../plan/link-accounts.js';
 
 /**
  * The closed set of drift classes, most severe first. Every account-level class is one finding
@@ -18,6 +18,7 @@ export const DRIFT_CODES = [
   'drift.terminated_enabled',
   'drift.orphan_account',
   'drift.duplicate_account',
+  'drift.unknown_link',
   'drift.unneeded_account',
   'drift.unmanaged_grant',
   'drift.undeclared_entitlement',
@@ -34,6 +35,11 @@ export interface DriftInput {
   readonly loaded: LoadedPolicy;
   /** The identities the plan was computed for (`planningIdentities`). */
   readonly identities: readonly Identity[];
+  /**
+   * Every identity id Tenure has imported, leavers included: the same set the plan was computed
+   * with (`PlanInput.imported`). An enabled account linked to any other id is `drift.unknown_link`.
+   */
+  readonly imported: ReadonlySet<string>;
   readonly actual: ActualState;
   /**
    * The plan `computePlan` made from these same identities, actual state and time. Drift is read
@@ -52,7 +58,10 @@ export interface ExpectedDifferences {
   readonly moverGrace: number;
   /** Disabled accounts of leavers kept by the policy (awaiting `delete_after_days`, or kept for good). */
   readonly disabledLeavers: number;
-  /** Disabled accounts no identity explains: they give no access; a person reviews and deletes them. */
+  /**
+   * Disabled accounts no identity explains, those linked to an id Tenure never imported included:
+   * they give no access; a person reviews and deletes them.
+   */
   readonly disabledOrphans: number;
 }
 
@@ -69,7 +78,7 @@ export interface TargetDrift {
 export interface UnexplainedAccount {
   readonly target: string;
   readonly account: string;
-  readonly code: 'drift.orphan_account' | 'drift.duplicate_account';
+  readonly code: 'drift.orphan_account' | 'drift.duplicate_account' | 'drift.unknown_link';
 }
 
 export interface DriftReport {
@@ -92,6 +101,8 @@ const WHY: Record<DriftCode, string> = {
   'drift.orphan_account':
     'nobody is accountable for an account without an identity, and no leaver process will ever remove it',
   'drift.duplicate_account': "a second account escapes every change made to the first, the leaver's disable included",
+  'drift.unknown_link':
+    'the account claims an identity Tenure has never imported, so Tenure does not manage it: no joiner, mover or leaver change will ever reach it',
   'drift.unneeded_account': 'access nobody needs now is attack surface, and a finding in every audit',
   'drift.unmanaged_grant': 'access granted by hand outside the role model bypasses approval and review',
   'drift.undeclared_entitlement':
@@ -112,6 +123,7 @@ const FIX: Record<DriftCode, string> = {
   'drift.terminated_enabled': `the plan disables the account (or deletes it, when due) and removes its memberships: ${STEPS}`,
   'drift.orphan_account': `find its owner and record the link, or fix the target's account_name rule; meanwhile the remediation disables it: ${STEPS}`,
   'drift.duplicate_account': `merge or remove the duplicate in the target; meanwhile the remediation disables it: ${STEPS}`,
+  'drift.unknown_link': `correct the link in the target to the identity it belongs to, or add that identity to a source and import it; to remove the account's access, the remediation disables it: ${STEPS}`,
   'drift.unneeded_account': `the plan disables the account; it is enabled again when a role grants the target: ${STEPS}`,
   'drift.unmanaged_grant': `if it is needed, grant it through a role or an exception (tenure grant add); else the plan removes it: ${STEPS}`,
   'drift.undeclared_entitlement':
@@ -131,6 +143,9 @@ const FIX: Record<DriftCode, string> = {
  * - An account no identity explains is an orphan (or a duplicate, when its recorded identity
  *   already has an account); enabled, it is a finding whose severity follows the most powerful
  *   entitlement it holds (at least medium); disabled, it gives no access and is only counted.
+ * - An enabled account linked to an id Tenure never imported (`imported`) is an unknown link
+ *   (medium: a warning, since someone else may own it); the plan never touches it, only a
+ *   remediation does. Disabled, it is counted like a disabled orphan.
  * - An enabled account the plan disables or deletes belongs to a leaver (critical) or to an
  *   identity that needs no access now (medium, or the risk of what it holds).
  * - A membership the plan removes from an account the identity keeps is unmanaged (its
@@ -140,12 +155,12 @@ const FIX: Record<DriftCode, string> = {
  * - What the plan defers (mover grace) and disabled accounts kept for deletion are expected.
  */
 export function computeDrift(input: DriftInput): DriftReport {
-  const { loaded, identities, actual, plan, asOf } = input;
+  const { loaded, identities, imported, actual, plan, asOf } = input;
   const only = input.targets ? new Set(input.targets) : undefined;
   const entitlements = new Map(loaded.policy.entitlements.map((e) => [e.id, e]));
   const planByTarget = new Map(plan.targets.map((t) => [t.target, t]));
   const actualByTarget = new Map(actual.targets.map((t) => [t.target, t]));
-  const gone = departedIdentities(identities, actual);
+  const { gone, unknown } = recordedLinks(identities, actual, imported);
   // Links do not depend on the order of identities: no need to sort them as the planner does.
   const everyone = [...identities, ...gone.values()];
 
@@ -312,7 +327,16 @@ export function computeDrift(input: DriftInput): DriftReport {
       const holds = a.entitlements.length > 0 ? `; it holds ${list(a.entitlements)}` : '';
       const severity = atLeast('medium', heldRisk(a, entitlements));
       const related = a.entitlements.map((e) => `entitlement:${e}`);
-      if (first !== undefined) {
+      if (a.identity !== undefined && unknown.has(a.identity)) {
+        f(
+          'drift.unknown_link',
+          'medium',
+          a.name,
+          `account ${a.name} in ${t} is linked to identity ${a.identity}, which Tenure has never imported; no plan changes it${holds}`,
+          related,
+        );
+        unexplained.push({ target: t, account: a.name, code: 'drift.unknown_link' });
+      } else if (first !== undefined) {
         f(
           'drift.duplicate_account',
           severity,
@@ -366,7 +390,8 @@ export function computeDrift(input: DriftInput): DriftReport {
 
 /**
  * The plan that fixes what the policy can fix: the planner's changes for the report's targets,
- * plus a disable of every enabled account no identity explains. Orphans are disabled, not
+ * plus a disable of every enabled account no identity explains (orphans, duplicates, and
+ * accounts linked to an id Tenure never imported: this is the only plan that touches those). Orphans are disabled, not
  * deleted: a disable is undone in one step once an owner is found, and the account stays as
  * evidence for whoever reviews it. Those disables count against the deprovisioning breaker like
  * any other, and guardrails are recomputed, so the result is held back exactly as a plan is.
@@ -388,10 +413,7 @@ export function remediationPlan(
           target: t.target,
           action: 'disable_account',
           account: u.account,
-          reason:
-            u.code === 'drift.orphan_account'
-              ? 'no identity explains this account (drift.orphan_account): disabled until its owner is found'
-              : 'a second account of an identity that already has one here (drift.duplicate_account): disabled',
+          reason: REMEDIATION[u.code],
         }));
       if (disables.length === 0) return t;
       const changes = [...t.changes, ...disables];
@@ -426,6 +448,14 @@ export function remediationPlan(
     },
   };
 }
+
+const REMEDIATION: Record<UnexplainedAccount['code'], string> = {
+  'drift.orphan_account': 'no identity explains this account (drift.orphan_account): disabled until its owner is found',
+  'drift.duplicate_account':
+    'a second account of an identity that already has one here (drift.duplicate_account): disabled',
+  'drift.unknown_link':
+    'linked to an identity Tenure has never imported (drift.unknown_link): disabled until the link is corrected',
+};
 
 /** Why an identity counts as gone, or undefined while it is still with the organisation. */
 function leftReason(identity: Identity, asOf: Date): string | undefined {

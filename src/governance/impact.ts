@@ -568,6 +568,7 @@ function syntheticPlan(target: string, changes: readonly Change[], accountsBefor
     deferredChanges: [],
     accountsBefore,
     unlinkedAccounts: 0,
+    adopted: [],
   };
 }
 

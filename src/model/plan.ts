@@ -49,8 +49,29 @@ export interface TargetPlan {
   readonly deferredChanges: readonly Change[];
   /** Accounts the target holds now; the base for breaker percentages. */
   readonly accountsBefore: number;
-  /** Accounts no identity explains; left alone here, reported by drift. */
+  /**
+   * Accounts no identity explains, an account linked to an id Tenure never imported included;
+   * left alone here, reported by drift.
+   */
   readonly unlinkedAccounts: number;
+  /**
+   * Existing accounts this plan links to an identity by their name, because they record no
+   * identity (Tenure did not create them, or a create found them): Tenure adopts them and
+   * manages what they hold from now on. Informational: not changes, not in the digest (the
+   * state hash covers the accounts and identities they come from). Sorted by identity.
+   */
+  readonly adopted: readonly AdoptedAccount[];
+}
+
+/** An existing account the plan links to an identity by name, with what it already holds. */
+export interface AdoptedAccount {
+  readonly identity: string;
+  readonly account: string;
+  readonly enabled: boolean;
+  /** Every entitlement it holds now, those the policy does not declare included. */
+  readonly entitlements: readonly string[];
+  /** For humans only: how it was linked. */
+  readonly reason: string;
 }
 
 /** The deprovisioning breaker's verdict for one target. */

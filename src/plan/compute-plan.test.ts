@@ -94,9 +94,12 @@ const actual: ActualState = {
   ],
 };
 
+/** Every identity of the feeds has been imported. */
+const imported: ReadonlySet<string> = new Set(people.map((p) => p.id));
+
 describe('computePlan', () => {
   const desired = new Engine(loaded).desiredState(people, asOf);
-  const { result: plan, diagnostics } = computePlan({ loaded, identities: people, desired, actual, asOf });
+  const { result: plan, diagnostics } = computePlan({ loaded, identities: people, imported, desired, actual, asOf });
 
   it('lists per target the changes that make actual match desired, in a safe order', () => {
     assert.deepEqual(diagnostics, []);
@@ -176,7 +179,7 @@ describe('computePlan', () => {
         },
       ],
     };
-    const again = computePlan({ loaded, identities: people, desired, actual: converged, asOf }).result;
+    const again = computePlan({ loaded, identities: people, imported, desired, actual: converged, asOf }).result;
     assert.equal(again.summary.changes, 0);
     assert.match(renderPlanText(again), /No changes: every target matches the policy\./);
   });
@@ -197,19 +200,21 @@ describe('computePlan', () => {
 });
 
 describe('computePlan for an identity gone from every source', () => {
-  it('takes its access away and disables its account, saying why', () => {
-    const desired = new Engine(loaded).desiredState(people, asOf);
-    const actual: ActualState = {
-      targets: [
-        {
-          target: 'erp',
-          accounts: [{ id: '9', name: 'zed', identity: 'E9', enabled: true, entitlements: ['erp:role/payments'] }],
-        },
-      ],
-    };
-    const erp = computePlan({ loaded, identities: people, desired, actual, asOf }).result.targets.find(
-      (t) => t.target === 'erp',
-    )!;
+  const desired = new Engine(loaded).desiredState(people, asOf);
+  const erpOf = (known: ReadonlySet<string>, accounts: ActualState['targets'][number]['accounts']) =>
+    computePlan({
+      loaded,
+      identities: people,
+      imported: known,
+      desired,
+      actual: { targets: [{ target: 'erp', accounts }] },
+      asOf,
+    }).result.targets.find((t) => t.target === 'erp')!;
+
+  it('takes an imported leaver’s access away and disables its account, saying why', () => {
+    const erp = erpOf(new Set([...imported, 'E9']), [
+      { id: '9', name: 'zed', identity: 'E9', enabled: true, entitlements: ['erp:role/payments'] },
+    ]);
     assert.deepEqual(
       erp.changes.filter((c) => c.identity === 'E9').map((c) => [c.action, c.account, c.reason]),
       [
@@ -218,6 +223,69 @@ describe('computePlan for an identity gone from every source', () => {
       ],
     );
     assert.equal(erp.unlinkedAccounts, 0);
+  });
+
+  it('leaves an account linked to an id Tenure never imported alone', () => {
+    const unknown = { id: '99', name: 'ext', identity: 'E9999', enabled: true, entitlements: ['erp:role/payments'] };
+    const erp = erpOf(imported, [unknown]);
+    assert.deepEqual(
+      erp.changes.filter((c) => c.account === 'ext' || c.identity === 'E9999'),
+      [],
+      'no change of any kind for it',
+    );
+    assert.equal(erp.unlinkedAccounts, 1, 'counted among the accounts left alone');
+    assert.deepEqual(erp.adopted, []);
+    // Not even by name: an identity whose account name is "ext" does not take it over.
+    const named = erpOf(imported, [{ ...unknown, name: 'E2' }]);
+    assert.deepEqual(
+      named.changes.map((c) => [c.identity, c.account, c.action]),
+      [
+        ['E2', 'E2', 'create_account'],
+        ['E2', 'E2', 'add_membership'],
+      ],
+      'E2 gets its own account planned; the one linked to E9999 is not adopted (apply then meets a conflict)',
+    );
+    assert.equal(named.unlinkedAccounts, 1);
+  });
+
+  it('without a store only the feeds’ ids are known: every other link is unknown', () => {
+    const erp = erpOf(new Set(), [{ id: '9', name: 'zed', identity: 'E9', enabled: true, entitlements: [] }]);
+    assert.deepEqual(
+      erp.changes.filter((c) => c.identity === 'E9'),
+      [],
+    );
+    assert.equal(erp.unlinkedAccounts, 1);
+  });
+});
+
+describe('computePlan adopting an existing account by name', () => {
+  it('lists the account it links by name with what it already holds, and renders it', () => {
+    const desired = new Engine(loaded).desiredState(people, asOf);
+    const plan = computePlan({ loaded, identities: people, imported, desired, actual, asOf }).result;
+    const dir = plan.targets.find((t) => t.target === 'directory')!;
+    assert.deepEqual(dir.adopted, [
+      {
+        identity: 'E1',
+        account: 'ana',
+        enabled: true,
+        entitlements: ['directory:group/staff', 'directory:group/finance', 'directory:group/unmanaged'],
+        reason:
+          'adopted by name: ana in directory records no identity and is the account_name of E1; enabled, holds directory:group/staff, directory:group/finance, directory:group/unmanaged',
+      },
+    ]);
+    assert.deepEqual(
+      plan.targets.find((t) => t.target === 'erp')!.adopted,
+      [],
+      'accounts found by their recorded link, and accounts to create, are not adopted',
+    );
+    assert.match(
+      renderPlanText(plan),
+      /^ {2}\(adopts 1 existing account\(s\) by name\)\n {4}= ana \(E1\): adopted by name: ana in directory records no identity/m,
+    );
+    assert.match(
+      renderPlanMarkdown(plan),
+      /^- directory: adopts 1 existing account\(s\) by name: ana \(E1\), enabled, holds 3$/m,
+    );
   });
 });
 
@@ -245,6 +313,7 @@ entitlements:
     const plan = computePlan({
       loaded: l,
       identities: [],
+      imported: new Set(['X1']),
       desired,
       actual: { targets: [ghost('vault', 'vault:group/admins'), ghost('wiki', 'wiki:group/editors')] },
       asOf,

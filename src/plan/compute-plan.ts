@@ -1,4 +1,4 @@
-import type { ActualState } from '../model/actual-state.js';
+import type { Account, ActualState } from '../model/actual-state.js';
 import type { Checked, Diagnostic } from '../model/diagnostic.js';
 import { riskRank, type Entitlement } from '../model/entitlement.js';
 import type { DesiredState, Grant, IdentityAccess } from '../model/grant.js';
@@ -7,6 +7,7 @@ import {
   CHANGE_ACTIONS,
   type Change,
   type ChangeAction,
+  type AdoptedAccount,
   type Plan,
   type PlanSummary,
   type TargetPlan,
@@ -17,7 +18,7 @@ import type { LoadedPolicy } from '../policy/load-policy.js';
 import { toCelIdentity } from '../policy/rule-environment.js';
 import { day, explainGrant } from './explain.js';
 import { deprovisionVerdict, sodConflicts } from './guardrails.js';
-import { departedIdentities, linkAccounts, planningOrder } from './link-accounts.js';
+import { linkAccounts, planningOrder, recordedLinks } from './link-accounts.js';
 
 /**
  * What the lifecycle knows about identities, for the leaver rules (`policies.leaver`). Pure
@@ -41,6 +42,15 @@ export interface PlanInput {
   readonly desired: DesiredState;
   readonly actual: ActualState;
   readonly asOf: Date;
+  /**
+   * Every identity id Tenure has imported, those that have since left included (the store's
+   * identity history). Only these are leavers when no source has them any more: an account
+   * linked to an id in neither this nor `identities` is unmanaged (Tenure never knew that
+   * identity) and no change touches it; drift reports it as `drift.unknown_link`. Without a
+   * store, pass an empty set: "imported" then means "in the feeds", so every recorded id not in
+   * `identities` is unknown.
+   */
+  readonly imported: ReadonlySet<string>;
   /**
    * Optional lifecycle facts. Without it (or when `leftAt` knows nothing of an identity), an
    * identity left on its `endDate`, and no mover grace period applies.
@@ -107,8 +117,9 @@ export function computePlan(input: PlanInput): Checked<Plan> {
       });
     }
   }
-  // An account linked to an identity no source has any more belongs to a leaver.
-  const gone = departedIdentities(identities, actual);
+  // An account linked to an identity Tenure imported but no source has any more belongs to a
+  // leaver; one linked to an id Tenure never imported is left alone (`recordedLinks`).
+  const { gone } = recordedLinks(identities, actual, input.imported);
   const sortedIdentities = planningOrder(identities, gone);
   const leaverRules = loaded.policy.policies.leaver;
 
@@ -124,10 +135,12 @@ export function computePlan(input: PlanInput): Checked<Plan> {
     });
     const changes: Change[] = [];
     const deferredChanges: Change[] = [];
+    const adopted: AdoptedAccount[] = [];
     const prefix = `${target.id}:`;
     const rotatable = input.credentials?.rotatable.has(target.id) === true;
     const maxAge = loaded.policy.policies.nonHuman.maxCredentialAgeDays;
-    for (const { identity, name, account } of links) {
+    for (const { identity, name, account, byName } of links) {
+      if (account && byName) adopted.push(adoption(identity, account, target.id));
       const suspension = input.suspended?.(identity.id);
       const access = suspension ? undefined : accessById.get(identity.id);
       const wanted = new Map<string, Grant>();
@@ -246,6 +259,7 @@ export function computePlan(input: PlanInput): Checked<Plan> {
       deferredChanges,
       accountsBefore: accounts.length,
       unlinkedAccounts: unlinked.length,
+      adopted,
     });
   }
 
@@ -266,6 +280,22 @@ export function computePlan(input: PlanInput): Checked<Plan> {
     },
   };
   return { result: plan, diagnostics };
+}
+
+/** An account found by its name: what the identity takes over with it. */
+function adoption(identity: Identity, account: Account, target: string): AdoptedAccount {
+  const held = account.entitlements;
+  const holds =
+    held.length === 0
+      ? 'holds nothing'
+      : `holds ${held.slice(0, 5).join(', ')}${held.length > 5 ? ` and ${held.length - 5} more` : ''}`;
+  return {
+    identity: identity.id,
+    account: account.name,
+    enabled: account.enabled,
+    entitlements: account.entitlements,
+    reason: `adopted by name: ${account.name} in ${target} records no identity and is the account_name of ${identity.id}; ${account.enabled ? 'enabled' : 'disabled'}, ${holds}`,
+  };
 }
 
 function byOrder(a: Change, b: Change): number {

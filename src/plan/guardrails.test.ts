@@ -24,7 +24,16 @@ function target(accountsBefore: number, losing: number): TargetPlan {
       reason: 'left',
     });
   const counts = Object.fromEntries(CHANGE_ACTIONS.map((a) => [a, 0])) as Record<ChangeAction, number>;
-  return { target: 'dir', changes, counts, accountsBefore, unlinkedAccounts: 0, deferred: 0, deferredChanges: [] };
+  return {
+    target: 'dir',
+    changes,
+    counts,
+    accountsBefore,
+    unlinkedAccounts: 0,
+    deferred: 0,
+    deferredChanges: [],
+    adopted: [],
+  };
 }
 
 describe('deprovisioning breaker', () => {

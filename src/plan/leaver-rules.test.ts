@@ -86,6 +86,7 @@ function plan(s: Scenario): Plan {
   const { result, diagnostics } = computePlan({
     loaded,
     identities: s.people,
+    imported: new Set(s.people.map((p) => p.id)),
     desired,
     actual: {
       targets: [

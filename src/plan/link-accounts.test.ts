@@ -37,6 +37,7 @@ roles:
   const r = computePlan({
     loaded,
     identities: [ana],
+    imported: new Set(['E1']),
     desired: new Engine(loaded).desiredState([ana], asOf),
     actual: { targets: [{ target: 't', accounts: [{ id: '1', name: 'ana', enabled: true, entitlements: [] }] }] },
     asOf,

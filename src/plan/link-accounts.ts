@@ -10,6 +10,11 @@ export interface AccountLink {
   /** The linked account's name, else the name `account_name` computes. */
   readonly name: string;
   readonly account: Account | undefined;
+  /**
+   * The account was found by its name, not by a recorded link (it records no identity): Tenure
+   * adopts an account it did not create. Plans show it (`TargetPlan.adopted`).
+   */
+  readonly byName: boolean;
 }
 
 export interface TargetLinks {
@@ -30,22 +35,46 @@ export interface LinkOptions {
   readonly caseInsensitive?: boolean;
 }
 
+/** What the ids the targets' accounts record mean, beyond the identities of the sources. */
+export interface RecordedLinks {
+  /**
+   * Identities Tenure imported that no source has any more, but an account is still linked to:
+   * each stands in as a terminated identity of kind `unknown` with source `''`, so its accounts
+   * are deprovisioned like a leaver's (the import's mass-leaver guardrail has let its
+   * disappearance through).
+   */
+  readonly gone: Map<string, Identity>;
+  /**
+   * Ids recorded in accounts that Tenure never imported (another system wrote them, or the link
+   * is wrong): such accounts are unmanaged. No identity links to them, so the plan leaves them
+   * alone and drift reports them (`drift.unknown_link`).
+   */
+  readonly unknown: Set<string>;
+}
+
 /**
- * Identities no source has any more but an account is still linked to: each stands in as a
- * terminated identity of kind `unknown` with source `''`, so its accounts are deprovisioned like
- * a leaver's (the import's mass-leaver guardrail has let its disappearance through).
+ * Sorts every id the accounts record into the sources' identities, leavers and unknown ids.
+ * `imported` is every id Tenure has ever imported (the store's identity history); an id in
+ * neither it nor `identities` is unknown. Without a store the caller passes an empty set, and
+ * "imported" means "in the feeds now": every other recorded id is then unknown, not a leaver.
  */
-export function departedIdentities(identities: readonly Identity[], actual: ActualState): Map<string, Identity> {
+export function recordedLinks(
+  identities: readonly Identity[],
+  actual: ActualState,
+  imported: ReadonlySet<string>,
+): RecordedLinks {
   const known = new Set(identities.map((i) => i.id));
   const gone = new Map<string, Identity>();
+  const unknown = new Set<string>();
   for (const t of actual.targets) {
     for (const a of t.accounts) {
-      if (a.identity !== undefined && !known.has(a.identity) && !gone.has(a.identity)) {
-        gone.set(a.identity, { id: a.identity, kind: 'unknown', status: 'terminated', attributes: {}, source: '' });
-      }
+      const id = a.identity;
+      if (id === undefined || known.has(id) || gone.has(id) || unknown.has(id)) continue;
+      if (imported.has(id)) gone.set(id, { id, kind: 'unknown', status: 'terminated', attributes: {}, source: '' });
+      else unknown.add(id);
     }
   }
-  return gone;
+  return { gone, unknown };
 }
 
 /** The identities a plan walks: the sources' and the departed ones, sorted by id. */
@@ -57,7 +86,8 @@ export function planningOrder(identities: readonly Identity[], gone: ReadonlyMap
  * Links a target's accounts to identities: by the recorded identity first, else by the account
  * name the target's `account_name` computes. A second account recorded for one identity is not
  * managed (a `plan.duplicate_link` warning); a departed identity is linked only through its
- * record. The planner and drift both link through here, so they never disagree on who owns what.
+ * record. An account that records an id in neither `identities` nor `gone` (an unknown link,
+ * see `recordedLinks`) is never linked, not even by its name: it stays in `unlinked`. The planner and drift both link through here, so they never disagree on who owns what.
  */
 export function linkAccounts(
   target: string,
@@ -90,9 +120,14 @@ export function linkAccounts(
   });
   const linked = new Uint8Array(accounts.length);
   const links: AccountLink[] = [];
-  const link = (identity: Identity, name: string, at: number | undefined): void => {
+  const link = (identity: Identity, name: string, at: number | undefined, named = false): void => {
     if (at !== undefined) linked[at] = 1;
-    links.push({ identity, name, account: at === undefined ? undefined : accounts[at] });
+    links.push({
+      identity,
+      name,
+      account: at === undefined ? undefined : accounts[at],
+      byName: named && at !== undefined,
+    });
   };
   for (const identity of identities) {
     const recorded = byIdentity.get(identity.id);
@@ -117,7 +152,8 @@ export function linkAccounts(
       });
       continue;
     }
-    link(identity, name, recorded ?? byName.get(key(name)));
+    if (recorded !== undefined) link(identity, name, recorded);
+    else link(identity, name, byName.get(key(name)), true);
   }
   return { links, unlinked: accounts.filter((_, i) => linked[i] === 0) };
 }

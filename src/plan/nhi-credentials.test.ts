@@ -53,6 +53,7 @@ function plan(identity: Identity, extra: Partial<PlanInput>) {
   const r = computePlan({
     loaded,
     identities: [identity],
+    imported: new Set([identity.id]),
     desired,
     actual: { targets: [{ target: 'db', accounts: [account] }] },
     asOf,

@@ -18,6 +18,15 @@ const changeSchema = z.strictObject({
   reason: z.string(),
 });
 
+/** Informational (`TargetPlan.adopted`): checked for shape, never used; apply recomputes its own. */
+const adoptedSchema = z.strictObject({
+  identity: z.string().min(1),
+  account: z.string().min(1),
+  enabled: z.boolean(),
+  entitlements: z.array(z.string()),
+  reason: z.string(),
+});
+
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 in hex');
 
 const savedPlanSchema = z.looseObject({
@@ -34,6 +43,7 @@ const savedPlanSchema = z.looseObject({
       target: z.string().min(1),
       changes: z.array(changeSchema),
       deferredChanges: z.array(changeSchema).default([]),
+      adopted: z.array(adoptedSchema).optional(),
     }),
   ),
 });

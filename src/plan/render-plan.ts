@@ -1,4 +1,4 @@
-import { CHANGE_ACTIONS, type Change, type ChangeAction, type Plan } from '../model/plan.js';
+import { CHANGE_ACTIONS, type AdoptedAccount, type Change, type ChangeAction, type Plan } from '../model/plan.js';
 
 const VERB: Record<ChangeAction, string> = {
   create_account: 'create account',
@@ -49,6 +49,11 @@ export function renderPlanText(plan: Plan, options: RenderOptions = {}): string 
     if (t.deferred > 0) out.push(`  (${deferredText(t.deferred)}; --json lists them)`);
     if (t.unlinkedAccounts > 0)
       out.push(`  (${t.unlinkedAccounts} account(s) no identity explains: left alone; see drift)`);
+    if (t.adopted.length > 0) {
+      out.push(`  (adopts ${t.adopted.length} existing account(s) by name)`);
+      t.adopted.slice(0, limit).forEach((a) => out.push(`    = ${a.account} (${a.identity}): ${a.reason}`));
+      if (t.adopted.length > limit) out.push(`    ... and ${t.adopted.length - limit} more (--json lists them)`);
+    }
     out.push('');
   }
   const s = plan.summary;
@@ -90,6 +95,15 @@ export function renderPlanMarkdown(plan: Plan, options: RenderOptions = {}): str
     deferring.forEach((t) => out.push(`- ${t.target}: ${deferredText(t.deferred)} (\`--json\` lists them)`));
     out.push('');
   }
+  const adopting = plan.targets.filter((t) => t.adopted.length > 0);
+  if (adopting.length > 0) {
+    for (const t of adopting) {
+      const shown = t.adopted.slice(0, limit).map(adoptedMd).join('; ');
+      const more = t.adopted.length > limit ? `; … and ${t.adopted.length - limit} more` : '';
+      out.push(`- ${t.target}: adopts ${t.adopted.length} existing account(s) by name: ${shown}${more}`);
+    }
+    out.push('');
+  }
   for (const t of plan.targets) {
     if (t.changes.length === 0) continue;
     out.push(`<details><summary>${t.target}: ${countsText(t.counts)}</summary>`, '');
@@ -99,6 +113,13 @@ export function renderPlanMarkdown(plan: Plan, options: RenderOptions = {}): str
   }
   out.push(...guardrailLines(plan).map((l) => (l ? `> ${l}` : '')));
   return out.join('\n');
+}
+
+/** An adopted account in a line: who takes it over and how much access comes with it. */
+function adoptedMd(a: AdoptedAccount): string {
+  return escapeMd(
+    `${a.account} (${a.identity}), ${a.enabled ? 'enabled' : 'disabled'}, holds ${a.entitlements.length}`,
+  );
 }
 
 /** Deferred changes are removals (and disables) a mover keeps through the grace period. */

@@ -115,6 +115,11 @@ export class KyselyStateStore implements StateStore {
     }));
   }
 
+  async importedIdentityIds(): Promise<Set<string>> {
+    const rows = await this.db.selectFrom('identity_versions').select('id').distinct().execute();
+    return new Set(rows.map((r) => r.id));
+  }
+
   sourceState(source: string): Promise<SourceState | undefined> {
     return readSourceState(this.db, source);
   }

@@ -169,6 +169,11 @@ export interface StateStore {
   schemaVersion(): Promise<string>;
   identities(source?: string): Promise<Identity[]>;
   identityHistory(id: string): Promise<IdentityVersion[]>;
+  /**
+   * Every identity id an import has ever let in, current or since left (those with a history):
+   * what a plan counts as known. An account linked to any other id is not Tenure's to manage.
+   */
+  importedIdentityIds(): Promise<Set<string>>;
   sourceState(source: string): Promise<SourceState | undefined>;
   imports(limit?: number): Promise<ImportRecord[]>;
   events(filter?: EventFilter): Promise<StoredEvent[]>;

@@ -120,6 +120,11 @@ for (const backend of backends) {
         (await store.identities()).map((i) => i.id),
         ['E1'],
       );
+      assert.deepEqual(
+        [...(await store.importedIdentityIds())].sort(),
+        ['E1', 'E2'],
+        'an identity that left is still one Tenure imported',
+      );
       const t2 = new Date('2026-11-03T00:00:00Z');
       await store.write(async (w) => {
         const seq = await w.beginImport('hr', t2, t2, 2);
