@@ -1,4 +1,5 @@
 import { watchedEngine } from './watched-engine.js';
+import { CONNECTOR_KINDS } from '../connectors/kinds.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { canonicalJson } from '../audit/canonical-json.js';
@@ -62,6 +63,7 @@ export async function planNow(
     desired,
     actual,
     asOf,
+    kinds: CONNECTOR_KINDS,
     ...(stored.lifecycle ? { lifecycle: stored.lifecycle } : {}),
     suspended: suspensions(stored.custody, asOf),
     credentials: {

@@ -6,6 +6,7 @@ import type { Identity } from '../model/identity.js';
 import { loadPolicy } from '../policy/load-policy.js';
 import { computePlan } from './compute-plan.js';
 import { renderPlanMarkdown, renderPlanText } from './render-plan.js';
+import { CONNECTOR_KINDS } from '../connectors/kinds.js';
 
 const asOf = new Date('2026-11-01T00:00:00Z');
 const r = loadPolicy(
@@ -96,7 +97,14 @@ const actual: ActualState = {
 
 describe('computePlan', () => {
   const desired = new Engine(loaded).desiredState(people, asOf);
-  const { result: plan, diagnostics } = computePlan({ loaded, identities: people, desired, actual, asOf });
+  const { result: plan, diagnostics } = computePlan({
+    loaded,
+    identities: people,
+    desired,
+    actual,
+    asOf,
+    kinds: CONNECTOR_KINDS,
+  });
 
   it('lists per target the changes that make actual match desired, in a safe order', () => {
     assert.deepEqual(diagnostics, []);
@@ -176,7 +184,14 @@ describe('computePlan', () => {
         },
       ],
     };
-    const again = computePlan({ loaded, identities: people, desired, actual: converged, asOf }).result;
+    const again = computePlan({
+      loaded,
+      identities: people,
+      desired,
+      actual: converged,
+      asOf,
+      kinds: CONNECTOR_KINDS,
+    }).result;
     assert.equal(again.summary.changes, 0);
     assert.match(renderPlanText(again), /No changes: every target matches the policy\./);
   });
@@ -207,9 +222,14 @@ describe('computePlan for an identity gone from every source', () => {
         },
       ],
     };
-    const erp = computePlan({ loaded, identities: people, desired, actual, asOf }).result.targets.find(
-      (t) => t.target === 'erp',
-    )!;
+    const erp = computePlan({
+      loaded,
+      identities: people,
+      desired,
+      actual,
+      asOf,
+      kinds: CONNECTOR_KINDS,
+    }).result.targets.find((t) => t.target === 'erp')!;
     assert.deepEqual(
       erp.changes.filter((c) => c.identity === 'E9').map((c) => [c.action, c.account, c.reason]),
       [
@@ -248,6 +268,7 @@ entitlements:
       desired,
       actual: { targets: [ghost('vault', 'vault:group/admins'), ghost('wiki', 'wiki:group/editors')] },
       asOf,
+      kinds: CONNECTOR_KINDS,
     }).result;
     assert.deepEqual(
       plan.guardrails.deprovision.map((d) => [d.target, d.accounts, d.blocked]),

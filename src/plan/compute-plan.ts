@@ -11,7 +11,7 @@ import {
   type PlanSummary,
   type TargetPlan,
 } from '../model/plan.js';
-import { CASE_INSENSITIVE_NAMES, type BreakerSettings, type LeaverRules } from '../model/policy.js';
+import type { BreakerSettings, LeaverRules, TargetKindTraits } from '../model/policy.js';
 import type { CompiledRule } from '../policy/compile-rule.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { toCelIdentity } from '../policy/rule-environment.js';
@@ -36,6 +36,8 @@ export interface PlanInput {
   readonly desired: DesiredState;
   readonly actual: ActualState;
   readonly asOf: Date;
+  /** How each target kind compares account names (the connector registry, CONNECTOR_KINDS). */
+  readonly kinds: TargetKindTraits;
   /**
    * Optional lifecycle facts. Without it (or when `leftAt` knows nothing of an identity), an
    * identity left on its `endDate`, and no mover grace period applies.
@@ -115,7 +117,7 @@ export function computePlan(input: PlanInput): Checked<Plan> {
     const grace = graceRule(leaverRules, target.id);
     const { links, unlinked } = linkAccounts(target.id, accounts, sortedIdentities, gone, naming, asOf, diagnostics, {
       checkNames: true,
-      caseInsensitive: CASE_INSENSITIVE_NAMES.has(target.kind),
+      caseInsensitive: input.kinds[target.kind].names === 'case-insensitive',
     });
     const changes: Change[] = [];
     const deferredChanges: Change[] = [];
