@@ -109,7 +109,11 @@ export function checkSettings<S>(kind: KindSettings<S>, target: TargetDefinition
       ...(hint ? { hint } : {}),
     });
   }
-  return { settings: undefined, problems };
+  // A misspelt key comes first: it usually explains the missing setting reported after it.
+  return {
+    settings: undefined,
+    problems: [...problems.filter((p) => p.unknown), ...problems.filter((p) => !p.unknown)],
+  };
 }
 
 /** The connector for a target of this kind; the first error in its settings is an `invalid_input` ConnectorError. */
