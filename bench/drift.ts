@@ -8,6 +8,7 @@ import { Engine } from '../src/engine/engine.js';
 import { computeDrift, remediationPlan } from '../src/governance/drift.js';
 import { computePlan } from '../src/plan/compute-plan.js';
 import { emit, loadOrganisation } from './load-organisation.js';
+import { CONNECTOR_KINDS } from '../src/connectors/kinds.js';
 
 const [dir] = process.argv.slice(2) as [string];
 const asOf = new Date('2026-11-01T00:00:00Z');
@@ -27,8 +28,12 @@ const started = performance.now();
 const [desired, desiredMs] = time(() => new Engine(loaded).desiredState(identities, asOf));
 // As if a store had imported every id the targets link to: a departed one is a leaver, as before.
 const imported = new Set(actual.targets.flatMap((t) => t.accounts.flatMap((a) => (a.identity ? [a.identity] : []))));
-const [plan, planMs] = time(() => computePlan({ loaded, identities, imported, desired, actual, asOf }).result);
-const [report, classifyMs] = time(() => computeDrift({ loaded, identities, imported, actual, plan, asOf }));
+const [plan, planMs] = time(
+  () => computePlan({ loaded, identities, imported, desired, actual, asOf, kinds: CONNECTOR_KINDS }).result,
+);
+const [report, classifyMs] = time(() =>
+  computeDrift({ loaded, identities, imported, actual, plan, asOf, kinds: CONNECTOR_KINDS }),
+);
 const totalMs = performance.now() - started;
 const [fix, remediateMs] = time(() => remediationPlan(plan, report, loaded));
 

@@ -1,4 +1,5 @@
 import type { Connector } from '../connectors/connector.js';
+import { CONNECTOR_KINDS } from '../connectors/kinds.js';
 import { computeDrift, remediationPlan, type DriftReport } from '../governance/drift.js';
 import type { Plan } from '../model/plan.js';
 import { didYouMean } from '../policy/suggest.js';
@@ -35,6 +36,7 @@ export async function driftNow(
       actual,
       plan: planned.plan,
       asOf: ws.asOf,
+      kinds: CONNECTOR_KINDS,
       ...(options.onlyTargets ? { targets: options.onlyTargets } : {}),
     });
     return { planned, report };

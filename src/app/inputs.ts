@@ -102,7 +102,7 @@ export async function openActualState(
       targets.push({ target, accounts: await listWithRetries(connector, sleep) });
     } catch (e) {
       if (e instanceof ConnectorError) {
-        const message = e.message.startsWith(`target "${target}"`) ? e.message : `target "${target}": ${e.message}`;
+        const message = e.message.includes(`target "${target}"`) ? e.message : `target "${target}": ${e.message}`;
         throw new UserError(message, EXIT.invalid, [], e.hint);
       }
       throw e;

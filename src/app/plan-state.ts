@@ -1,4 +1,5 @@
 import { watchedEngine } from './watched-engine.js';
+import { CONNECTOR_KINDS } from '../connectors/kinds.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { canonicalJson } from '../audit/canonical-json.js';
@@ -66,6 +67,7 @@ export async function planNow(
     asOf,
     // Without a store nothing was imported: only ids in the feeds are known, any other link is unknown.
     imported: stored.imported,
+    kinds: CONNECTOR_KINDS,
     ...(stored.lifecycle ? { lifecycle: stored.lifecycle } : {}),
     suspended: suspensions(stored.custody, asOf),
     credentials: {

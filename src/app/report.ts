@@ -1,4 +1,5 @@
 import type { Connector } from '../connectors/connector.js';
+import { CONNECTOR_KINDS } from '../connectors/kinds.js';
 import {
   buildComplianceReport,
   type ComplianceReport,
@@ -66,6 +67,7 @@ export async function complianceReport(ws: Workspace, request: ComplianceRequest
         actual,
         plan: now.plan,
         asOf: new Date(now.plan.asOf),
+        kinds: CONNECTOR_KINDS,
       });
       driftFindings = drift.findings;
       targets = {

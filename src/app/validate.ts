@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { unknownConnectionKeys } from '../connectors/open-connector.js';
+import { connectionProblems } from '../connectors/open-connector.js';
 import { hasErrors, type Diagnostic } from '../model/diagnostic.js';
 import type { Policy } from '../model/policy.js';
 import { loadPolicy } from '../policy/load-policy.js';
-import { didYouMean } from '../policy/suggest.js';
+import { locateConnections } from '../policy/locate-connection.js';
 import { readSources } from '../sources/read-sources.js';
 import { EXIT, UserError } from './errors.js';
 import type { Workspace } from './workspace.js';
@@ -61,7 +61,7 @@ export function validatePolicy(ws: Workspace, options: { readonly skipInvalid?: 
   if (loaded.result) {
     // Feed paths are relative to the policy's folder, whatever the working directory.
     const policy = { ...loaded.result.policy, file: resolve(config) };
-    diagnostics.push(...connectionKeyErrors(policy));
+    diagnostics.push(...connectionDiagnostics(policy, text, config));
     const r = readSources(policy, {
       skipInvalid: options.skipInvalid ?? false,
       now: ws.asOf,
@@ -79,19 +79,28 @@ export function validatePolicy(ws: Workspace, options: { readonly skipInvalid?: 
   };
 }
 
-/** A connection key the target's kind does not read is a typo, reported here before any run. */
-function connectionKeyErrors(policy: Policy): Diagnostic[] {
+/**
+ * What opening each target would refuse about its `connection`, from its kind's settings schema
+ * (unknown keys, missing settings, wrong types, numbers out of range), and the warnings about it,
+ * each where it is in the policy file. An unknown key points at its target entry, a missing
+ * setting at the `connection` (or the entry), anything else at the value.
+ */
+function connectionDiagnostics(policy: Policy, text: string, file: string): Diagnostic[] {
   const out: Diagnostic[] = [];
+  let located: ReturnType<typeof locateConnections> | undefined;
   for (const t of policy.targets)
-    for (const { key, known } of unknownConnectionKeys(t))
+    for (const p of connectionProblems(t)) {
+      located ??= locateConnections(text, file);
+      const position = p.unknown ? t.position : (located.at(t.id, p.path) ?? t.position);
       out.push({
-        severity: 'error',
-        code: 'policy.unknown_connection_key',
-        message: `target "${t.id}": connection.${key} is not a setting of a ${t.kind} target`,
-        hint: didYouMean(key, known) ?? `its settings are ${known.join(', ')} (docs/connectors.md)`,
-        position: t.position,
+        severity: p.severity,
+        code: p.code,
+        message: p.message,
+        ...(p.hint ? { hint: p.hint } : {}),
+        position,
         subject: t.id,
       });
+    }
   return out;
 }
 

@@ -8,6 +8,7 @@ import type { Plan } from '../model/plan.js';
 import { computePlan, type PlanLifecycle } from '../plan/compute-plan.js';
 import { loadPolicy, type LoadedPolicy } from '../policy/load-policy.js';
 import { computeDrift, DRIFT_CODES, remediationPlan, type DriftReport } from './drift.js';
+import { CONNECTOR_KINDS } from '../connectors/kinds.js';
 
 const asOf = new Date('2026-11-01T00:00:00Z');
 const at = (s: string): Date => new Date(`${s}T00:00:00Z`);
@@ -101,6 +102,7 @@ function run(s: Scenario): { report: DriftReport; plan: Plan; actual: ActualStat
     desired,
     actual,
     asOf,
+    kinds: CONNECTOR_KINDS,
     ...(s.lifecycle ? { lifecycle: s.lifecycle } : {}),
   });
   assert.deepEqual(
@@ -114,6 +116,7 @@ function run(s: Scenario): { report: DriftReport; plan: Plan; actual: ActualStat
     actual,
     plan,
     asOf,
+    kinds: CONNECTOR_KINDS,
     ...(s.targets ? { targets: s.targets } : {}),
   });
   return { report, plan, actual };

@@ -1,9 +1,9 @@
-import { CASE_INSENSITIVE_NAMES } from '../model/policy.js';
 import type { Account, ActualState } from '../model/actual-state.js';
 import { riskRank, type Entitlement, type RiskLevel } from '../model/entitlement.js';
 import { FINDING_SEVERITIES, sortFindings, type Finding, type FindingSeverity } from '../model/finding.js';
 import type { Identity } from '../model/identity.js';
 import type { Change, Plan, TargetPlan } from '../model/plan.js';
+import type { TargetKindTraits } from '../model/policy.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { breakerSettings, countByAction, summarise } from '../plan/compute-plan.js';
 import { deprovisionVerdict } from '../plan/guardrails.js';
@@ -48,6 +48,8 @@ export interface DriftInput {
    */
   readonly plan: Plan;
   readonly asOf: Date;
+  /** How each target kind compares account names (the connector registry, CONNECTOR_KINDS). */
+  readonly kinds: TargetKindTraits;
   /** Only these targets (default: every target of the policy). */
   readonly targets?: readonly string[];
 }
@@ -175,7 +177,7 @@ export function computeDrift(input: DriftInput): DriftReport {
     // The planner already reported naming problems; drift only needs the same links.
     const { links, unlinked } = linkAccounts(t, accounts, everyone, gone, loaded.accountNames.get(t)!, asOf, [], {
       checkNames: false,
-      caseInsensitive: CASE_INSENSITIVE_NAMES.has(target.kind),
+      caseInsensitive: input.kinds[target.kind].names === 'case-insensitive',
     });
     const changesOf = groupByIdentity(tp?.changes ?? []);
     const out: Finding[] = [];

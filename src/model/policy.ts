@@ -60,10 +60,16 @@ export interface SourceDefinition {
 export type TargetKind = 'memory' | 'csv' | 'scim' | 'ldap' | 'postgres';
 
 /**
- * Target kinds whose account names compare without regard to case: an LDAP `uid` (caseIgnoreMatch)
- * and a SCIM `userName` (caseExact false, RFC 7643). `Ana` and `ana` are one account there.
+ * How a target kind compares account names. An LDAP `uid` (caseIgnoreMatch) and a SCIM `userName`
+ * (caseExact false, RFC 7643) ignore case: `Ana` and `ana` are one account there.
  */
-export const CASE_INSENSITIVE_NAMES: ReadonlySet<string> = new Set(['ldap', 'scim']);
+export type NameComparison = 'exact' | 'case-insensitive';
+
+/**
+ * What the pure layers know of each target kind. The connector registry (src/connectors/kinds.ts)
+ * is the one value of this type; the app passes it in, so planning and drift never switch on a kind.
+ */
+export type TargetKindTraits = Readonly<Record<TargetKind, { readonly names: NameComparison }>>;
 
 export interface TargetDefinition {
   readonly id: string;

@@ -6,6 +6,7 @@ import type { Identity } from '../model/identity.js';
 import { loadPolicy } from '../policy/load-policy.js';
 import { computePlan } from './compute-plan.js';
 import { renderPlanMarkdown, renderPlanText } from './render-plan.js';
+import { CONNECTOR_KINDS } from '../connectors/kinds.js';
 
 const asOf = new Date('2026-11-01T00:00:00Z');
 const r = loadPolicy(
@@ -99,7 +100,15 @@ const imported: ReadonlySet<string> = new Set(people.map((p) => p.id));
 
 describe('computePlan', () => {
   const desired = new Engine(loaded).desiredState(people, asOf);
-  const { result: plan, diagnostics } = computePlan({ loaded, identities: people, imported, desired, actual, asOf });
+  const { result: plan, diagnostics } = computePlan({
+    loaded,
+    identities: people,
+    imported,
+    desired,
+    actual,
+    asOf,
+    kinds: CONNECTOR_KINDS,
+  });
 
   it('lists per target the changes that make actual match desired, in a safe order', () => {
     assert.deepEqual(diagnostics, []);
@@ -179,7 +188,15 @@ describe('computePlan', () => {
         },
       ],
     };
-    const again = computePlan({ loaded, identities: people, imported, desired, actual: converged, asOf }).result;
+    const again = computePlan({
+      loaded,
+      identities: people,
+      imported,
+      desired,
+      actual: converged,
+      asOf,
+      kinds: CONNECTOR_KINDS,
+    }).result;
     assert.equal(again.summary.changes, 0);
     assert.match(renderPlanText(again), /No changes: every target matches the policy\./);
   });
@@ -209,6 +226,7 @@ describe('computePlan for an identity gone from every source', () => {
       desired,
       actual: { targets: [{ target: 'erp', accounts }] },
       asOf,
+      kinds: CONNECTOR_KINDS,
     }).result.targets.find((t) => t.target === 'erp')!;
 
   it('takes an imported leaver’s access away and disables its account, saying why', () => {
@@ -261,7 +279,15 @@ describe('computePlan for an identity gone from every source', () => {
 describe('computePlan adopting an existing account by name', () => {
   it('lists the account it links by name with what it already holds, and renders it', () => {
     const desired = new Engine(loaded).desiredState(people, asOf);
-    const plan = computePlan({ loaded, identities: people, imported, desired, actual, asOf }).result;
+    const plan = computePlan({
+      loaded,
+      identities: people,
+      imported,
+      desired,
+      actual,
+      asOf,
+      kinds: CONNECTOR_KINDS,
+    }).result;
     const dir = plan.targets.find((t) => t.target === 'directory')!;
     assert.deepEqual(dir.adopted, [
       {
@@ -317,6 +343,7 @@ entitlements:
       desired,
       actual: { targets: [ghost('vault', 'vault:group/admins'), ghost('wiki', 'wiki:group/editors')] },
       asOf,
+      kinds: CONNECTOR_KINDS,
     }).result;
     assert.deepEqual(
       plan.guardrails.deprovision.map((d) => [d.target, d.accounts, d.blocked]),

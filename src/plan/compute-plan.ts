@@ -12,7 +12,7 @@ import {
   type PlanSummary,
   type TargetPlan,
 } from '../model/plan.js';
-import { CASE_INSENSITIVE_NAMES, type BreakerSettings, type LeaverRules } from '../model/policy.js';
+import type { BreakerSettings, LeaverRules, TargetKindTraits } from '../model/policy.js';
 import type { CompiledRule } from '../policy/compile-rule.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import { toCelIdentity } from '../policy/rule-environment.js';
@@ -42,6 +42,8 @@ export interface PlanInput {
   readonly desired: DesiredState;
   readonly actual: ActualState;
   readonly asOf: Date;
+  /** How each target kind compares account names (the connector registry, CONNECTOR_KINDS). */
+  readonly kinds: TargetKindTraits;
   /**
    * Every identity id Tenure has imported, those that have since left included (the store's
    * identity history). Only these are leavers when no source has them any more: an account
@@ -131,7 +133,7 @@ export function computePlan(input: PlanInput): Checked<Plan> {
     const grace = graceRule(leaverRules, target.id);
     const { links, unlinked } = linkAccounts(target.id, accounts, sortedIdentities, gone, naming, asOf, diagnostics, {
       checkNames: true,
-      caseInsensitive: CASE_INSENSITIVE_NAMES.has(target.kind),
+      caseInsensitive: input.kinds[target.kind].names === 'case-insensitive',
     });
     const changes: Change[] = [];
     const deferredChanges: Change[] = [];

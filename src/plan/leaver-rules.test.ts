@@ -7,6 +7,7 @@ import type { Plan, TargetPlan } from '../model/plan.js';
 import { loadPolicy, type LoadedPolicy } from '../policy/load-policy.js';
 import { computePlan, type PlanLifecycle } from './compute-plan.js';
 import { renderPlanMarkdown, renderPlanText } from './render-plan.js';
+import { CONNECTOR_KINDS } from '../connectors/kinds.js';
 
 /** Deletion after 30 days (directory: 90); mover grace of 7 days (erp: 2). */
 const RULES = `    disable: immediately
@@ -95,6 +96,7 @@ function plan(s: Scenario): Plan {
       ],
     },
     asOf: s.asOf,
+    kinds: CONNECTOR_KINDS,
     ...(s.lifecycle ? { lifecycle: s.lifecycle } : {}),
   });
   assert.deepEqual(diagnostics, []);

@@ -4,6 +4,7 @@ import { Engine } from '../engine/engine.js';
 import type { Identity } from '../model/identity.js';
 import { loadPolicy } from '../policy/load-policy.js';
 import { computePlan } from './compute-plan.js';
+import { CONNECTOR_KINDS } from '../connectors/kinds.js';
 
 // Directories and SCIM apps compare account names without regard to case: an account `ana`
 // already is the account `Ana`, and the plan must not try to create it again on every run.
@@ -41,6 +42,7 @@ roles:
     desired: new Engine(loaded).desiredState([ana], asOf),
     actual: { targets: [{ target: 't', accounts: [{ id: '1', name: 'ana', enabled: true, entitlements: [] }] }] },
     asOf,
+    kinds: CONNECTOR_KINDS,
   });
   return r.result.targets[0]!.changes.map((c) => `${c.action} ${c.account}`);
 }

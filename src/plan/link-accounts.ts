@@ -31,7 +31,7 @@ export interface LinkOptions {
    * reads links, does not.
    */
   readonly checkNames: boolean;
-  /** Names compare without regard to case (CASE_INSENSITIVE_NAMES): `Ana` finds the account `ana`. */
+  /** Names compare without regard to case (the target kind's `names`): `Ana` finds the account `ana`. */
   readonly caseInsensitive?: boolean;
 }
 

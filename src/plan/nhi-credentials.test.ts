@@ -5,6 +5,7 @@ import type { Account } from '../model/actual-state.js';
 import type { Identity } from '../model/identity.js';
 import { loadPolicy } from '../policy/load-policy.js';
 import { computePlan, type PlanInput } from './compute-plan.js';
+import { CONNECTOR_KINDS } from '../connectors/kinds.js';
 
 // Non-human identities in the planner: a suspension (nobody took one over when its owner left)
 // disables its accounts and revokes the credential once; a credential older than the policy
@@ -57,6 +58,7 @@ function plan(identity: Identity, extra: Partial<PlanInput>) {
     desired,
     actual: { targets: [{ target: 'db', accounts: [account] }] },
     asOf,
+    kinds: CONNECTOR_KINDS,
     ...extra,
   });
   return r.result.targets[0]!.changes.map((c) => [c.action, c.purpose ?? '', c.reason]);

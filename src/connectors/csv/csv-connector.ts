@@ -11,8 +11,10 @@ import {
   type ConnectorCapabilities,
   type ConnectorErrorCode,
 } from '../connector.js';
+import { settingsOrThrow } from '../connector-kind.js';
 import { GroupCommit, NO_CHANGE } from '../group-commit.js';
 import type { ConnectorContext } from '../secrets.js';
+import { csvSettings, type CsvSettings } from './csv-settings.js';
 
 /** The columns every accounts.csv has, in this order when Tenure creates the file. */
 const RESERVED = ['id', 'name', 'identity', 'enabled'] as const;
@@ -44,6 +46,16 @@ export interface CsvConnectionConfig {
   readonly memberships: string;
 }
 
+/** What every csv target can do. */
+export const CSV_CAPABILITIES: ConnectorCapabilities = {
+  read: true,
+  write: true,
+  disable: true,
+  delete: true,
+  memberships: true,
+  rotate: false,
+};
+
 /**
  * A target that is a pair of CSV files a legacy application imports: `accounts.csv`
  * (`id,name,identity,enabled,<attributes...>`) and `memberships.csv` (`account,entitlement`, the
@@ -53,14 +65,7 @@ export interface CsvConnectionConfig {
  */
 export class CsvConnector implements Connector {
   readonly kind = 'csv';
-  readonly capabilities: ConnectorCapabilities = {
-    read: true,
-    write: true,
-    disable: true,
-    delete: true,
-    memberships: true,
-    rotate: false,
-  };
+  readonly capabilities: ConnectorCapabilities = CSV_CAPABILITIES;
   readonly target: string;
   /** Absolute paths of the two files. */
   readonly files: { readonly accounts: string; readonly memberships: string };
@@ -352,32 +357,15 @@ type Write = 'accounts' | 'memberships' | 'both';
 
 /** The connector for a `kind: csv` target; `connection` is `{ accounts: PATH, memberships: PATH }`. */
 export function createCsvConnector(target: TargetDefinition, context: ConnectorContext): CsvConnector {
-  const { accounts, memberships } = target.connection;
-  for (const [field, value] of [
-    ['accounts', accounts],
-    ['memberships', memberships],
-  ] as const) {
-    if (typeof value !== 'string' || value === '') {
-      throw new ConnectorError(
-        target.id,
-        'invalid_input',
-        `target "${target.id}": connection.${field} must be a file path`,
-        'connection: { accounts: path/accounts.csv, memberships: path/memberships.csv }',
-      );
-    }
-  }
-  const files = {
-    accounts: resolve(context.baseDir, accounts as string),
-    memberships: resolve(context.baseDir, memberships as string),
-  };
-  if (files.accounts === files.memberships) {
-    throw new ConnectorError(
-      target.id,
-      'invalid_input',
-      `target "${target.id}": connection.accounts and connection.memberships name the same file`,
-    );
-  }
-  return new CsvConnector(target.id, files);
+  return csvConnector(target.id, settingsOrThrow({ kind: 'csv', settings: csvSettings }, target), context);
+}
+
+/** A CSV target on valid settings; the files are read at the first operation. */
+export function csvConnector(target: string, settings: CsvSettings, context: ConnectorContext): CsvConnector {
+  return new CsvConnector(target, {
+    accounts: resolve(context.baseDir, settings.accounts),
+    memberships: resolve(context.baseDir, settings.memberships),
+  });
 }
 
 function toAccount(r: Row): Account {

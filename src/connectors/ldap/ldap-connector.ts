@@ -3,7 +3,9 @@ import { Attribute, Change, Client, ResultCodeError, type Entry } from 'ldapts';
 import type { Account } from '../../model/actual-state.js';
 import type { TargetDefinition } from '../../model/policy.js';
 import { ConnectorError, type AccountSpec, type Connector, type ConnectorCapabilities } from '../connector.js';
+import { settingsOrThrow } from '../connector-kind.js';
 import { resolveSecret, type ConnectorContext } from '../secrets.js';
+import { ldapSettings, type DisableMethod, type LdapSettings } from './ldap-settings.js';
 import { escapeDnValue, escapeFilterValue, normaliseDn, normalisedParent, parseDn } from './ldap-escape.js';
 
 /**
@@ -18,13 +20,13 @@ import { escapeDnValue, escapeFilterValue, normaliseDn, normalisedParent, parseD
  * Names match the way the directory matches `uid`: case-insensitively, with insignificant spaces folded.
  */
 
-export type DisableMethod = 'move' | 'attribute' | 'strip';
+export type { DisableMethod } from './ldap-settings.js';
 
-/** The connection settings, validated, with defaults applied. */
-export interface LdapSettings {
+/** The connection settings, validated, with defaults applied; the bind password is resolved at the first bind. */
+interface LdapOptions {
   readonly url: string;
   readonly bindDn: string;
-  readonly bindPassword: string;
+  readonly bindPassword: () => string;
   readonly peopleBase: string;
   readonly groupsBase: string;
   readonly disabledBase?: string;
@@ -64,65 +66,26 @@ const CONNECTION_ERRORS = new Set([
   'ETIMEDOUT',
 ]);
 
-function settingsFrom(target: TargetDefinition, context: ConnectorContext): LdapSettings {
-  const c = target.connection;
-  const bad = (field: string, expected: string): never => {
-    throw new ConnectorError(
-      target.id,
-      'invalid_input',
-      `target "${target.id}": connection.${field} must be ${expected}`,
-      `set connection.${field} in the policy`,
-    );
-  };
-  const str = (field: string, required: boolean): string | undefined => {
-    const v = c[field];
-    if (v === undefined || v === null || v === '') return required ? bad(field, 'a non-empty string') : undefined;
-    if (typeof v !== 'string') return bad(field, 'a string');
-    return v;
-  };
-  const dn = (field: string, required: boolean): string | undefined => {
-    const v = str(field, required);
-    if (v === undefined) return undefined;
-    try {
-      if (parseDn(v).length === 0) bad(field, 'a DN');
-    } catch {
-      bad(field, `a valid DN (got ${JSON.stringify(v)})`);
-    }
-    return v;
-  };
-  const url = str('url', true)!;
-  if (!/^ldaps?:\/\/[^/]+\/?$/i.test(url)) bad('url', `an ldap:// or ldaps:// URL without a path (got ${url})`);
-  const method = str('disable_method', false) ?? 'move';
-  if (method !== 'move' && method !== 'attribute' && method !== 'strip') {
-    bad('disable_method', `one of move, attribute, strip (got ${method})`);
-  }
-  const disabledBase = dn('disabled_base', method === 'move');
-  const pageSize = c.page_size ?? 500;
-  if (typeof pageSize !== 'number' || !Number.isInteger(pageSize) || pageSize < 1)
-    bad('page_size', 'a positive integer');
-  const timeoutMs = c.timeout_ms ?? 30_000;
-  if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1) {
-    bad('timeout_ms', 'a positive integer (milliseconds)');
-  }
-  const disabledAttribute = str('disabled_attribute', false) ?? 'employeeType';
-  if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(disabledAttribute)) bad('disabled_attribute', 'an attribute name');
-  return {
-    url,
-    bindDn: dn('bind_dn', true)!,
-    bindPassword: resolveSecret(target.id, 'connection.bind_password', c.bind_password, context.baseDir, context.env),
-    peopleBase: dn('people_base', true)!,
-    groupsBase: dn('groups_base', true)!,
-    ...(disabledBase === undefined ? {} : { disabledBase }),
-    disableMethod: method as DisableMethod,
-    disabledAttribute,
-    disabledValue: str('disabled_value', false) ?? 'disabled',
-    pageSize: pageSize as number,
-    timeoutMs: timeoutMs as number,
-  };
+export function createLdapConnector(target: TargetDefinition, context: ConnectorContext): Connector {
+  return ldapConnector(target.id, settingsOrThrow({ kind: 'ldap', settings: ldapSettings }, target), context);
 }
 
-export function createLdapConnector(target: TargetDefinition, context: ConnectorContext): Connector {
-  return new LdapConnector(target.id, settingsFrom(target, context));
+/** An LDAP target on valid settings: nothing is connected, and no secret read, before the first operation. */
+export function ldapConnector(target: string, s: LdapSettings, context: ConnectorContext): Connector {
+  return new LdapConnector(target, {
+    url: s.url,
+    bindDn: s.bind_dn,
+    bindPassword: () =>
+      resolveSecret(target, 'connection.bind_password', s.bind_password, context.baseDir, context.env),
+    peopleBase: s.people_base,
+    groupsBase: s.groups_base,
+    ...(s.disabled_base === undefined ? {} : { disabledBase: s.disabled_base }),
+    disableMethod: s.disable_method,
+    disabledAttribute: s.disabled_attribute,
+    disabledValue: s.disabled_value,
+    pageSize: s.page_size,
+    timeoutMs: s.timeout_ms,
+  });
 }
 
 /** An attribute's values as strings; attribute names are matched case-insensitively. */
@@ -145,16 +108,19 @@ function rdnValue(dn: string, type: string): string | undefined {
   return ava !== undefined && ava.type.toLowerCase() === type ? ava.value : undefined;
 }
 
+/** What every ldap target can do. */
+export const LDAP_CAPABILITIES: ConnectorCapabilities = {
+  read: true,
+  write: true,
+  disable: true,
+  delete: true,
+  memberships: true,
+  rotate: false,
+};
+
 export class LdapConnector implements Connector {
   readonly kind = 'ldap';
-  readonly capabilities: ConnectorCapabilities = {
-    read: true,
-    write: true,
-    disable: true,
-    delete: true,
-    memberships: true,
-    rotate: false,
-  };
+  readonly capabilities: ConnectorCapabilities = LDAP_CAPABILITIES;
   private readonly client: Client;
   private connecting: Promise<void> | undefined;
   private readonly accountParents: ReadonlySet<string>;
@@ -162,7 +128,7 @@ export class LdapConnector implements Connector {
 
   constructor(
     readonly target: string,
-    private readonly settings: LdapSettings,
+    private readonly settings: LdapOptions,
   ) {
     this.client = new Client({
       url: settings.url,
@@ -612,7 +578,7 @@ export class LdapConnector implements Connector {
    */
   private async connected(): Promise<Client> {
     if (!this.client.isBound) {
-      this.connecting ??= this.client.bind(this.settings.bindDn, this.settings.bindPassword).finally(() => {
+      this.connecting ??= this.client.bind(this.settings.bindDn, this.settings.bindPassword()).finally(() => {
         this.connecting = undefined;
       });
       await this.connecting;

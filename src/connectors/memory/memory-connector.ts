@@ -45,6 +45,16 @@ function settle<T>(f: () => T): Promise<T> {
   }
 }
 
+/** What every memory target can do. */
+export const MEMORY_CAPABILITIES: ConnectorCapabilities = {
+  read: true,
+  write: true,
+  disable: true,
+  delete: true,
+  memberships: true,
+  rotate: false,
+};
+
 /**
  * A target held in memory, optionally kept in a snapshot file (`{ "accounts": [...] }`): lets
  * `plan` run against a recorded actual state, `apply` change it, and the executor's unit tests run
@@ -59,14 +69,7 @@ function settle<T>(f: () => T): Promise<T> {
  */
 export class MemoryConnector implements Connector {
   readonly kind = 'memory';
-  readonly capabilities: ConnectorCapabilities = {
-    read: true,
-    write: true,
-    disable: true,
-    delete: true,
-    memberships: true,
-    rotate: false,
-  };
+  readonly capabilities: ConnectorCapabilities = MEMORY_CAPABILITIES;
   /** The state when there is no snapshot file. */
   private readonly held: State;
   /** The snapshot file's state, when there is one. */
@@ -85,6 +88,13 @@ export class MemoryConnector implements Connector {
    * malformed one `invalid_input` naming the file.
    */
   static fromSnapshotFile(target: string, path: string): MemoryConnector {
+    const c = MemoryConnector.onSnapshotFile(target, path);
+    c.file!.loadSync();
+    return c;
+  }
+
+  /** A target kept in the snapshot file at `path`, read at its first use (the connector kind's factory). */
+  static onSnapshotFile(target: string, path: string): MemoryConnector {
     const c = new MemoryConnector(target);
     const rendered = new WeakMap<Held, Buffer>();
     c.file = new GroupCommit<State, 'snapshot'>({
@@ -117,7 +127,6 @@ export class MemoryConnector implements Connector {
         );
       },
     });
-    c.file.loadSync();
     return c;
   }
 
@@ -253,7 +262,7 @@ export class MemoryConnector implements Connector {
   }
 
   private peek(): State {
-    return this.file ? this.file.peek()! : this.held;
+    return this.file ? (this.file.peek() ?? this.file.loadSync()) : this.held;
   }
 
   private get(s: State, name: string): Held {

@@ -5,7 +5,9 @@ import pg from 'pg';
 import type { Account } from '../../model/actual-state.js';
 import type { TargetDefinition } from '../../model/policy.js';
 import { ConnectorError, type AccountSpec, type Connector, type ConnectorCapabilities } from '../connector.js';
+import { settingsOrThrow } from '../connector-kind.js';
 import { resolveSecret, type ConnectorContext } from '../secrets.js';
+import { postgresSettings, type PostgresSettings } from './postgres-settings.js';
 import { identifierProblem, quoteIdent, quoteLiteral } from './quote.js';
 
 export { identifierProblem, quoteIdent, quoteLiteral, MAX_IDENTIFIER_BYTES } from './quote.js';
@@ -16,7 +18,8 @@ const KEPT_ATTRIBUTES = ['displayName', 'mail'] as const;
 type OnDelete = 'drop_owned' | 'reassign';
 
 interface Settings {
-  readonly pool: pg.PoolConfig;
+  /** The driver's settings, made at the first query (reading the password's secret then). */
+  readonly pool: () => pg.PoolConfig;
   readonly terminateSessionsOnDisable: boolean;
   readonly onDelete: OnDelete;
   readonly reassignTo: string | undefined;
@@ -47,103 +50,62 @@ interface RoleRow {
  * answer a second after it), `connect_timeout_ms` (default 10000).
  */
 export function createPostgresConnector(target: TargetDefinition, context: ConnectorContext): Connector {
-  return new PostgresConnector(target.id, readSettings(target, context));
+  return postgresConnector(
+    target.id,
+    settingsOrThrow({ kind: 'postgres', settings: postgresSettings }, target),
+    context,
+  );
 }
 
-function readSettings(target: TargetDefinition, context: ConnectorContext): Settings {
-  const c = target.connection;
-  const invalid = (message: string, hint?: string): ConnectorError =>
-    new ConnectorError(target.id, 'invalid_input', `target "${target.id}": ${message}`, hint);
-  const optionalString = (key: string): string | undefined => {
-    const v = c[key];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string' || v === '') throw invalid(`connection.${key} must be a non-empty string`);
-    return v;
-  };
+/** A PostgreSQL target on valid settings: nothing is connected, and no secret read, before the first query. */
+export function postgresConnector(target: string, s: PostgresSettings, context: ConnectorContext): Connector {
+  return new PostgresConnector(target, {
+    pool: () => poolConfig(target, s, context),
+    terminateSessionsOnDisable: s.terminate_sessions_on_disable,
+    onDelete: s.on_delete,
+    reassignTo: s.reassign_to,
+    secretSinkFile: s.secret_sink === undefined ? undefined : resolve(context.baseDir, s.secret_sink.file),
+  });
+}
 
+/** The driver's settings; reads the password's secret. */
+function poolConfig(target: string, s: PostgresSettings, context: ConnectorContext): pg.PoolConfig {
   const pool: pg.PoolConfig = {
     max: 4,
     idleTimeoutMillis: 10_000,
     application_name: 'tenure',
   };
-  const url = optionalString('url');
-  if (url !== undefined) {
-    pool.connectionString = url;
+  if (s.url !== undefined) {
+    pool.connectionString = s.url;
   } else {
-    const host = optionalString('host');
-    if (host === undefined) throw invalid('connection needs `url` or `host`', 'add connection.url: postgres://...');
-    pool.host = host;
-    const port = c.port;
-    if (port !== undefined) {
-      const n = typeof port === 'string' ? Number(port) : port;
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65535) {
-        throw invalid('connection.port must be a port number');
-      }
-      pool.port = n;
-    }
-    pool.database = optionalString('database');
-    pool.user = optionalString('user');
+    pool.host = s.host;
+    if (s.port !== undefined) pool.port = s.port;
+    pool.database = s.database;
+    pool.user = s.user;
   }
-  if (c.password !== undefined) {
-    const password = resolveSecret(target.id, 'connection.password', c.password, context.baseDir, context.env);
+  if (s.password !== undefined) {
+    const password = resolveSecret(target, 'connection.password', s.password, context.baseDir, context.env);
     pool.password = password;
     // The driver takes a url's password over this one, so the url carries it: `password` overrides, as documented.
     if (pool.connectionString !== undefined) {
-      let parsed: URL;
-      try {
-        parsed = new URL(pool.connectionString);
-      } catch {
-        throw invalid('connection.url is not a URL', 'write postgres://user@host:port/database');
-      }
+      const parsed = new URL(pool.connectionString);
       parsed.password = encodeURIComponent(password);
       pool.connectionString = parsed.toString();
     }
   }
-  const timeout = c.statement_timeout_ms ?? 30_000;
-  if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 0) {
-    throw invalid('connection.statement_timeout_ms must be a whole number of milliseconds');
-  }
+  const timeout = s.statement_timeout_ms;
   pool.statement_timeout = timeout;
   // statement_timeout is the server's: when the server or the network stops answering, only a limit of the client's
   // own ends the wait. It is a little longer, so that the server's cancellation (57014) arrives first when it can.
   if (timeout > 0) pool.query_timeout = timeout + 1_000;
-  const connectTimeout = c.connect_timeout_ms ?? 10_000;
-  if (typeof connectTimeout !== 'number' || !Number.isInteger(connectTimeout) || connectTimeout < 1) {
-    throw invalid('connection.connect_timeout_ms must be a positive whole number of milliseconds');
-  }
-  pool.connectionTimeoutMillis = connectTimeout;
-
-  const terminate = c.terminate_sessions_on_disable ?? false;
-  if (typeof terminate !== 'boolean') throw invalid('connection.terminate_sessions_on_disable must be true or false');
-
-  const onDelete = c.on_delete ?? 'drop_owned';
-  if (onDelete !== 'drop_owned' && onDelete !== 'reassign') {
-    throw invalid("connection.on_delete must be 'drop_owned' or 'reassign'");
-  }
-  const reassignTo = optionalString('reassign_to');
-  if (onDelete === 'reassign' && reassignTo === undefined) {
-    throw invalid("connection.on_delete is 'reassign' but connection.reassign_to is not set", 'reassign_to: ROLE');
-  }
-  if (reassignTo !== undefined) {
-    const problem = identifierProblem(reassignTo);
-    if (problem !== undefined) throw invalid(`connection.reassign_to ${problem}`);
-  }
-
-  let secretSinkFile: string | undefined;
-  const sink = c.secret_sink;
-  if (sink !== undefined) {
-    if (typeof sink !== 'object' || sink === null || !('file' in sink) || typeof sink.file !== 'string' || !sink.file) {
-      throw invalid('connection.secret_sink must be { file: PATH }');
-    }
-    secretSinkFile = resolve(context.baseDir, sink.file);
-  }
-  return { pool, terminateSessionsOnDisable: terminate, onDelete, reassignTo, secretSinkFile };
+  pool.connectionTimeoutMillis = s.connect_timeout_ms;
+  return pool;
 }
 
 class PostgresConnector implements Connector {
   readonly kind = 'postgres';
   readonly capabilities: ConnectorCapabilities;
-  private readonly pool: pg.Pool;
+  private opened: pg.Pool | undefined;
   private closed: Promise<void> | undefined;
 
   constructor(
@@ -159,10 +121,18 @@ class PostgresConnector implements Connector {
       memberships: true,
       rotate: settings.secretSinkFile !== undefined,
     };
-    this.pool = new pg.Pool(settings.pool);
-    // An idle client whose connection ends (server restart, pg_terminate_backend) must not crash the process; the
-    // next query gets a fresh connection or a mapped error.
-    this.pool.on('error', () => undefined);
+  }
+
+  /** The pool, made at the first query: creating the connector connects to nothing and reads no secret. */
+  private get pool(): pg.Pool {
+    if (this.opened === undefined) {
+      const pool = new pg.Pool(this.settings.pool());
+      // An idle client whose connection ends (server restart, pg_terminate_backend) must not crash the process; the
+      // next query gets a fresh connection or a mapped error.
+      pool.on('error', () => undefined);
+      this.opened = pool;
+    }
+    return this.opened;
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -331,7 +301,7 @@ class PostgresConnector implements Connector {
   }
 
   close(): Promise<void> {
-    this.closed ??= this.pool.end();
+    this.closed ??= this.opened?.end() ?? Promise.resolve();
     return this.closed;
   }
 

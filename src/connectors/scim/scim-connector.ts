@@ -13,7 +13,9 @@ import {
   type ConnectorCapabilities,
   type ConnectorErrorCode,
 } from '../connector.js';
+import { settingsOrThrow, type SecretValue } from '../connector-kind.js';
 import { resolveSecret, type ConnectorContext } from '../secrets.js';
+import { scimSettings, type ScimSettings } from './scim-settings.js';
 
 export const SCIM_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const SCIM_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -33,7 +35,7 @@ export interface ScimFeatures {
   readonly bulk: boolean;
 }
 
-interface ScimSettings {
+interface Options {
   readonly url: string;
   readonly pageSize: number;
   readonly membershipBatch: number;
@@ -58,8 +60,6 @@ export function parseRetryAfter(header: string | null, now: number = Date.now())
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const positiveInt = (v: unknown, fallback: number): number =>
-  typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : fallback;
 
 /** Obtains bearer tokens: a static one, or OAuth 2.0 client credentials (RFC 6749 §4.4), cached until expiry. */
 interface TokenSource {
@@ -70,41 +70,46 @@ interface TokenSource {
 }
 
 export function createScimConnector(target: TargetDefinition, context: ConnectorContext): Connector {
-  return new ScimConnector(target, context);
+  return scimConnector(target.id, settingsOrThrow({ kind: 'scim', settings: scimSettings }, target), context);
 }
+
+/** A SCIM target on valid settings: no request is made, and no secret read, before the first operation. */
+export function scimConnector(target: string, settings: ScimSettings, context: ConnectorContext): Connector {
+  return new ScimConnector(target, settings, context);
+}
+
+/** What every scim target can do. */
+export const SCIM_CAPABILITIES: ConnectorCapabilities = {
+  read: true,
+  write: true,
+  disable: true,
+  delete: true,
+  memberships: true,
+  rotate: false,
+};
 
 class ScimConnector implements Connector {
   readonly kind = 'scim';
-  readonly capabilities: ConnectorCapabilities = {
-    read: true,
-    write: true,
-    disable: true,
-    delete: true,
-    memberships: true,
-    rotate: false,
-  };
-  readonly target: string;
-  private readonly settings: ScimSettings;
+  readonly capabilities: ConnectorCapabilities = SCIM_CAPABILITIES;
+  private readonly settings: Options;
   private readonly tokens: TokenSource;
   private features?: Promise<ScimFeatures>;
   /** Group ids by displayName, and back. */
   private readonly groupIds = new Map<string, string>();
   private readonly groupNames = new Map<string, string>();
 
-  constructor(definition: TargetDefinition, context: ConnectorContext) {
-    this.target = definition.id;
-    const c = definition.connection;
-    const url = str(c.url);
-    if (!url || !/^https?:\/\//.test(url)) {
-      throw this.error('invalid_input', `connection.url must be the SCIM base URL (http:// or https://)`);
-    }
+  constructor(
+    readonly target: string,
+    s: ScimSettings,
+    context: ConnectorContext,
+  ) {
     this.settings = {
-      url: url.replace(/\/+$/, ''),
-      pageSize: positiveInt(c.page_size, 100),
-      membershipBatch: positiveInt(c.membership_batch, 50),
-      timeoutMs: positiveInt(c.timeout_ms, 30_000),
+      url: s.url.replace(/\/+$/, ''),
+      pageSize: s.page_size,
+      membershipBatch: s.membership_batch,
+      timeoutMs: s.timeout_ms,
     };
-    this.tokens = this.tokenSource(c, context);
+    this.tokens = this.tokenSource(s, context);
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -554,35 +559,28 @@ class ScimConnector implements Connector {
     );
   }
 
-  private tokenSource(c: Readonly<Record<string, unknown>>, context: ConnectorContext): TokenSource {
-    if (c.token !== undefined) {
-      const token = resolveSecret(this.target, 'connection.token', c.token, context.baseDir, context.env);
-      return { get: () => Promise.resolve(token), invalidate: () => false, secrets: [token] };
+  /** Secrets are read at the first request, not when the connector is made. */
+  private tokenSource(s: ScimSettings, context: ConnectorContext): TokenSource {
+    const secrets: string[] = [];
+    const secret = (field: string, value: SecretValue): string => {
+      const v = resolveSecret(this.target, field, value, context.baseDir, context.env);
+      if (!secrets.includes(v)) secrets.push(v);
+      return v;
+    };
+    if (s.token !== undefined) {
+      const ref = s.token;
+      return { get: () => Promise.resolve(secret('connection.token', ref)), invalidate: () => false, secrets };
     }
-    const oauth = c.oauth as Json | undefined;
-    if (!oauth || typeof oauth !== 'object') {
-      throw this.error(
-        'invalid_input',
-        'connection needs token (a secret reference) or oauth { token_url, client_id, client_secret }',
-      );
-    }
-    const tokenUrl = str(oauth.token_url);
-    const clientId = str(oauth.client_id);
-    if (!tokenUrl || !clientId) throw this.error('invalid_input', 'connection.oauth needs token_url and client_id');
-    const clientSecret = resolveSecret(
-      this.target,
-      'connection.oauth.client_secret',
-      oauth.client_secret,
-      context.baseDir,
-      context.env,
-    );
-    const scope = str(oauth.scope);
-    const secrets: string[] = [clientSecret];
+    const oauth = s.oauth!;
+    const tokenUrl = oauth.token_url;
+    const clientId = oauth.client_id;
+    const scope = oauth.scope;
     let cached: { token: string; expiresAt: number } | undefined;
     let pending: Promise<string> | undefined;
     const fetchToken = async (): Promise<string> => {
       const what = `OAuth token request to ${tokenUrl}`;
       const form = new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) });
+      const clientSecret = secret('connection.oauth.client_secret', oauth.client_secret);
       const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString(
         'base64',
       );

@@ -1,0 +1,12 @@
+import type { ConnectorKind } from '../connector-kind.js';
+import { CSV_CAPABILITIES, csvConnector } from './csv-connector.js';
+import { csvSettings, type CsvSettings } from './csv-settings.js';
+
+/** `kind: csv`: two CSV files a legacy application imports. */
+export const csvKind: ConnectorKind<CsvSettings> = {
+  kind: 'csv',
+  settings: csvSettings,
+  names: 'exact',
+  capabilities: CSV_CAPABILITIES,
+  create: csvConnector,
+};

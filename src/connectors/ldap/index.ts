@@ -1,0 +1,13 @@
+import type { ConnectorKind } from '../connector-kind.js';
+import { LDAP_CAPABILITIES, ldapConnector } from './ldap-connector.js';
+import { adviseLdap, ldapSettings, type LdapSettings } from './ldap-settings.js';
+
+/** `kind: ldap`: inetOrgPerson entries and groupOfNames of an LDAP directory. `uid` ignores case. */
+export const ldapKind: ConnectorKind<LdapSettings> = {
+  kind: 'ldap',
+  settings: ldapSettings,
+  names: 'case-insensitive',
+  capabilities: LDAP_CAPABILITIES,
+  advise: adviseLdap,
+  create: ldapConnector,
+};

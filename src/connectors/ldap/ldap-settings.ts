@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { secretRef, text, urlPassword, wholeNumber, type SettingsProblem } from '../connector-kind.js';
+import { parseDn } from './ldap-escape.js';
+
+/** A distinguished name (`ou=people,dc=example,dc=org`). */
+const dn = text().superRefine((v, ctx) => {
+  try {
+    if (parseDn(v).length === 0) ctx.addIssue({ code: 'custom', message: 'must be a DN' });
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `must be a valid DN (got ${JSON.stringify(v)})` });
+  }
+});
+
+/** An `ldap` target's `connection` (docs/connectors.md), with its defaults. */
+export const ldapSettings = z
+  .strictObject({
+    url: text().regex(/^ldaps?:\/\/[^/]+\/?$/i, { error: 'must be an ldap:// or ldaps:// URL without a path' }),
+    bind_dn: dn,
+    bind_password: secretRef,
+    people_base: dn,
+    groups_base: dn,
+    disable_method: z
+      .enum(['move', 'attribute', 'strip'], { error: 'must be one of move, attribute, strip' })
+      .default('move'),
+    disabled_base: dn.optional(),
+    disabled_attribute: text()
+      .regex(/^[A-Za-z][A-Za-z0-9-]*$/, { error: 'must be an attribute name' })
+      .default('employeeType'),
+    disabled_value: text().default('disabled'),
+    page_size: wholeNumber(1, 'a positive integer').default(500),
+    timeout_ms: wholeNumber(1, 'a positive integer (milliseconds)').default(30_000),
+  })
+  .superRefine((s, ctx) => {
+    if (s.disable_method === 'move' && s.disabled_base === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['disabled_base'],
+        message: 'is required when disable_method is move (the default)',
+        params: { hint: 'set connection.disabled_base, or choose disable_method: attribute or strip' },
+      });
+  });
+export type LdapSettings = z.infer<typeof ldapSettings>;
+export type DisableMethod = LdapSettings['disable_method'];
+
+/** A password in the URL is neither needed nor used: the bind uses bind_password. */
+export function adviseLdap(s: LdapSettings): SettingsProblem[] {
+  return urlPassword(s.url)
+    ? [
+        {
+          severity: 'warning',
+          code: 'policy.url_password',
+          path: ['url'],
+          message: 'connection.url holds a password',
+          hint: 'take it out of the URL and reference it: bind_password: { env: NAME } or { file: PATH } (docs/connectors.md, Secrets)',
+        },
+      ]
+    : [];
+}

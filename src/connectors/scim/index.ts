@@ -1,0 +1,12 @@
+import type { ConnectorKind } from '../connector-kind.js';
+import { SCIM_CAPABILITIES, scimConnector } from './scim-connector.js';
+import { scimSettings, type ScimSettings } from './scim-settings.js';
+
+/** `kind: scim`: Users and Groups of a SCIM 2.0 service. `userName` ignores case (RFC 7643). */
+export const scimKind: ConnectorKind<ScimSettings> = {
+  kind: 'scim',
+  settings: scimSettings,
+  names: 'case-insensitive',
+  capabilities: SCIM_CAPABILITIES,
+  create: scimConnector,
+};
