@@ -183,6 +183,30 @@ describe('a SCIM service that refuses filters', () => {
   });
 });
 
+describe('the ServiceProviderConfig', () => {
+  it('is read once per connector, and a service that does not advertise filtering is never sent one', async () => {
+    const server = await startScimServer({ refuseFilters: 400 });
+    server.advertise({ filter: false }); // process-wide in SCIMMY: restored below
+    try {
+      await admin(server, 'POST', '/Groups', { schemas: [GROUP], displayName: 'staff' });
+      server.userGroups = false;
+      const c = connect(server);
+      await Promise.all(['ana', 'bo', 'cy'].map((n) => c.createAccount(spec(n))));
+      await c.addMembership('bo', 'apps:group/staff');
+      assert.deepEqual((await c.readAccount('bo'))?.entitlements, ['apps:group/staff']);
+      assert.deepEqual(await c.listMembers('apps:group/staff'), ['bo']);
+      await c.updateAccount('ana', { displayName: 'Ana' });
+      assert.equal(server.requestsTo('/ServiceProviderConfig'), 1);
+      assert.equal(server.refusedFilters, 0, 'no filter was sent');
+      assert.deepEqual(c.warnings?.(), [], 'an advertised limit is no surprise: nothing to warn about');
+      await c.close();
+    } finally {
+      server.advertise({ filter: true });
+      await server.stop();
+    }
+  });
+});
+
 describe('a resumed create', () => {
   for (const [refuseFilters, userName] of [
     [undefined, 'E001'],

@@ -49,6 +49,8 @@ export interface ScimServer {
   refuseFilters: 400 | 501 | undefined;
   /** Requests refused because they carried a filter, so far. */
   readonly refusedFilters: number;
+  /** Requests received so far for this path below the base URL (`/ServiceProviderConfig`), any query. */
+  requestsTo(path: string): number;
   /**
    * What /ServiceProviderConfig advertises (the endpoints keep working). SCIMMY holds this process-wide: it applies
    * to every server in the process.
@@ -379,6 +381,7 @@ export async function startScimServer(options: ScimServerOptions = {}): Promise<
   let limitedFrom = 0;
   let refuseFilters = options.refuseFilters;
   let refusedFilters = 0;
+  const byPath = new Map<string, number>();
   const scimError = (res: express.Response, status: number, detail: string, scimType?: string): void => {
     res
       .status(status)
@@ -410,6 +413,7 @@ export async function startScimServer(options: ScimServerOptions = {}): Promise<
       return;
     }
     const path = req.path.replace(/\/+$/, '');
+    byPath.set(path, (byPath.get(path) ?? 0) + 1);
     if (!store.hasGroups && /^\/scim\/v2\/Groups(\/|$)/.test(path)) {
       scimError(res, 404, `Resource Groups not found`);
       return;
@@ -481,6 +485,7 @@ export async function startScimServer(options: ScimServerOptions = {}): Promise<
     get refusedFilters() {
       return refusedFilters;
     },
+    requestsTo: (path) => byPath.get(`/scim/v2${path}`) ?? 0,
     advertise(features) {
       for (const [key, supported] of Object.entries(features)) {
         SCIMMY.Config.set(key, supported);

@@ -540,8 +540,16 @@ class ScimConnector implements Connector {
     }
   }
 
+  /**
+   * What the service says it supports, read once per connector (every operation of a run shares it). A service
+   * without a ServiceProviderConfig (404, 501) is assumed to filter and not to PATCH: a refused filter is then
+   * caught where it is sent (see filtered), and PUT works everywhere.
+   */
   private discover(): Promise<ScimFeatures> {
-    this.features ??= this.request('GET', '/ServiceProviderConfig', undefined, { missingIsUndefined: true }).then(
+    this.features ??= this.request('GET', '/ServiceProviderConfig', undefined, {
+      missingIsUndefined: true,
+      refuse: (status) => status === 501,
+    }).then(
       (spc) => {
         const supported = (key: string, fallback: boolean) => {
           const v = spc?.[key] as Json | undefined;
@@ -550,6 +558,7 @@ class ScimConnector implements Connector {
         return { patch: supported('patch', false), filter: supported('filter', true), bulk: supported('bulk', false) };
       },
       (e: unknown) => {
+        if (e instanceof Refused) return { patch: false, filter: true, bulk: false };
         this.features = undefined; // try again on the next call
         throw e;
       },
