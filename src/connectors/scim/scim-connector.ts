@@ -2,7 +2,9 @@
 //
 // Accounts are Users (name = userName, identity = externalId, enabled = active); entitlements
 // `TARGET:group/NAME` are Groups found by displayName. The ServiceProviderConfig is read once and the
-// connector adapts: no PATCH → PUT of the whole resource; no filtering → a scan of the listing.
+// connector adapts: no PATCH → PUT of the whole resource; no filtering → a scan of the listing. Servers as they
+// really are: a filter refused although advertised (400 invalidFilter, 501) → a scan from then on, warned about
+// once; no Groups resource (404 or 501 on /Groups) → accounts without memberships, and a clear error for a group.
 import { Buffer } from 'node:buffer';
 import type { Account } from '../../model/actual-state.js';
 import type { Diagnostic } from '../../model/diagnostic.js';
