@@ -16,7 +16,7 @@ import { EXIT, UserError } from './errors.js';
 import { openTargets } from './inputs.js';
 import { takeTargetLeases } from './leases.js';
 import { changesDigest, planIdOf } from './plan-identity.js';
-import { planNow, type PlannedState } from './plan-state.js';
+import { connectorWarningsOf, planNow, type PlannedState } from './plan-state.js';
 import type { Workspace } from './workspace.js';
 
 export interface ApplyRequest {
@@ -80,7 +80,13 @@ export async function applyPlan(ws: Workspace, request: ApplyRequest): Promise<A
       const planId = planIdOf(plan);
       const approvals = chosen.resumed ? [] : await enforceGuardrails(ws, store, plan, request);
       if (plan.summary.changes === 0 && !chosen.resumed)
-        return { plan, planId, resumed: false, approvals, warnings: now.warnings };
+        return {
+          plan,
+          planId,
+          resumed: false,
+          approvals,
+          warnings: [...now.warnings, ...connectorWarningsOf(connectors)],
+        };
       const attributesOf = accountAttributes(now, ws.asOf);
       const result = await executePlan(planId, plan, connectors, store.journal(leases.fences), {
         ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
@@ -90,7 +96,8 @@ export async function applyPlan(ws: Workspace, request: ApplyRequest): Promise<A
         effects: (op) => effectsOf(ws, planId, op),
         ...(request.onEvent ? { onEvent: request.onEvent } : {}),
       });
-      return { plan, planId, result, resumed: chosen.resumed, approvals, warnings: now.warnings };
+      const warnings = [...now.warnings, ...connectorWarningsOf(connectors)];
+      return { plan, planId, result, resumed: chosen.resumed, approvals, warnings };
     } finally {
       for (const c of connectors?.values() ?? []) await c.close();
       await leases.release();

@@ -54,10 +54,15 @@ export async function planNow(
   // Connectors are opened here when the caller has none, so their capabilities (credential rotation) are known.
   const connectors = options.connectors ?? (options.actual === undefined ? openTargets(loaded) : undefined);
   let actual;
+  // A caller that passes its connectors collects their warnings itself, after it has used them.
+  const connectorWarnings: Diagnostic[] = [];
   try {
     actual = await openActualState(loaded, options.actual, connectors);
   } finally {
-    if (!options.connectors) for (const c of connectors?.values() ?? []) await c.close();
+    if (!options.connectors) {
+      connectorWarnings.push(...connectorWarningsOf(connectors));
+      for (const c of connectors?.values() ?? []) await c.close();
+    }
   }
   const { result, diagnostics } = computePlan({
     loaded,
@@ -83,10 +88,15 @@ export async function planNow(
   return {
     loaded,
     plan: { ...result, policyHash, stateHash, digest: changesDigest(result.targets) },
-    warnings: [...stored.tampered, ...warnings, ...sourceWarnings, ...diagnostics],
+    warnings: [...stored.tampered, ...warnings, ...sourceWarnings, ...diagnostics, ...connectorWarnings],
     identities,
     imported: stored.imported,
   };
+}
+
+/** What the connectors have to say about how they reached their targets (fallbacks taken), each once. */
+export function connectorWarningsOf(connectors: ReadonlyMap<string, Connector> | undefined): Diagnostic[] {
+  return [...(connectors?.values() ?? [])].flatMap((c) => c.warnings?.() ?? []);
 }
 
 /** Non-human identities whose owner left and whom nobody took over by the deadline. */

@@ -1,4 +1,5 @@
 import type { Account } from '../model/actual-state.js';
+import type { Diagnostic } from '../model/diagnostic.js';
 
 /** What a connector can do; the executor never asks for more. */
 export interface ConnectorCapabilities {
@@ -46,6 +47,11 @@ export interface Connector {
   removeMembership(name: string, entitlement: string): Promise<void>;
   /** Sets a new random secret and hands it to the configured sink; `invalid_input` where unsupported. */
   rotateCredential(name: string): Promise<void>;
+  /**
+   * Warnings about how the target was reached (a fallback taken because the server refused something), each once
+   * per connector, i.e. per target and run. Read before close().
+   */
+  warnings?(): readonly Diagnostic[];
   close(): Promise<void>;
 }
 

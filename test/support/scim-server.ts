@@ -21,6 +21,16 @@ export interface ScimServerOptions {
   readonly rateLimitEvery?: number;
   /** Return a User's `groups` attribute (true by default); false makes clients find groups by filtering. */
   readonly userGroups?: boolean;
+  /**
+   * Serve Groups (true by default). false: the service has no Groups resource, as many real ones: every `/Groups`
+   * request answers 404, and Users carry no `groups` attribute.
+   */
+  readonly groups?: boolean;
+  /**
+   * Refuse any request with a `filter` query (while still advertising filtering, as real servers do): 400 with
+   * scimType `invalidFilter`, or 501 Not Implemented. Undefined: filters work.
+   */
+  readonly refuseFilters?: 400 | 501;
 }
 
 export interface ScimServer {
@@ -33,6 +43,14 @@ export interface ScimServer {
   rateLimitEvery: number | undefined;
   /** Can be changed while running: whether Users carry their `groups`. */
   userGroups: boolean;
+  /** Can be changed while running: whether the service has a Groups resource (see ScimServerOptions.groups). */
+  groups: boolean;
+  /** Can be changed while running: refuse filtered requests (see ScimServerOptions.refuseFilters). */
+  refuseFilters: 400 | 501 | undefined;
+  /** Requests refused because they carried a filter, so far. */
+  readonly refusedFilters: number;
+  /** Requests received so far for this path below the base URL (`/ServiceProviderConfig`), any query. */
+  requestsTo(path: string): number;
   /**
    * What /ServiceProviderConfig advertises (the endpoints keep working). SCIMMY holds this process-wide: it applies
    * to every server in the process.
@@ -93,6 +111,8 @@ interface Store {
   readonly users: Map<string, Json>;
   readonly groups: Map<string, Json>;
   userGroups: boolean;
+  /** Whether the service has a Groups resource. */
+  hasGroups: boolean;
   readonly userIndex: ValueIndex;
   readonly groupIndex: ValueIndex;
   /** User id → ids of the groups it is a member of (kept with every group write and every delete). */
@@ -178,7 +198,7 @@ function meta(existing: Json | undefined, resourceType: string): Json {
 }
 
 function withGroups(store: Store, user: Json): Json {
-  if (!store.userGroups) return user;
+  if (!store.userGroups || !store.hasGroups) return user;
   const groups = inOrder(store, store.groupsOfUser.get(String(user.id)) ?? [], store.groups).map((g) => ({
     value: g.id,
     display: g.displayName,
@@ -350,6 +370,7 @@ export async function startScimServer(options: ScimServerOptions = {}): Promise<
     users: new Map(),
     groups: new Map(),
     userGroups: options.userGroups ?? true,
+    hasGroups: options.groups ?? true,
     userIndex: new ValueIndex(['userName', 'externalId']),
     groupIndex: new ValueIndex(['displayName', 'externalId']),
     groupsOfUser: new Map(),
@@ -358,6 +379,20 @@ export async function startScimServer(options: ScimServerOptions = {}): Promise<
   let requests = 0;
   let rateLimitEvery = options.rateLimitEvery;
   let limitedFrom = 0;
+  let refuseFilters = options.refuseFilters;
+  let refusedFilters = 0;
+  const byPath = new Map<string, number>();
+  const scimError = (res: express.Response, status: number, detail: string, scimType?: string): void => {
+    res
+      .status(status)
+      .type('application/scim+json')
+      .send({
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+        status: String(status),
+        ...(scimType ? { scimType } : {}),
+        detail,
+      });
+  };
 
   const app = express();
   app.use((req, res, next) => {
@@ -375,6 +410,19 @@ export async function startScimServer(options: ScimServerOptions = {}): Promise<
           status: '429',
           detail: 'Too many requests',
         });
+      return;
+    }
+    const path = req.path.replace(/\/+$/, '');
+    byPath.set(path, (byPath.get(path) ?? 0) + 1);
+    if (!store.hasGroups && /^\/scim\/v2\/Groups(\/|$)/.test(path)) {
+      scimError(res, 404, `Resource Groups not found`);
+      return;
+    }
+    const filtered = req.query.filter !== undefined || path.endsWith('/.search');
+    if (refuseFilters && filtered) {
+      refusedFilters++;
+      if (refuseFilters === 501) scimError(res, 501, 'Filtering is not implemented');
+      else scimError(res, 400, 'Filtering is not supported by this service', 'invalidFilter');
       return;
     }
     next();
@@ -422,6 +470,22 @@ export async function startScimServer(options: ScimServerOptions = {}): Promise<
     set userGroups(on: boolean) {
       store.userGroups = on;
     },
+    get groups() {
+      return store.hasGroups;
+    },
+    set groups(on: boolean) {
+      store.hasGroups = on;
+    },
+    get refuseFilters() {
+      return refuseFilters;
+    },
+    set refuseFilters(how: 400 | 501 | undefined) {
+      refuseFilters = how;
+    },
+    get refusedFilters() {
+      return refusedFilters;
+    },
+    requestsTo: (path) => byPath.get(`/scim/v2${path}`) ?? 0,
     advertise(features) {
       for (const [key, supported] of Object.entries(features)) {
         SCIMMY.Config.set(key, supported);

@@ -2,9 +2,12 @@
 //
 // Accounts are Users (name = userName, identity = externalId, enabled = active); entitlements
 // `TARGET:group/NAME` are Groups found by displayName. The ServiceProviderConfig is read once and the
-// connector adapts: no PATCH → PUT of the whole resource; no filtering → a scan of the listing.
+// connector adapts: no PATCH → PUT of the whole resource; no filtering → a scan of the listing. Servers as they
+// really are: a filter refused although advertised (400 invalidFilter, 501) → a scan from then on, warned about
+// once; no Groups resource (404 or 501 on /Groups) → accounts without memberships, and a clear error for a group.
 import { Buffer } from 'node:buffer';
 import type { Account } from '../../model/actual-state.js';
+import type { Diagnostic } from '../../model/diagnostic.js';
 import type { TargetDefinition } from '../../model/policy.js';
 import {
   ConnectorError,
@@ -61,6 +64,23 @@ export function parseRetryAfter(header: string | null, now: number = Date.now())
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
+/**
+ * A request the server refused in a way the caller has a fallback for (a filter it does not support, a resource it
+ * does not have). Never leaves the connector: every caller that asks for it catches it.
+ */
+class Refused extends Error {
+  constructor(
+    readonly status: number,
+    readonly scimType: string | undefined,
+    readonly what: string,
+  ) {
+    super(`${what} answered ${status}${scimType ? ` (${scimType})` : ''}`);
+  }
+}
+
+/** Which answers a request's caller has a fallback for. */
+type Refusal = (status: number, scimType: string | undefined) => boolean;
+
 /** Obtains bearer tokens: a static one, or OAuth 2.0 client credentials (RFC 6749 §4.4), cached until expiry. */
 interface TokenSource {
   get(): Promise<string>;
@@ -97,6 +117,13 @@ class ScimConnector implements Connector {
   /** Group ids by displayName, and back. */
   private readonly groupIds = new Map<string, string>();
   private readonly groupNames = new Map<string, string>();
+  /** Why we believe the service has no Groups resource (`GET /Groups answered 404`); undefined while it may. */
+  private noGroups?: string;
+  /** Set once the server refused a filter it advertised: lookups list and match locally from then on. */
+  private filterRefused = false;
+  /** User ids by a name the server holds in another case, learnt when a create was refused as a duplicate. */
+  private readonly aliases = new Map<string, string>();
+  private readonly notes: Diagnostic[] = [];
 
   constructor(
     readonly target: string,
@@ -137,7 +164,7 @@ class ScimConnector implements Connector {
 
   async createAccount(spec: AccountSpec): Promise<Account> {
     // Match before create: never make a second account for a name the server already knows.
-    const existing = await this.findUser(spec.name, true);
+    const existing = await this.findUser(spec.name);
     if (existing) {
       throw this.error(
         'already_exists',
@@ -147,7 +174,20 @@ class ScimConnector implements Connector {
     const body: Json = { schemas: [SCIM_USER], userName: spec.name, externalId: spec.identity, active: true };
     applyAttributes(body, spec.attributes);
     if (body[SCIM_ENTERPRISE_USER]) body.schemas = [SCIM_USER, SCIM_ENTERPRISE_USER];
-    const created = await this.request('POST', '/Users', body, { conflict: 'already_exists' });
+    let created: Json | undefined;
+    try {
+      created = await this.request('POST', '/Users', body, { conflict: 'already_exists' });
+    } catch (e) {
+      // The server knows the name though its filter did not find it (it compares userName with case, or lags):
+      // find the user in the listing once and remember it under this name, so that the create links to it and
+      // the identity's next operations (its memberships) find it.
+      if (e instanceof ConnectorError && e.code === 'already_exists') {
+        const lower = spec.name.toLowerCase();
+        const held = (await this.listAll('/Users')).find((u) => String(u.userName).toLowerCase() === lower);
+        if (held) this.aliases.set(spec.name, String(held.id));
+      }
+      throw e;
+    }
     // A server may answer 201 without a body (RFC 7644 says it SHOULD return the resource): read it back then.
     const user = created?.id !== undefined ? created : await this.requireUser(spec.name);
     return this.toAccount(user, []);
@@ -188,12 +228,11 @@ class ScimConnector implements Connector {
       .map((m) => String(m.value));
     const names: string[] = [];
     // Resolve ids to userNames a batch at a time (one `id eq .. or id eq ..` filter per batch).
-    const features = await this.discover();
     for (let i = 0; i < ids.length; i += this.settings.membershipBatch) {
       const batch = ids.slice(i, i + this.settings.membershipBatch);
-      if (features.filter) {
-        const filter = batch.map((id) => `id eq ${scimString(id)}`).join(' or ');
-        const users = await this.listAll('/Users', { filter, attributes: 'userName' });
+      const filter = batch.map((id) => `id eq ${scimString(id)}`).join(' or ');
+      const users = await this.filtered('/Users', filter, { attributes: 'userName' });
+      if (users) {
         names.push(...users.filter((u) => batch.includes(String(u.id))).map((u) => String(u.userName)));
       } else {
         for (const id of batch) {
@@ -255,10 +294,18 @@ class ScimConnector implements Connector {
     );
   }
 
+  /** What the run should know about this server: one warning per kind of fallback taken. */
+  warnings(): readonly Diagnostic[] {
+    return [...this.notes];
+  }
+
   close(): Promise<void> {
     this.groupIds.clear();
     this.groupNames.clear();
     this.features = undefined;
+    this.noGroups = undefined;
+    this.filterRefused = false;
+    this.aliases.clear();
     return Promise.resolve();
   }
 
@@ -269,21 +316,24 @@ class ScimConnector implements Connector {
    * The user with exactly this userName. Filters first (`userName eq "..."`), then checks every answer itself so
    * that a lax or broken filter can never hand back another user. Servers that cannot parse an escaped string
    * (scimmy 1.x among them) answer 400 or match nothing: for names that need escaping we then scan the listing.
-   * With `anyCase`, a user whose userName differs only in case also counts (userName is not caseExact: the server
-   * would refuse to create the name).
+   * Without an exact match, a user whose userName differs only in case counts (userName is not caseExact, RFC 7643
+   * §4.1.1: the server would refuse to create the name, and a create that finds it links to it).
    */
-  private async findUser(name: string, anyCase = false): Promise<Json | undefined> {
+  private async findUser(name: string): Promise<Json | undefined> {
+    const alias = this.aliases.get(name);
+    if (alias !== undefined) {
+      const user = await this.request('GET', `/Users/${enc(alias)}`, undefined, { missingIsUndefined: true });
+      if (user) return user;
+      this.aliases.delete(name);
+    }
     const pick = (users: readonly Json[]): Json | undefined =>
       users.find((u) => u.userName === name) ??
-      (anyCase ? users.find((u) => String(u.userName).toLowerCase() === name.toLowerCase()) : undefined);
-    if ((await this.discover()).filter) {
-      let found: Json | undefined;
-      try {
-        found = pick(await this.listAll('/Users', { filter: `userName eq ${scimString(name)}` }));
-      } catch (e) {
-        if (!(e instanceof ConnectorError && e.code === 'invalid_input' && needsEscape(name))) throw e;
-      }
-      if (found || !needsEscape(name)) return found;
+      users.find((u) => String(u.userName).toLowerCase() === name.toLowerCase());
+    const escaped = needsEscape(name);
+    const users = await this.filtered('/Users', `userName eq ${scimString(name)}`, {}, escaped);
+    if (users) {
+      const found = pick(users);
+      if (found || !escaped) return found;
     }
     return pick(await this.listAll('/Users'));
   }
@@ -334,20 +384,18 @@ class ScimConnector implements Connector {
   private async groupNamesOf(user: Json): Promise<string[]> {
     const fromUser = this.groupsOf(user);
     if (fromUser) return fromUser;
-    if ((await this.discover()).filter) {
-      const groups = await this.listAll('/Groups', {
-        filter: `members.value eq ${scimString(String(user.id))}`,
-        attributes: 'displayName',
-      });
-      return groups.map((g) => this.remember(String(g.displayName), String(g.id)));
-    }
+    if (this.noGroups !== undefined) return [];
+    const groups = await this.filtered('/Groups', `members.value eq ${scimString(String(user.id))}`, {
+      attributes: 'displayName',
+    });
+    if (groups) return groups.map((g) => this.remember(String(g.displayName), String(g.id)));
     return (await this.allMemberships()).get(String(user.id)) ?? [];
   }
 
   /** User id → group names, from every group with its members. */
   private async allMemberships(): Promise<Map<string, string[]>> {
     const byUser = new Map<string, string[]>();
-    for (const g of await this.listAll('/Groups', { attributes: 'displayName,members' })) {
+    for (const g of (await this.listGroups({ attributes: 'displayName,members' })) ?? []) {
       const name = this.remember(String(g.displayName), String(g.id));
       for (const m of (g.members ?? []) as Json[]) {
         const id = String(m.value);
@@ -383,22 +431,26 @@ class ScimConnector implements Connector {
     const cached = this.groupIds.get(name);
     if (cached) return cached;
     const pick = (groups: readonly Json[]) => groups.find((g) => g.displayName === name);
-    let found: Json | undefined;
-    const features = await this.discover();
-    if (features.filter) {
-      try {
-        found = pick(
-          await this.listAll('/Groups', {
-            filter: `displayName eq ${scimString(name)}`,
-            excludedAttributes: 'members',
-          }),
-        );
-      } catch (e) {
-        if (!(e instanceof ConnectorError && e.code === 'invalid_input' && needsEscape(name))) throw e;
-      }
+    const escaped = needsEscape(name);
+    const groups =
+      this.noGroups === undefined
+        ? await this.filtered(
+            '/Groups',
+            `displayName eq ${scimString(name)}`,
+            { excludedAttributes: 'members' },
+            escaped,
+          )
+        : undefined;
+    let found = groups && pick(groups);
+    if (!found && this.noGroups === undefined && (!groups || escaped)) {
+      found = pick((await this.listGroups({ attributes: 'displayName' })) ?? []);
     }
-    if (!found && (!features.filter || needsEscape(name))) {
-      found = pick(await this.listAll('/Groups', { attributes: 'displayName' }));
+    if (this.noGroups !== undefined) {
+      throw this.error(
+        'invalid_input',
+        `the SCIM server has no Groups resource (${this.noGroups}): group ${JSON.stringify(name)} cannot be granted or read`,
+        `this target holds accounts only: remove its group entitlements (${this.target}:group/...) from the policy, or turn on Groups in the server`,
+      );
     }
     if (!found) throw this.error('not_found', `group ${JSON.stringify(name)} does not exist`);
     const id = String(found.id);
@@ -435,8 +487,71 @@ class ScimConnector implements Connector {
   // -------------------------------------------------------------------------------------------------------------
   // Protocol
 
+  /**
+   * A filtered listing, or undefined when the caller must list and match locally: the server does not advertise
+   * filtering, or refuses the filter (400 `invalidFilter`, 501). A refusal is remembered for the connector's life
+   * and warned about once, except a `quiet` one (a name that needs escaping, which some servers cannot parse while
+   * they filter plain names well). A listing of Groups that answers 404 means the service has no Groups: [].
+   */
+  private async filtered(
+    path: '/Users' | '/Groups',
+    filter: string,
+    query: Record<string, string> = {},
+    quiet = false,
+  ): Promise<Json[] | undefined> {
+    if (this.filterRefused || !(await this.discover()).filter) return undefined;
+    try {
+      return await this.listAll(
+        path,
+        { ...query, filter },
+        (status, scimType) =>
+          status === 501 ||
+          (status === 400 && (scimType === 'invalidFilter' || quiet)) ||
+          (path === '/Groups' && status === 404),
+      );
+    } catch (e) {
+      if (!(e instanceof Refused)) throw e;
+      if (e.status === 404) {
+        this.noGroups = e.message;
+        return [];
+      }
+      // Lookups running at once may all be refused: the first to come back warns.
+      if (!quiet && !this.filterRefused) {
+        this.filterRefused = true;
+        this.notes.push({
+          severity: 'warning',
+          code: 'connector.filter_refused',
+          subject: this.target,
+          message: `target "${this.target}": the SCIM server refused a filter (${e.message}); Tenure lists and matches locally instead, reading every user or group for each lookup`,
+          hint: 'fine for small targets; for large ones enable filtering (userName, externalId, displayName, members.value) in the server',
+        });
+      }
+      return undefined;
+    }
+  }
+
+  /** Every group, or undefined when the service has no Groups resource (404 or 501 on `GET /Groups`). */
+  private async listGroups(query: Record<string, string>): Promise<Json[] | undefined> {
+    if (this.noGroups !== undefined) return undefined;
+    try {
+      return await this.listAll('/Groups', query, (status) => status === 404 || status === 501);
+    } catch (e) {
+      if (!(e instanceof Refused)) throw e;
+      this.noGroups = e.message;
+      return undefined;
+    }
+  }
+
+  /**
+   * What the service says it supports, read once per connector (every operation of a run shares it). A service
+   * without a ServiceProviderConfig (404, 501) is assumed to filter and not to PATCH: a refused filter is then
+   * caught where it is sent (see filtered), and PUT works everywhere.
+   */
   private discover(): Promise<ScimFeatures> {
-    this.features ??= this.request('GET', '/ServiceProviderConfig', undefined, { missingIsUndefined: true }).then(
+    this.features ??= this.request('GET', '/ServiceProviderConfig', undefined, {
+      missingIsUndefined: true,
+      refuse: (status) => status === 501,
+    }).then(
       (spc) => {
         const supported = (key: string, fallback: boolean) => {
           const v = spc?.[key] as Json | undefined;
@@ -445,6 +560,7 @@ class ScimConnector implements Connector {
         return { patch: supported('patch', false), filter: supported('filter', true), bulk: supported('bulk', false) };
       },
       (e: unknown) => {
+        if (e instanceof Refused) return { patch: false, filter: true, bulk: false };
         this.features = undefined; // try again on the next call
         throw e;
       },
@@ -453,7 +569,7 @@ class ScimConnector implements Connector {
   }
 
   /** Every resource of a listing, page after page (startIndex/count) until totalResults. */
-  private async listAll(path: string, query: Record<string, string> = {}): Promise<Json[]> {
+  private async listAll(path: string, query: Record<string, string> = {}, refuse?: Refusal): Promise<Json[]> {
     const all: Json[] = [];
     let startIndex = 1;
     for (;;) {
@@ -462,7 +578,7 @@ class ScimConnector implements Connector {
         startIndex: String(startIndex),
         count: String(this.settings.pageSize),
       });
-      const page = await this.request('GET', `${path}?${params.toString()}`);
+      const page = await this.request('GET', `${path}?${params.toString()}`, undefined, refuse ? { refuse } : {});
       const resources = Array.isArray(page?.Resources) ? (page.Resources as Json[]) : [];
       all.push(...resources);
       const total = typeof page?.totalResults === 'number' ? page.totalResults : all.length;
@@ -475,7 +591,12 @@ class ScimConnector implements Connector {
     method: string,
     path: string,
     body?: unknown,
-    options: { conflict?: ConnectorErrorCode; missingIsUndefined?: boolean; noTargetIsOk?: boolean } = {},
+    options: {
+      conflict?: ConnectorErrorCode;
+      missingIsUndefined?: boolean;
+      noTargetIsOk?: boolean;
+      refuse?: Refusal;
+    } = {},
   ): Promise<Json | undefined> {
     const what = `SCIM ${method} ${path.split('?')[0]}`;
     for (let attempt = 0; ; attempt++) {
@@ -506,6 +627,7 @@ class ScimConnector implements Connector {
       if (response.status === 401 && attempt === 0 && this.tokens.invalidate()) continue;
       if (response.status === 404 && options.missingIsUndefined) return undefined;
       const scimType = str(json?.scimType);
+      if (options.refuse?.(response.status, scimType)) throw new Refused(response.status, scimType, what);
       if (response.status === 400 && scimType === 'noTarget' && options.noTargetIsOk) return undefined;
       throw this.httpError(what, response, json, options.conflict);
     }

@@ -1,0 +1,253 @@
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ConnectorError, type Connector } from '../../src/connectors/connector.js';
+import { createScimConnector } from '../../src/connectors/scim/scim-connector.js';
+import { executePlan } from '../../src/executor/execute-plan.js';
+import { MemoryJournal } from '../../src/executor/journal.js';
+import type { Change, Plan } from '../../src/model/plan.js';
+import type { TargetDefinition } from '../../src/model/policy.js';
+import { folder, tenure } from '../cli-harness.js';
+import { startScimServer, type ScimServer } from '../support/scim-server.js';
+
+// SCIM services as they really are: some have no Groups at all, some advertise filtering and then refuse it, and a
+// create can find its account already made (by our own create that landed before the process died).
+
+const TOKEN_ENV = 'TENURE_TEST_SCIM_TOKEN';
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+
+function connect(server: ScimServer): Connector {
+  const target: TargetDefinition = {
+    id: 'apps',
+    kind: 'scim',
+    description: 'SCIM test target',
+    accountName: 'identity.id',
+    attributes: {},
+    connection: { url: server.url, token: { env: TOKEN_ENV }, page_size: 10 },
+    position: { file: 'policy.yaml', line: 1, column: 1 },
+  };
+  return createScimConnector(target, { baseDir: process.cwd(), env: { [TOKEN_ENV]: server.token } });
+}
+
+async function admin(
+  server: ScimServer,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Record<string, unknown>> {
+  const response = await fetch(server.url + path, {
+    method,
+    headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/scim+json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  assert.ok(response.ok, `${method} ${path}: ${response.status}`);
+  const text = await response.text();
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+}
+
+const userNames = async (server: ScimServer): Promise<string[]> =>
+  ((await admin(server, 'GET', '/Users?count=1000')).Resources as { userName: string }[]).map((u) => u.userName).sort();
+
+const spec = (name: string) => ({ name, identity: `id-${name}`, attributes: { displayName: name } });
+
+const hr = `employee_id,status,department
+E001,Active,Engineering
+E002,Active,Finance
+`;
+
+/** A policy with one scim target; `groups` adds a role granting a group of it. */
+function policy(server: ScimServer, groups: boolean): string {
+  return `version: 1
+name: Real-world SCIM
+sources:
+  - id: hr
+    format: csv
+    path: hr.csv
+    key: employee_id
+    kind: { constant: employee }
+    status: { field: status, values: { Active: active } }
+    attributes:
+      department: { field: department, type: string, required: true }
+targets:
+  - id: apps
+    kind: scim
+    connection: { url: "${server.url}", token: { file: token.txt }, timeout_ms: 10000 }
+entitlements:
+  - id: apps:account
+${groups ? '  - id: apps:group/staff\n' : ''}roles:
+  - id: everyone
+    when: identity.kind == "employee"
+    grants: [${groups ? 'apps:group/staff' : 'apps:account'}]
+`;
+}
+
+describe('a SCIM service without Groups', () => {
+  let server: ScimServer;
+  before(async () => {
+    server = await startScimServer({ groups: false });
+  });
+  after(() => server.stop());
+
+  it('the test server answers 404 on /Groups and Users carry no groups', async () => {
+    const r = await fetch(`${server.url}/Groups`, { headers: { Authorization: `Bearer ${server.token}` } });
+    assert.equal(r.status, 404);
+  });
+
+  it('lists and reads accounts without memberships; granting a group says the server has no Groups', async () => {
+    const c = connect(server);
+    await c.createAccount(spec('solo'));
+    assert.deepEqual(
+      (await c.listAccounts()).map((a) => [a.name, a.entitlements]),
+      [['solo', []]],
+    );
+    assert.deepEqual((await c.readAccount('solo'))?.entitlements, []);
+    await assert.rejects(c.addMembership('solo', 'apps:group/staff'), (e: unknown) => {
+      assert.ok(e instanceof ConnectorError);
+      assert.equal(e.code, 'invalid_input');
+      assert.equal(e.retryable, false);
+      assert.match(e.message, /has no Groups resource/);
+      return true;
+    });
+    await c.deleteAccount('solo');
+    await c.close();
+  });
+
+  it('a users-only policy plans and applies through the CLI; one granting groups fails saying why', async () => {
+    const dir = folder({ 'tenure.yaml': policy(server, false), 'hr.csv': hr, 'token.txt': server.token });
+    const args = ['-c', join(dir, 'tenure.yaml'), '--as-of', '2026-11-01'];
+    const planned = await tenure(...args, '--json', 'plan');
+    assert.equal(planned.code, 0, planned.stderr);
+    const plan = JSON.parse(planned.stdout) as { plan: { summary: { changes: number } } };
+    assert.equal(plan.plan.summary.changes, 2, 'an account for each of the two people');
+    const applied = await tenure(...args, 'apply');
+    assert.equal(applied.code, 0, applied.stderr + applied.stdout);
+    assert.deepEqual(await userNames(server), ['E001', 'E002']);
+    const again = await tenure(...args, 'apply');
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /Nothing to apply/);
+
+    const withGroups = folder({ 'tenure.yaml': policy(server, true), 'hr.csv': hr, 'token.txt': server.token });
+    const failed = await tenure('-c', join(withGroups, 'tenure.yaml'), '--as-of', '2026-11-01', 'apply');
+    assert.equal(failed.code, 4, failed.stderr + failed.stdout);
+    assert.match(failed.stdout, /NOT added to apps:group\/staff — invalid_input: .*has no Groups resource/);
+  });
+});
+
+describe('a SCIM service that refuses filters', () => {
+  for (const refusal of [400, 501] as const) {
+    it(`answering ${refusal}: lookups list and match locally, with one warning per target and run`, async () => {
+      const server = await startScimServer({ refuseFilters: refusal });
+      try {
+        const groupId = String((await admin(server, 'POST', '/Groups', { schemas: [GROUP], displayName: 'staff' })).id);
+        server.userGroups = false; // make the connector look groups up by filter too
+        const c = connect(server);
+        for (const n of ['ana', 'bo', 'cy']) await c.createAccount(spec(n));
+        await assert.rejects(
+          c.createAccount(spec('bo')),
+          (e: unknown) => (e as ConnectorError).code === 'already_exists',
+        );
+        await c.addMembership('bo', 'apps:group/staff');
+        await c.addMembership('bo', 'apps:group/staff');
+        assert.deepEqual((await c.readAccount('bo'))?.entitlements, ['apps:group/staff']);
+        assert.equal(await c.readAccount('nobody'), undefined);
+        assert.deepEqual(await c.listMembers('apps:group/staff'), ['bo']);
+        await c.disableAccount('cy');
+        assert.equal((await c.readAccount('cy'))?.enabled, false);
+        const members = (await admin(server, 'GET', `/Groups/${groupId}`)).members as { value: string }[];
+        assert.equal(members.length, 1);
+        const warnings = c.warnings?.() ?? [];
+        assert.equal(warnings.length, 1, JSON.stringify(warnings));
+        assert.equal(warnings[0]!.code, 'connector.filter_refused');
+        assert.match(warnings[0]!.message, /refused a filter/);
+        assert.equal(server.refusedFilters, 1, 'the refusal is remembered: no filter is sent again');
+        await c.close();
+      } finally {
+        await server.stop();
+      }
+    });
+  }
+
+  it('tenure apply against it succeeds and prints the warning once', async () => {
+    const server = await startScimServer({ refuseFilters: 400 });
+    try {
+      await admin(server, 'POST', '/Groups', { schemas: [GROUP], displayName: 'staff' });
+      const dir = folder({ 'tenure.yaml': policy(server, true), 'hr.csv': hr, 'token.txt': server.token });
+      const applied = await tenure('-c', join(dir, 'tenure.yaml'), '--as-of', '2026-11-01', 'apply');
+      assert.equal(applied.code, 0, applied.stderr + applied.stdout);
+      assert.equal(applied.stderr.match(/refused a filter/g)?.length, 1, applied.stderr);
+      assert.deepEqual(await userNames(server), ['E001', 'E002']);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('the ServiceProviderConfig', () => {
+  it('is read once per connector, and a service that does not advertise filtering is never sent one', async () => {
+    const server = await startScimServer({ refuseFilters: 400 });
+    server.advertise({ filter: false }); // process-wide in SCIMMY: restored below
+    try {
+      await admin(server, 'POST', '/Groups', { schemas: [GROUP], displayName: 'staff' });
+      server.userGroups = false;
+      const c = connect(server);
+      await Promise.all(['ana', 'bo', 'cy'].map((n) => c.createAccount(spec(n))));
+      await c.addMembership('bo', 'apps:group/staff');
+      assert.deepEqual((await c.readAccount('bo'))?.entitlements, ['apps:group/staff']);
+      assert.deepEqual(await c.listMembers('apps:group/staff'), ['bo']);
+      await c.updateAccount('ana', { displayName: 'Ana' });
+      assert.equal(server.requestsTo('/ServiceProviderConfig'), 1);
+      assert.equal(server.refusedFilters, 0, 'no filter was sent');
+      assert.deepEqual(c.warnings?.(), [], 'an advertised limit is no surprise: nothing to warn about');
+      await c.close();
+    } finally {
+      server.advertise({ filter: true });
+      await server.stop();
+    }
+  });
+});
+
+describe('a resumed create', () => {
+  for (const [refuseFilters, userName] of [
+    [undefined, 'E001'],
+    [400, 'E001'],
+    [undefined, 'e001'],
+  ] as const) {
+    it(`finds the account its earlier run created, links it, and adds the memberships${refuseFilters ? ' (filters refused)' : ''}${userName === 'E001' ? '' : ` (held as ${userName})`}`, async () => {
+      const server = await startScimServer(refuseFilters ? { refuseFilters } : {});
+      try {
+        await admin(server, 'POST', '/Groups', { schemas: [GROUP], displayName: 'staff' });
+        // The create landed, then the process died before the journal said so.
+        await admin(server, 'POST', '/Users', { schemas: [USER], userName, externalId: 'E001', active: true });
+        const changes: Change[] = [
+          { action: 'create_account', target: 'apps', account: 'E001', identity: 'E001', reason: 'joiner' },
+          {
+            action: 'add_membership',
+            target: 'apps',
+            account: 'E001',
+            identity: 'E001',
+            entitlement: 'apps:group/staff',
+            reason: 'role everyone',
+          },
+        ];
+        const plan = { targets: [{ target: 'apps', changes }] } as unknown as Plan;
+        const journal = new MemoryJournal();
+        const [create] = await journal.begin('p1', changes);
+        await journal.mark(create!.id, 'running', 1);
+        const c = connect(server);
+        const result = await executePlan('p1', plan, new Map([['apps', c]]), journal, {
+          sleep: () => Promise.resolve(),
+        });
+        assert.deepEqual(
+          result.operations.map((o) => o.sentence),
+          ['account E001 in apps: created', 'account E001 in apps: added to apps:group/staff'],
+        );
+        assert.deepEqual(await userNames(server), [userName], 'no second account');
+        assert.deepEqual((await c.readAccount('E001'))?.entitlements, ['apps:group/staff']);
+        await c.close();
+      } finally {
+        await server.stop();
+      }
+    });
+  }
+});
