@@ -405,6 +405,79 @@ describe('PostgreSQL connector', () => {
     }
   });
 
+  /** A CREATEROLE-only login role for Tenure to connect as (no superuser, no pg_signal_backend), and its target. */
+  async function tenureRole(label: string, connection: Record<string, unknown> = {}) {
+    const user = unique(label);
+    const password = randomBytes(12).toString('hex');
+    await admin.query(`CREATE ROLE ${quoteIdent(user)} LOGIN CREATEROLE PASSWORD ${quoteLiteral(password)}`);
+    roles.push(user);
+    const url = await createDatabase(server);
+    databases.push(connectionOf(url).database);
+    const { host, port, database } = connectionOf(url);
+    const connector = createPostgresConnector(
+      definition({ host, port, database, user, password: { env: 'PG_TENURE_PASSWORD' }, ...connection }),
+      { baseDir: dir, env: { PG_TENURE_PASSWORD: password } },
+    );
+    connectors.push(connector);
+    return { user, url, connector };
+  }
+
+  it('fails a disable whose sessions it may not end, and reads the account as enabled until they end', async () => {
+    const sinkFile = `signal-${RUN}.tsv`;
+    const tenure = await tenureRole('nosignal', {
+      terminate_sessions_on_disable: true,
+      secret_sink: { file: sinkFile },
+    });
+    const name = unique('stays');
+    await tenure.connector.createAccount(spec(name));
+    await tenure.connector.rotateCredential(name);
+    const password = (await readFile(join(dir, sinkFile), 'utf8')).trimEnd().split('\t')[1]!;
+    const session = await loginAs(tenure.url, name, password);
+    try {
+      await assert.rejects(tenure.connector.disableAccount(name), (e) => {
+        assert.ok(e instanceof ConnectorError);
+        assert.equal(e.code, 'permission_denied');
+        assert.equal(e.retryable, false);
+        assert.match(e.message, /lacks the privileges of pg_signal_backend/);
+        assert.match(e.message, /its 1 open session\(s\) go on/);
+        assert.match(e.message, new RegExp(`GRANT pg_signal_backend TO "${tenure.user}"`));
+        assert.equal(e.hint?.startsWith(`GRANT pg_signal_backend TO "${tenure.user}"`), true);
+        return true;
+      });
+      await session.query('SELECT 1'); // the session goes on
+      if (passwordAuth) await assert.rejects(loginAs(tenure.url, name, password), { code: '28000' }); // NOLOGIN holds
+      // What the next plan reads: still enabled, so it disables again instead of seeing nothing to do.
+      assert.equal((await tenure.connector.readAccount(name))?.enabled, true);
+      assert.equal((await tenure.connector.listAccounts()).find((a) => a.name === name)?.enabled, true);
+      await assert.rejects(tenure.connector.disableAccount(name), isCode('permission_denied'));
+
+      // With the grant the hint names, the same disable succeeds and the account reads as disabled.
+      await admin.query(`GRANT pg_signal_backend TO ${quoteIdent(tenure.user)}`);
+      await tenure.connector.disableAccount(name);
+      await assert.rejects(session.query('SELECT 1'));
+      assert.equal((await tenure.connector.readAccount(name))?.enabled, false);
+    } finally {
+      await session.end().catch(() => undefined);
+    }
+  });
+
+  it('reads a NOLOGIN role with open sessions as disabled when sessions are not to be ended', async () => {
+    const sinkFile = `keep-${RUN}.tsv`;
+    const tenure = await tenureRole('keepsess', { secret_sink: { file: sinkFile } });
+    const name = unique('kept');
+    await tenure.connector.createAccount(spec(name));
+    await tenure.connector.rotateCredential(name);
+    const password = (await readFile(join(dir, sinkFile), 'utf8')).trimEnd().split('\t')[1]!;
+    const session = await loginAs(tenure.url, name, password);
+    try {
+      await tenure.connector.disableAccount(name);
+      await session.query('SELECT 1');
+      assert.equal((await tenure.connector.readAccount(name))?.enabled, false);
+    } finally {
+      await session.end();
+    }
+  });
+
   it("deletes with on_delete 'reassign': objects go to reassign_to; 'drop_owned' drops them", async () => {
     const keeper = unique('keeper');
     await admin.query(`CREATE ROLE ${quoteIdent(keeper)} NOLOGIN`);

@@ -165,7 +165,10 @@ class PostgresConnector implements Connector {
       list.push(m.grp);
       byMember.set(m.member, list);
     }
-    return managed.map(({ row, comment }) => this.toAccount(row, comment, byMember.get(row.rolname) ?? []));
+    const live = await this.liveDisabled(managed.map((m) => m.row));
+    return managed.map(({ row, comment }) =>
+      this.toAccount(row, comment, byMember.get(row.rolname) ?? [], live.has(row.rolname)),
+    );
   }
 
   async readAccount(name: string): Promise<Account | undefined> {
@@ -173,7 +176,17 @@ class PostgresConnector implements Connector {
     const row = await this.role(name);
     const comment = row && parseComment(row.description);
     if (!row || !comment) return undefined;
-    return this.toAccount(row, comment, await this.groupsOf(name));
+    const live = await this.liveDisabled([row]);
+    return this.toAccount(row, comment, await this.groupsOf(name), live.has(name));
+  }
+
+  /**
+   * With terminate_sessions_on_disable, disabled means "cannot log in and has no open session": the NOLOGIN roles
+   * that still have sessions (a disable whose termination was refused) are read as enabled.
+   */
+  private liveDisabled(rows: readonly RoleRow[]): Promise<ReadonlySet<string>> {
+    if (!this.settings.terminateSessionsOnDisable) return Promise.resolve(new Set());
+    return this.withSessions(rows.filter((r) => !r.rolcanlogin).map((r) => r.rolname));
   }
 
   async listMembers(entitlement: string): Promise<readonly string[]> {
@@ -220,17 +233,76 @@ class PostgresConnector implements Connector {
     await this.execute(`COMMENT ON ROLE ${quoteIdent(name)} IS ${quoteLiteral(renderComment(next))}`, name);
   }
 
+  /**
+   * NOLOGIN first, so that no new session can begin; then, with terminate_sessions_on_disable, the open sessions are
+   * ended. When they cannot be (the connecting role may not signal them), the disable fails with permission_denied
+   * and the role stays NOLOGIN: reads go on reporting the account as enabled while it has open sessions, so the next
+   * plan disables it again rather than calling it done.
+   */
   async disableAccount(name: string): Promise<void> {
     await this.managed(name);
     await this.execute(`ALTER ROLE ${quoteIdent(name)} NOLOGIN`, name);
-    if (this.settings.terminateSessionsOnDisable) {
-      await this.query(
-        `SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity
+    if (this.settings.terminateSessionsOnDisable) await this.endSessions(name);
+  }
+
+  /** Ends the role's open sessions, waiting for each to exit; fails while any is left. */
+  private async endSessions(name: string): Promise<void> {
+    try {
+      await this.pool.query(
+        `SELECT pg_catalog.pg_terminate_backend(pid, $2) FROM pg_catalog.pg_stat_activity
           WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid()`,
-        [name],
-        name,
+        [name, TERMINATE_WAIT_MS],
+      );
+    } catch (e) {
+      if (sqlState(e) !== '42501') throw mapError(this.target, e, `account ${JSON.stringify(name)}`);
+      const me = await this.connectingRole();
+      const left = await this.sessionCount(name);
+      throw new ConnectorError(
+        this.target,
+        'permission_denied',
+        `target "${this.target}": account ${JSON.stringify(name)} can no longer log in (NOLOGIN), but its ${left} ` +
+          `open session(s) go on: the connecting role ${JSON.stringify(me)} lacks the privileges of pg_signal_backend ` +
+          `to end them (server: ${errorMessage(e)}); run GRANT pg_signal_backend TO ${quoteIdent(me)} and apply again`,
+        `GRANT pg_signal_backend TO ${quoteIdent(me)}; until then the account reads as enabled while its sessions last`,
       );
     }
+    const left = await this.sessionCount(name);
+    if (left > 0) {
+      throw new ConnectorError(
+        this.target,
+        'timeout',
+        `target "${this.target}": account ${JSON.stringify(name)} can no longer log in (NOLOGIN), but ${left} of its ` +
+          `sessions did not end within ${TERMINATE_WAIT_MS / 1000} s of being told to`,
+      );
+    }
+  }
+
+  /** The role's open sessions, other than ours. */
+  private async sessionCount(name: string): Promise<number> {
+    const rows = await this.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_catalog.pg_stat_activity
+        WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid()`,
+      [name],
+      `account ${JSON.stringify(name)}`,
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  /** Of the given NOLOGIN roles, those with open sessions (other than ours). */
+  private async withSessions(names: readonly string[]): Promise<ReadonlySet<string>> {
+    if (names.length === 0) return new Set();
+    const rows = await this.query<{ usename: string }>(
+      `SELECT DISTINCT usename FROM pg_catalog.pg_stat_activity
+        WHERE usename = ANY($1::text[]) AND pid <> pg_catalog.pg_backend_pid()`,
+      [names],
+    );
+    return new Set(rows.map((r) => r.usename));
+  }
+
+  /** The role Tenure connects as (for messages that say what to grant it). */
+  private async connectingRole(): Promise<string> {
+    const rows = await this.query<{ me: string }>('SELECT current_user AS me', []);
+    return rows[0]?.me ?? 'tenure';
   }
 
   async enableAccount(name: string): Promise<void> {
@@ -308,12 +380,12 @@ class PostgresConnector implements Connector {
   // -------------------------------------------------------------------------------------------------------------
   // Helpers
 
-  private toAccount(row: RoleRow, comment: TenureComment, groups: readonly string[]): Account {
+  private toAccount(row: RoleRow, comment: TenureComment, groups: readonly string[], liveSessions = false): Account {
     return {
       id: row.rolname,
       name: row.rolname,
       identity: comment.identity,
-      enabled: row.rolcanlogin,
+      enabled: row.rolcanlogin || liveSessions,
       entitlements: [...groups].sort().map((g) => `${this.target}:role/${g}`),
       // The attributes kept in the role comment, read back ('' when unset) so a plan can update them.
       attributes: Object.fromEntries(KEPT_ATTRIBUTES.map((k) => [k, comment.attributes[k] ?? ''])),
@@ -488,6 +560,19 @@ async function appendSecret(target: string, path: string, role: string, password
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
     throw new ConnectorError(target, 'internal', `secret sink ${path} cannot be written (${code})`);
   }
+}
+
+/** How long pg_terminate_backend waits for each ended session to exit. */
+const TERMINATE_WAIT_MS = 5_000;
+
+function sqlState(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : '';
+}
+
+function errorMessage(e: unknown): string {
+  const message = (e as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(e);
 }
 
 const CONNECTION_ERRNOS = new Set([
