@@ -419,7 +419,7 @@ describe('PostgreSQL connector', () => {
       { baseDir: dir, env: { PG_TENURE_PASSWORD: password } },
     );
     connectors.push(connector);
-    return { user, url, connector };
+    return { user, password, url, connector };
   }
 
   it('fails a disable whose sessions it may not end, and reads the account as enabled until they end', async () => {
@@ -476,6 +476,70 @@ describe('PostgreSQL connector', () => {
     } finally {
       await session.end();
     }
+  });
+
+  it('says which membership a CREATEROLE-only role lacks to delete, and the grant it names makes the delete work', async () => {
+    const keeper = unique('archive');
+    await admin.query(`CREATE ROLE ${quoteIdent(keeper)} NOLOGIN`);
+    roles.push(keeper);
+    const drop = await tenureRole('createrole');
+    const reassign = await tenureRole('createrole_r', { on_delete: 'reassign', reassign_to: keeper });
+    const [a, b] = [unique('leaver_a'), unique('leaver_b')];
+    await drop.connector.createAccount(spec(a));
+    await reassign.connector.createAccount(spec(b));
+    // Everything but the delete works with CREATEROLE alone (docs/connectors.md, Privileges).
+    const group = unique('grp');
+    await admin.query(`CREATE ROLE ${quoteIdent(group)} NOLOGIN`);
+    roles.push(group);
+    await drop.connector.updateAccount(a, { displayName: 'Leaver A' });
+    await drop.connector.addMembership(a, `${TARGET}:role/${group}`);
+    await drop.connector.disableAccount(a);
+    await drop.connector.enableAccount(a);
+    await drop.connector.removeMembership(a, `${TARGET}:role/${group}`);
+    await drop.connector.addMembership(a, `${TARGET}:role/${group}`);
+    assert.deepEqual(
+      (await drop.connector.listAccounts()).find((x) => x.name === a),
+      { ...(await drop.connector.readAccount(a))!, enabled: true, entitlements: [`${TARGET}:role/${group}`] },
+    );
+    const refusal = (statement: string, missing: readonly string[], me: string) => (e: unknown) => {
+      assert.ok(e instanceof ConnectorError);
+      assert.equal(e.code, 'permission_denied');
+      assert.equal(e.retryable, false);
+      const of = missing.map((r) => `role "${r}"`).join(' and of ');
+      assert.match(
+        e.message,
+        new RegExp(
+          `was not deleted: ${statement} needs the privileges of ${of}, which the connecting role "${me}" lacks`,
+        ),
+      );
+      const grants = missing.map((r) => `GRANT "${r}" TO "${me}"`).join('; ');
+      assert.ok(e.message.includes(`run ${grants} and apply again`), e.message);
+      assert.ok(e.hint?.startsWith(grants), e.hint);
+      return true;
+    };
+    await assert.rejects(drop.connector.deleteAccount(a), refusal('DROP OWNED', [a], drop.user));
+    await assert.rejects(reassign.connector.deleteAccount(b), refusal('REASSIGN OWNED', [b, keeper], reassign.user));
+    assert.ok(await drop.connector.readAccount(a), 'the account is still there');
+
+    // The grants the messages name, run by the CREATEROLE-only roles themselves (PostgreSQL 15 lets them).
+    for (const [who, grants] of [
+      [drop, [a]],
+      [reassign, [b]],
+    ] as const) {
+      const client = await loginAs(who.url, who.user, who.password);
+      try {
+        for (const r of grants) await client.query(`GRANT ${quoteIdent(r)} TO ${quoteIdent(who.user)}`);
+      } finally {
+        await client.end();
+      }
+    }
+    await drop.connector.deleteAccount(a);
+    assert.equal(await roleExists(a), false);
+    // Still one missing for REASSIGN OWNED: only that one is named.
+    await assert.rejects(reassign.connector.deleteAccount(b), refusal('REASSIGN OWNED', [keeper], reassign.user));
+    await admin.query(`GRANT ${quoteIdent(keeper)} TO ${quoteIdent(reassign.user)}`);
+    await reassign.connector.deleteAccount(b);
+    assert.equal(await roleExists(b), false);
   });
 
   it("deletes with on_delete 'reassign': objects go to reassign_to; 'drop_owned' drops them", async () => {

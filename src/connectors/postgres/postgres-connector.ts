@@ -313,15 +313,63 @@ class PostgresConnector implements Connector {
   async deleteAccount(name: string): Promise<void> {
     await this.managed(name);
     const role = quoteIdent(name);
-    await this.transaction(
-      async (client) => {
-        if (this.settings.onDelete === 'reassign' && this.settings.reassignTo !== undefined) {
-          await client.query(`REASSIGN OWNED BY ${role} TO ${quoteIdent(this.settings.reassignTo)}`);
-        }
-        await client.query(`DROP OWNED BY ${role}`);
-        await client.query(`DROP ROLE ${role}`);
-      },
-      `account ${JSON.stringify(name)}`,
+    const reassignTo = this.settings.onDelete === 'reassign' ? this.settings.reassignTo : undefined;
+    // REASSIGN OWNED and DROP OWNED need the privileges of the roles they name (PostgreSQL 15: membership; CREATEROLE
+    // is not enough): a refusal is explained by the membership that is missing, found out after the fact.
+    let refused: { statement: string; error: unknown } | undefined;
+    const owned = async (client: pg.PoolClient, statement: string, sql: string): Promise<void> => {
+      try {
+        await client.query(sql);
+      } catch (e) {
+        if (sqlState(e) === '42501') refused = { statement, error: e };
+        throw e;
+      }
+    };
+    try {
+      await this.transaction(
+        async (client) => {
+          if (reassignTo !== undefined) {
+            await owned(client, 'REASSIGN OWNED', `REASSIGN OWNED BY ${role} TO ${quoteIdent(reassignTo)}`);
+          }
+          await owned(client, 'DROP OWNED', `DROP OWNED BY ${role}`);
+          await client.query(`DROP ROLE ${role}`);
+        },
+        `account ${JSON.stringify(name)}`,
+      );
+    } catch (e) {
+      if (refused === undefined) throw e;
+      throw await this.ownedRefusal(name, reassignTo, refused.statement, refused.error);
+    }
+  }
+
+  /** Why REASSIGN OWNED or DROP OWNED was refused: the roles whose privileges the connecting role lacks, and the fix. */
+  private async ownedRefusal(
+    name: string,
+    reassignTo: string | undefined,
+    statement: string,
+    error: unknown,
+  ): Promise<ConnectorError> {
+    const named = statement === 'REASSIGN OWNED' && reassignTo !== undefined ? [name, reassignTo] : [name];
+    const rows = await this.query<{ me: string; version: number; missing: string[] }>(
+      `SELECT current_user AS me, current_setting('server_version_num')::int AS version,
+              ARRAY(SELECT r FROM unnest($1::text[]) AS r WHERE NOT pg_catalog.pg_has_role(r, 'USAGE')) AS missing`,
+      [named],
+    );
+    const me = rows[0]?.me ?? 'tenure';
+    const missing = rows[0]?.missing.length ? rows[0].missing : named;
+    const version = rows[0]?.version ?? 0;
+    const of = missing.map((r) => `role ${JSON.stringify(r)}`).join(' and of ');
+    const grants =
+      version >= 160000
+        ? missing.map((r) => `GRANT ${quoteIdent(r)} TO ${quoteIdent(me)} WITH INHERIT TRUE`)
+        : missing.map((r) => `GRANT ${quoteIdent(r)} TO ${quoteIdent(me)}`);
+    return new ConnectorError(
+      this.target,
+      'permission_denied',
+      `target "${this.target}": account ${JSON.stringify(name)} was not deleted: ${statement} needs the privileges of ` +
+        `${of}, which the connecting role ${JSON.stringify(me)} lacks (CREATEROLE is not enough; server: ` +
+        `${errorMessage(error)}); run ${grants.join('; ')} and apply again`,
+      `${grants.join('; ')} (or make the connecting role a member of every role Tenure manages)`,
     );
   }
 
