@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -363,6 +363,45 @@ describe('PostgreSQL connector', () => {
     const options = (c as unknown as { pool: { options: { connectionString: string } } }).pool.options;
     assert.equal(new URL(options.connectionString).password, encodeURIComponent('p@ss:word/1'));
     void c.close();
+  });
+
+  it('passes sslmode and sslrootcert to the driver, reading the CA from the policy folder', async () => {
+    const policyDir = join(dir, `policy-${RUN}`);
+    await mkdir(join(policyDir, 'certs'), { recursive: true });
+    await writeFile(join(policyDir, 'certs', 'ca.pem'), 'THE CA');
+    assert.notEqual(process.cwd(), policyDir);
+    const ssl = (connection: Record<string, unknown>) => {
+      const c = createPostgresConnector(definition({ host: '127.0.0.1', ...connection }), { baseDir: policyDir });
+      const options = (c as unknown as { pool: { options: { ssl?: unknown } } }).pool.options;
+      void c.close();
+      return options.ssl as { ca?: string; rejectUnauthorized?: boolean; checkServerIdentity?: unknown } | boolean;
+    };
+    assert.equal(ssl({}), undefined);
+    assert.equal(ssl({ sslmode: 'disable' }), false);
+    assert.deepEqual(ssl({ sslmode: 'require' }), { rejectUnauthorized: false });
+    const full = ssl({ sslrootcert: 'certs/ca.pem' }); // verify-full by default
+    assert.deepEqual(full, { ca: 'THE CA' });
+    assert.deepEqual(ssl({ sslmode: 'verify-full', sslrootcert: join(policyDir, 'certs', 'ca.pem') }), {
+      ca: 'THE CA',
+    });
+    for (const sslmode of ['verify-ca', 'require']) {
+      const caOnly = ssl({ sslmode, sslrootcert: 'certs/ca.pem' });
+      assert.ok(
+        typeof caOnly === 'object' && caOnly.ca === 'THE CA' && typeof caOnly.checkServerIdentity === 'function',
+      );
+      assert.equal(caOnly.rejectUnauthorized, undefined, sslmode); // verified against the CA
+    }
+    const missing = createPostgresConnector(definition({ url: server.url, sslrootcert: 'certs/none.pem' }), {
+      baseDir: policyDir,
+    });
+    connectors.push(missing);
+    await assert.rejects(
+      missing.listAccounts(),
+      (e) =>
+        isCode('invalid_input')(e) &&
+        (e as Error).message.includes(join(policyDir, 'certs', 'none.pem')) &&
+        /ENOENT/.test((e as Error).message),
+    );
   });
 
   it('computes SCRAM verifiers as PostgreSQL does', () => {

@@ -1,4 +1,5 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import pg from 'pg';
@@ -7,7 +8,7 @@ import type { TargetDefinition } from '../../model/policy.js';
 import { ConnectorError, type AccountSpec, type Connector, type ConnectorCapabilities } from '../connector.js';
 import { settingsOrThrow } from '../connector-kind.js';
 import { resolveSecret, type ConnectorContext } from '../secrets.js';
-import { postgresSettings, type PostgresSettings } from './postgres-settings.js';
+import { postgresSettings, type PostgresSettings, type SslMode } from './postgres-settings.js';
 import { identifierProblem, quoteIdent, quoteLiteral } from './quote.js';
 
 export { identifierProblem, quoteIdent, quoteLiteral, MAX_IDENTIFIER_BYTES } from './quote.js';
@@ -46,7 +47,7 @@ interface RoleRow {
  *
  * connection: `url` or `host`/`port`/`database`/`user`, `password` (a secret reference, overrides one in the url),
  * `terminate_sessions_on_disable` (default false), `on_delete` ('drop_owned' default | 'reassign' with `reassign_to`),
- * `secret_sink` (`{ file: PATH }`), `statement_timeout_ms` (default 30000; the client gives up on a query that has no
+ * `secret_sink` (`{ file: PATH }`), `sslmode` and `sslrootcert` (a CA file, relative to the policy's folder), `statement_timeout_ms` (default 30000; the client gives up on a query that has no
  * answer a second after it), `connect_timeout_ms` (default 10000).
  */
 export function createPostgresConnector(target: TargetDefinition, context: ConnectorContext): Connector {
@@ -99,7 +100,40 @@ function poolConfig(target: string, s: PostgresSettings, context: ConnectorConte
   // own ends the wait. It is a little longer, so that the server's cancellation (57014) arrives first when it can.
   if (timeout > 0) pool.query_timeout = timeout + 1_000;
   pool.connectionTimeoutMillis = s.connect_timeout_ms;
+  const ssl = tlsOptions(target, s, context);
+  if (ssl !== undefined) pool.ssl = ssl;
   return pool;
+}
+
+/**
+ * The driver's TLS options from `sslmode` and `sslrootcert`, with libpq's meanings: `require` encrypts without checking
+ * the certificate (unless a CA is given: then as `verify-ca`); `verify-ca` checks that a trusted CA signed it;
+ * `verify-full` also checks the host name. Without `sslrootcert` the trusted CAs are Node's. `sslrootcert` alone means
+ * `verify-full`. The CA file is read now, from the policy file's folder when the path is relative.
+ */
+function tlsOptions(target: string, s: PostgresSettings, context: ConnectorContext): pg.PoolConfig['ssl'] {
+  if (s.sslmode === undefined && s.sslrootcert === undefined) return undefined;
+  const mode: SslMode = s.sslmode ?? 'verify-full';
+  if (mode === 'disable') return false;
+  const ca = s.sslrootcert === undefined ? undefined : readCa(target, resolve(context.baseDir, s.sslrootcert));
+  const skipHostName = { checkServerIdentity: (): undefined => undefined };
+  if (mode === 'require') return ca === undefined ? { rejectUnauthorized: false } : { ca, ...skipHostName };
+  if (mode === 'verify-ca') return ca === undefined ? { ...skipHostName } : { ca, ...skipHostName };
+  return ca === undefined ? {} : { ca };
+}
+
+function readCa(target: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConnectorError(
+      target,
+      'invalid_input',
+      `target "${target}": connection.sslrootcert ${path} cannot be read (${code})`,
+      "a relative sslrootcert is read from the policy file's folder",
+    );
+  }
 }
 
 class PostgresConnector implements Connector {
@@ -623,6 +657,20 @@ function errorMessage(e: unknown): string {
   return typeof message === 'string' ? message : String(e);
 }
 
+/** Node's codes for a server certificate that failed verification (not retried: a setting or the certificate is wrong). */
+const TLS_TRUST_ERRORS = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_REVOKED',
+]);
+
 const CONNECTION_ERRNOS = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -645,6 +693,12 @@ export function mapError(target: string, e: unknown, subject?: string): Connecto
     new ConnectorError(target, c, `target "${target}": ${about}${message}`, hint);
 
   if (CONNECTION_ERRNOS.has(code)) return make('unreachable', 'is the server running and reachable?');
+  if (TLS_TRUST_ERRORS.has(code) || code.startsWith('ERR_TLS_CERT')) {
+    return make(
+      'permission_denied',
+      "the server's certificate is not trusted: check connection.sslrootcert and sslmode",
+    );
+  }
   switch (code) {
     case '42710': // duplicate_object
     case '23505': // unique_violation (two CREATE ROLE racing)
