@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -402,6 +403,128 @@ describe('PostgreSQL connector', () => {
         (e as Error).message.includes(join(policyDir, 'certs', 'none.pem')) &&
         /ENOENT/.test((e as Error).message),
     );
+  });
+
+  it('connects over TLS with sslmode and a CA from the policy folder, and refuses a server it cannot trust', async (t) => {
+    if (server.dataDir === '') return t.skip('an external server: its TLS cannot be set up here');
+    const openssl = (args: string[], cwd: string) => {
+      const r = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
+      if (r.error !== undefined || r.status !== 0) throw new Error(`openssl ${args[0]}: ${r.stderr}`);
+    };
+    if (spawnSync('openssl', ['version']).status !== 0) return t.skip('openssl is not installed');
+    const policyDir = join(dir, `tls-${RUN}`);
+    await mkdir(join(policyDir, 'certs'), { recursive: true });
+    const certs = join(policyDir, 'certs');
+    for (const ca of ['ca', 'other-ca']) {
+      openssl(
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          `${ca}.key`,
+          '-out',
+          `${ca}.pem`,
+          '-days',
+          '2',
+          '-subj',
+          `/CN=Tenure test ${ca}`,
+        ],
+        certs,
+      );
+    }
+    await writeFile(join(certs, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+    openssl(
+      ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1'],
+      certs,
+    );
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        'server.csr',
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        'server.crt',
+        '-days',
+        '2',
+        '-extfile',
+        'san.ext',
+      ],
+      certs,
+    );
+    // The server reads its certificate and key from its own folder, owned by the user it runs as.
+    const owner = await stat(server.dataDir);
+    for (const file of ['server.crt', 'server.key']) {
+      const to = join(server.dataDir, `tenure-test-${file}`);
+      await writeFile(to, await readFile(join(certs, file)), { mode: 0o600 });
+      if (process.getuid?.() === 0) await chown(to, owner.uid, owner.gid);
+    }
+    await admin.query(
+      `ALTER SYSTEM SET ssl_cert_file = ${quoteLiteral(join(server.dataDir, 'tenure-test-server.crt'))}`,
+    );
+    await admin.query(
+      `ALTER SYSTEM SET ssl_key_file = ${quoteLiteral(join(server.dataDir, 'tenure-test-server.key'))}`,
+    );
+    await admin.query('ALTER SYSTEM SET ssl = on');
+    await admin.query('SELECT pg_reload_conf()');
+    const { host, port } = connectionOf(server.url);
+    // The reload is asynchronous: wait (bounded) until the server speaks TLS.
+    for (let tries = 0; ; tries++) {
+      const probe = new pg.Client({
+        host,
+        port,
+        user: 'postgres',
+        database: 'postgres',
+        ssl: { rejectUnauthorized: false },
+      });
+      probe.on('error', () => undefined);
+      try {
+        await probe.connect();
+        await probe.end();
+        break;
+      } catch (e) {
+        await probe.end().catch(() => undefined);
+        if (tries > 300) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const open = (connection: Record<string, unknown>) => {
+      const c = createPostgresConnector(
+        definition({ host, port, database: 'postgres', user: 'postgres', ...connection }),
+        {
+          baseDir: policyDir,
+        },
+      );
+      connectors.push(c);
+      return c;
+    };
+    const tlsSessions = async () =>
+      (
+        await admin.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+            WHERE s.ssl AND a.application_name = 'tenure'`,
+        )
+      ).rows[0]!.n;
+    const before = await tlsSessions();
+    const trusted = open({ sslmode: 'verify-full', sslrootcert: 'certs/ca.pem' });
+    assert.ok(Array.isArray(await trusted.listAccounts()));
+    assert.ok((await tlsSessions()) > before, 'the connection is encrypted');
+    assert.ok(Array.isArray(await open({ sslrootcert: 'certs/ca.pem', sslmode: 'verify-ca' }).listAccounts()));
+    assert.ok(Array.isArray(await open({ sslmode: 'require' }).listAccounts()));
+    const untrusted = (e: unknown) =>
+      isCode('permission_denied')(e) &&
+      !(e as ConnectorError).retryable &&
+      /not trusted/.test((e as ConnectorError).hint ?? '');
+    await assert.rejects(open({ sslmode: 'verify-full' }).listAccounts(), untrusted); // Node's CAs do not know ours
+    await assert.rejects(open({ sslmode: 'verify-ca', sslrootcert: 'certs/other-ca.pem' }).listAccounts(), untrusted);
   });
 
   it('computes SCRAM verifiers as PostgreSQL does', () => {
