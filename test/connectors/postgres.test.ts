@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -365,6 +366,167 @@ describe('PostgreSQL connector', () => {
     void c.close();
   });
 
+  it('passes sslmode and sslrootcert to the driver, reading the CA from the policy folder', async () => {
+    const policyDir = join(dir, `policy-${RUN}`);
+    await mkdir(join(policyDir, 'certs'), { recursive: true });
+    await writeFile(join(policyDir, 'certs', 'ca.pem'), 'THE CA');
+    assert.notEqual(process.cwd(), policyDir);
+    const ssl = (connection: Record<string, unknown>) => {
+      const c = createPostgresConnector(definition({ host: '127.0.0.1', ...connection }), { baseDir: policyDir });
+      const options = (c as unknown as { pool: { options: { ssl?: unknown } } }).pool.options;
+      void c.close();
+      return options.ssl as { ca?: string; rejectUnauthorized?: boolean; checkServerIdentity?: unknown } | boolean;
+    };
+    assert.equal(ssl({}), undefined);
+    assert.equal(ssl({ sslmode: 'disable' }), false);
+    assert.deepEqual(ssl({ sslmode: 'require' }), { rejectUnauthorized: false });
+    const full = ssl({ sslrootcert: 'certs/ca.pem' }); // verify-full by default
+    assert.deepEqual(full, { ca: 'THE CA' });
+    assert.deepEqual(ssl({ sslmode: 'verify-full', sslrootcert: join(policyDir, 'certs', 'ca.pem') }), {
+      ca: 'THE CA',
+    });
+    for (const sslmode of ['verify-ca', 'require']) {
+      const caOnly = ssl({ sslmode, sslrootcert: 'certs/ca.pem' });
+      assert.ok(
+        typeof caOnly === 'object' && caOnly.ca === 'THE CA' && typeof caOnly.checkServerIdentity === 'function',
+      );
+      assert.equal(caOnly.rejectUnauthorized, undefined, sslmode); // verified against the CA
+    }
+    const missing = createPostgresConnector(definition({ url: server.url, sslrootcert: 'certs/none.pem' }), {
+      baseDir: policyDir,
+    });
+    connectors.push(missing);
+    await assert.rejects(
+      missing.listAccounts(),
+      (e) =>
+        isCode('invalid_input')(e) &&
+        (e as Error).message.includes(join(policyDir, 'certs', 'none.pem')) &&
+        /ENOENT/.test((e as Error).message),
+    );
+  });
+
+  it('connects over TLS with sslmode and a CA from the policy folder, and refuses a server it cannot trust', async (t) => {
+    if (server.dataDir === '') return t.skip('an external server: its TLS cannot be set up here');
+    const openssl = (args: string[], cwd: string) => {
+      const r = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
+      if (r.error !== undefined || r.status !== 0) throw new Error(`openssl ${args[0]}: ${r.stderr}`);
+    };
+    if (spawnSync('openssl', ['version']).status !== 0) return t.skip('openssl is not installed');
+    const policyDir = join(dir, `tls-${RUN}`);
+    await mkdir(join(policyDir, 'certs'), { recursive: true });
+    const certs = join(policyDir, 'certs');
+    for (const ca of ['ca', 'other-ca']) {
+      openssl(
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          `${ca}.key`,
+          '-out',
+          `${ca}.pem`,
+          '-days',
+          '2',
+          '-subj',
+          `/CN=Tenure test ${ca}`,
+        ],
+        certs,
+      );
+    }
+    await writeFile(join(certs, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+    openssl(
+      ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1'],
+      certs,
+    );
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        'server.csr',
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        'server.crt',
+        '-days',
+        '2',
+        '-extfile',
+        'san.ext',
+      ],
+      certs,
+    );
+    // The server reads its certificate and key from its own folder, owned by the user it runs as.
+    const owner = await stat(server.dataDir);
+    for (const file of ['server.crt', 'server.key']) {
+      const to = join(server.dataDir, `tenure-test-${file}`);
+      await writeFile(to, await readFile(join(certs, file)), { mode: 0o600 });
+      if (process.getuid?.() === 0) await chown(to, owner.uid, owner.gid);
+    }
+    await admin.query(
+      `ALTER SYSTEM SET ssl_cert_file = ${quoteLiteral(join(server.dataDir, 'tenure-test-server.crt'))}`,
+    );
+    await admin.query(
+      `ALTER SYSTEM SET ssl_key_file = ${quoteLiteral(join(server.dataDir, 'tenure-test-server.key'))}`,
+    );
+    await admin.query('ALTER SYSTEM SET ssl = on');
+    await admin.query('SELECT pg_reload_conf()');
+    const { host, port } = connectionOf(server.url);
+    // The reload is asynchronous: wait (bounded) until the server speaks TLS.
+    for (let tries = 0; ; tries++) {
+      const probe = new pg.Client({
+        host,
+        port,
+        user: 'postgres',
+        database: 'postgres',
+        ssl: { rejectUnauthorized: false },
+      });
+      probe.on('error', () => undefined);
+      try {
+        await probe.connect();
+        await probe.end();
+        break;
+      } catch (e) {
+        await probe.end().catch(() => undefined);
+        if (tries > 300) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const open = (connection: Record<string, unknown>) => {
+      const c = createPostgresConnector(
+        definition({ host, port, database: 'postgres', user: 'postgres', ...connection }),
+        {
+          baseDir: policyDir,
+        },
+      );
+      connectors.push(c);
+      return c;
+    };
+    const tlsSessions = async () =>
+      (
+        await admin.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+            WHERE s.ssl AND a.application_name = 'tenure'`,
+        )
+      ).rows[0]!.n;
+    const before = await tlsSessions();
+    const trusted = open({ sslmode: 'verify-full', sslrootcert: 'certs/ca.pem' });
+    assert.ok(Array.isArray(await trusted.listAccounts()));
+    assert.ok((await tlsSessions()) > before, 'the connection is encrypted');
+    assert.ok(Array.isArray(await open({ sslrootcert: 'certs/ca.pem', sslmode: 'verify-ca' }).listAccounts()));
+    assert.ok(Array.isArray(await open({ sslmode: 'require' }).listAccounts()));
+    const untrusted = (e: unknown) =>
+      isCode('permission_denied')(e) &&
+      !(e as ConnectorError).retryable &&
+      /not trusted/.test((e as ConnectorError).hint ?? '');
+    await assert.rejects(open({ sslmode: 'verify-full' }).listAccounts(), untrusted); // Node's CAs do not know ours
+    await assert.rejects(open({ sslmode: 'verify-ca', sslrootcert: 'certs/other-ca.pem' }).listAccounts(), untrusted);
+  });
+
   it('computes SCRAM verifiers as PostgreSQL does', () => {
     // RFC 7677's example: password "pencil", salt W22ZaJ0SNY7soEsUEjb6gQ==, 4096 iterations.
     const v = scramVerifier('pencil', Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64'));
@@ -403,6 +565,143 @@ describe('PostgreSQL connector', () => {
       await kept.end();
       await ended.end().catch(() => undefined);
     }
+  });
+
+  /** A CREATEROLE-only login role for Tenure to connect as (no superuser, no pg_signal_backend), and its target. */
+  async function tenureRole(label: string, connection: Record<string, unknown> = {}) {
+    const user = unique(label);
+    const password = randomBytes(12).toString('hex');
+    await admin.query(`CREATE ROLE ${quoteIdent(user)} LOGIN CREATEROLE PASSWORD ${quoteLiteral(password)}`);
+    roles.push(user);
+    const url = await createDatabase(server);
+    databases.push(connectionOf(url).database);
+    const { host, port, database } = connectionOf(url);
+    const connector = createPostgresConnector(
+      definition({ host, port, database, user, password: { env: 'PG_TENURE_PASSWORD' }, ...connection }),
+      { baseDir: dir, env: { PG_TENURE_PASSWORD: password } },
+    );
+    connectors.push(connector);
+    return { user, password, url, connector };
+  }
+
+  it('fails a disable whose sessions it may not end, and reads the account as enabled until they end', async () => {
+    const sinkFile = `signal-${RUN}.tsv`;
+    const tenure = await tenureRole('nosignal', {
+      terminate_sessions_on_disable: true,
+      secret_sink: { file: sinkFile },
+    });
+    const name = unique('stays');
+    await tenure.connector.createAccount(spec(name));
+    await tenure.connector.rotateCredential(name);
+    const password = (await readFile(join(dir, sinkFile), 'utf8')).trimEnd().split('\t')[1]!;
+    const session = await loginAs(tenure.url, name, password);
+    try {
+      await assert.rejects(tenure.connector.disableAccount(name), (e) => {
+        assert.ok(e instanceof ConnectorError);
+        assert.equal(e.code, 'permission_denied');
+        assert.equal(e.retryable, false);
+        assert.match(e.message, /lacks the privileges of pg_signal_backend/);
+        assert.match(e.message, /its 1 open session\(s\) go on/);
+        assert.match(e.message, new RegExp(`GRANT pg_signal_backend TO "${tenure.user}"`));
+        assert.equal(e.hint?.startsWith(`GRANT pg_signal_backend TO "${tenure.user}"`), true);
+        return true;
+      });
+      await session.query('SELECT 1'); // the session goes on
+      if (passwordAuth) await assert.rejects(loginAs(tenure.url, name, password), { code: '28000' }); // NOLOGIN holds
+      // What the next plan reads: still enabled, so it disables again instead of seeing nothing to do.
+      assert.equal((await tenure.connector.readAccount(name))?.enabled, true);
+      assert.equal((await tenure.connector.listAccounts()).find((a) => a.name === name)?.enabled, true);
+      await assert.rejects(tenure.connector.disableAccount(name), isCode('permission_denied'));
+
+      // With the grant the hint names, the same disable succeeds and the account reads as disabled.
+      await admin.query(`GRANT pg_signal_backend TO ${quoteIdent(tenure.user)}`);
+      await tenure.connector.disableAccount(name);
+      await assert.rejects(session.query('SELECT 1'));
+      assert.equal((await tenure.connector.readAccount(name))?.enabled, false);
+    } finally {
+      await session.end().catch(() => undefined);
+    }
+  });
+
+  it('reads a NOLOGIN role with open sessions as disabled when sessions are not to be ended', async () => {
+    const sinkFile = `keep-${RUN}.tsv`;
+    const tenure = await tenureRole('keepsess', { secret_sink: { file: sinkFile } });
+    const name = unique('kept');
+    await tenure.connector.createAccount(spec(name));
+    await tenure.connector.rotateCredential(name);
+    const password = (await readFile(join(dir, sinkFile), 'utf8')).trimEnd().split('\t')[1]!;
+    const session = await loginAs(tenure.url, name, password);
+    try {
+      await tenure.connector.disableAccount(name);
+      await session.query('SELECT 1');
+      assert.equal((await tenure.connector.readAccount(name))?.enabled, false);
+    } finally {
+      await session.end();
+    }
+  });
+
+  it('says which membership a CREATEROLE-only role lacks to delete, and the grant it names makes the delete work', async () => {
+    const keeper = unique('archive');
+    await admin.query(`CREATE ROLE ${quoteIdent(keeper)} NOLOGIN`);
+    roles.push(keeper);
+    const drop = await tenureRole('createrole');
+    const reassign = await tenureRole('createrole_r', { on_delete: 'reassign', reassign_to: keeper });
+    const [a, b] = [unique('leaver_a'), unique('leaver_b')];
+    await drop.connector.createAccount(spec(a));
+    await reassign.connector.createAccount(spec(b));
+    // Everything but the delete works with CREATEROLE alone (docs/connectors.md, Privileges).
+    const group = unique('grp');
+    await admin.query(`CREATE ROLE ${quoteIdent(group)} NOLOGIN`);
+    roles.push(group);
+    await drop.connector.updateAccount(a, { displayName: 'Leaver A' });
+    await drop.connector.addMembership(a, `${TARGET}:role/${group}`);
+    await drop.connector.disableAccount(a);
+    await drop.connector.enableAccount(a);
+    await drop.connector.removeMembership(a, `${TARGET}:role/${group}`);
+    await drop.connector.addMembership(a, `${TARGET}:role/${group}`);
+    assert.deepEqual(
+      (await drop.connector.listAccounts()).find((x) => x.name === a),
+      { ...(await drop.connector.readAccount(a))!, enabled: true, entitlements: [`${TARGET}:role/${group}`] },
+    );
+    const refusal = (statement: string, missing: readonly string[], me: string) => (e: unknown) => {
+      assert.ok(e instanceof ConnectorError);
+      assert.equal(e.code, 'permission_denied');
+      assert.equal(e.retryable, false);
+      const of = missing.map((r) => `role "${r}"`).join(' and of ');
+      assert.match(
+        e.message,
+        new RegExp(
+          `was not deleted: ${statement} needs the privileges of ${of}, which the connecting role "${me}" lacks`,
+        ),
+      );
+      const grants = missing.map((r) => `GRANT "${r}" TO "${me}"`).join('; ');
+      assert.ok(e.message.includes(`run ${grants} and apply again`), e.message);
+      assert.ok(e.hint?.startsWith(grants), e.hint);
+      return true;
+    };
+    await assert.rejects(drop.connector.deleteAccount(a), refusal('DROP OWNED', [a], drop.user));
+    await assert.rejects(reassign.connector.deleteAccount(b), refusal('REASSIGN OWNED', [b, keeper], reassign.user));
+    assert.ok(await drop.connector.readAccount(a), 'the account is still there');
+
+    // The grants the messages name, run by the CREATEROLE-only roles themselves (PostgreSQL 15 lets them).
+    for (const [who, grants] of [
+      [drop, [a]],
+      [reassign, [b]],
+    ] as const) {
+      const client = await loginAs(who.url, who.user, who.password);
+      try {
+        for (const r of grants) await client.query(`GRANT ${quoteIdent(r)} TO ${quoteIdent(who.user)}`);
+      } finally {
+        await client.end();
+      }
+    }
+    await drop.connector.deleteAccount(a);
+    assert.equal(await roleExists(a), false);
+    // Still one missing for REASSIGN OWNED: only that one is named.
+    await assert.rejects(reassign.connector.deleteAccount(b), refusal('REASSIGN OWNED', [keeper], reassign.user));
+    await admin.query(`GRANT ${quoteIdent(keeper)} TO ${quoteIdent(reassign.user)}`);
+    await reassign.connector.deleteAccount(b);
+    assert.equal(await roleExists(b), false);
   });
 
   it("deletes with on_delete 'reassign': objects go to reassign_to; 'drop_owned' drops them", async () => {

@@ -1,4 +1,5 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import pg from 'pg';
@@ -7,7 +8,7 @@ import type { TargetDefinition } from '../../model/policy.js';
 import { ConnectorError, type AccountSpec, type Connector, type ConnectorCapabilities } from '../connector.js';
 import { settingsOrThrow } from '../connector-kind.js';
 import { resolveSecret, type ConnectorContext } from '../secrets.js';
-import { postgresSettings, type PostgresSettings } from './postgres-settings.js';
+import { postgresSettings, type PostgresSettings, type SslMode } from './postgres-settings.js';
 import { identifierProblem, quoteIdent, quoteLiteral } from './quote.js';
 
 export { identifierProblem, quoteIdent, quoteLiteral, MAX_IDENTIFIER_BYTES } from './quote.js';
@@ -46,7 +47,7 @@ interface RoleRow {
  *
  * connection: `url` or `host`/`port`/`database`/`user`, `password` (a secret reference, overrides one in the url),
  * `terminate_sessions_on_disable` (default false), `on_delete` ('drop_owned' default | 'reassign' with `reassign_to`),
- * `secret_sink` (`{ file: PATH }`), `statement_timeout_ms` (default 30000; the client gives up on a query that has no
+ * `secret_sink` (`{ file: PATH }`), `sslmode` and `sslrootcert` (a CA file, relative to the policy's folder), `statement_timeout_ms` (default 30000; the client gives up on a query that has no
  * answer a second after it), `connect_timeout_ms` (default 10000).
  */
 export function createPostgresConnector(target: TargetDefinition, context: ConnectorContext): Connector {
@@ -99,7 +100,40 @@ function poolConfig(target: string, s: PostgresSettings, context: ConnectorConte
   // own ends the wait. It is a little longer, so that the server's cancellation (57014) arrives first when it can.
   if (timeout > 0) pool.query_timeout = timeout + 1_000;
   pool.connectionTimeoutMillis = s.connect_timeout_ms;
+  const ssl = tlsOptions(target, s, context);
+  if (ssl !== undefined) pool.ssl = ssl;
   return pool;
+}
+
+/**
+ * The driver's TLS options from `sslmode` and `sslrootcert`, with libpq's meanings: `require` encrypts without checking
+ * the certificate (unless a CA is given: then as `verify-ca`); `verify-ca` checks that a trusted CA signed it;
+ * `verify-full` also checks the host name. Without `sslrootcert` the trusted CAs are Node's. `sslrootcert` alone means
+ * `verify-full`. The CA file is read now, from the policy file's folder when the path is relative.
+ */
+function tlsOptions(target: string, s: PostgresSettings, context: ConnectorContext): pg.PoolConfig['ssl'] {
+  if (s.sslmode === undefined && s.sslrootcert === undefined) return undefined;
+  const mode: SslMode = s.sslmode ?? 'verify-full';
+  if (mode === 'disable') return false;
+  const ca = s.sslrootcert === undefined ? undefined : readCa(target, resolve(context.baseDir, s.sslrootcert));
+  const skipHostName = { checkServerIdentity: (): undefined => undefined };
+  if (mode === 'require') return ca === undefined ? { rejectUnauthorized: false } : { ca, ...skipHostName };
+  if (mode === 'verify-ca') return ca === undefined ? { ...skipHostName } : { ca, ...skipHostName };
+  return ca === undefined ? {} : { ca };
+}
+
+function readCa(target: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConnectorError(
+      target,
+      'invalid_input',
+      `target "${target}": connection.sslrootcert ${path} cannot be read (${code})`,
+      "a relative sslrootcert is read from the policy file's folder",
+    );
+  }
 }
 
 class PostgresConnector implements Connector {
@@ -165,7 +199,10 @@ class PostgresConnector implements Connector {
       list.push(m.grp);
       byMember.set(m.member, list);
     }
-    return managed.map(({ row, comment }) => this.toAccount(row, comment, byMember.get(row.rolname) ?? []));
+    const live = await this.liveDisabled(managed.map((m) => m.row));
+    return managed.map(({ row, comment }) =>
+      this.toAccount(row, comment, byMember.get(row.rolname) ?? [], live.has(row.rolname)),
+    );
   }
 
   async readAccount(name: string): Promise<Account | undefined> {
@@ -173,7 +210,17 @@ class PostgresConnector implements Connector {
     const row = await this.role(name);
     const comment = row && parseComment(row.description);
     if (!row || !comment) return undefined;
-    return this.toAccount(row, comment, await this.groupsOf(name));
+    const live = await this.liveDisabled([row]);
+    return this.toAccount(row, comment, await this.groupsOf(name), live.has(name));
+  }
+
+  /**
+   * With terminate_sessions_on_disable, disabled means "cannot log in and has no open session": the NOLOGIN roles
+   * that still have sessions (a disable whose termination was refused) are read as enabled.
+   */
+  private liveDisabled(rows: readonly RoleRow[]): Promise<ReadonlySet<string>> {
+    if (!this.settings.terminateSessionsOnDisable) return Promise.resolve(new Set());
+    return this.withSessions(rows.filter((r) => !r.rolcanlogin).map((r) => r.rolname));
   }
 
   async listMembers(entitlement: string): Promise<readonly string[]> {
@@ -220,17 +267,76 @@ class PostgresConnector implements Connector {
     await this.execute(`COMMENT ON ROLE ${quoteIdent(name)} IS ${quoteLiteral(renderComment(next))}`, name);
   }
 
+  /**
+   * NOLOGIN first, so that no new session can begin; then, with terminate_sessions_on_disable, the open sessions are
+   * ended. When they cannot be (the connecting role may not signal them), the disable fails with permission_denied
+   * and the role stays NOLOGIN: reads go on reporting the account as enabled while it has open sessions, so the next
+   * plan disables it again rather than calling it done.
+   */
   async disableAccount(name: string): Promise<void> {
     await this.managed(name);
     await this.execute(`ALTER ROLE ${quoteIdent(name)} NOLOGIN`, name);
-    if (this.settings.terminateSessionsOnDisable) {
-      await this.query(
-        `SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity
+    if (this.settings.terminateSessionsOnDisable) await this.endSessions(name);
+  }
+
+  /** Ends the role's open sessions, waiting for each to exit; fails while any is left. */
+  private async endSessions(name: string): Promise<void> {
+    try {
+      await this.pool.query(
+        `SELECT pg_catalog.pg_terminate_backend(pid, $2) FROM pg_catalog.pg_stat_activity
           WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid()`,
-        [name],
-        name,
+        [name, TERMINATE_WAIT_MS],
+      );
+    } catch (e) {
+      if (sqlState(e) !== '42501') throw mapError(this.target, e, `account ${JSON.stringify(name)}`);
+      const me = await this.connectingRole();
+      const left = await this.sessionCount(name);
+      throw new ConnectorError(
+        this.target,
+        'permission_denied',
+        `target "${this.target}": account ${JSON.stringify(name)} can no longer log in (NOLOGIN), but its ${left} ` +
+          `open session(s) go on: the connecting role ${JSON.stringify(me)} lacks the privileges of pg_signal_backend ` +
+          `to end them (server: ${errorMessage(e)}); run GRANT pg_signal_backend TO ${quoteIdent(me)} and apply again`,
+        `GRANT pg_signal_backend TO ${quoteIdent(me)}; until then the account reads as enabled while its sessions last`,
       );
     }
+    const left = await this.sessionCount(name);
+    if (left > 0) {
+      throw new ConnectorError(
+        this.target,
+        'timeout',
+        `target "${this.target}": account ${JSON.stringify(name)} can no longer log in (NOLOGIN), but ${left} of its ` +
+          `sessions did not end within ${TERMINATE_WAIT_MS / 1000} s of being told to`,
+      );
+    }
+  }
+
+  /** The role's open sessions, other than ours. */
+  private async sessionCount(name: string): Promise<number> {
+    const rows = await this.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_catalog.pg_stat_activity
+        WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid()`,
+      [name],
+      `account ${JSON.stringify(name)}`,
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  /** Of the given NOLOGIN roles, those with open sessions (other than ours). */
+  private async withSessions(names: readonly string[]): Promise<ReadonlySet<string>> {
+    if (names.length === 0) return new Set();
+    const rows = await this.query<{ usename: string }>(
+      `SELECT DISTINCT usename FROM pg_catalog.pg_stat_activity
+        WHERE usename = ANY($1::text[]) AND pid <> pg_catalog.pg_backend_pid()`,
+      [names],
+    );
+    return new Set(rows.map((r) => r.usename));
+  }
+
+  /** The role Tenure connects as (for messages that say what to grant it). */
+  private async connectingRole(): Promise<string> {
+    const rows = await this.query<{ me: string }>('SELECT current_user AS me', []);
+    return rows[0]?.me ?? 'tenure';
   }
 
   async enableAccount(name: string): Promise<void> {
@@ -241,15 +347,63 @@ class PostgresConnector implements Connector {
   async deleteAccount(name: string): Promise<void> {
     await this.managed(name);
     const role = quoteIdent(name);
-    await this.transaction(
-      async (client) => {
-        if (this.settings.onDelete === 'reassign' && this.settings.reassignTo !== undefined) {
-          await client.query(`REASSIGN OWNED BY ${role} TO ${quoteIdent(this.settings.reassignTo)}`);
-        }
-        await client.query(`DROP OWNED BY ${role}`);
-        await client.query(`DROP ROLE ${role}`);
-      },
-      `account ${JSON.stringify(name)}`,
+    const reassignTo = this.settings.onDelete === 'reassign' ? this.settings.reassignTo : undefined;
+    // REASSIGN OWNED and DROP OWNED need the privileges of the roles they name (PostgreSQL 15: membership; CREATEROLE
+    // is not enough): a refusal is explained by the membership that is missing, found out after the fact.
+    let refused: { statement: string; error: unknown } | undefined;
+    const owned = async (client: pg.PoolClient, statement: string, sql: string): Promise<void> => {
+      try {
+        await client.query(sql);
+      } catch (e) {
+        if (sqlState(e) === '42501') refused = { statement, error: e };
+        throw e;
+      }
+    };
+    try {
+      await this.transaction(
+        async (client) => {
+          if (reassignTo !== undefined) {
+            await owned(client, 'REASSIGN OWNED', `REASSIGN OWNED BY ${role} TO ${quoteIdent(reassignTo)}`);
+          }
+          await owned(client, 'DROP OWNED', `DROP OWNED BY ${role}`);
+          await client.query(`DROP ROLE ${role}`);
+        },
+        `account ${JSON.stringify(name)}`,
+      );
+    } catch (e) {
+      if (refused === undefined) throw e;
+      throw await this.ownedRefusal(name, reassignTo, refused.statement, refused.error);
+    }
+  }
+
+  /** Why REASSIGN OWNED or DROP OWNED was refused: the roles whose privileges the connecting role lacks, and the fix. */
+  private async ownedRefusal(
+    name: string,
+    reassignTo: string | undefined,
+    statement: string,
+    error: unknown,
+  ): Promise<ConnectorError> {
+    const named = statement === 'REASSIGN OWNED' && reassignTo !== undefined ? [name, reassignTo] : [name];
+    const rows = await this.query<{ me: string; version: number; missing: string[] }>(
+      `SELECT current_user AS me, current_setting('server_version_num')::int AS version,
+              ARRAY(SELECT r FROM unnest($1::text[]) AS r WHERE NOT pg_catalog.pg_has_role(r, 'USAGE')) AS missing`,
+      [named],
+    );
+    const me = rows[0]?.me ?? 'tenure';
+    const missing = rows[0]?.missing.length ? rows[0].missing : named;
+    const version = rows[0]?.version ?? 0;
+    const of = missing.map((r) => `role ${JSON.stringify(r)}`).join(' and of ');
+    const grants =
+      version >= 160000
+        ? missing.map((r) => `GRANT ${quoteIdent(r)} TO ${quoteIdent(me)} WITH INHERIT TRUE`)
+        : missing.map((r) => `GRANT ${quoteIdent(r)} TO ${quoteIdent(me)}`);
+    return new ConnectorError(
+      this.target,
+      'permission_denied',
+      `target "${this.target}": account ${JSON.stringify(name)} was not deleted: ${statement} needs the privileges of ` +
+        `${of}, which the connecting role ${JSON.stringify(me)} lacks (CREATEROLE is not enough; server: ` +
+        `${errorMessage(error)}); run ${grants.join('; ')} and apply again`,
+      `${grants.join('; ')} (or make the connecting role a member of every role Tenure manages)`,
     );
   }
 
@@ -308,12 +462,12 @@ class PostgresConnector implements Connector {
   // -------------------------------------------------------------------------------------------------------------
   // Helpers
 
-  private toAccount(row: RoleRow, comment: TenureComment, groups: readonly string[]): Account {
+  private toAccount(row: RoleRow, comment: TenureComment, groups: readonly string[], liveSessions = false): Account {
     return {
       id: row.rolname,
       name: row.rolname,
       identity: comment.identity,
-      enabled: row.rolcanlogin,
+      enabled: row.rolcanlogin || liveSessions,
       entitlements: [...groups].sort().map((g) => `${this.target}:role/${g}`),
       // The attributes kept in the role comment, read back ('' when unset) so a plan can update them.
       attributes: Object.fromEntries(KEPT_ATTRIBUTES.map((k) => [k, comment.attributes[k] ?? ''])),
@@ -490,6 +644,33 @@ async function appendSecret(target: string, path: string, role: string, password
   }
 }
 
+/** How long pg_terminate_backend waits for each ended session to exit. */
+const TERMINATE_WAIT_MS = 5_000;
+
+function sqlState(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : '';
+}
+
+function errorMessage(e: unknown): string {
+  const message = (e as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(e);
+}
+
+/** Node's codes for a server certificate that failed verification (not retried: a setting or the certificate is wrong). */
+const TLS_TRUST_ERRORS = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_REVOKED',
+]);
+
 const CONNECTION_ERRNOS = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -512,6 +693,12 @@ export function mapError(target: string, e: unknown, subject?: string): Connecto
     new ConnectorError(target, c, `target "${target}": ${about}${message}`, hint);
 
   if (CONNECTION_ERRNOS.has(code)) return make('unreachable', 'is the server running and reachable?');
+  if (TLS_TRUST_ERRORS.has(code) || code.startsWith('ERR_TLS_CERT')) {
+    return make(
+      'permission_denied',
+      "the server's certificate is not trusted: check connection.sslrootcert and sslmode",
+    );
+  }
   switch (code) {
     case '42710': // duplicate_object
     case '23505': // unique_violation (two CREATE ROLE racing)

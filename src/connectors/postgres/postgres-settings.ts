@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { flag, secretRef, text, urlPassword, wholeNumber, type SettingsProblem } from '../connector-kind.js';
 import { identifierProblem } from './quote.js';
 
+const SSL_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const;
+
 /** A `postgres` target's `connection` (docs/connectors.md), with its defaults. */
 export const postgresSettings = z
   .strictObject({
@@ -29,6 +31,10 @@ export const postgresSettings = z
       })
       .optional(),
     secret_sink: z.strictObject({ file: z.string().min(1) }, { error: 'must be { file: PATH }' }).optional(),
+    // TLS, as libpq names it. `prefer` and `allow` (fall back to no TLS) are not offered: the driver cannot fall back.
+    sslmode: z.enum(SSL_MODES, { error: "must be 'disable', 'require', 'verify-ca' or 'verify-full'" }).optional(),
+    // The CA file; a relative path is read from the policy file's folder.
+    sslrootcert: text('a file path').optional(),
   })
   .superRefine((s, ctx) => {
     if (s.url === undefined && s.host === undefined)
@@ -45,6 +51,22 @@ export const postgresSettings = z
         message: 'is not a URL',
         params: { hint: 'write postgres://user@host:port/database' },
       });
+    for (const key of ['sslmode', 'sslrootcert'] as const) {
+      if (s[key] !== undefined && s.url !== undefined && URL.canParse(s.url) && urlTlsParameter(s.url) !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `and the url's ?${urlTlsParameter(s.url) ?? ''}= both set TLS`,
+          params: { hint: `set TLS in one place: take the ssl parameters out of the url and keep connection.${key}` },
+        });
+    }
+    if (s.sslrootcert !== undefined && s.sslmode === 'disable')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sslrootcert'],
+        message: "is not used with sslmode 'disable'",
+        params: { hint: "choose sslmode 'verify-full', or remove sslrootcert" },
+      });
     if (s.on_delete === 'reassign' && s.reassign_to === undefined)
       ctx.addIssue({
         code: 'custom',
@@ -54,6 +76,15 @@ export const postgresSettings = z
       });
   });
 export type PostgresSettings = z.infer<typeof postgresSettings>;
+
+/** The TLS modes offered (libpq's names and meanings, without the fallback modes `allow` and `prefer`). */
+export type SslMode = (typeof SSL_MODES)[number];
+
+/** The TLS parameter a connection URL carries (`sslmode`, `sslrootcert`, `ssl` ...), if any. */
+export function urlTlsParameter(url: string): string | undefined {
+  const names = [...new URL(url).searchParams.keys()];
+  return names.find((n) => n === 'ssl' || n.startsWith('ssl'));
+}
 
 /** A password in the URL ends up in version control with the policy; `password` takes a secret reference. */
 export function advisePostgres(s: PostgresSettings): SettingsProblem[] {
