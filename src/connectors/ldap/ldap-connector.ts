@@ -6,6 +6,7 @@ import { ConnectorError, type AccountSpec, type Connector, type ConnectorCapabil
 import { settingsOrThrow } from '../connector-kind.js';
 import { resolveSecret, type ConnectorContext } from '../secrets.js';
 import { ldapSettings, type DisableMethod, type LdapSettings } from './ldap-settings.js';
+import { dnOf, ldapResultError, onDn } from './ldap-errors.js';
 import { escapeDnValue, escapeFilterValue, normaliseDn, normalisedParent, parseDn } from './ldap-escape.js';
 
 /**
@@ -219,7 +220,8 @@ export class LdapConnector implements Connector {
       for (const [key, value] of Object.entries(mapped)) if (value !== '') attributes[key] = value;
       if (mapped.cn === undefined && mapped.displayName) attributes.cn = mapped.displayName;
       if (spec.identity !== '') attributes.employeeNumber = spec.identity;
-      await (await this.connected()).add(this.accountDn(spec.name, this.settings.peopleBase), attributes);
+      const dn = this.accountDn(spec.name, this.settings.peopleBase);
+      await this.ldap(dn, (client) => client.add(dn, attributes));
       const created = await this.findAccount(spec.name);
       if (created === undefined) {
         throw new ConnectorError(
@@ -251,7 +253,7 @@ export class LdapConnector implements Connector {
           }),
         );
       }
-      if (changes.length > 0) await (await this.connected()).modify(entry.dn, changes);
+      if (changes.length > 0) await this.ldap(entry.dn, (client) => client.modify(entry.dn, changes));
     });
   }
 
@@ -267,25 +269,28 @@ export class LdapConnector implements Connector {
       if (disableMethod === 'strip') {
         for (const group of await this.groupsOf(entry.dn)) await this.removeMember(group.dn, entry.dn);
         const scrambled = `{CRYPT}!tenure-disabled!${randomBytes(24).toString('hex')}`;
-        const client = await this.connected();
-        await client.modify(entry.dn, [
-          new Change({
-            operation: 'replace',
-            modification: new Attribute({ type: 'userPassword', values: [scrambled] }),
-          }),
-        ]);
+        await this.ldap(entry.dn, (client) =>
+          client.modify(entry.dn, [
+            new Change({
+              operation: 'replace',
+              modification: new Attribute({ type: 'userPassword', values: [scrambled] }),
+            }),
+          ]),
+        );
       }
       if (!this.isEnabled(entry)) return;
-      await this.ignoring(20, async () =>
-        (await this.connected()).modify(entry.dn, [
-          new Change({
-            operation: 'add',
-            modification: new Attribute({
-              type: this.settings.disabledAttribute,
-              values: [this.settings.disabledValue],
+      await this.ignoring(20, () =>
+        this.ldap(entry.dn, (client) =>
+          client.modify(entry.dn, [
+            new Change({
+              operation: 'add',
+              modification: new Attribute({
+                type: this.settings.disabledAttribute,
+                values: [this.settings.disabledValue],
+              }),
             }),
-          }),
-        ]),
+          ]),
+        ),
       );
     });
   }
@@ -303,13 +308,15 @@ export class LdapConnector implements Connector {
         (v) => v.toLowerCase() === this.settings.disabledValue.toLowerCase(),
       );
       if (values.length === 0) return;
-      await this.ignoring(16, async () =>
-        (await this.connected()).modify(entry.dn, [
-          new Change({
-            operation: 'delete',
-            modification: new Attribute({ type: this.settings.disabledAttribute, values }),
-          }),
-        ]),
+      await this.ignoring(16, () =>
+        this.ldap(entry.dn, (client) =>
+          client.modify(entry.dn, [
+            new Change({
+              operation: 'delete',
+              modification: new Attribute({ type: this.settings.disabledAttribute, values }),
+            }),
+          ]),
+        ),
       );
     });
   }
@@ -319,7 +326,7 @@ export class LdapConnector implements Connector {
       const entry = await this.requireAccount(name);
       // Memberships first, so that no group names a DN that a later account of the same name would inherit.
       for (const group of await this.groupsOf(entry.dn)) await this.removeMember(group.dn, entry.dn);
-      await (await this.connected()).del(entry.dn);
+      await this.ldap(entry.dn, (client) => client.del(entry.dn));
     });
   }
 
@@ -341,10 +348,12 @@ export class LdapConnector implements Connector {
     return this.run(`add "${name}" to ${entitlement}`, async () => {
       const entry = await this.requireAccount(name);
       await this.readGroup(groupDn, entitlement);
-      await this.ignoring(20, async () =>
-        (await this.connected()).modify(groupDn, [
-          new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [entry.dn] }) }),
-        ]),
+      await this.ignoring(20, () =>
+        this.ldap(groupDn, (client) =>
+          client.modify(groupDn, [
+            new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [entry.dn] }) }),
+          ]),
+        ),
       );
     });
   }
@@ -470,27 +479,22 @@ export class LdapConnector implements Connector {
   }
 
   private async readGroup(groupDn: string, entitlement: string): Promise<Entry> {
-    const notFound = (): ConnectorError =>
-      new ConnectorError(
+    const what = `find group ${entitlement}`;
+    const { searchEntries } = await this.ldap(groupDn, (client) =>
+      client.search(groupDn, { scope: 'base', filter: '(objectClass=groupOfNames)', attributes: ['member'] }),
+    ).catch((e: unknown) => {
+      throw e instanceof ResultCodeError ? this.mapError(what, e) : e;
+    });
+    const group = searchEntries[0];
+    if (group === undefined) {
+      throw new ConnectorError(
         this.target,
         'not_found',
-        `target "${this.target}": group ${entitlement} does not exist (no groupOfNames ${groupDn})`,
-        'create the group in the directory first; Tenure does not create groups',
+        `target "${this.target}" (${this.settings.url}): cannot ${what}: ${groupDn} is not a groupOfNames`,
+        'Tenure manages groupOfNames entries under connection.groups_base; check the entitlement name',
       );
-    try {
-      const client = await this.connected();
-      const { searchEntries } = await client.search(groupDn, {
-        scope: 'base',
-        filter: '(objectClass=groupOfNames)',
-        attributes: ['member'],
-      });
-      const group = searchEntries[0];
-      if (group === undefined) throw notFound();
-      return group;
-    } catch (e) {
-      if (e instanceof ResultCodeError && e.code === 32) throw notFound();
-      throw e;
     }
+    return group;
   }
 
   private async groupsOf(accountDn: string): Promise<Entry[]> {
@@ -508,8 +512,9 @@ export class LdapConnector implements Connector {
 
   /** Removes one member; when it is the last, the group's own DN stays as a placeholder (groupOfNames needs one). */
   private async removeMember(groupDn: string, memberDn: string): Promise<void> {
-    const client = await this.connected();
-    const { searchEntries } = await client.search(groupDn, { scope: 'base', attributes: ['member'] });
+    const { searchEntries } = await this.ldap(groupDn, (client) =>
+      client.search(groupDn, { scope: 'base', attributes: ['member'] }),
+    );
     const group = searchEntries[0];
     if (group === undefined) return;
     const target = normaliseDn(memberDn);
@@ -524,7 +529,7 @@ export class LdapConnector implements Connector {
         new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [group.dn] }) }),
       );
     }
-    await this.ignoring(16, async () => (await this.connected()).modify(group.dn, changes));
+    await this.ignoring(16, () => this.ldap(group.dn, (client) => client.modify(group.dn, changes)));
   }
 
   /** Moves an account under another base, keeping its memberships (groups name the new DN). */
@@ -535,29 +540,27 @@ export class LdapConnector implements Connector {
     }
     const groups = await this.groupsOf(entry.dn);
     const newDn = this.accountDn(name, newBase);
-    await (await this.connected()).modifyDN(entry.dn, newDn);
+    await this.ldap(entry.dn, (client) => client.modifyDN(entry.dn, newDn));
     const old = normaliseDn(entry.dn);
     for (const group of groups) {
       const stale = all(group, 'member').filter((m) => this.safeNormalise(m) === old);
       if (stale.length === 0) continue;
-      await this.ignoring(20, async () =>
-        (await this.connected()).modify(group.dn, [
-          new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [newDn] }) }),
-          new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: stale }) }),
-        ]),
+      await this.ignoring(20, () =>
+        this.ldap(group.dn, (client) =>
+          client.modify(group.dn, [
+            new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [newDn] }) }),
+            new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: stale }) }),
+          ]),
+        ),
       );
     }
   }
 
   /** A paged search (RFC 2696) one level under base. */
   private async search(base: string, filter: string, attributes: string[]): Promise<Entry[]> {
-    const client = await this.connected();
-    const { searchEntries } = await client.search(base, {
-      scope: 'one',
-      filter,
-      attributes,
-      paged: { pageSize: this.settings.pageSize },
-    });
+    const { searchEntries } = await this.ldap(base, (client) =>
+      client.search(base, { scope: 'one', filter, attributes, paged: { pageSize: this.settings.pageSize } }),
+    );
     return searchEntries;
   }
 
@@ -578,12 +581,20 @@ export class LdapConnector implements Connector {
    */
   private async connected(): Promise<Client> {
     if (!this.client.isBound) {
-      this.connecting ??= this.client.bind(this.settings.bindDn, this.settings.bindPassword()).finally(() => {
+      this.connecting ??= onDn(this.settings.bindDn, () =>
+        this.client.bind(this.settings.bindDn, this.settings.bindPassword()),
+      ).finally(() => {
         this.connecting = undefined;
       });
       await this.connecting;
     }
     return this.client;
+  }
+
+  /** One LDAP call on the entry `dn`, on the connected client; a result error remembers the DN for its message. */
+  private async ldap<T>(dn: string, call: (client: Client) => Promise<T>): Promise<T> {
+    const client = await this.connected();
+    return onDn(dn, () => call(client));
   }
 
   /** Binds when needed, runs the operation, and turns every failure into a ConnectorError. */
@@ -598,29 +609,8 @@ export class LdapConnector implements Connector {
 
   private mapError(what: string, e: unknown): ConnectorError {
     if (e instanceof ConnectorError) return e;
-    const where = `target "${this.target}" (${this.settings.url}): cannot ${what}`;
-    if (e instanceof ResultCodeError) {
-      const detail = `${e.message} (LDAP result ${e.code})`;
-      const code = e.code;
-      if ([7, 8, 13, 48, 49, 50].includes(code)) {
-        return new ConnectorError(
-          this.target,
-          'permission_denied',
-          `${where}: ${detail}`,
-          code === 49 ? 'check connection.bind_dn and connection.bind_password' : undefined,
-        );
-      }
-      if (code === 68) return new ConnectorError(this.target, 'already_exists', `${where}: ${detail}`);
-      if (code === 32) return new ConnectorError(this.target, 'not_found', `${where}: ${detail}`);
-      if ([16, 17, 18, 19, 20, 21, 34, 53, 64, 65, 67, 69].includes(code)) {
-        return new ConnectorError(this.target, 'invalid_input', `${where}: ${detail}`);
-      }
-      if (code === 51 || code === 52) return new ConnectorError(this.target, 'unreachable', `${where}: ${detail}`);
-      if (code === 3) return new ConnectorError(this.target, 'timeout', `${where}: ${detail}`);
-      if (code === 11) return new ConnectorError(this.target, 'rate_limited', `${where}: ${detail}`);
-      if (code === 66) return new ConnectorError(this.target, 'conflict', `${where}: ${detail}`);
-      return new ConnectorError(this.target, 'internal', `${where}: ${detail}`);
-    }
+    const where = `target "${this.target}" (${this.settings.url})`;
+    if (e instanceof ResultCodeError) return ldapResultError(this.target, where, what, e, dnOf(e));
     const err = e as NodeJS.ErrnoException;
     const message = err instanceof Error ? err.message : String(e);
     if (
@@ -630,13 +620,13 @@ export class LdapConnector implements Connector {
       return new ConnectorError(
         this.target,
         'unreachable',
-        `${where}: ${message}`,
+        `${where}: cannot ${what}: ${message}`,
         'check connection.url and that the directory is running',
       );
     }
     if (/operation timed out/i.test(message)) {
-      return new ConnectorError(this.target, 'timeout', `${where}: ${message}`);
+      return new ConnectorError(this.target, 'timeout', `${where}: cannot ${what}: ${message}`);
     }
-    return new ConnectorError(this.target, 'internal', `${where}: ${message}`);
+    return new ConnectorError(this.target, 'internal', `${where}: cannot ${what}: ${message}`);
   }
 }
