@@ -176,6 +176,21 @@ export class LdapConnector implements Connector {
     });
   }
 
+  async listEntitlements(): Promise<readonly string[]> {
+    return this.run('list groups', async () => {
+      const groups = await this.search(this.settings.groupsBase, '(objectClass=groupOfNames)', ['1.1']);
+      return groups.flatMap((g) => this.entitlementOf(g.dn) ?? []).sort();
+    });
+  }
+
+  locateEntitlement(entitlement: string): string | undefined {
+    try {
+      return `groupOfNames ${this.groupDn(entitlement)}`;
+    } catch {
+      return undefined;
+    }
+  }
+
   async listMembers(entitlement: string): Promise<readonly string[]> {
     const groupDn = this.groupDn(entitlement);
     return this.run(`list members of ${entitlement}`, async () => {
