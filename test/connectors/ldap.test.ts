@@ -309,6 +309,15 @@ describe('LDAP errors name the result, the server text and the DN', () => {
     assert.fail('expected a failure');
   };
 
+  test('listEntitlements: the groupOfNames under groups_base, and nothing else there', async () => {
+    await asAdmin((client) =>
+      client.add(`ou=notagroup,${run.groups}`, { objectClass: ['top', 'organizationalUnit'], ou: 'notagroup' }),
+    );
+    assert.deepEqual(await connector.listEntitlements?.(), ['directory:group/a', 'directory:group/b']);
+    assert.equal(connector.locateEntitlement?.('directory:group/x'), `groupOfNames cn=x,${run.groups}`);
+    assert.equal(connector.locateEntitlement?.('directory:role/x'), undefined);
+  });
+
   test('a group that does not exist: noSuchObject on its DN, with a hint about groups_base and the name', async () => {
     const e = await failure(connector.addMembership('dana', 'directory:group/nope'));
     assert.equal(e.code, 'not_found');
