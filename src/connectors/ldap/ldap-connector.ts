@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
 import { Attribute, Change, Client, ResultCodeError, type Entry } from 'ldapts';
 import type { Account } from '../../model/actual-state.js';
 import type { TargetDefinition } from '../../model/policy.js';
@@ -26,6 +30,10 @@ export type { DisableMethod } from './ldap-settings.js';
 /** The connection settings, validated, with defaults applied; the bind password is resolved at the first bind. */
 interface LdapOptions {
   readonly url: string;
+  /** Upgrade an ldap:// connection with StartTLS (RFC 4513) before binding. */
+  readonly startTls: boolean;
+  /** The CA certificate(s) to trust instead of Node's, read at the first connection; undefined for Node's. */
+  readonly ca?: () => Buffer;
   readonly bindDn: string;
   readonly bindPassword: () => string;
   readonly peopleBase: string;
@@ -73,8 +81,11 @@ export function createLdapConnector(target: TargetDefinition, context: Connector
 
 /** An LDAP target on valid settings: nothing is connected, and no secret read, before the first operation. */
 export function ldapConnector(target: string, s: LdapSettings, context: ConnectorContext): Connector {
+  const caFile = s.ca_file === undefined ? undefined : resolve(context.baseDir, s.ca_file);
   return new LdapConnector(target, {
     url: s.url,
+    startTls: s.start_tls,
+    ...(caFile === undefined ? {} : { ca: () => readCa(target, s.ca_file!, caFile) }),
     bindDn: s.bind_dn,
     bindPassword: () =>
       resolveSecret(target, 'connection.bind_password', s.bind_password, context.baseDir, context.env),
@@ -88,6 +99,33 @@ export function ldapConnector(target: string, s: LdapSettings, context: Connecto
     timeoutMs: s.timeout_ms,
   });
 }
+
+function readCa(target: string, shown: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new ConnectorError(
+      target,
+      'invalid_input',
+      `target "${target}": connection.ca_file ${shown} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      'ca_file is relative to the policy file; it holds the PEM certificate of the authority that signed the directory certificate',
+    );
+  }
+}
+
+/** Node's certificate verification failures: the server is there, but is not the one the settings trust. */
+const CERTIFICATE_ERRORS = new Set([
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+]);
 
 /** An attribute's values as strings; attribute names are matched case-insensitively. */
 function all(entry: Entry, attribute: string): string[] {
@@ -122,7 +160,7 @@ export const LDAP_CAPABILITIES: ConnectorCapabilities = {
 export class LdapConnector implements Connector {
   readonly kind = 'ldap';
   readonly capabilities: ConnectorCapabilities = LDAP_CAPABILITIES;
-  private readonly client: Client;
+  private clientInstance: Client | undefined;
   private connecting: Promise<void> | undefined;
   private readonly accountParents: ReadonlySet<string>;
   private readonly disabledParent: string | undefined;
@@ -131,12 +169,6 @@ export class LdapConnector implements Connector {
     readonly target: string,
     private readonly settings: LdapOptions,
   ) {
-    this.client = new Client({
-      url: settings.url,
-      timeout: settings.timeoutMs,
-      connectTimeout: Math.min(settings.timeoutMs, 10_000),
-      autoRebind: true,
-    });
     this.disabledParent = settings.disabledBase === undefined ? undefined : normaliseDn(settings.disabledBase);
     this.accountParents = new Set([
       normaliseDn(settings.peopleBase),
@@ -383,7 +415,7 @@ export class LdapConnector implements Connector {
   }
 
   async close(): Promise<void> {
-    await this.client.unbind().catch(() => undefined);
+    await this.clientInstance?.unbind().catch(() => undefined);
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -596,14 +628,65 @@ export class LdapConnector implements Connector {
    */
   private async connected(): Promise<Client> {
     if (!this.client.isBound) {
-      this.connecting ??= onDn(this.settings.bindDn, () =>
-        this.client.bind(this.settings.bindDn, this.settings.bindPassword()),
-      ).finally(() => {
+      this.connecting ??= this.connectAndBind().finally(() => {
         this.connecting = undefined;
       });
       await this.connecting;
     }
     return this.client;
+  }
+
+  /**
+   * The client, made at the first operation (the CA file is read then). Node checks the server's certificate and
+   * that it names the URL's host, for ldaps:// and for StartTLS alike.
+   */
+  private get client(): Client {
+    if (this.clientInstance === undefined) {
+      const tls = this.tlsOptions();
+      this.clientInstance = new Client({
+        url: this.settings.url,
+        timeout: this.settings.timeoutMs,
+        connectTimeout: Math.min(this.settings.timeoutMs, 10_000),
+        // ldapts never replays a bind made after StartTLS on a fresh connection (it would go in clear): connected()
+        // upgrades and binds again instead.
+        autoRebind: true,
+        ...(tls.ca !== undefined && !this.settings.startTls ? { tlsOptions: tls } : {}),
+      });
+    }
+    return this.clientInstance;
+  }
+
+  private tlsOptions(): ConnectionOptions {
+    const host = new URL(this.settings.url).hostname.replace(/^\[(.*)\]$/, '$1');
+    return {
+      host,
+      ...(isIP(host) === 0 ? { servername: host } : {}),
+      ...(this.settings.ca ? { ca: this.settings.ca() } : {}),
+    };
+  }
+
+  private async connectAndBind(): Promise<void> {
+    const client = this.client;
+    if (this.settings.startTls) {
+      // A connection left upgraded but unbound (a failed bind) starts over: StartTLS cannot be asked twice.
+      if (client.isConnected) await client.unbind().catch(() => undefined);
+      try {
+        await client.startTLS(this.tlsOptions());
+      } catch (e) {
+        await client.unbind().catch(() => undefined);
+        if (e instanceof ResultCodeError) {
+          const error = this.mapError('start TLS', e);
+          throw new ConnectorError(
+            this.target,
+            error.code === 'unreachable' ? 'unreachable' : 'invalid_input',
+            error.message,
+            'the directory refused StartTLS: enable TLS on it, or use its ldaps:// URL without start_tls',
+          );
+        }
+        throw e;
+      }
+    }
+    await onDn(this.settings.bindDn, () => client.bind(this.settings.bindDn, this.settings.bindPassword()));
   }
 
   /** One LDAP call on the entry `dn`, on the connected client; a result error remembers the DN for its message. */
@@ -628,6 +711,16 @@ export class LdapConnector implements Connector {
     if (e instanceof ResultCodeError) return ldapResultError(this.target, where, what, e, dnOf(e));
     const err = e as NodeJS.ErrnoException;
     const message = err instanceof Error ? err.message : String(e);
+    if (err.code !== undefined && CERTIFICATE_ERRORS.has(err.code)) {
+      return new ConnectorError(
+        this.target,
+        'invalid_input',
+        `${where}: cannot ${what}: the directory's TLS certificate was refused: ${message} (${err.code})`,
+        err.code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+          ? "the certificate does not name the URL's host: use the host name it was issued for in connection.url"
+          : 'set connection.ca_file to the PEM certificate of the authority that signed it (relative to the policy file)',
+      );
+    }
     if (
       (err.code !== undefined && CONNECTION_ERRORS.has(err.code)) ||
       /connection timeout|socket error|connection closed|socket connection not established/i.test(message)
