@@ -57,6 +57,37 @@ function makeCertificates(dir: string): { ca: string; cert: string; key: string 
     '-extfile',
     'san.ext',
   );
+  // One more, signed by the same authority, that names another host only.
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'other.key',
+    '-out',
+    'other.csr',
+    '-subj',
+    '/CN=ldap.invalid',
+  );
+  writeFileSync(join(dir, 'other.ext'), 'subjectAltName = DNS:ldap.invalid\n');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'other.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'other.pem',
+    '-days',
+    '2',
+    '-extfile',
+    'other.ext',
+  );
   return { ca: join(dir, 'ca.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server.key') };
 }
 
@@ -64,15 +95,18 @@ describe('LDAP over StartTLS against slapd', () => {
   let dir: string;
   let tlsServer: SlapdServer;
   let plainServer: SlapdServer;
+  let otherNameServer: SlapdServer;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tenure-ldap-tls-'));
     const files = makeCertificates(dir);
     tlsServer = await startSlapd({ tls: { certFile: files.cert, keyFile: files.key } });
     plainServer = await startSlapd();
+    otherNameServer = await startSlapd({ tls: { certFile: join(dir, 'other.pem'), keyFile: join(dir, 'other.key') } });
   });
   after(async () => {
     await tlsServer?.stop();
     await plainServer?.stop();
+    await otherNameServer?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -129,6 +163,18 @@ describe('LDAP over StartTLS against slapd', () => {
         /cannot list accounts: the directory's TLS certificate was refused: .*\((SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|UNABLE_TO_VERIFY_LEAF_SIGNATURE)\)/,
       );
       assert.match(e.hint ?? '', /connection.ca_file/);
+    } finally {
+      await c.close();
+    }
+  });
+
+  test("a certificate from the trusted authority that does not name the URL's host is refused", async () => {
+    const c = connect(otherNameServer, { start_tls: true, ca_file: 'ca.pem' });
+    try {
+      const e = await failure(c.listAccounts());
+      assert.equal(e.code, 'invalid_input', e.message);
+      assert.match(e.message, /TLS certificate was refused: .*\(ERR_TLS_CERT_ALTNAME_INVALID\)/);
+      assert.match(e.hint ?? '', /does not name the URL's host/);
     } finally {
       await c.close();
     }
