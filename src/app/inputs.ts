@@ -99,7 +99,11 @@ export async function openActualState(
   const open = connectors ?? openTargets(loaded);
   for (const [target, connector] of open) {
     try {
-      targets.push({ target, accounts: await listWithRetries(connector, sleep) });
+      const accounts = await withRetries(() => connector.listAccounts(), sleep);
+      const existing = connector.listEntitlements
+        ? await withRetries(() => connector.listEntitlements!(), sleep)
+        : undefined;
+      targets.push({ target, accounts, ...(existing ? entitlementsOf(loaded, target, connector, existing) : {}) });
     } catch (e) {
       if (e instanceof ConnectorError) {
         const message = e.message.includes(`target "${target}"`) ? e.message : `target "${target}": ${e.message}`;
@@ -117,20 +121,32 @@ export async function openActualState(
  * Reading a target rides out what the executor rides out: a retryable error (a 500, a 429, a
  * timeout) is tried again after a short backoff, or after the Retry-After the target asked for.
  */
-async function listWithRetries(
-  connector: Connector,
-  sleep: (ms: number) => Promise<void>,
-  attempts = 4,
-): Promise<readonly Account[]> {
+async function withRetries<T>(read: () => Promise<T>, sleep: (ms: number) => Promise<void>, attempts = 4): Promise<T> {
   for (let i = 1; ; i++) {
     try {
-      return await connector.listAccounts();
+      return await read();
     } catch (e) {
       if (!(e instanceof ConnectorError) || !e.retryable || i >= attempts) throw e;
       const delay = Math.max(e.retryAfterMs ?? 0, 250 * 2 ** (i - 1));
       await sleep(Math.min(delay, 30_000));
     }
   }
+}
+
+/** The entitlements a target reports having, with where it keeps the policy's (for the plan's messages). */
+function entitlementsOf(
+  loaded: LoadedPolicy,
+  target: string,
+  connector: Connector,
+  existing: readonly string[],
+): Pick<TargetState, 'entitlements' | 'locations'> {
+  const locations: Record<string, string> = {};
+  for (const e of loaded.policy.entitlements) {
+    if (e.address.target !== target || e.address.kind === 'account') continue;
+    const where = connector.locateEntitlement?.(e.id);
+    if (where !== undefined) locations[e.id] = where;
+  }
+  return { entitlements: [...existing].sort(), locations };
 }
 
 function wrap<T>(f: () => T): T {

@@ -35,6 +35,14 @@ export interface Connector {
   /** Every account, read page by page, with the managed entitlements each holds. */
   listAccounts(): Promise<readonly Account[]>;
   readAccount(name: string): Promise<Account | undefined>;
+  /**
+   * Every entitlement that exists in the target now (`directory:group/engineers`), held by anyone or
+   * not. Optional: a connector that can list them lets the plan report a declared entitlement the
+   * target lacks before anything runs; one that cannot leaves it out.
+   */
+  listEntitlements?(): Promise<readonly string[]>;
+  /** Where the target keeps an entitlement (an LDAP group's DN), for messages; undefined when it is not one of its. */
+  locateEntitlement?(entitlement: string): string | undefined;
   /** Creates an account; `already_exists` when one has the name. */
   createAccount(spec: AccountSpec): Promise<Account>;
   updateAccount(name: string, attributes: Readonly<Record<string, string>>): Promise<void>;

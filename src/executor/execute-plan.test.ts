@@ -217,6 +217,24 @@ describe('executePlan', () => {
     assert.match(r.operations[0]!.sentence, /^account u1 in dir: NOT created — invalid_input: bad name$/);
   });
 
+  it("shows a failure's hint with its message", async () => {
+    const t = new FakeTarget('dir');
+    const wrapped = faulty(t, (n) =>
+      n === 1 ? new ConnectorError('dir', 'permission_denied', 'no rights on uid=u1', 'grant write access') : undefined,
+    );
+    const r = await executePlan(
+      'p5h',
+      planOf(joiner('dir', 'u1', [])),
+      new Map([['dir', wrapped]]),
+      new MemoryJournal(),
+      instant,
+    );
+    assert.equal(
+      r.operations[0]!.sentence,
+      'account u1 in dir: NOT created — permission_denied: no rights on uid=u1 (hint: grant write access)',
+    );
+  });
+
   it('quarantines a failing target, keeps its operations pending, and carries on with the others', async () => {
     const down = faulty(new FakeTarget('apps'), () => new ConnectorError('apps', 'unreachable', 'connection refused'));
     const ok = new FakeTarget('dir');

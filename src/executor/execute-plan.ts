@@ -207,7 +207,8 @@ async function runTarget(
       } catch (e) {
         failures++;
         const error = e instanceof ConnectorError ? e : new ConnectorError(target, 'internal', (e as Error).message);
-        const message = `${error.code}: ${error.message}`;
+        // The hint travels with the message: it is all that the journal, the sentence and `apply` show.
+        const message = `${error.code}: ${error.message}${error.hint ? ` (hint: ${error.hint})` : ''}`;
         last = message;
         if (attempts >= quarantine.minAttempts && failures / attempts > quarantine.failureRatio && !quarantined) {
           quarantined = `${failures} of ${attempts} attempts failed (more than ${Math.round(quarantine.failureRatio * 100)}%)`;

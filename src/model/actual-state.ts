@@ -19,6 +19,13 @@ export interface Account {
 export interface TargetState {
   readonly target: string;
   readonly accounts: readonly Account[];
+  /**
+   * Every entitlement the target has now, held by anyone or not (`Connector.listEntitlements`);
+   * absent when its connector cannot tell. A declared entitlement missing here cannot be granted.
+   */
+  readonly entitlements?: readonly string[];
+  /** Where the target keeps a declared entitlement (an LDAP group's DN), by id, for messages. */
+  readonly locations?: Readonly<Record<string, string>>;
 }
 
 /** What the targets hold now. */

@@ -355,3 +355,64 @@ entitlements:
     assert.equal(plan.guardrails.blocked, true);
   });
 });
+
+describe('computePlan with a target that reports the entitlements it has', () => {
+  const desired = new Engine(loaded).desiredState(people, asOf);
+  const directory = actual.targets[0]!;
+  const plan = (entitlements: readonly string[] | undefined) =>
+    computePlan({
+      loaded,
+      identities: people,
+      imported,
+      desired,
+      actual: {
+        targets: [
+          {
+            ...directory,
+            ...(entitlements ? { entitlements } : {}),
+            locations: { 'directory:group/finance': 'groupOfNames cn=finance,ou=groups,dc=example,dc=org' },
+          },
+        ],
+      },
+      asOf,
+      kinds: CONNECTOR_KINDS,
+    });
+  const adds = (p: ReturnType<typeof plan>) =>
+    p.result.targets[0]!.changes.filter((c) => c.action === 'add_membership').map((c) => [c.account, c.entitlement]);
+
+  it('reports a declared entitlement the target lacks, where it looked and whose grants it holds back', () => {
+    const p = plan(['directory:group/staff', 'directory:group/engineering', 'directory:group/unmanaged']);
+    assert.deepEqual(
+      p.diagnostics.map((d) => [d.severity, d.code, d.subject, d.position?.line]),
+      [['warning', 'target.missing_entitlement', 'directory:group/finance', 21]],
+    );
+    assert.equal(
+      p.diagnostics[0]!.message,
+      'target "directory" has no directory:group/finance (no groupOfNames cn=finance,ou=groups,dc=example,dc=org); 1 grant(s) held back, not planned: bo',
+    );
+    assert.match(p.diagnostics[0]!.hint ?? '', /create it in the target, or correct the entitlement/);
+    // bo's account is still created and given staff; the finance grant is not attempted. Removals go ahead.
+    assert.deepEqual(adds(p), [
+      ['ana', 'directory:group/engineering'],
+      ['bo', 'directory:group/staff'],
+    ]);
+    const dir = p.result.targets[0]!;
+    assert.ok(dir.changes.some((c) => c.account === 'bo' && c.action === 'create_account'));
+    assert.ok(dir.changes.some((c) => c.account === 'ana' && c.action === 'remove_membership'));
+  });
+
+  it('names the missing entitlement without a location when the connector gives none', () => {
+    const p = plan(['directory:group/staff', 'directory:group/finance']);
+    assert.deepEqual(
+      p.diagnostics.map((d) => d.message),
+      ['target "directory" has no directory:group/engineering; 1 grant(s) held back, not planned: ana'],
+    );
+    assert.ok(!adds(p).some(([, e]) => e === 'directory:group/engineering'));
+  });
+
+  it('checks nothing when the connector cannot list what the target has', () => {
+    const p = plan(undefined);
+    assert.deepEqual(p.diagnostics, []);
+    assert.equal(adds(p).length, 3);
+  });
+});

@@ -1,4 +1,4 @@
-import type { Account, ActualState } from '../model/actual-state.js';
+import type { Account, ActualState, TargetState } from '../model/actual-state.js';
 import type { Checked, Diagnostic } from '../model/diagnostic.js';
 import { riskRank, type Entitlement } from '../model/entitlement.js';
 import type { DesiredState, Grant, IdentityAccess } from '../model/grant.js';
@@ -135,6 +135,13 @@ export function computePlan(input: PlanInput): Checked<Plan> {
       checkNames: true,
       caseInsensitive: input.kinds[target.kind].names === 'case-insensitive',
     });
+    // Declared entitlements the target says it does not have: granting them would fail at apply.
+    const missing = missingEntitlements(
+      loaded,
+      target.id,
+      actualByTarget.get(target.id),
+      input.kinds[target.kind].names === 'case-insensitive',
+    );
     const changes: Change[] = [];
     const deferredChanges: Change[] = [];
     const adopted: AdoptedAccount[] = [];
@@ -204,7 +211,9 @@ export function computePlan(input: PlanInput): Checked<Plan> {
         for (const [id, g] of wanted) {
           const e = entitlements.get(id)!;
           if (e.address.kind === 'account' || held.has(id)) continue;
-          change('add_membership', explainGrant(access!, g), e);
+          const absent = missing.get(id);
+          if (absent) absent.heldBack.push(account?.name ?? name);
+          else change('add_membership', explainGrant(access!, g), e);
         }
         for (const id of account?.entitlements ?? []) {
           const e = entitlements.get(id);
@@ -253,6 +262,7 @@ export function computePlan(input: PlanInput): Checked<Plan> {
       changes.push(...own.sort(byOrder));
       deferredChanges.push(...later.sort(byOrder));
     }
+    for (const m of missing.values()) diagnostics.push(missingDiagnostic(target.id, m));
     targets.push({
       target: target.id,
       changes,
@@ -282,6 +292,54 @@ export function computePlan(input: PlanInput): Checked<Plan> {
     },
   };
   return { result: plan, diagnostics };
+}
+
+interface MissingEntitlement {
+  readonly entitlement: Entitlement;
+  /** Where the target would keep it (an LDAP group's DN), when its connector says. */
+  readonly location?: string;
+  /** Accounts whose grant of it the plan holds back. */
+  readonly heldBack: string[];
+}
+
+/**
+ * The declared entitlements of a target (the account itself aside) that its connector reported it
+ * does not have; none when the connector cannot list what it has.
+ */
+function missingEntitlements(
+  loaded: LoadedPolicy,
+  target: string,
+  state: TargetState | undefined,
+  caseInsensitive: boolean,
+): Map<string, MissingEntitlement> {
+  const missing = new Map<string, MissingEntitlement>();
+  if (state?.entitlements === undefined) return missing;
+  const fold = (id: string): string => (caseInsensitive ? id.toLowerCase() : id);
+  const present = new Set(state.entitlements.map(fold));
+  for (const e of loaded.policy.entitlements) {
+    if (e.address.target !== target || e.address.kind === 'account' || present.has(fold(e.id))) continue;
+    const location = state.locations?.[e.id];
+    missing.set(e.id, { entitlement: e, ...(location === undefined ? {} : { location }), heldBack: [] });
+  }
+  return missing;
+}
+
+const SHOWN_ACCOUNTS = 5;
+
+function missingDiagnostic(target: string, m: MissingEntitlement): Diagnostic {
+  const { entitlement: e, location, heldBack } = m;
+  const names = [...heldBack].sort();
+  const shown = names.slice(0, SHOWN_ACCOUNTS).join(', ') + (names.length > SHOWN_ACCOUNTS ? ', ...' : '');
+  const grants =
+    names.length === 0 ? 'nobody is granted it yet' : `${names.length} grant(s) held back, not planned: ${shown}`;
+  return {
+    severity: 'warning',
+    code: 'target.missing_entitlement',
+    message: `target "${target}" has no ${e.id}${location === undefined ? '' : ` (no ${location})`}; ${grants}`,
+    hint: 'create it in the target, or correct the entitlement in the policy; the plan grants it once the target has it',
+    subject: e.id,
+    ...(e.position ? { position: e.position } : {}),
+  };
 }
 
 /** An account found by its name: what the identity takes over with it. */

@@ -107,6 +107,15 @@ export function connectorContract(
       await assert.rejects(t.connector.addMembership('ana', 'elsewhere:group/x'), isCode('invalid_input'));
     });
 
+    it('lists the entitlements the target has, held or not, when it can', async () => {
+      if (!t.connector.listEntitlements) return;
+      const listed = await t.connector.listEntitlements();
+      for (const e of t.entitlements) assert.ok(listed.includes(e), `${e} is listed: ${JSON.stringify(listed)}`);
+      const [a] = t.entitlements;
+      assert.ok(!listed.includes(`${a}-does-not-exist`), 'only what exists');
+      assert.deepEqual([...listed].sort(), listed, 'sorted');
+    });
+
     it('lists every account, page after page', async () => {
       for (let i = 0; i < 25; i++) await t.connector.createAccount(spec(`user${String(i).padStart(2, '0')}`));
       const names = (await t.connector.listAccounts()).map((a) => a.name).sort();

@@ -281,3 +281,107 @@ describe('LDAP connector specifics', () => {
     assert.throws(() => connect(run, { people_base: 'not a dn' }), isCode('invalid_input'));
   });
 });
+
+describe('LDAP errors name the result, the server text and the DN', () => {
+  let run: Run;
+  let connector: Connector;
+  const readerDn = () => `cn=reader,${run.base}`;
+  before(async () => {
+    run = await freshRun();
+    connector = connect(run);
+    await connector.createAccount({ name: 'dana', identity: 'id-dana', attributes: { sn: 'Test' } });
+    // A bind user that can read everything and write nothing (slapd's default ACL: access to * by * read).
+    await asAdmin((client) =>
+      client.add(readerDn(), { objectClass: ['top', 'person'], cn: 'reader', sn: 'reader', userPassword: 'reader-pw' }),
+    );
+  });
+  after(async () => {
+    await connector?.close();
+  });
+
+  const failure = async (promise: Promise<unknown>): Promise<ConnectorError> => {
+    try {
+      await promise;
+    } catch (e) {
+      assert.ok(e instanceof ConnectorError, `a ConnectorError, got ${String(e)}`);
+      return e;
+    }
+    assert.fail('expected a failure');
+  };
+
+  test('listEntitlements: the groupOfNames under groups_base, and nothing else there', async () => {
+    await asAdmin((client) =>
+      client.add(`ou=notagroup,${run.groups}`, { objectClass: ['top', 'organizationalUnit'], ou: 'notagroup' }),
+    );
+    assert.deepEqual(await connector.listEntitlements?.(), ['directory:group/a', 'directory:group/b']);
+    assert.equal(connector.locateEntitlement?.('directory:group/x'), `groupOfNames cn=x,${run.groups}`);
+    assert.equal(connector.locateEntitlement?.('directory:role/x'), undefined);
+  });
+
+  test('a group that does not exist: noSuchObject on its DN, with a hint about groups_base and the name', async () => {
+    const e = await failure(connector.addMembership('dana', 'directory:group/nope'));
+    assert.equal(e.code, 'not_found');
+    assert.match(
+      e.message,
+      /cannot find group directory:group\/nope: noSuchObject \(LDAP result 32\) on cn=nope,ou=groups,/,
+    );
+    assert.doesNotMatch(e.message, /Code: 0x/);
+    assert.match(e.hint ?? '', /groups_base/);
+    assert.match(e.hint ?? '', /entitlement name/);
+  });
+
+  test('a groups_base that does not exist: noSuchObject on the base', async () => {
+    const wrong = connect(run, { groups_base: `ou=nogroups,${run.base}` });
+    try {
+      const e = await failure(wrong.listAccounts());
+      assert.equal(e.code, 'not_found');
+      assert.match(e.message, /cannot list accounts: noSuchObject \(LDAP result 32\) on ou=nogroups,ou=run-/);
+    } finally {
+      await wrong.close();
+    }
+  });
+
+  test('a wrong password: invalidCredentials on the bind DN, with a credentials hint', async () => {
+    const wrong = createLdapConnector(target(run, { bind_password: 'not-the-password' }), { baseDir: '.' });
+    try {
+      const e = await failure(wrong.readAccount('dana'));
+      assert.equal(e.code, 'permission_denied');
+      assert.match(e.message, new RegExp(`invalidCredentials \\(LDAP result 49\\) on ${server.adminDn}`));
+      assert.match(e.hint ?? '', /bad credentials: check connection.bind_dn and connection.bind_password/);
+    } finally {
+      await wrong.close();
+    }
+  });
+
+  test('a write without rights: insufficientAccessRights on the entry, the server text when sent, a rights hint', async () => {
+    const reader = createLdapConnector(target(run, { bind_dn: readerDn(), bind_password: 'reader-pw' }), {
+      baseDir: '.',
+    });
+    try {
+      assert.equal((await reader.readAccount('dana'))?.name, 'dana', 'the reader can read');
+      const e = await failure(reader.addMembership('dana', 'directory:group/a'));
+      assert.equal(e.code, 'permission_denied');
+      assert.match(e.message, /insufficientAccessRights \(LDAP result 50\) on cn=a,ou=groups,ou=run-/);
+      assert.doesNotMatch(e.message, /server said/, 'slapd sends no text here, and none is made up');
+      assert.match(e.hint ?? '', /lacks rights on cn=a,ou=groups/);
+      const created = await failure(reader.createAccount({ name: 'erin', identity: 'id-erin', attributes: {} }));
+      assert.match(created.message, /insufficientAccessRights \(LDAP result 50\) on uid=erin,ou=people,ou=run-/);
+      assert.match(created.message, /server said "no write access to parent"/);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  test('a value the schema refuses: the result name, the server text and a schema hint', async () => {
+    const e = await failure(
+      connector.createAccount({ name: 'zoe', identity: 'id-zoe', attributes: { sn: 'Z', mail: 'zoë@exämple.org' } }),
+    );
+    assert.equal(e.code, 'invalid_input');
+    assert.match(
+      e.message,
+      /(invalidAttributeSyntax|constraintViolation) \(LDAP result (21|19)\) on uid=zoe,ou=people/,
+    );
+    assert.match(e.message, /server said ".*mail.*"/);
+    assert.match(e.hint ?? '', /schema refused an attribute value/);
+  });
+});

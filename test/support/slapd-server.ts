@@ -127,10 +127,19 @@ function confQuote(value: string): string {
   return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
-function slapdConf(dir: string, password: string): string {
+/** PEM files for a server that offers StartTLS on its ldap:// port. */
+export interface SlapdTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+function slapdConf(dir: string, password: string, tls?: SlapdTls): string {
   return [
     '# Tenure test server (generated)',
     ...['core', 'cosine', 'inetorgperson', 'nis'].map((s) => `include ${confQuote(join(SCHEMA_DIR, `${s}.schema`))}`),
+    ...(tls
+      ? [`TLSCertificateFile ${confQuote(tls.certFile)}`, `TLSCertificateKeyFile ${confQuote(tls.keyFile)}`]
+      : []),
     `pidfile ${confQuote(join(dir, 'slapd.pid'))}`,
     `argsfile ${confQuote(join(dir, 'slapd.args'))}`,
     `modulepath ${MODULE_DIR}`,
@@ -172,14 +181,17 @@ async function addBaseEntries(url: string, password: string): Promise<void> {
   }
 }
 
-/** Starts a throwaway slapd on 127.0.0.1 and a free port, with the base entries of dc=example,dc=test. */
-export async function startSlapd(): Promise<SlapdServer> {
+/**
+ * Starts a throwaway slapd on 127.0.0.1 and a free port, with the base entries of dc=example,dc=test; with `tls`, it
+ * offers StartTLS with that certificate.
+ */
+export async function startSlapd(options: { tls?: SlapdTls } = {}): Promise<SlapdServer> {
   const slapd = await slapdBinary();
   installSafetyNet();
   const dir = await mkdtemp(join(tmpdir(), 'tenure-slapd-'));
   const password = randomBytes(12).toString('hex');
   const confFile = join(dir, 'slapd.conf');
-  await writeFile(confFile, slapdConf(dir, password));
+  await writeFile(confFile, slapdConf(dir, password, options.tls));
 
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
@@ -233,7 +245,7 @@ export async function startSlapd(): Promise<SlapdServer> {
     if (check?.code === 0 && attempt < START_ATTEMPTS) {
       // The config is fine, so most likely someone took the port between our probe and slapd's bind: try another.
       await mkdir(dir, { recursive: true }); // killSync removed it
-      await writeFile(confFile, slapdConf(dir, password));
+      await writeFile(confFile, slapdConf(dir, password, options.tls));
       continue;
     }
     throw new Error(

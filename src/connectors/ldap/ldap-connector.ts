@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
 import { Attribute, Change, Client, ResultCodeError, type Entry } from 'ldapts';
 import type { Account } from '../../model/actual-state.js';
 import type { TargetDefinition } from '../../model/policy.js';
@@ -6,6 +10,7 @@ import { ConnectorError, type AccountSpec, type Connector, type ConnectorCapabil
 import { settingsOrThrow } from '../connector-kind.js';
 import { resolveSecret, type ConnectorContext } from '../secrets.js';
 import { ldapSettings, type DisableMethod, type LdapSettings } from './ldap-settings.js';
+import { dnOf, ldapResultError, onDn } from './ldap-errors.js';
 import { escapeDnValue, escapeFilterValue, normaliseDn, normalisedParent, parseDn } from './ldap-escape.js';
 
 /**
@@ -25,6 +30,10 @@ export type { DisableMethod } from './ldap-settings.js';
 /** The connection settings, validated, with defaults applied; the bind password is resolved at the first bind. */
 interface LdapOptions {
   readonly url: string;
+  /** Upgrade an ldap:// connection with StartTLS (RFC 4513) before binding. */
+  readonly startTls: boolean;
+  /** The CA certificate(s) to trust instead of Node's, read at the first connection; undefined for Node's. */
+  readonly ca?: () => Buffer;
   readonly bindDn: string;
   readonly bindPassword: () => string;
   readonly peopleBase: string;
@@ -72,8 +81,11 @@ export function createLdapConnector(target: TargetDefinition, context: Connector
 
 /** An LDAP target on valid settings: nothing is connected, and no secret read, before the first operation. */
 export function ldapConnector(target: string, s: LdapSettings, context: ConnectorContext): Connector {
+  const caFile = s.ca_file === undefined ? undefined : resolve(context.baseDir, s.ca_file);
   return new LdapConnector(target, {
     url: s.url,
+    startTls: s.start_tls,
+    ...(caFile === undefined ? {} : { ca: () => readCa(target, s.ca_file!, caFile) }),
     bindDn: s.bind_dn,
     bindPassword: () =>
       resolveSecret(target, 'connection.bind_password', s.bind_password, context.baseDir, context.env),
@@ -87,6 +99,33 @@ export function ldapConnector(target: string, s: LdapSettings, context: Connecto
     timeoutMs: s.timeout_ms,
   });
 }
+
+function readCa(target: string, shown: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new ConnectorError(
+      target,
+      'invalid_input',
+      `target "${target}": connection.ca_file ${shown} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      'ca_file is relative to the policy file; it holds the PEM certificate of the authority that signed the directory certificate',
+    );
+  }
+}
+
+/** Node's certificate verification failures: the server is there, but is not the one the settings trust. */
+const CERTIFICATE_ERRORS = new Set([
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+]);
 
 /** An attribute's values as strings; attribute names are matched case-insensitively. */
 function all(entry: Entry, attribute: string): string[] {
@@ -121,7 +160,7 @@ export const LDAP_CAPABILITIES: ConnectorCapabilities = {
 export class LdapConnector implements Connector {
   readonly kind = 'ldap';
   readonly capabilities: ConnectorCapabilities = LDAP_CAPABILITIES;
-  private readonly client: Client;
+  private clientInstance: Client | undefined;
   private connecting: Promise<void> | undefined;
   private readonly accountParents: ReadonlySet<string>;
   private readonly disabledParent: string | undefined;
@@ -130,12 +169,6 @@ export class LdapConnector implements Connector {
     readonly target: string,
     private readonly settings: LdapOptions,
   ) {
-    this.client = new Client({
-      url: settings.url,
-      timeout: settings.timeoutMs,
-      connectTimeout: Math.min(settings.timeoutMs, 10_000),
-      autoRebind: true,
-    });
     this.disabledParent = settings.disabledBase === undefined ? undefined : normaliseDn(settings.disabledBase);
     this.accountParents = new Set([
       normaliseDn(settings.peopleBase),
@@ -173,6 +206,21 @@ export class LdapConnector implements Connector {
       const entry = await this.findAccount(name);
       return entry === undefined ? undefined : this.toAccount(entry, await this.entitlementsOf(entry.dn));
     });
+  }
+
+  async listEntitlements(): Promise<readonly string[]> {
+    return this.run('list groups', async () => {
+      const groups = await this.search(this.settings.groupsBase, '(objectClass=groupOfNames)', ['1.1']);
+      return groups.flatMap((g) => this.entitlementOf(g.dn) ?? []).sort();
+    });
+  }
+
+  locateEntitlement(entitlement: string): string | undefined {
+    try {
+      return `groupOfNames ${this.groupDn(entitlement)}`;
+    } catch {
+      return undefined;
+    }
   }
 
   async listMembers(entitlement: string): Promise<readonly string[]> {
@@ -219,7 +267,8 @@ export class LdapConnector implements Connector {
       for (const [key, value] of Object.entries(mapped)) if (value !== '') attributes[key] = value;
       if (mapped.cn === undefined && mapped.displayName) attributes.cn = mapped.displayName;
       if (spec.identity !== '') attributes.employeeNumber = spec.identity;
-      await (await this.connected()).add(this.accountDn(spec.name, this.settings.peopleBase), attributes);
+      const dn = this.accountDn(spec.name, this.settings.peopleBase);
+      await this.ldap(dn, (client) => client.add(dn, attributes));
       const created = await this.findAccount(spec.name);
       if (created === undefined) {
         throw new ConnectorError(
@@ -251,7 +300,7 @@ export class LdapConnector implements Connector {
           }),
         );
       }
-      if (changes.length > 0) await (await this.connected()).modify(entry.dn, changes);
+      if (changes.length > 0) await this.ldap(entry.dn, (client) => client.modify(entry.dn, changes));
     });
   }
 
@@ -267,25 +316,28 @@ export class LdapConnector implements Connector {
       if (disableMethod === 'strip') {
         for (const group of await this.groupsOf(entry.dn)) await this.removeMember(group.dn, entry.dn);
         const scrambled = `{CRYPT}!tenure-disabled!${randomBytes(24).toString('hex')}`;
-        const client = await this.connected();
-        await client.modify(entry.dn, [
-          new Change({
-            operation: 'replace',
-            modification: new Attribute({ type: 'userPassword', values: [scrambled] }),
-          }),
-        ]);
+        await this.ldap(entry.dn, (client) =>
+          client.modify(entry.dn, [
+            new Change({
+              operation: 'replace',
+              modification: new Attribute({ type: 'userPassword', values: [scrambled] }),
+            }),
+          ]),
+        );
       }
       if (!this.isEnabled(entry)) return;
-      await this.ignoring(20, async () =>
-        (await this.connected()).modify(entry.dn, [
-          new Change({
-            operation: 'add',
-            modification: new Attribute({
-              type: this.settings.disabledAttribute,
-              values: [this.settings.disabledValue],
+      await this.ignoring(20, () =>
+        this.ldap(entry.dn, (client) =>
+          client.modify(entry.dn, [
+            new Change({
+              operation: 'add',
+              modification: new Attribute({
+                type: this.settings.disabledAttribute,
+                values: [this.settings.disabledValue],
+              }),
             }),
-          }),
-        ]),
+          ]),
+        ),
       );
     });
   }
@@ -303,13 +355,15 @@ export class LdapConnector implements Connector {
         (v) => v.toLowerCase() === this.settings.disabledValue.toLowerCase(),
       );
       if (values.length === 0) return;
-      await this.ignoring(16, async () =>
-        (await this.connected()).modify(entry.dn, [
-          new Change({
-            operation: 'delete',
-            modification: new Attribute({ type: this.settings.disabledAttribute, values }),
-          }),
-        ]),
+      await this.ignoring(16, () =>
+        this.ldap(entry.dn, (client) =>
+          client.modify(entry.dn, [
+            new Change({
+              operation: 'delete',
+              modification: new Attribute({ type: this.settings.disabledAttribute, values }),
+            }),
+          ]),
+        ),
       );
     });
   }
@@ -319,7 +373,7 @@ export class LdapConnector implements Connector {
       const entry = await this.requireAccount(name);
       // Memberships first, so that no group names a DN that a later account of the same name would inherit.
       for (const group of await this.groupsOf(entry.dn)) await this.removeMember(group.dn, entry.dn);
-      await (await this.connected()).del(entry.dn);
+      await this.ldap(entry.dn, (client) => client.del(entry.dn));
     });
   }
 
@@ -341,10 +395,12 @@ export class LdapConnector implements Connector {
     return this.run(`add "${name}" to ${entitlement}`, async () => {
       const entry = await this.requireAccount(name);
       await this.readGroup(groupDn, entitlement);
-      await this.ignoring(20, async () =>
-        (await this.connected()).modify(groupDn, [
-          new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [entry.dn] }) }),
-        ]),
+      await this.ignoring(20, () =>
+        this.ldap(groupDn, (client) =>
+          client.modify(groupDn, [
+            new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [entry.dn] }) }),
+          ]),
+        ),
       );
     });
   }
@@ -359,7 +415,7 @@ export class LdapConnector implements Connector {
   }
 
   async close(): Promise<void> {
-    await this.client.unbind().catch(() => undefined);
+    await this.clientInstance?.unbind().catch(() => undefined);
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -470,27 +526,22 @@ export class LdapConnector implements Connector {
   }
 
   private async readGroup(groupDn: string, entitlement: string): Promise<Entry> {
-    const notFound = (): ConnectorError =>
-      new ConnectorError(
+    const what = `find group ${entitlement}`;
+    const { searchEntries } = await this.ldap(groupDn, (client) =>
+      client.search(groupDn, { scope: 'base', filter: '(objectClass=groupOfNames)', attributes: ['member'] }),
+    ).catch((e: unknown) => {
+      throw e instanceof ResultCodeError ? this.mapError(what, e) : e;
+    });
+    const group = searchEntries[0];
+    if (group === undefined) {
+      throw new ConnectorError(
         this.target,
         'not_found',
-        `target "${this.target}": group ${entitlement} does not exist (no groupOfNames ${groupDn})`,
-        'create the group in the directory first; Tenure does not create groups',
+        `target "${this.target}" (${this.settings.url}): cannot ${what}: ${groupDn} is not a groupOfNames`,
+        'Tenure manages groupOfNames entries under connection.groups_base; check the entitlement name',
       );
-    try {
-      const client = await this.connected();
-      const { searchEntries } = await client.search(groupDn, {
-        scope: 'base',
-        filter: '(objectClass=groupOfNames)',
-        attributes: ['member'],
-      });
-      const group = searchEntries[0];
-      if (group === undefined) throw notFound();
-      return group;
-    } catch (e) {
-      if (e instanceof ResultCodeError && e.code === 32) throw notFound();
-      throw e;
     }
+    return group;
   }
 
   private async groupsOf(accountDn: string): Promise<Entry[]> {
@@ -508,8 +559,9 @@ export class LdapConnector implements Connector {
 
   /** Removes one member; when it is the last, the group's own DN stays as a placeholder (groupOfNames needs one). */
   private async removeMember(groupDn: string, memberDn: string): Promise<void> {
-    const client = await this.connected();
-    const { searchEntries } = await client.search(groupDn, { scope: 'base', attributes: ['member'] });
+    const { searchEntries } = await this.ldap(groupDn, (client) =>
+      client.search(groupDn, { scope: 'base', attributes: ['member'] }),
+    );
     const group = searchEntries[0];
     if (group === undefined) return;
     const target = normaliseDn(memberDn);
@@ -524,7 +576,7 @@ export class LdapConnector implements Connector {
         new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [group.dn] }) }),
       );
     }
-    await this.ignoring(16, async () => (await this.connected()).modify(group.dn, changes));
+    await this.ignoring(16, () => this.ldap(group.dn, (client) => client.modify(group.dn, changes)));
   }
 
   /** Moves an account under another base, keeping its memberships (groups name the new DN). */
@@ -535,29 +587,27 @@ export class LdapConnector implements Connector {
     }
     const groups = await this.groupsOf(entry.dn);
     const newDn = this.accountDn(name, newBase);
-    await (await this.connected()).modifyDN(entry.dn, newDn);
+    await this.ldap(entry.dn, (client) => client.modifyDN(entry.dn, newDn));
     const old = normaliseDn(entry.dn);
     for (const group of groups) {
       const stale = all(group, 'member').filter((m) => this.safeNormalise(m) === old);
       if (stale.length === 0) continue;
-      await this.ignoring(20, async () =>
-        (await this.connected()).modify(group.dn, [
-          new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [newDn] }) }),
-          new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: stale }) }),
-        ]),
+      await this.ignoring(20, () =>
+        this.ldap(group.dn, (client) =>
+          client.modify(group.dn, [
+            new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [newDn] }) }),
+            new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: stale }) }),
+          ]),
+        ),
       );
     }
   }
 
   /** A paged search (RFC 2696) one level under base. */
   private async search(base: string, filter: string, attributes: string[]): Promise<Entry[]> {
-    const client = await this.connected();
-    const { searchEntries } = await client.search(base, {
-      scope: 'one',
-      filter,
-      attributes,
-      paged: { pageSize: this.settings.pageSize },
-    });
+    const { searchEntries } = await this.ldap(base, (client) =>
+      client.search(base, { scope: 'one', filter, attributes, paged: { pageSize: this.settings.pageSize } }),
+    );
     return searchEntries;
   }
 
@@ -578,12 +628,71 @@ export class LdapConnector implements Connector {
    */
   private async connected(): Promise<Client> {
     if (!this.client.isBound) {
-      this.connecting ??= this.client.bind(this.settings.bindDn, this.settings.bindPassword()).finally(() => {
+      this.connecting ??= this.connectAndBind().finally(() => {
         this.connecting = undefined;
       });
       await this.connecting;
     }
     return this.client;
+  }
+
+  /**
+   * The client, made at the first operation (the CA file is read then). Node checks the server's certificate and
+   * that it names the URL's host, for ldaps:// and for StartTLS alike.
+   */
+  private get client(): Client {
+    if (this.clientInstance === undefined) {
+      const tls = this.tlsOptions();
+      this.clientInstance = new Client({
+        url: this.settings.url,
+        timeout: this.settings.timeoutMs,
+        connectTimeout: Math.min(this.settings.timeoutMs, 10_000),
+        // ldapts never replays a bind made after StartTLS on a fresh connection (it would go in clear): connected()
+        // upgrades and binds again instead.
+        autoRebind: true,
+        ...(tls.ca !== undefined && !this.settings.startTls ? { tlsOptions: tls } : {}),
+      });
+    }
+    return this.clientInstance;
+  }
+
+  private tlsOptions(): ConnectionOptions {
+    const host = new URL(this.settings.url).hostname.replace(/^\[(.*)\]$/, '$1');
+    return {
+      host,
+      ...(isIP(host) === 0 ? { servername: host } : {}),
+      ...(this.settings.ca ? { ca: this.settings.ca() } : {}),
+    };
+  }
+
+  private async connectAndBind(): Promise<void> {
+    const client = this.client;
+    if (this.settings.startTls) {
+      // A connection left upgraded but unbound (a failed bind) starts over: StartTLS cannot be asked twice.
+      if (client.isConnected) await client.unbind().catch(() => undefined);
+      try {
+        await client.startTLS(this.tlsOptions());
+      } catch (e) {
+        await client.unbind().catch(() => undefined);
+        if (e instanceof ResultCodeError) {
+          const error = this.mapError('start TLS', e);
+          throw new ConnectorError(
+            this.target,
+            error.code === 'unreachable' ? 'unreachable' : 'invalid_input',
+            error.message,
+            'the directory refused StartTLS: enable TLS on it, or use its ldaps:// URL without start_tls',
+          );
+        }
+        throw e;
+      }
+    }
+    await onDn(this.settings.bindDn, () => client.bind(this.settings.bindDn, this.settings.bindPassword()));
+  }
+
+  /** One LDAP call on the entry `dn`, on the connected client; a result error remembers the DN for its message. */
+  private async ldap<T>(dn: string, call: (client: Client) => Promise<T>): Promise<T> {
+    const client = await this.connected();
+    return onDn(dn, () => call(client));
   }
 
   /** Binds when needed, runs the operation, and turns every failure into a ConnectorError. */
@@ -598,31 +707,20 @@ export class LdapConnector implements Connector {
 
   private mapError(what: string, e: unknown): ConnectorError {
     if (e instanceof ConnectorError) return e;
-    const where = `target "${this.target}" (${this.settings.url}): cannot ${what}`;
-    if (e instanceof ResultCodeError) {
-      const detail = `${e.message} (LDAP result ${e.code})`;
-      const code = e.code;
-      if ([7, 8, 13, 48, 49, 50].includes(code)) {
-        return new ConnectorError(
-          this.target,
-          'permission_denied',
-          `${where}: ${detail}`,
-          code === 49 ? 'check connection.bind_dn and connection.bind_password' : undefined,
-        );
-      }
-      if (code === 68) return new ConnectorError(this.target, 'already_exists', `${where}: ${detail}`);
-      if (code === 32) return new ConnectorError(this.target, 'not_found', `${where}: ${detail}`);
-      if ([16, 17, 18, 19, 20, 21, 34, 53, 64, 65, 67, 69].includes(code)) {
-        return new ConnectorError(this.target, 'invalid_input', `${where}: ${detail}`);
-      }
-      if (code === 51 || code === 52) return new ConnectorError(this.target, 'unreachable', `${where}: ${detail}`);
-      if (code === 3) return new ConnectorError(this.target, 'timeout', `${where}: ${detail}`);
-      if (code === 11) return new ConnectorError(this.target, 'rate_limited', `${where}: ${detail}`);
-      if (code === 66) return new ConnectorError(this.target, 'conflict', `${where}: ${detail}`);
-      return new ConnectorError(this.target, 'internal', `${where}: ${detail}`);
-    }
+    const where = `target "${this.target}" (${this.settings.url})`;
+    if (e instanceof ResultCodeError) return ldapResultError(this.target, where, what, e, dnOf(e));
     const err = e as NodeJS.ErrnoException;
     const message = err instanceof Error ? err.message : String(e);
+    if (err.code !== undefined && CERTIFICATE_ERRORS.has(err.code)) {
+      return new ConnectorError(
+        this.target,
+        'invalid_input',
+        `${where}: cannot ${what}: the directory's TLS certificate was refused: ${message} (${err.code})`,
+        err.code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+          ? "the certificate does not name the URL's host: use the host name it was issued for in connection.url"
+          : 'set connection.ca_file to the PEM certificate of the authority that signed it (relative to the policy file)',
+      );
+    }
     if (
       (err.code !== undefined && CONNECTION_ERRORS.has(err.code)) ||
       /connection timeout|socket error|connection closed|socket connection not established/i.test(message)
@@ -630,13 +728,13 @@ export class LdapConnector implements Connector {
       return new ConnectorError(
         this.target,
         'unreachable',
-        `${where}: ${message}`,
+        `${where}: cannot ${what}: ${message}`,
         'check connection.url and that the directory is running',
       );
     }
     if (/operation timed out/i.test(message)) {
-      return new ConnectorError(this.target, 'timeout', `${where}: ${message}`);
+      return new ConnectorError(this.target, 'timeout', `${where}: cannot ${what}: ${message}`);
     }
-    return new ConnectorError(this.target, 'internal', `${where}: ${message}`);
+    return new ConnectorError(this.target, 'internal', `${where}: cannot ${what}: ${message}`);
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { secretRef, text, urlPassword, wholeNumber, type SettingsProblem } from '../connector-kind.js';
+import { flag, secretRef, text, urlPassword, wholeNumber, type SettingsProblem } from '../connector-kind.js';
 import { parseDn } from './ldap-escape.js';
 
 /** A distinguished name (`ou=people,dc=example,dc=org`). */
@@ -15,6 +15,8 @@ const dn = text().superRefine((v, ctx) => {
 export const ldapSettings = z
   .strictObject({
     url: text().regex(/^ldaps?:\/\/[^/]+\/?$/i, { error: 'must be an ldap:// or ldaps:// URL without a path' }),
+    start_tls: flag().default(false),
+    ca_file: text('a file path').optional(),
     bind_dn: dn,
     bind_password: secretRef,
     people_base: dn,
@@ -31,6 +33,21 @@ export const ldapSettings = z
     timeout_ms: wholeNumber(1, 'a positive integer (milliseconds)').default(30_000),
   })
   .superRefine((s, ctx) => {
+    const ldaps = /^ldaps:/i.test(s.url);
+    if (s.start_tls && ldaps)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['start_tls'],
+        message: 'is for ldap:// URLs; an ldaps:// connection is encrypted from the start',
+        params: { hint: 'remove start_tls, or use an ldap:// URL (usually port 389)' },
+      });
+    if (s.ca_file !== undefined && !s.start_tls && !ldaps)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ca_file'],
+        message: 'is used only with TLS: an ldap:// URL without start_tls: true is not encrypted',
+        params: { hint: 'set start_tls: true, or use an ldaps:// URL' },
+      });
     if (s.disable_method === 'move' && s.disabled_base === undefined)
       ctx.addIssue({
         code: 'custom',

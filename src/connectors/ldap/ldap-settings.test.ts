@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import type { TargetDefinition } from '../../model/policy.js';
+import { checkSettings } from '../connector-kind.js';
+import { ConnectorError } from '../connector.js';
+import { ldapKind } from './index.js';
+
+const base = {
+  bind_dn: 'cn=tenure,dc=example,dc=org',
+  bind_password: { env: 'P' },
+  people_base: 'ou=people,dc=example,dc=org',
+  groups_base: 'ou=groups,dc=example,dc=org',
+  disable_method: 'attribute',
+};
+
+function target(connection: Record<string, unknown>): TargetDefinition {
+  return {
+    id: 'directory',
+    kind: 'ldap',
+    description: '',
+    accountName: 'identity.id',
+    attributes: {},
+    position: { file: 'tenure.yaml' },
+    connection: { ...base, ...connection },
+  };
+}
+
+const check = (connection: Record<string, unknown>) => checkSettings(ldapKind, target(connection));
+
+describe('ldap TLS settings', () => {
+  test('start_tls is off by default, and no CA file is read', () => {
+    const r = check({ url: 'ldap://dir.example.org' });
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.settings?.start_tls, false);
+    assert.equal(r.settings?.ca_file, undefined);
+  });
+
+  test('start_tls with an ldap:// URL and a CA file is accepted', () => {
+    const r = check({ url: 'ldap://dir.example.org:389', start_tls: true, ca_file: 'certs/ca.pem' });
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.settings?.start_tls, true);
+    assert.equal(r.settings?.ca_file, 'certs/ca.pem');
+  });
+
+  test('a CA file with ldaps:// is accepted', () => {
+    assert.deepEqual(check({ url: 'ldaps://dir.example.org', ca_file: 'ca.pem' }).problems, []);
+  });
+
+  const problems = (connection: Record<string, unknown>) =>
+    check(connection).problems.map((p) => [p.severity, p.path.join('.'), p.message, p.hint]);
+
+  test('start_tls with ldaps:// is refused, saying why', () => {
+    assert.deepEqual(problems({ url: 'ldaps://dir.example.org', start_tls: true }), [
+      [
+        'error',
+        'start_tls',
+        'target "directory": connection.start_tls is for ldap:// URLs; an ldaps:// connection is encrypted from the start',
+        'remove start_tls, or use an ldap:// URL (usually port 389)',
+      ],
+    ]);
+  });
+
+  test('a CA file without TLS is refused: the connection would not be encrypted', () => {
+    const p = problems({ url: 'ldap://dir.example.org', ca_file: 'ca.pem' });
+    assert.equal(p.length, 1);
+    assert.equal(p[0]![1], 'ca_file');
+    assert.match(String(p[0]![2]), /is used only with TLS/);
+  });
+
+  test('start_tls must be a boolean and ca_file a path', () => {
+    assert.deepEqual(
+      problems({ url: 'ldap://dir.example.org', start_tls: 'yes', ca_file: '' }).map((p) => [p[1], p[2]]),
+      [
+        ['start_tls', 'target "directory": connection.start_tls must be true or false'],
+        ['ca_file', 'target "directory": connection.ca_file must be a file path'],
+      ],
+    );
+  });
+
+  test('ca_file is read relative to the policy folder, at the first operation', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tenure-ldap-ca-'));
+    writeFileSync(join(dir, 'ca.pem'), '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n');
+    const settings = check({ url: 'ldap://127.0.0.1:1', start_tls: true, ca_file: 'missing-ca.pem' }).settings!;
+    const connector = ldapKind.create('directory', settings, { baseDir: dir, env: { P: 'x' } });
+    try {
+      await assert.rejects(connector.listAccounts(), (e: unknown) => {
+        assert.ok(e instanceof ConnectorError);
+        assert.equal(e.code, 'invalid_input');
+        assert.equal(e.message, 'target "directory": connection.ca_file missing-ca.pem cannot be read (ENOENT)');
+        assert.match(e.hint ?? '', /relative to the policy file/);
+        return true;
+      });
+    } finally {
+      await connector.close();
+    }
+    // The file beside the policy is found (whatever the working directory): the failure is the server's absence.
+    const found = ldapKind.create(
+      'directory',
+      check({ url: 'ldap://127.0.0.1:1', start_tls: true, ca_file: 'ca.pem' }).settings!,
+      { baseDir: dir, env: { P: 'x' } },
+    );
+    try {
+      await assert.rejects(
+        found.listAccounts(),
+        (e: unknown) => e instanceof ConnectorError && e.code === 'unreachable',
+      );
+    } finally {
+      await found.close();
+    }
+  });
+});
