@@ -62,8 +62,23 @@ describe('tenure grant', () => {
       '--approver',
       'M001',
     );
-    const revoke = await o.run('--as-of', '2026-11-03', 'grant', 'revoke', '1', '--reason', 'no longer needed');
+    const revoke = await o.run(
+      '--as-of',
+      '2026-11-03',
+      '--json',
+      'grant',
+      'revoke',
+      '1',
+      '--reason',
+      'no longer needed',
+    );
     assert.equal(revoke.code, 0, revoke.stderr);
+    assert.deepEqual(JSON.parse(revoke.stdout), {
+      id: 1,
+      identity: 'E001',
+      entitlement: 'directory:group/finance',
+      revoked: true,
+    });
     assert.match((await o.run('--as-of', '2026-11-04', 'who-has', 'directory:group/finance')).stdout, /1 identity/);
     const exported = (await o.run('audit', 'export')).stdout
       .split('\n')

@@ -63,7 +63,8 @@ export async function grantRevokeCommand(
   if (!Number.isInteger(id) || id < 1)
     throw new UserError(`"${idText}" is not an exception number`, EXIT.usage, [], 'tenure grant list shows them');
   const e = await revokeException(workspaceOf(g), { id, reason: o.reason ?? '' });
-  io.out(`exception #${id} revoked: ${e.identity} no longer holds ${e.entitlement} through it`);
+  if (g.json) io.out(toJson({ id, identity: e.identity, entitlement: e.entitlement, revoked: true }));
+  else io.out(`exception #${id} revoked: ${e.identity} no longer holds ${e.entitlement} through it`);
   return EXIT.ok;
 }
 
