@@ -164,6 +164,10 @@ describe('tenure review', () => {
   });
 
   it('exports the evidence as CSV', async () => {
+    const nowhere = await run('review', 'export', '1', '--out', join(dir, 'no-such-folder', 'evidence.csv'));
+    assert.equal(nowhere.code, 1);
+    assert.match(nowhere.stderr, /cannot write .*no-such-folder.*ENOENT/);
+    assert.doesNotMatch(nowhere.stderr, /unexpected error/);
     const r = await run('review', 'export', '1', '--out', join(dir, 'evidence.csv'));
     assert.equal(r.code, 0, r.stderr);
     const rows = parse<Record<string, string>>(readFileSync(join(dir, 'evidence.csv')), { columns: true });

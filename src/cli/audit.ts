@@ -1,10 +1,9 @@
-import { writeFileSync } from 'node:fs';
 import { headText, type ChainHead } from '../audit/audit-chain.js';
 import { auditKeyFrom } from '../audit/audit-key.js';
 import { canonicalJson } from '../audit/canonical-json.js';
 import { exportAudit, verifyAudit, type AuditVerification } from '../app/audit.js';
 import { workspaceOf } from '../app/workspace.js';
-import { EXIT, toJson, type Io, UserError } from './output.js';
+import { EXIT, toJson, type Io, UserError, writeOutput } from './output.js';
 import type { GlobalOptions } from './global-options.js';
 import { dateText } from './flags.js';
 
@@ -91,12 +90,7 @@ export async function auditExportCommand(
     .map((r) => JSON.stringify(r));
   const text = lines.join('\n') + (lines.length > 0 ? '\n' : '');
   if (options.out) {
-    try {
-      writeFileSync(options.out, text);
-    } catch (e) {
-      // A folder that does not exist is the user's to fix, not a bug in Tenure.
-      throw new UserError(`cannot write ${options.out}: ${(e as Error).message}`);
-    }
+    writeOutput(options.out, text);
     io.err(`${exported.records.length} record(s) written to ${options.out}; head ${head}`);
   } else {
     if (text) io.out(text.trimEnd());

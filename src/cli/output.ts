@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { UserError } from '../app/errors.js';
 import type { Diagnostic } from '../model/diagnostic.js';
 import { formatPosition } from '../model/diagnostic.js';
 
@@ -38,3 +40,15 @@ export function printDiagnostics(io: Io, diagnostics: readonly Diagnostic[]): vo
 }
 
 export { EXIT, UserError } from '../app/errors.js';
+
+/**
+ * Writes a file the user named (`--out`): a folder that does not exist or a file that cannot be
+ * written is theirs to fix, said in one line with exit 1, never an unexpected error.
+ */
+export function writeOutput(file: string, text: string): void {
+  try {
+    writeFileSync(file, text);
+  } catch (e) {
+    throw new UserError(`cannot write ${file}: ${(e as Error).message}`);
+  }
+}

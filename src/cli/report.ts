@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { complianceReport } from '../app/report.js';
 import { workspaceOf } from '../app/workspace.js';
 import type { ComplianceReport } from '../governance/compliance.js';
@@ -7,7 +6,7 @@ import {
   renderComplianceJson,
   renderComplianceMarkdown,
 } from '../governance/render-compliance.js';
-import { EXIT, printDiagnostics, UserError, type Io } from './output.js';
+import { EXIT, printDiagnostics, UserError, writeOutput, type Io } from './output.js';
 import type { GlobalOptions } from './global-options.js';
 
 export interface ReportOptions {
@@ -30,11 +29,7 @@ export async function reportComplianceCommand(io: Io, g: GlobalOptions, o: Repor
   printDiagnostics(io, warnings);
   const text = render(report, format);
   if (o.out !== undefined) {
-    try {
-      writeFileSync(o.out, text);
-    } catch (e) {
-      throw new UserError(`cannot write ${o.out}: ${(e as Error).message}`);
-    }
+    writeOutput(o.out, text);
     const s = report.summary;
     io.err(
       `compliance report (${format}) written to ${o.out}: ${s.met} met, ${s.attention} need attention, ${s.notCovered} not covered`,

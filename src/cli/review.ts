@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import {
   closeReview,
   decideReviewItem,
@@ -15,7 +14,7 @@ import type { ReviewDecision } from '../model/review.js';
 import { day } from '../plan/explain.js';
 import { dateText } from './flags.js';
 import type { GlobalOptions } from './global-options.js';
-import { EXIT, toJson, UserError, type Io } from './output.js';
+import { EXIT, toJson, UserError, writeOutput, type Io } from './output.js';
 
 /** How an item nobody could be asked about is shown (and keyed in --json). */
 const NOBODY = '(nobody)';
@@ -169,7 +168,7 @@ export async function reviewExportCommand(
       ? toJson({ campaign, items })
       : csvText([EVIDENCE_COLUMNS, ...items.map((r) => EVIDENCE_COLUMNS.map((c) => String(r[c])))]);
   if (o.out) {
-    writeFileSync(o.out, text);
+    writeOutput(o.out, text);
     if (!g.json) io.out(`wrote ${items.length} item(s) of review ${id} to ${o.out}`);
   } else io.out(text.trimEnd());
   return EXIT.ok;
