@@ -282,6 +282,15 @@ targets:`,
     assert.deepEqual(r.result?.policy.roles.find((x) => x.id === 'team299')?.grants, ['directory:group/engineering']);
   });
 
+  it('refuses a negative or fractional min_disabled_days at its line, and defaults it to 7', () => {
+    for (const bad of ['-3', '1.5']) {
+      const found = errors(base + `policies:\n  leaver:\n    min_disabled_days: ${bad}\n`);
+      assert.equal(found.length, 1, found.join('\n'));
+      assert.match(found[0]!, /^tenure\.yaml:34:24: policies\.leaver\.min_disabled_days: expected /);
+    }
+    assert.equal(loadPolicy(base, 'tenure.yaml').result?.policy.policies.leaver.minDisabledDays, 7);
+  });
+
   it('reports an alias without an anchor at the alias', () => {
     assert.deepEqual(errors(base.replace('grants: [directory:group/admins]', 'grants: *admins')), [
       'tenure.yaml:30:13: Unresolved alias (the anchor must be set before the alias): admins',
