@@ -12,6 +12,8 @@ export interface ConnectorCapabilities {
   readonly memberships: boolean;
   /** A credential can be rotated (a new secret set and handed to a sink). */
   readonly rotate: boolean;
+  /** An account can be renamed in place, keeping its memberships (`renameAccount`), and linked (`linkAccount`). */
+  readonly rename: boolean;
 }
 
 /** The account to create: its name, the identity it belongs to, and target attributes. */
@@ -49,6 +51,19 @@ export interface Connector {
   disableAccount(name: string): Promise<void>;
   enableAccount(name: string): Promise<void>;
   deleteAccount(name: string): Promise<void>;
+  /**
+   * Gives the account `name`, linked to `identity`, the name `newName`, keeping its memberships and
+   * its link. Idempotent: when `name` is gone and the account named `newName` is linked to
+   * `identity`, the rename is done (a resumed rename that took effect before a crash succeeds).
+   * `already_exists` when another account holds `newName`; `not_found` when neither is there.
+   * Optional until every kind renames: the `rename` capability says whether it is there.
+   */
+  renameAccount?(name: string, newName: string, identity: string): Promise<void>;
+  /**
+   * Records `identity` in the account's link attribute, so an account adopted by its name is found
+   * by its link from now on (and a later rename finds it). Idempotent. Present when `rename` is.
+   */
+  linkAccount?(name: string, identity: string): Promise<void>;
   /** Account names that hold the entitlement. */
   listMembers(entitlement: string): Promise<readonly string[]>;
   addMembership(name: string, entitlement: string): Promise<void>;

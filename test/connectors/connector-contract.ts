@@ -129,6 +129,42 @@ export function connectorContract(
       await assert.rejects(t.connector.deleteAccount('user00'), isCode('not_found'));
     });
 
+    it('renames an account in place, keeping its link and memberships, and a repeated rename is done', async (ctx) => {
+      const c = t.connector;
+      if (!c.capabilities.rename || !c.renameAccount) return ctx.skip('this kind does not rename accounts');
+      const [a, b] = t.entitlements;
+      await c.createAccount(spec('rena'));
+      await c.addMembership('rena', a);
+      await c.addMembership('rena', b);
+      await c.renameAccount('rena', 'rena.new', 'id-rena');
+      assert.equal(await c.readAccount('rena'), undefined, 'the old name is gone');
+      const after = await c.readAccount('rena.new');
+      assert.ok(after, 'the account reads under its new name');
+      assert.equal(after.identity, 'id-rena');
+      assert.deepEqual([...after.entitlements].sort(), [a, b].sort());
+      assert.ok((await c.listMembers(a)).includes('rena.new'));
+      assert.ok(!(await c.listMembers(a)).includes('rena'));
+      // Resumed after a crash that came after the rename took effect.
+      await c.renameAccount('rena', 'rena.new', 'id-rena');
+      await assert.rejects(c.renameAccount('rena', 'rena.new', 'someone-else'), isCode('not_found'));
+      await c.createAccount(spec('rena.other'));
+      await assert.rejects(c.renameAccount('rena.new', 'rena.other', 'id-rena'), isCode('already_exists'));
+      await c.deleteAccount('rena.other');
+      await c.deleteAccount('rena.new');
+    });
+
+    it('links an account to an identity, idempotently', async (ctx) => {
+      const c = t.connector;
+      if (!c.capabilities.rename || !c.linkAccount) return ctx.skip('this kind does not link accounts');
+      await c.createAccount(spec('linka', ''));
+      assert.equal((await c.readAccount('linka'))!.identity, undefined, 'created without a link');
+      await c.linkAccount('linka', 'id-linka');
+      await c.linkAccount('linka', 'id-linka');
+      assert.equal((await c.readAccount('linka'))!.identity, 'id-linka');
+      await assert.rejects(c.linkAccount('nobody', 'id-x'), isCode('not_found'));
+      await c.deleteAccount('linka');
+    });
+
     for (const hostile of options.hostileNames ?? HOSTILE_NAMES) {
       it(`keeps a hostile name intact and harmless: ${JSON.stringify(hostile)}`, async () => {
         const before = (await t.connector.listAccounts()).length;

@@ -24,8 +24,10 @@ const MEMBERSHIP_HEADER = ['account', 'entitlement'] as const;
 
 interface Row {
   readonly id: string;
-  readonly name: string;
-  readonly identity?: string;
+  /** Changed by a rename. */
+  name: string;
+  /** Set by linkAccount. */
+  identity?: string;
   enabled: boolean;
   /** Every non-reserved column's value, by column name. */
   readonly attributes: Record<string, string>;
@@ -54,6 +56,7 @@ export const CSV_CAPABILITIES: ConnectorCapabilities = {
   delete: true,
   memberships: true,
   rotate: false,
+  rename: true,
 };
 
 /**
@@ -154,6 +157,51 @@ export class CsvConnector implements Connector {
     return this.store.run('both', (s) => {
       this.get(s, name);
       s.accounts.delete(name);
+    });
+  }
+
+  /**
+   * Memberships name accounts, so a rename touches both files. Written in three steps, memberships
+   * taken away first and given back last: a crash in between leaves the account with less access
+   * (the next plan adds what is missing), never a membership naming an account the file lacks.
+   */
+  async renameAccount(name: string, newName: string, identity: string): Promise<void> {
+    const held = await this.store.run(false, (s) => {
+      const row = s.accounts.get(name);
+      const taken = s.accounts.get(newName);
+      if (row === undefined) {
+        if (taken !== undefined && taken.identity === identity) return undefined;
+        throw this.error('not_found', `account "${name}" does not exist in target "${this.target}"`);
+      }
+      if (taken !== undefined && name !== newName) {
+        throw this.error('already_exists', `account "${newName}" already exists in target "${this.target}"`);
+      }
+      return name === newName ? undefined : [...row.entitlements];
+    });
+    if (held === undefined) return;
+    if (held.length > 0) await this.store.run('memberships', (s) => this.get(s, name).entitlements.clear());
+    await this.store.run('accounts', (s) => {
+      const row = this.get(s, name);
+      if (s.accounts.has(newName)) {
+        throw this.error('already_exists', `account "${newName}" already exists in target "${this.target}"`);
+      }
+      s.accounts.delete(name);
+      row.name = newName;
+      s.accounts.set(newName, row);
+    });
+    if (held.length > 0) {
+      await this.store.run('memberships', (s) => {
+        const row = this.get(s, newName);
+        for (const e of held) row.entitlements.add(e);
+      });
+    }
+  }
+
+  async linkAccount(name: string, identity: string): Promise<void> {
+    return this.store.run('accounts', (s) => {
+      const row = this.get(s, name);
+      if (row.identity === identity) return NO_CHANGE;
+      row.identity = identity;
     });
   }
 

@@ -155,6 +155,7 @@ export const LDAP_CAPABILITIES: ConnectorCapabilities = {
   delete: true,
   memberships: true,
   rotate: false,
+  rename: false,
 };
 
 export class LdapConnector implements Connector {

@@ -53,6 +53,7 @@ export const MEMORY_CAPABILITIES: ConnectorCapabilities = {
   delete: true,
   memberships: true,
   rotate: false,
+  rename: true,
 };
 
 /**
@@ -206,6 +207,31 @@ export class MemoryConnector implements Connector {
     return this.run(true, (s) => {
       this.get(s, name);
       s.accounts.delete(name);
+    });
+  }
+
+  renameAccount(name: string, newName: string, identity: string): Promise<void> {
+    return this.run(true, (s) => {
+      const a = s.accounts.get(name);
+      const taken = s.accounts.get(newName);
+      if (a === undefined) {
+        if (taken !== undefined && taken.identity === identity) return NO_CHANGE;
+        throw this.error('not_found', `account "${name}" does not exist in target "${this.target}"`);
+      }
+      if (name === newName) return NO_CHANGE;
+      if (taken !== undefined) {
+        throw this.error('already_exists', `account "${newName}" already exists in target "${this.target}"`);
+      }
+      s.accounts.delete(name);
+      s.accounts.set(newName, { ...a, name: newName });
+    });
+  }
+
+  linkAccount(name: string, identity: string): Promise<void> {
+    return this.run(true, (s) => {
+      const a = this.get(s, name);
+      if (a.identity === identity) return NO_CHANGE;
+      s.accounts.set(name, { ...a, identity });
     });
   }
 

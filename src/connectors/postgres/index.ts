@@ -8,7 +8,15 @@ export const postgresKind: ConnectorKind<PostgresSettings> = {
   settings: postgresSettings,
   names: 'exact',
   // Rotation needs a secret sink: an instance without `secret_sink` says rotate: false.
-  capabilities: { read: true, write: true, disable: true, delete: true, memberships: true, rotate: true },
+  capabilities: {
+    read: true,
+    write: true,
+    disable: true,
+    delete: true,
+    memberships: true,
+    rotate: true,
+    rename: false,
+  },
   advise: advisePostgres,
   create: postgresConnector,
 };

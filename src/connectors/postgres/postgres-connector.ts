@@ -154,6 +154,7 @@ class PostgresConnector implements Connector {
       delete: true,
       memberships: true,
       rotate: settings.secretSinkFile !== undefined,
+      rename: false,
     };
   }
 

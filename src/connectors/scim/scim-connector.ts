@@ -106,6 +106,7 @@ export const SCIM_CAPABILITIES: ConnectorCapabilities = {
   delete: true,
   memberships: true,
   rotate: false,
+  rename: false,
 };
 
 class ScimConnector implements Connector {
