@@ -66,6 +66,8 @@ export interface ExecutionResult {
 
 const PAST: Record<Change['action'], string> = {
   create_account: 'created',
+  rename_account: 'renamed',
+  link_account: 'linked',
   enable_account: 'enabled',
   update_account: 'updated',
   add_membership: 'added to',
@@ -287,6 +289,14 @@ async function apply(connector: Connector, change: Change, specOf?: (c: Change) 
       }
       return;
     }
+    case 'rename_account':
+      if (!connector.renameAccount || change.newName === undefined || change.identity === undefined)
+        throw new ConnectorError(change.target, 'invalid_input', `target "${change.target}" cannot rename accounts`);
+      return connector.renameAccount(change.account, change.newName, change.identity);
+    case 'link_account':
+      if (!connector.linkAccount || change.identity === undefined)
+        throw new ConnectorError(change.target, 'invalid_input', `target "${change.target}" cannot link accounts`);
+      return connector.linkAccount(change.account, change.identity);
     case 'rotate_credential':
       return connector.rotateCredential(change.account);
     case 'update_account':
@@ -311,7 +321,13 @@ async function apply(connector: Connector, change: Change, specOf?: (c: Change) 
 
 /** "account jdoe in directory: created", "account jdoe in directory: added to directory:group/x". */
 export function sentence(change: Change, state: OperationState, error?: string): string {
-  const what = change.entitlement ? `${PAST[change.action]} ${change.entitlement}` : PAST[change.action];
+  const what = change.entitlement
+    ? `${PAST[change.action]} ${change.entitlement}`
+    : change.newName !== undefined
+      ? `${PAST[change.action]} to ${change.newName}`
+      : change.action === 'link_account' && change.identity !== undefined
+        ? `${PAST[change.action]} to ${change.identity}`
+        : PAST[change.action];
   const head = `account ${change.account} in ${change.target}`;
   if (state === 'succeeded') return `${head}: ${what}`;
   if (state === 'dead') return `${head}: NOT ${what} — ${error ?? 'failed'}`;

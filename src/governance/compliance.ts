@@ -136,6 +136,7 @@ export const CONTROLS: readonly ControlDefinition[] = [
       'drift.deletion_due',
       'drift.missing_account',
       'drift.disabled_but_desired',
+      'drift.pending_rename',
       'drift.attribute_mismatch',
       ...NHI_OWNER_CODES,
       'nhi.credential_too_old',

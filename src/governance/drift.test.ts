@@ -271,6 +271,16 @@ describe('computeDrift: each class', () => {
       expect: ['drift.missing_grant low account:directory/ana'],
       message: /^ana in directory lacks directory:group\/finance, which E1 should hold: role "finance" grants it/,
     },
+    {
+      name: 'an account whose name the policy now computes differently is a pending rename',
+      scenario: {
+        people: [person('E1', 'ana.lima', 'Finance')],
+        directory: [inSync.directory],
+        erp: [inSync.erp],
+      },
+      expect: ['drift.pending_rename low account:directory/ana'],
+      message: /^account ana in directory \(of E1\) is still named "ana"; the policy names it "ana\.lima" now$/,
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {

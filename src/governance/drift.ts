@@ -27,6 +27,7 @@ export const DRIFT_CODES = [
   'drift.missing_account',
   'drift.disabled_but_desired',
   'drift.missing_grant',
+  'drift.pending_rename',
   'drift.attribute_mismatch',
 ] as const;
 export type DriftCode = (typeof DRIFT_CODES)[number];
@@ -115,6 +116,8 @@ const WHY: Record<DriftCode, string> = {
   'drift.disabled_but_desired': 'the identity cannot sign in to a target the policy says it needs',
   'drift.missing_grant':
     'access the policy grants has not arrived: a change failed, or someone removed it in the target',
+  'drift.pending_rename':
+    'people and systems that look the account up by its new name (a changed email or login) do not find it, and the old name may be reused by someone else',
   'drift.attribute_mismatch':
     'the target shows something other than the source says (a name, a mail address): people and other systems act on it',
 };
@@ -135,6 +138,7 @@ const FIX: Record<DriftCode, string> = {
   'drift.missing_account': `the plan creates the account and adds its memberships: ${STEPS}`,
   'drift.disabled_but_desired': `the plan enables the account: ${STEPS}`,
   'drift.missing_grant': `the plan adds the membership: ${STEPS}`,
+  'drift.pending_rename': `the plan renames the account in place, keeping its memberships: ${STEPS}`,
   'drift.attribute_mismatch': `the plan updates the account's attributes (policy targets[].attributes): ${STEPS}`,
 };
 
@@ -311,6 +315,14 @@ export function computeDrift(input: DriftInput): DriftReport {
             account.name,
             `${account.name} in ${t} holds ${c.entitlement!}, which ${id} should not: ${c.reason}`,
             [who, `entitlement:${c.entitlement!}`],
+          );
+        else if (c.action === 'rename_account')
+          f(
+            'drift.pending_rename',
+            'low',
+            account.name,
+            `account ${account.name} in ${t} (of ${id}) is still named ${JSON.stringify(account.name)}; the policy names it ${JSON.stringify(c.newName)} now`,
+            [who],
           );
         else if (c.action === 'update_account')
           f('drift.attribute_mismatch', 'low', account.name, `${account.name} in ${t}: ${c.reason}`, [who]);

@@ -41,6 +41,8 @@ export const AUDIT_ACTIONS = [
   'credential.rotated',
   'plan.saved',
   'operation.create_account',
+  'operation.rename_account',
+  'operation.link_account',
   'operation.enable_account',
   'operation.update_account',
   'operation.add_membership',

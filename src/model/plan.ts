@@ -3,6 +3,8 @@ import type { RiskLevel } from './entitlement.js';
 /** The closed set of actions a plan can hold (DESIGN.md: plans are immutable data). */
 export const CHANGE_ACTIONS = [
   'create_account',
+  'rename_account',
+  'link_account',
   'enable_account',
   'update_account',
   'add_membership',
@@ -18,8 +20,10 @@ export interface Change {
   readonly action: ChangeAction;
   /** The identity the change is for; absent for an account no identity explains. */
   readonly identity?: string;
-  /** The account name in the target. */
+  /** The account name in the target (for `rename_account`, the name it has before). */
   readonly account: string;
+  /** For `rename_account`: the name the policy computes now; the identity's later changes use it. */
+  readonly newName?: string;
   /** For membership changes: the entitlement id. */
   readonly entitlement?: string;
   readonly risk?: RiskLevel;

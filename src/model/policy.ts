@@ -69,7 +69,16 @@ export type NameComparison = 'exact' | 'case-insensitive';
  * What the pure layers know of each target kind. The connector registry (src/connectors/kinds.ts)
  * is the one value of this type; the app passes it in, so planning and drift never switch on a kind.
  */
-export type TargetKindTraits = Readonly<Record<TargetKind, { readonly names: NameComparison }>>;
+export type TargetKindTraits = Readonly<
+  Record<
+    TargetKind,
+    {
+      readonly names: NameComparison;
+      /** Whether its accounts can be renamed in place and linked (`rename_account`, `link_account`). */
+      readonly capabilities: { readonly rename: boolean };
+    }
+  >
+>;
 
 export interface TargetDefinition {
   readonly id: string;

@@ -116,6 +116,7 @@ describe('computePlan', () => {
     assert.deepEqual(
       dir.changes.map((c) => [c.identity, c.account, c.action, c.entitlement]),
       [
+        ['E1', 'ana', 'link_account', undefined],
         ['E1', 'ana', 'add_membership', 'directory:group/engineering'],
         ['E1', 'ana', 'remove_membership', 'directory:group/finance'],
         ['E2', 'bo', 'create_account', undefined],
@@ -153,7 +154,7 @@ describe('computePlan', () => {
       ],
     );
     assert.equal(plan.summary.highRiskGrants, 1);
-    assert.equal(plan.summary.changes, 11);
+    assert.equal(plan.summary.changes, 12);
     assert.equal(plan.summary.identitiesAffected, 4);
     assert.equal(plan.summary.byAction.create_account, 2);
   });
@@ -205,13 +206,15 @@ describe('computePlan', () => {
     const text = renderPlanText(plan);
     assert.match(
       text,
-      /^Target directory \(4 accounts now\): 1 create account, 1 enable account, 3 add membership, 3 remove membership, 1 disable account$/m,
+      /^Target directory \(4 accounts now\): 1 create account, 1 link account, 1 enable account, 3 add membership, 3 remove membership, 1 disable account$/m,
     );
     assert.match(text, /- cy: disable account — E3 is terminated/);
     assert.match(text, /\(1 account\(s\) no identity explains: left alone; see drift\)/);
     const md = renderPlanMarkdown(plan);
     // The last column is delete account: this policy deletes nothing.
-    assert.match(md, /^\| directory \| 4 \| 1 \| 1 \| 3 \| 3 \| 1 \| 0 \|$/m);
+    // Links show as a column because one is planned; renames, updates and rotations do not.
+    assert.match(md, /^\| target \| accounts now \| create account \| link account \| enable account \|/m);
+    assert.match(md, /^\| directory \| 4 \| 1 \| 1 \| 1 \| 3 \| 3 \| 1 \| 0 \|$/m);
     assert.match(md, /erp:role\/payments \[critical\]/);
   });
 });
@@ -414,5 +417,93 @@ describe('computePlan with a target that reports the entitlements it has', () =>
     const p = plan(undefined);
     assert.deepEqual(p.diagnostics, []);
     assert.equal(adds(p).length, 3);
+  });
+});
+
+describe('computePlan when the account name the policy computes changes', () => {
+  const desired = new Engine(loaded).desiredState(people, asOf);
+  // ana was renamed in HR (username ana → ana.lima): her account is found by its link, E1.
+  const renamedPeople = people.map((p) =>
+    p.id === 'E1' ? { ...p, attributes: { ...p.attributes, username: 'ana.lima' } } : p,
+  );
+  const renamedDesired = new Engine(loaded).desiredState(renamedPeople, asOf);
+  const anaAccount = {
+    id: 'uid=ana',
+    name: 'ana',
+    identity: 'E1',
+    enabled: true,
+    entitlements: ['directory:group/staff', 'directory:group/engineering'],
+  };
+  const planWith = (
+    accounts: ActualState['targets'][number]['accounts'],
+    kinds = CONNECTOR_KINDS,
+    ids = renamedPeople,
+  ) =>
+    computePlan({
+      loaded,
+      identities: ids,
+      imported,
+      desired: ids === people ? desired : renamedDesired,
+      actual: { targets: [{ target: 'directory', accounts }] },
+      asOf,
+      kinds,
+    });
+
+  it('renames the linked account in place, before anything else, and later changes use the new name', () => {
+    const p = planWith([anaAccount]);
+    assert.deepEqual(p.diagnostics, []);
+    const ana = p.result.targets[0]!.changes.filter((c) => c.identity === 'E1');
+    assert.deepEqual(
+      ana.map((c) => [c.action, c.account, c.newName]),
+      [['rename_account', 'ana', 'ana.lima']],
+      'nothing else changes: the account keeps what it holds',
+    );
+    assert.match(ana[0]!.reason, /E1's account name is now "ana\.lima".*found by its link, it keeps what it holds/);
+    assert.match(renderPlanText(p.result), /~ ana: rename account to ana\.lima — /);
+  });
+
+  it('keeps a leaver’s account name: it is disabled under the name it has', () => {
+    const leaving = renamedPeople.map((x) => (x.id === 'E1' ? { ...x, status: 'terminated' as const } : x));
+    const p = computePlan({
+      loaded,
+      identities: leaving,
+      imported,
+      desired: new Engine(loaded).desiredState(leaving, asOf),
+      actual: { targets: [{ target: 'directory', accounts: [anaAccount] }] },
+      asOf,
+      kinds: CONNECTOR_KINDS,
+    });
+    const ana = p.result.targets[0]!.changes.filter((c) => c.identity === 'E1');
+    assert.ok(!ana.some((c) => c.action === 'rename_account'));
+    assert.ok(ana.some((c) => c.action === 'disable_account' && c.account === 'ana'));
+  });
+
+  it('does not rename onto a name another account holds, and says so', () => {
+    const p = planWith([anaAccount, { id: 'uid=ana.lima', name: 'ana.lima', enabled: true, entitlements: [] }]);
+    assert.ok(!p.result.targets[0]!.changes.some((c) => c.action === 'rename_account'));
+    assert.deepEqual(
+      p.diagnostics.map((d) => [d.code, d.subject]),
+      [['plan.rename_conflict', 'E1']],
+    );
+    assert.match(p.diagnostics[0]!.message, /"ana" is not renamed to "ana\.lima", which another account has/);
+  });
+
+  it('warns instead of renaming where the kind cannot rename', () => {
+    const kinds = { ...CONNECTOR_KINDS, memory: { names: 'exact' as const, capabilities: { rename: false } } };
+    const p = planWith([anaAccount], kinds);
+    assert.ok(!p.result.targets[0]!.changes.some((c) => c.action === 'rename_account' || c.action === 'link_account'));
+    assert.deepEqual(
+      p.diagnostics.map((d) => d.code),
+      ['plan.rename_unsupported'],
+    );
+  });
+
+  it('treats a change of case as no rename where names compare without case', () => {
+    const kinds = {
+      ...CONNECTOR_KINDS,
+      memory: { names: 'case-insensitive' as const, capabilities: { rename: true } },
+    };
+    const p = planWith([{ ...anaAccount, name: 'ANA' }], kinds, people);
+    assert.ok(!p.result.targets[0]!.changes.some((c) => c.action === 'rename_account'));
   });
 });

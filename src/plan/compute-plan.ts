@@ -72,13 +72,15 @@ export interface PlanInput {
 
 const ORDER: Record<ChangeAction, number> = {
   create_account: 0,
-  enable_account: 1,
-  update_account: 2,
-  add_membership: 3,
-  remove_membership: 4,
-  rotate_credential: 5,
-  disable_account: 6,
-  delete_account: 7,
+  rename_account: 1,
+  link_account: 2,
+  enable_account: 3,
+  update_account: 4,
+  add_membership: 5,
+  remove_membership: 6,
+  rotate_credential: 7,
+  disable_account: 8,
+  delete_account: 9,
 };
 
 const DAY_MS = 86_400_000;
@@ -131,10 +133,14 @@ export function computePlan(input: PlanInput): Checked<Plan> {
     const naming = loaded.accountNames.get(target.id)!;
     const deletion = deletionRule(leaverRules, target.id);
     const grace = graceRule(leaverRules, target.id);
+    const traits = input.kinds[target.kind];
+    const caseInsensitive = traits.names === 'case-insensitive';
     const { links, unlinked } = linkAccounts(target.id, accounts, sortedIdentities, gone, naming, asOf, diagnostics, {
       checkNames: true,
-      caseInsensitive: input.kinds[target.kind].names === 'case-insensitive',
+      caseInsensitive,
     });
+    const fold = caseInsensitive ? (n: string) => n.toLowerCase() : (n: string) => n;
+    const taken = new Set(accounts.map((a) => fold(a.name)));
     // Declared entitlements the target says it does not have: granting them would fail at apply.
     const missing = missingEntitlements(
       loaded,
@@ -156,11 +162,17 @@ export function computePlan(input: PlanInput): Checked<Plan> {
       for (const g of access?.grants ?? []) if (g.entitlement.startsWith(prefix)) wanted.set(g.entitlement, g);
       const own: Change[] = [];
       const later: Change[] = [];
+      // An account found by its link whose name the policy now computes differently (an email or
+      // login change) is renamed in place, keeping what it holds; a leaver's keeps its name.
+      const renameTo =
+        account && !byName && wanted.size > 0 && fold(account.name) !== fold(name)
+          ? renameOf(target.id, identity, account, name, traits.capabilities.rename, taken, fold, diagnostics)
+          : undefined;
       const make = (action: ChangeAction, reason: string, entitlement?: Entitlement): Change => ({
         target: target.id,
         action,
         identity: identity.id,
-        account: account?.name ?? name,
+        account: renameTo ?? account?.name ?? name,
         ...(entitlement ? { entitlement: entitlement.id, risk: entitlement.risk } : {}),
         reason,
       });
@@ -182,6 +194,23 @@ export function computePlan(input: PlanInput): Checked<Plan> {
         if (kept?.removed.has(e.id)) later.push(make('remove_membership', kept.reason, e));
         else change('remove_membership', reason, e);
       };
+      if (renameTo !== undefined) {
+        taken.add(fold(renameTo));
+        own.push({
+          ...make(
+            'rename_account',
+            `${identity.id}'s account name is now ${JSON.stringify(renameTo)} (targets[].account_name); found by its link, it keeps what it holds`,
+          ),
+          account: account!.name,
+          newName: renameTo,
+        });
+      }
+      // An account adopted by its name records the identity from now on, so a rename later finds it.
+      if (account && byName && traits.capabilities.rename)
+        change(
+          'link_account',
+          `adopted by name: records ${identity.id} in the account's link, which it lacks, so it is found by its link from now on`,
+        );
       if (wanted.size > 0) {
         const first = wanted.values().next().value!;
         if (!account)
@@ -340,6 +369,43 @@ function missingDiagnostic(target: string, m: MissingEntitlement): Diagnostic {
     subject: e.id,
     ...(e.position ? { position: e.position } : {}),
   };
+}
+
+/**
+ * The name a linked account is renamed to, or undefined with a warning when it cannot be: the
+ * kind cannot rename, or another account already has the name.
+ */
+function renameOf(
+  target: string,
+  identity: Identity,
+  account: Account,
+  name: string,
+  canRename: boolean,
+  taken: ReadonlySet<string>,
+  fold: (n: string) => string,
+  diagnostics: Diagnostic[],
+): string | undefined {
+  if (!canRename) {
+    diagnostics.push({
+      severity: 'warning',
+      code: 'plan.rename_unsupported',
+      message: `target "${target}" cannot rename accounts: ${identity.id}'s account stays ${JSON.stringify(account.name)}, though account_name now gives ${JSON.stringify(name)}`,
+      hint: 'rename it in the target by hand; Tenure finds it by its link',
+      subject: identity.id,
+    });
+    return undefined;
+  }
+  if (taken.has(fold(name))) {
+    diagnostics.push({
+      severity: 'warning',
+      code: 'plan.rename_conflict',
+      message: `target "${target}": ${identity.id}'s account ${JSON.stringify(account.name)} is not renamed to ${JSON.stringify(name)}, which another account has`,
+      hint: 'free the name in the target, or make account_name give each identity its own name',
+      subject: identity.id,
+    });
+    return undefined;
+  }
+  return name;
 }
 
 /** An account found by its name: what the identity takes over with it. */

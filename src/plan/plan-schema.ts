@@ -11,6 +11,7 @@ const changeSchema = z.strictObject({
   action: z.enum(CHANGE_ACTIONS),
   identity: z.string().min(1).optional(),
   account: z.string().min(1),
+  newName: z.string().min(1).optional(),
   entitlement: z.string().min(1).optional(),
   risk: z.enum(['low', 'medium', 'high', 'critical']).optional(),
   attributes: z.record(z.string(), z.string()).optional(),

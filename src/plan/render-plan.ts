@@ -2,6 +2,8 @@ import { CHANGE_ACTIONS, type AdoptedAccount, type Change, type ChangeAction, ty
 
 const VERB: Record<ChangeAction, string> = {
   create_account: 'create account',
+  rename_account: 'rename account to',
+  link_account: 'link account to',
   enable_account: 'enable account',
   update_account: 'update account',
   add_membership: 'add',
@@ -12,6 +14,8 @@ const VERB: Record<ChangeAction, string> = {
 };
 const SIGN: Record<ChangeAction, string> = {
   create_account: '+',
+  rename_account: '~',
+  link_account: '~',
   enable_account: '+',
   update_account: '~',
   add_membership: '+',
@@ -21,13 +25,21 @@ const SIGN: Record<ChangeAction, string> = {
   rotate_credential: '~',
 };
 
+const RARE: ReadonlySet<ChangeAction> = new Set([
+  'rename_account',
+  'link_account',
+  'update_account',
+  'rotate_credential',
+]);
+
 export interface RenderOptions {
   /** Changes shown per target before "... and N more" (the counts always cover all). */
   readonly limit?: number;
 }
 
 function line(c: Change): string {
-  const what = c.entitlement ? `${VERB[c.action]} ${c.entitlement}` : VERB[c.action];
+  const object = c.entitlement ?? c.newName ?? (c.action === 'link_account' ? c.identity : undefined);
+  const what = object !== undefined ? `${VERB[c.action]} ${object}` : VERB[c.action];
   const risk = c.risk === 'high' || c.risk === 'critical' ? ` [${c.risk}]` : '';
   return `${SIGN[c.action]} ${c.account}: ${what}${risk} — ${c.reason}`;
 }
@@ -74,10 +86,8 @@ export function renderPlanText(plan: Plan, options: RenderOptions = {}): string 
 export function renderPlanMarkdown(plan: Plan, options: RenderOptions = {}): string {
   const limit = options.limit ?? 50;
   const s = plan.summary;
-  // Updates and rotations are rare: their columns show only when a target has one.
-  const columns = CHANGE_ACTIONS.filter(
-    (a) => (a !== 'rotate_credential' && a !== 'update_account') || plan.targets.some((t) => (t.counts[a] ?? 0) > 0),
-  );
+  // Updates, renames, links and rotations are rare: their columns show only when a target has one.
+  const columns = CHANGE_ACTIONS.filter((a) => !RARE.has(a) || plan.targets.some((t) => (t.counts[a] ?? 0) > 0));
   const out: string[] = [
     `### Tenure plan — ${plan.policy}`,
     '',
