@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { Engine } from '../engine/engine.js';
 import type { ActualState } from '../model/actual-state.js';
 import type { Identity } from '../model/identity.js';
+import type { TargetKindTraits } from '../model/policy.js';
 import { loadPolicy } from '../policy/load-policy.js';
 import { computePlan } from './compute-plan.js';
 import { renderPlanMarkdown, renderPlanText } from './render-plan.js';
@@ -436,7 +437,7 @@ describe('computePlan when the account name the policy computes changes', () => 
   };
   const planWith = (
     accounts: ActualState['targets'][number]['accounts'],
-    kinds = CONNECTOR_KINDS,
+    kinds: TargetKindTraits = CONNECTOR_KINDS,
     ids = renamedPeople,
   ) =>
     computePlan({
