@@ -333,3 +333,64 @@ describe('apply interrupted', () => {
     },
   );
 });
+
+describe('a change that landed just before its apply was killed', () => {
+  it('is found in the target by the next apply, journalled as done and audited once', async () => {
+    const w = world(memoryTarget, people(3));
+    const stateDb = join(w.dir, '.tenure', 'state.db');
+    assert.equal((await w.run('import')).code, 0);
+    assert.equal((await w.run('apply')).code, 0);
+    // E003 moves to Finance. An apply adds the finance group to its account in the snapshot and is
+    // killed before it journals that: the journal still says running, no audit record exists.
+    writeFileSync(join(w.dir, 'hr.csv'), hr([...people(2), 'E003,Employee,Active,Finance,Accountant,2024-01-01,']));
+    assert.equal((await w.run('import')).code, 0);
+    const snap = JSON.parse(w.snapshot()) as { accounts: { name: string; entitlements: string[] }[] };
+    snap.accounts.find((a) => a.name === 'E003')!.entitlements.push('directory:group/finance');
+    writeFileSync(join(w.dir, 'directory.json'), JSON.stringify(snap, null, 2));
+    const db = new BetterSqlite3(stateDb);
+    const insert = db.prepare(
+      `insert into operations (plan, seq, change, target, action, identity, account, entitlement, state, attempts, updated_at)
+       values ('killed-plan', ?, ?, 'directory', ?, 'E003', 'E003', ?, 'running', 1, '2026-11-01T00:00:00Z')`,
+    );
+    const change = (action: string, entitlement: string) =>
+      canonicalJson({ target: 'directory', action, identity: 'E003', account: 'E003', entitlement, reason: 'moved' });
+    insert.run(0, change('add_membership', 'directory:group/finance'), 'add_membership', 'directory:group/finance');
+    // The other one was running too, but had not reached the target.
+    insert.run(
+      1,
+      change('remove_membership', 'directory:group/engineering'),
+      'remove_membership',
+      'directory:group/engineering',
+    );
+    db.close();
+
+    const r = await w.run('apply');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /1 operation\(s\) of an interrupted apply had taken effect in the targets before it stopped: journalled as done and audited now/,
+    );
+    assert.match(r.stdout, /^account E003 in directory: removed from directory:group\/engineering$/m);
+    assert.doesNotMatch(r.stdout, /added to directory:group\/finance/, 'not done twice');
+    const check = new BetterSqlite3(stateDb, { readonly: true });
+    try {
+      const finance = check
+        .prepare(`select reason from audit_log where action = 'operation.add_membership' and details like ?`)
+        .all('%E003%directory:group/finance%') as { reason: string }[];
+      assert.deepEqual(
+        finance.map((f) => f.reason),
+        ['account E003 in directory: added to directory:group/finance (found in effect after an interrupted apply)'],
+      );
+      const states = check
+        .prepare(`select action, state from operations where plan = 'killed-plan' order by seq`)
+        .all() as { action: string; state: string }[];
+      assert.deepEqual(
+        states.map((s) => `${s.action} ${s.state}`),
+        ['add_membership succeeded', 'remove_membership superseded'],
+      );
+    } finally {
+      check.close();
+    }
+    assert.equal((await w.run('audit', 'verify')).code, 0);
+  });
+});

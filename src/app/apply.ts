@@ -1,11 +1,15 @@
 import type { Connector } from '../connectors/connector.js';
+import { CONNECTOR_KINDS } from '../connectors/kinds.js';
 import {
   executePlan,
+  sentence as executedSentence,
   type ExecutionEvent,
   type ExecutionResult,
   type OperationResult,
 } from '../executor/execute-plan.js';
-import type { MarkEffects } from '../executor/journal.js';
+import type { Journal, MarkEffects } from '../executor/journal.js';
+import { landedOperations } from '../executor/landed-operations.js';
+import type { ActualState } from '../model/actual-state.js';
 import type { Diagnostic } from '../model/diagnostic.js';
 import type { Change, Plan } from '../model/plan.js';
 import { parseSavedPlan, type SavedPlan } from '../plan/plan-schema.js';
@@ -79,6 +83,12 @@ export async function applyPlan(ws: Workspace, request: ApplyRequest): Promise<A
       const plan = chosen.plan;
       const planId = planIdOf(plan);
       const approvals = chosen.resumed ? [] : await enforceGuardrails(ws, store, plan, request);
+      const journal = store.journal(leases.fences);
+      const landed = await auditLanded(ws, store, journal, planId, now.actual);
+      if (landed > 0)
+        request.onNote?.(
+          `${landed} operation(s) of an interrupted apply had taken effect in the targets before it stopped: journalled as done and audited now`,
+        );
       if (plan.summary.changes === 0 && !chosen.resumed)
         return {
           plan,
@@ -88,7 +98,7 @@ export async function applyPlan(ws: Workspace, request: ApplyRequest): Promise<A
           warnings: [...now.warnings, ...connectorWarningsOf(connectors)],
         };
       const attributesOf = accountAttributes(now, ws.asOf);
-      const result = await executePlan(planId, plan, connectors, store.journal(leases.fences), {
+      const result = await executePlan(planId, plan, connectors, journal, {
         ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
         ...(request.rate !== undefined ? { ratePerSecond: request.rate } : {}),
         ...(request.signal ? { signal: request.signal } : {}),
@@ -290,6 +300,33 @@ function accountAttributes(now: PlannedState, asOf: Date): (c: Change) => Record
   };
 }
 
+/**
+ * An apply killed between a change landing in a target and its journal mark leaves that change
+ * without an audit record, and the next plan no longer asks for it. Before a new plan supersedes
+ * the interrupted operations, each whose effect the targets show now is marked done with its audit
+ * record (saying it was found in effect), so every change Tenure made has one. Returns how many.
+ */
+async function auditLanded(
+  ws: Workspace,
+  store: StateStore,
+  journal: Journal,
+  planId: string,
+  actual: ActualState,
+): Promise<number> {
+  const { loaded } = ws.policy();
+  const targets = loaded.policy.targets;
+  const interrupted = (await store.interruptedOperations(targets.map((t) => t.id))).filter((o) => o.plan !== planId);
+  if (interrupted.length === 0) return 0;
+  const kindOf = (id: string) => targets.find((t) => t.id === id)?.kind;
+  const landed = landedOperations(interrupted, actual, kindOf, CONNECTOR_KINDS);
+  for (const op of landed) {
+    const sentence = `${executedSentence(op.change, 'succeeded')} (found in effect after an interrupted apply)`;
+    const r: OperationResult = { change: op.change, state: 'succeeded', attempts: op.attempts, sentence };
+    await journal.mark(op.id, 'succeeded', op.attempts, undefined, effectsOf(ws, op.plan, r));
+  }
+  return landed.length;
+}
+
 /** The audit record of an operation that landed (and the rotation it made), written with its journal mark. */
 function effectsOf(ws: Workspace, planId: string, op: OperationResult): MarkEffects | undefined {
   if (op.state !== 'succeeded') return undefined;
@@ -300,7 +337,13 @@ function effectsOf(ws: Workspace, planId: string, op: OperationResult): MarkEffe
         action: `operation.${c.action}`,
         subject: c.identity ?? c.account,
         reason: op.sentence,
-        details: { plan: planId, target: c.target, account: c.account, entitlement: c.entitlement },
+        details: {
+          plan: planId,
+          target: c.target,
+          account: c.account,
+          entitlement: c.entitlement,
+          ...(c.newName !== undefined ? { newName: c.newName } : {}),
+        },
       }),
     ],
     ...(c.action === 'rotate_credential'

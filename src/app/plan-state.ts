@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { canonicalJson } from '../audit/canonical-json.js';
 import type { Connector } from '../connectors/connector.js';
 import { hasErrors, type Diagnostic } from '../model/diagnostic.js';
+import type { ActualState } from '../model/actual-state.js';
 import type { Plan } from '../model/plan.js';
 import { computePlan } from '../plan/compute-plan.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
@@ -28,6 +29,8 @@ export interface PlannedState {
   readonly identities: readonly Identity[];
   /** Every identity id the store has imported, leavers included; empty without a store (`PlanInput.imported`). */
   readonly imported: ReadonlySet<string>;
+  /** What the targets held when the plan was computed. */
+  readonly actual: ActualState;
 }
 
 /**
@@ -91,6 +94,7 @@ export async function planNow(
     warnings: [...stored.tampered, ...warnings, ...sourceWarnings, ...diagnostics, ...connectorWarnings],
     identities,
     imported: stored.imported,
+    actual,
   };
 }
 

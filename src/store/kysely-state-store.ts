@@ -228,6 +228,28 @@ export class KyselyStateStore implements StateStore {
     return new Writer(this.db, this.dialect, this.auditKey).operations(plan);
   }
 
+  async interruptedOperations(targets: readonly string[]): Promise<(JournalOperation & { readonly plan: string })[]> {
+    if (targets.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('operations')
+      .selectAll()
+      .where('target', 'in', [...targets])
+      // The first term is the partial index's own condition (operations_unfinished), so it is used.
+      .where('state', 'in', ['pending', 'running', 'failed'])
+      .where('state', 'in', ['running', 'failed'])
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({
+      plan: r.plan,
+      id: Number(r.id),
+      seq: Number(r.seq),
+      change: parseCanonicalJson<Change>(r.change),
+      state: r.state as OperationState,
+      attempts: Number(r.attempts),
+      ...(r.last_error !== null ? { lastError: r.last_error } : {}),
+    }));
+  }
+
   journal(leases: readonly { readonly name: string; readonly fence: number }[] = []): Journal {
     // A writer that lost a lease must not write: checked inside each transaction that writes.
     const fenced = async (w: Writer): Promise<void> => {

@@ -207,6 +207,12 @@ export interface StateStore {
   /** A plan's journalled operations (none when it was never begun). */
   planOperations(plan: string): Promise<JournalOperation[]>;
   /**
+   * Operations on these targets that an apply attempted and never finished — `running` when its
+   * process died, `failed` when it died between retries — of any plan, oldest first. Their change
+   * may have landed: `tenure apply` looks for it in the targets before a new plan supersedes them.
+   */
+  interruptedOperations(targets: readonly string[]): Promise<(JournalOperation & { readonly plan: string })[]>;
+  /**
    * The durable operation journal of the executor, each mark its own committed transaction with
    * its effects. Given the leases the writer holds, every mark first checks that they are still
    * held under their fences and fails with StoreError `lease_lost` when not.
