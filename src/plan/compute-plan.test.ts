@@ -257,17 +257,29 @@ describe('computePlan for an identity gone from every source', () => {
     );
     assert.equal(erp.unlinkedAccounts, 1, 'counted among the accounts left alone');
     assert.deepEqual(erp.adopted, []);
-    // Not even by name: an identity whose account name is "ext" does not take it over.
-    const named = erpOf(imported, [{ ...unknown, name: 'E2' }]);
+    // Not even by name: an identity whose account name is "E2" does not take it over, and no
+    // create is planned that would meet it at apply: the plan says why instead.
+    const named = computePlan({
+      loaded,
+      identities: people,
+      imported,
+      desired,
+      actual: { targets: [{ target: 'erp', accounts: [{ ...unknown, name: 'E2' }] }] },
+      asOf,
+      kinds: CONNECTOR_KINDS,
+    });
+    assert.deepEqual(named.result.targets.find((t) => t.target === 'erp')!.changes, []);
     assert.deepEqual(
-      named.changes.map((c) => [c.identity, c.account, c.action]),
+      named.diagnostics.map((d) => [d.code, d.message]),
       [
-        ['E2', 'E2', 'create_account'],
-        ['E2', 'E2', 'add_membership'],
+        [
+          'plan.name_taken',
+          'target "erp": E2\'s account "E2" is not created: an account linked to E9999 has that name',
+        ],
       ],
-      'E2 gets its own account planned; the one linked to E9999 is not adopted (apply then meets a conflict)',
     );
-    assert.equal(named.unlinkedAccounts, 1);
+    const erpNamed = named.result.targets.find((t) => t.target === 'erp')!;
+    assert.equal(erpNamed.unlinkedAccounts, 1);
   });
 
   it('without a store only the feeds’ ids are known: every other link is unknown', () => {
@@ -496,6 +508,28 @@ describe('computePlan when the account name the policy computes changes', () => 
     assert.deepEqual(
       p.diagnostics.map((d) => d.code),
       ['plan.rename_unsupported'],
+    );
+  });
+
+  it('creates one account for a name two identities compute, and says so for the other', () => {
+    const twins = [renamedPeople[0]!, { ...renamedPeople[0]!, id: 'E7' }];
+    const p = computePlan({
+      loaded,
+      identities: twins,
+      imported: new Set(['E1', 'E7']),
+      desired: new Engine(loaded).desiredState(twins, asOf),
+      actual: { targets: [{ target: 'directory', accounts: [] }] },
+      asOf,
+      kinds: CONNECTOR_KINDS,
+    });
+    const creates = p.result.targets[0]!.changes.filter((c) => c.action === 'create_account');
+    assert.deepEqual(
+      creates.map((c) => [c.identity, c.account]),
+      [['E1', 'ana.lima']],
+    );
+    assert.deepEqual(
+      p.diagnostics.map((d) => d.message),
+      ['target "directory": E7\'s account "ana.lima" is not created: the account planned for E1 has that name'],
     );
   });
 

@@ -140,7 +140,11 @@ export function computePlan(input: PlanInput): Checked<Plan> {
       caseInsensitive,
     });
     const fold = caseInsensitive ? (n: string) => n.toLowerCase() : (n: string) => n;
-    const taken = new Set(accounts.map((a) => fold(a.name)));
+    // Who holds each name: an account of the target, or an identity this plan creates one for.
+    const holders = new Map<string, string>();
+    for (const a of accounts)
+      holders.set(fold(a.name), a.identity === undefined ? 'an account' : `an account linked to ${a.identity}`);
+    const taken: Set<string> = new Set(holders.keys());
     // Declared entitlements the target says it does not have: granting them would fail at apply.
     const missing = missingEntitlements(
       loaded,
@@ -194,8 +198,24 @@ export function computePlan(input: PlanInput): Checked<Plan> {
         if (kept?.removed.has(e.id)) later.push(make('remove_membership', kept.reason, e));
         else change('remove_membership', reason, e);
       };
+      if (!account && wanted.size > 0 && taken.has(fold(name))) {
+        // Creating it would meet the other account at apply (a conflict): said now, and not attempted.
+        diagnostics.push({
+          severity: 'warning',
+          code: 'plan.name_taken',
+          message: `target "${target.id}": ${identity.id}'s account ${JSON.stringify(name)} is not created: ${holders.get(fold(name)) ?? 'another account'} has that name`,
+          hint: 'make account_name give each identity its own name, or correct the link of the account in the target',
+          subject: identity.id,
+        });
+        continue;
+      }
+      if (!account && wanted.size > 0) {
+        taken.add(fold(name));
+        holders.set(fold(name), `the account planned for ${identity.id}`);
+      }
       if (renameTo !== undefined) {
         taken.add(fold(renameTo));
+        holders.set(fold(renameTo), `the account renamed for ${identity.id}`);
         own.push({
           ...make(
             'rename_account',
