@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { chain, type AuditEntry, type ChainHead, type ChainedRecord } from '../audit/audit-chain.js';
 import type { AuditKey } from '../audit/audit-key.js';
 import {
@@ -239,15 +239,7 @@ export class KyselyStateStore implements StateStore {
       .where('state', 'in', ['running', 'failed'])
       .orderBy('id')
       .execute();
-    return rows.map((r) => ({
-      plan: r.plan,
-      id: Number(r.id),
-      seq: Number(r.seq),
-      change: parseCanonicalJson<Change>(r.change),
-      state: r.state as OperationState,
-      attempts: Number(r.attempts),
-      ...(r.last_error !== null ? { lastError: r.last_error } : {}),
-    }));
+    return rows.map((r) => ({ plan: r.plan, ...journalOperation(r) }));
   }
 
   journal(leases: readonly { readonly name: string; readonly fence: number }[] = []): Journal {
@@ -404,14 +396,7 @@ class Writer implements StoreWriter {
 
   async operations(plan: string): Promise<JournalOperation[]> {
     const rows = await this.db.selectFrom('operations').selectAll().where('plan', '=', plan).orderBy('seq').execute();
-    return rows.map((r) => ({
-      id: Number(r.id),
-      seq: Number(r.seq),
-      change: parseCanonicalJson<Change>(r.change),
-      state: r.state as OperationState,
-      attempts: Number(r.attempts),
-      ...(r.last_error !== null ? { lastError: r.last_error } : {}),
-    }));
+    return rows.map(journalOperation);
   }
 
   sourceState(source: string): Promise<SourceState | undefined> {
@@ -951,4 +936,16 @@ async function readTrustedApprovals(
     all.map((a) => a.id),
   );
   return { approvals: all.filter((a) => trusted.has(a.id)), tampered };
+}
+
+/** A row of the operations table as the journal hands it out. */
+function journalOperation(r: Selectable<Database['operations']>): JournalOperation {
+  return {
+    id: Number(r.id),
+    seq: Number(r.seq),
+    change: parseCanonicalJson<Change>(r.change),
+    state: r.state as OperationState,
+    attempts: Number(r.attempts),
+    ...(r.last_error !== null ? { lastError: r.last_error } : {}),
+  };
 }
