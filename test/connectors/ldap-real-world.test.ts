@@ -401,6 +401,44 @@ describe('a directory with posixGroup groups', () => {
   });
 });
 
+describe('a directory whose entries are named by cn while the account name is their uid', () => {
+  test('the name is read from uid, a rename changes uid and keeps the DN, groups stay right', async () => {
+    const base = await freshTree(['ou=people', 'ou=groups']);
+    const dana = `cn=Dana Scott,ou=people,${base}`;
+    const group = `cn=staff,ou=groups,${base}`;
+    await asAdmin(async (client) => {
+      await client.add(dana, {
+        objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
+        cn: 'Dana Scott',
+        sn: 'Scott',
+        uid: 'dscott',
+        employeeNumber: 'E004',
+      });
+      await client.add(group, { objectClass: ['top', 'groupOfNames'], cn: 'staff', member: dana });
+    });
+    const c = connect(
+      server,
+      { people_base: `ou=people,${base}`, groups_base: `ou=groups,${base}`, disable_method: 'attribute' },
+      ['corp:group/staff'],
+    );
+    try {
+      assert.deepEqual(
+        (await c.listAccounts()).map((a) => [a.name, a.identity, a.entitlements]),
+        [['dscott', 'E004', ['corp:group/staff']]],
+      );
+      assert.deepEqual(await c.listMembers('corp:group/staff'), ['dscott']);
+      await c.renameAccount!('dscott', 'dana.scott', 'E004');
+      assert.deepEqual(await values(dana, 'uid'), ['dana.scott'], 'same entry, same DN');
+      assert.deepEqual(dns(await values(group, 'member')), dns([dana]));
+      assert.deepEqual(await c.listMembers('corp:group/staff'), ['dana.scott']);
+      assert.equal(await c.readAccount('dscott'), undefined);
+      await c.renameAccount!('dscott', 'dana.scott', 'E004'); // resumed: done
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 describe('a directory whose referential-integrity overlay rewrites member DNs', () => {
   let refint: SlapdServer;
   before(async () => {

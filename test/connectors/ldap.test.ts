@@ -289,6 +289,24 @@ describe('LDAP connector specifics', () => {
     await connector.deleteAccount(name);
   });
 
+  test('a rename resumed after the modify-DN but before the groups: found by its link, the groups are rewritten', async () => {
+    await connector.createAccount(spec('fern'));
+    await connector.addMembership('fern', 'directory:group/a');
+    // The process died right after the modify-DN: the group still names the old DN (no refint overlay here).
+    await asAdmin((client) => client.modifyDN(`uid=fern,${run.people}`, 'uid=fern.new'));
+    assert.deepEqual((await connector.readAccount('fern.new'))?.entitlements, [], 'the group names the old DN');
+    await connector.renameAccount!('fern', 'fern.new', 'id-fern');
+    assert.deepEqual(await connector.listMembers('directory:group/a'), ['fern.new']);
+    const members = await asAdmin(async (client) => {
+      const { searchEntries } = await client.search(`cn=a,${run.groups}`, { scope: 'base', attributes: ['member'] });
+      return [searchEntries[0]!.member].flat().map((m) => normaliseDn(String(m)));
+    });
+    assert.ok(!members.includes(normaliseDn(`uid=fern,${run.people}`)), 'the stale DN is gone');
+    await assert.rejects(connector.renameAccount!('fern.new', 'x', 'id-other'), isCode('conflict'));
+    await assert.rejects(connector.linkAccount!('fern.new', 'id-other'), isCode('conflict'));
+    await connector.deleteAccount('fern.new');
+  });
+
   test('password rotation is not supported', async () => {
     assert.equal(connector.capabilities.rotate, false);
     await assert.rejects(connector.rotateCredential('alice'), isCode('invalid_input'));

@@ -437,7 +437,7 @@ export class LdapConnector implements Connector {
           );
         }
         // The groups may still name the old DN or name, if the last run stopped between the two steps.
-        await this.rewriteMembers(`${this.rdnFor(renamed, name)},${splitRdn(renamed.dn)[1]}`, name, renamed);
+        await this.rewriteMembers(this.dnWithName(renamed, name), name, renamed);
         return;
       }
       const link = all(entry, this.settings.linkAttribute);
@@ -460,7 +460,8 @@ export class LdapConnector implements Connector {
       }
       if (rdnValue(entry.dn, this.settings.namingAttribute) !== undefined) {
         // A modify-DN to the new RDN under the same parent; the server replaces the naming attribute's value.
-        await this.ldap(entry.dn, (client) => client.modifyDN(entry.dn, this.rdnFor(entry, newName)));
+        const newRdn = splitRdn(this.dnWithName(entry, newName))[0];
+        await this.ldap(entry.dn, (client) => client.modifyDN(entry.dn, newRdn));
       } else {
         // The entry is named by another attribute (cn=Full Name with a uid): its DN stays, the name is a value.
         await this.ldap(entry.dn, (client) =>
@@ -558,10 +559,11 @@ export class LdapConnector implements Connector {
     return `${this.settings.namingAttribute}=${escapeDnValue(name)},${this.settings.peopleBase}`;
   }
 
-  /** The RDN the entry would have with this name, keeping the type the entry is named by. */
-  private rdnFor(entry: Entry, name: string): string {
-    const type = parseDn(entry.dn)[0]?.[0]?.type ?? this.settings.namingAttribute;
-    return `${rdnValue(entry.dn, this.settings.namingAttribute) !== undefined ? type : this.settings.namingAttribute}=${escapeDnValue(name)}`;
+  /** The entry's DN were it named `name`: a new RDN when the RDN is the naming attribute, else the same DN. */
+  private dnWithName(entry: Entry, name: string): string {
+    if (rdnValue(entry.dn, this.settings.namingAttribute) === undefined) return entry.dn;
+    const [rdn, parent] = splitRdn(entry.dn);
+    return `${rdn.slice(0, rdn.indexOf('=')).trim()}=${escapeDnValue(name)},${parent}`;
   }
 
   /** The group DN of an entitlement of this target; invalid_input for another target's or kind. */

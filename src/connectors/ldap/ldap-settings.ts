@@ -11,15 +11,18 @@ const dn = text().superRefine((v, ctx) => {
   }
 });
 
-/** An attribute type name (`employeeNumber`, `cn`) or its numeric OID. */
-const attributeName = () =>
-  text().regex(/^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)$/, {
-    error: 'must be an attribute name (letters, digits and hyphens, starting with a letter) or an OID',
-  });
+const ATTRIBUTE_NAME = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)$/;
 
-const objectClassName = text().regex(/^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)$/, {
-  error: 'must be an object class name (letters, digits and hyphens, starting with a letter)',
-});
+/** An attribute type name (`employeeNumber`, `cn`) or its numeric OID. */
+const attributeName = () => {
+  const error = 'must be an attribute name (letters, digits and hyphens, starting with a letter) or an OID';
+  return z.string({ error }).regex(ATTRIBUTE_NAME, { error });
+};
+
+const objectClassName = (() => {
+  const error = 'must be an object class name (letters, digits and hyphens, starting with a letter)';
+  return z.string({ error }).regex(ATTRIBUTE_NAME, { error });
+})();
 
 /** An `ldap` target's `connection` (docs/connectors.md), with its defaults. */
 export const ldapSettings = z
