@@ -337,6 +337,52 @@ describe('a directory with accounts named by cn in sub-OUs, an HR id attribute a
   });
 });
 
+describe('strip through the command line: the declared groups reach the connector', () => {
+  test('an orphan disabled by drift remediation loses its declared group, keeps the other, and cannot bind', async () => {
+    const base = await freshTree(['ou=people', 'ou=groups']);
+    const people = `ou=people,${base}`;
+    const ghost = `uid=ghost,${people}`;
+    const staff = `cn=staff,ou=groups,${base}`;
+    const wiki = `cn=wiki,ou=groups,${base}`;
+    await asAdmin(async (client) => {
+      await client.add(ghost, {
+        objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
+        uid: 'ghost',
+        cn: 'ghost',
+        sn: 'ghost',
+        userPassword: 'boo-123',
+      });
+      await client.add(staff, { objectClass: ['top', 'groupOfNames'], cn: 'staff', member: ghost });
+      await client.add(wiki, { objectClass: ['top', 'groupOfNames'], cn: 'wiki', member: ghost });
+    });
+    const bind = async () => {
+      const client = new Client({ url: server.url });
+      try {
+        await client.bind(ghost, 'boo-123');
+      } finally {
+        await client.unbind();
+      }
+    };
+    await bind();
+    const dir = folder({
+      'hr.csv': 'employee_id,status,full_name,family_name,department\n',
+      'password.txt': server.adminPassword,
+      'tenure.yaml': policy(`      people_base: "${people}"
+      groups_base: "ou=groups,${base}"
+      disable_method: strip`).replace(/entitlements:[\s\S]*$/, 'entitlements:\n  - id: corp:group/staff\n'),
+    });
+    const args = ['-c', join(dir, 'tenure.yaml'), '--as-of', '2026-11-01'];
+    const remediation = join(dir, 'remediation.json');
+    const drift = await tenure(...args, 'drift', '--remediate', '--out', remediation);
+    assert.ok(drift.code === 0 || drift.code === 1, drift.stderr + drift.stdout);
+    const applied = await tenure(...args, 'apply', remediation);
+    assert.equal(applied.code, 0, applied.stderr + applied.stdout);
+    assert.deepEqual(dns(await values(staff, 'member')), dns([staff]), 'declared: taken (the placeholder stays)');
+    assert.deepEqual(dns(await values(wiki, 'member')), dns([ghost]), 'not declared: kept');
+    await assert.rejects(bind(), /InvalidCredentials|49/);
+  });
+});
+
 describe('a directory with posixGroup groups', () => {
   let base: string;
   let c: Connector;
