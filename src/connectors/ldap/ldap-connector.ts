@@ -65,7 +65,11 @@ const GROUP_KINDS: Readonly<Record<GroupKind, { readonly attribute: string; read
 };
 
 /** Prefixed to each userPassword value by a strip disable: `{CRYPT}` with a hash that no password hashes to. */
-const LOCKED = '{CRYPT}!tenure-locked!';
+const LOCKED_BYTES = Buffer.from('{CRYPT}!tenure-locked!', 'latin1');
+
+function isLocked(value: Buffer): boolean {
+  return value.subarray(0, LOCKED_BYTES.length).equals(LOCKED_BYTES);
+}
 
 /** Account attributes the connector maps (keys case-insensitive); others are ignored. */
 const MAPPED_ATTRIBUTES = [
@@ -868,22 +872,24 @@ export class LdapConnector implements Connector {
     await this.rewriteMembers(entry.dn, name, await this.refind(entry, name));
   }
 
-  /** Makes every userPassword value unusable, reversibly: the hash stays in the entry behind a prefix. */
+  /**
+   * Makes every userPassword value unusable, reversibly: each hash stays in the entry behind a prefix. An entry with
+   * no value the bind DN can read gets the bare prefix: it may hold a password that cannot be read, which is then
+   * replaced (locked, and lost: that account needs a password reset after enable).
+   */
   private async lockPassword(dn: string): Promise<void> {
     const values = await this.passwords(dn);
-    if (values.length === 0 || values.every((v) => v.toString('latin1').startsWith(LOCKED))) return;
-    const locked = values.map((v) =>
-      v.toString('latin1').startsWith(LOCKED) ? v : Buffer.concat([Buffer.from(LOCKED, 'latin1'), v]),
-    );
+    if (values.length > 0 && values.every((v) => isLocked(v))) return;
+    const locked =
+      values.length === 0 ? [LOCKED_BYTES] : values.map((v) => (isLocked(v) ? v : Buffer.concat([LOCKED_BYTES, v])));
     await this.replacePasswords(dn, locked);
   }
 
-  /** Takes off what lockPassword put on; a value locked another way is left as it is. */
+  /** Takes off what lockPassword put on (the bare prefix goes entirely); a value locked another way stays. */
   private async unlockPassword(dn: string): Promise<void> {
     const values = await this.passwords(dn);
-    if (!values.some((v) => v.toString('latin1').startsWith(LOCKED))) return;
-    const prefix = Buffer.byteLength(LOCKED, 'latin1');
-    const unlocked = values.map((v) => (v.toString('latin1').startsWith(LOCKED) ? v.subarray(prefix) : v));
+    if (!values.some((v) => isLocked(v))) return;
+    const unlocked = values.map((v) => (isLocked(v) ? v.subarray(LOCKED_BYTES.length) : v)).filter((v) => v.length > 0);
     await this.replacePasswords(dn, unlocked);
   }
 
