@@ -383,6 +383,73 @@ describe('strip through the command line: the declared groups reach the connecto
   });
 });
 
+describe('strip when the bind DN may write userPassword but not read it', () => {
+  let guarded: SlapdServer;
+  const writer = () => `cn=writer,${guarded.baseDn}`;
+  before(async () => {
+    guarded = await startSlapd({
+      access: [
+        'access to attrs=userPassword by dn.exact="cn=writer,dc=example,dc=test" =w by anonymous auth by * none',
+        'access to * by dn.exact="cn=writer,dc=example,dc=test" write by * read',
+      ],
+    });
+  });
+  after(async () => {
+    await guarded?.stop();
+  });
+
+  test('the unreadable password is replaced by the marker: locked, and after enable the account has none', async () => {
+    const base = await freshTree(['ou=people', 'ou=groups'], guarded);
+    const user = `uid=gil,ou=people,${base}`;
+    await asAdmin(async (client) => {
+      await client.add(writer(), { objectClass: ['top', 'person'], cn: 'writer', sn: 'w', userPassword: 'writer-pw' });
+      await client.add(user, {
+        objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'],
+        uid: 'gil',
+        cn: 'gil',
+        sn: 'gil',
+        employeeNumber: 'E007',
+        userPassword: 'gil-pw',
+      });
+      await client.add(`cn=staff,ou=groups,${base}`, {
+        objectClass: ['top', 'groupOfNames'],
+        cn: 'staff',
+        member: user,
+      });
+    }, guarded);
+    const bind = async () => {
+      const client = new Client({ url: guarded.url });
+      try {
+        await client.bind(user, 'gil-pw');
+      } finally {
+        await client.unbind();
+      }
+    };
+    await bind();
+    const c = createLdapConnector(
+      ldapTarget(guarded, {
+        bind_dn: writer(),
+        bind_password: 'writer-pw',
+        people_base: `ou=people,${base}`,
+        groups_base: `ou=groups,${base}`,
+        disable_method: 'strip',
+      }),
+      { baseDir: process.cwd(), entitlements: ['corp:group/staff'] },
+    );
+    try {
+      await c.disableAccount('gil');
+      await assert.rejects(bind(), /InvalidCredentials|49/);
+      assert.deepEqual(await values(user, 'userPassword', guarded), ['{CRYPT}!tenure-locked!']);
+      await c.enableAccount('gil');
+      assert.equal((await c.readAccount('gil'))?.enabled, true);
+      assert.deepEqual(await values(user, 'userPassword', guarded), [], 'the old password was lost: a reset is due');
+      await assert.rejects(bind(), /InvalidCredentials|49|inappropriate|unwilling/i);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 describe('a directory with posixGroup groups', () => {
   let base: string;
   let c: Connector;

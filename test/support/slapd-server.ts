@@ -144,10 +144,12 @@ export interface SlapdOptions {
   readonly schema?: string;
   /** Load the referential-integrity overlay for these attributes: a modify-DN rewrites them in every entry. */
   readonly refint?: readonly string[];
+  /** slapd.conf `access to` lines for the database (the root DN is never bound by them). */
+  readonly access?: readonly string[];
 }
 
 function slapdConf(dir: string, password: string, options: SlapdOptions): string {
-  const { tls, schema, refint } = options;
+  const { tls, schema, refint, access } = options;
   return [
     '# Tenure test server (generated)',
     ...['core', 'cosine', 'inetorgperson', 'nis'].map((s) => `include ${confQuote(join(SCHEMA_DIR, `${s}.schema`))}`),
@@ -171,6 +173,7 @@ function slapdConf(dir: string, password: string, options: SlapdOptions): string
     'maxsize 67108864',
     'index objectClass eq',
     'index uid,cn,member eq',
+    ...(access ?? []),
     ...(refint === undefined ? [] : ['overlay refint', `refint_attributes ${refint.join(' ')}`]),
     '',
   ].join('\n');

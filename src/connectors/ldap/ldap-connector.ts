@@ -888,6 +888,20 @@ export class LdapConnector implements Connector {
   /** Takes off what lockPassword put on (the bare prefix goes entirely); a value locked another way stays. */
   private async unlockPassword(dn: string): Promise<void> {
     const values = await this.passwords(dn);
+    if (values.length === 0) {
+      // Nothing readable: the bare marker may be there all the same (a bind DN that may write but not read).
+      await this.ignoring(16, () =>
+        this.ldap(dn, (client) =>
+          client.modify(dn, [
+            new Change({
+              operation: 'delete',
+              modification: new Attribute({ type: 'userPassword', values: [LOCKED_BYTES] }),
+            }),
+          ]),
+        ),
+      );
+      return;
+    }
     if (!values.some((v) => isLocked(v))) return;
     const unlocked = values.map((v) => (isLocked(v) ? v.subarray(LOCKED_BYTES.length) : v)).filter((v) => v.length > 0);
     await this.replacePasswords(dn, unlocked);
