@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client } from 'ldapts';
-import type { Connector } from '../../src/connectors/connector.js';
+import { ConnectorError, type Connector } from '../../src/connectors/connector.js';
 import { createLdapConnector } from '../../src/connectors/ldap/ldap-connector.js';
 import { escapeFilterValue, normaliseDn } from '../../src/connectors/ldap/ldap-escape.js';
 import type { Change, Plan } from '../../src/model/plan.js';
@@ -506,6 +506,17 @@ describe('a directory with posixGroup groups', () => {
     await c.disableAccount('ana.lima');
     assert.deepEqual(await values(devs(), 'memberUid'), []);
     assert.deepEqual(await values(ops(), 'memberUid'), ['ana.lima'], 'ops is not declared');
+  });
+
+  test('a name that is not ASCII cannot be a memberUid: the directory refuses it, and says so', async () => {
+    await c.createAccount({ name: 'zoë', identity: 'E009', attributes: { sn: 'Z' } });
+    await assert.rejects(c.addMembership('zoë', 'corp:group/devs'), (e: unknown) => {
+      assert.ok(e instanceof ConnectorError, String(e));
+      assert.equal(e.code, 'invalid_input', e.message);
+      assert.match(e.message, /invalidAttributeSyntax \(LDAP result 21\)/);
+      return true;
+    });
+    await c.deleteAccount('zoë');
   });
 
   test('a delete leaves no memberUid behind for a later account of the same name', async () => {
