@@ -66,7 +66,14 @@ export function openIdentities(
 
 /** A connector for every target of the policy; problems become messages a user can act on. */
 export function openTargets(loaded: LoadedPolicy): Map<string, Connector> {
-  return new Map(loaded.policy.targets.map((t) => [t.id, wrap(() => openConnector(t, loaded.policy.file))]));
+  const declared = (target: string) =>
+    loaded.policy.entitlements.filter((e) => e.address.target === target).map((e) => e.id);
+  return new Map(
+    loaded.policy.targets.map((t) => [
+      t.id,
+      wrap(() => openConnector(t, loaded.policy.file, process.env, declared(t.id))),
+    ]),
+  );
 }
 
 /**

@@ -22,7 +22,13 @@ export function openConnector(
   target: TargetDefinition,
   policyFile: string,
   env: NodeJS.ProcessEnv = process.env,
+  /** The entitlements the policy declares for this target. */
+  entitlements?: readonly string[],
 ): Connector {
-  const context: ConnectorContext = { baseDir: dirname(policyFile), env };
+  const context: ConnectorContext = {
+    baseDir: dirname(policyFile),
+    env,
+    ...(entitlements === undefined ? {} : { entitlements }),
+  };
   return openWithKind(CONNECTOR_KINDS[target.kind], target, context);
 }

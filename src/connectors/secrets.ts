@@ -49,4 +49,9 @@ export interface ConnectorContext {
   /** The policy file's folder: relative paths in a connection resolve from here. */
   readonly baseDir: string;
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * The entitlements the policy declares for this target (`directory:group/engineers`): what a connector may take
+   * away on its own (an LDAP `strip` disable). Absent outside a policy: then it takes away none.
+   */
+  readonly entitlements?: readonly string[];
 }

@@ -88,10 +88,26 @@ function makeCertificates(dir: string): { ca: string; cert: string; key: string 
     '-extfile',
     'other.ext',
   );
+  // An authority of its own that signed nothing the servers show: trusting it alone is trusting the wrong one.
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'wrong-ca.key',
+    '-out',
+    'wrong-ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Another CA',
+  );
   return { ca: join(dir, 'ca.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server.key') };
 }
 
-describe('LDAP over StartTLS against slapd', () => {
+describe('LDAP over StartTLS and ldaps:// against slapd', () => {
   let dir: string;
   let tlsServer: SlapdServer;
   let plainServer: SlapdServer;
@@ -99,9 +115,12 @@ describe('LDAP over StartTLS against slapd', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tenure-ldap-tls-'));
     const files = makeCertificates(dir);
-    tlsServer = await startSlapd({ tls: { certFile: files.cert, keyFile: files.key } });
+    tlsServer = await startSlapd({ tls: { certFile: files.cert, keyFile: files.key }, ldaps: true });
     plainServer = await startSlapd();
-    otherNameServer = await startSlapd({ tls: { certFile: join(dir, 'other.pem'), keyFile: join(dir, 'other.key') } });
+    otherNameServer = await startSlapd({
+      tls: { certFile: join(dir, 'other.pem'), keyFile: join(dir, 'other.key') },
+      ldaps: true,
+    });
   });
   after(async () => {
     await tlsServer?.stop();
@@ -187,6 +206,58 @@ describe('LDAP over StartTLS against slapd', () => {
       assert.equal(e.code, 'invalid_input');
       assert.match(e.message, /cannot start TLS: /);
       assert.match(e.hint ?? '', /refused StartTLS/);
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('ldaps:// with the authority in ca_file: connects, binds and works', async () => {
+    const c = connect(tlsServer, { url: tlsServer.ldapsUrl, ca_file: 'ca.pem' });
+    try {
+      await c.createAccount({ name: 'ldaps-user', identity: 'id-ldaps', attributes: { sn: 'T' } });
+      assert.equal((await c.readAccount('ldaps-user'))?.identity, 'id-ldaps');
+      assert.ok((await c.listAccounts()).some((a) => a.name === 'ldaps-user'));
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('ldaps:// trusting another authority: refused as a certificate problem, not retried', async () => {
+    const c = connect(tlsServer, { url: tlsServer.ldapsUrl, ca_file: 'wrong-ca.pem' });
+    try {
+      const e = await failure(c.listAccounts());
+      assert.equal(e.code, 'invalid_input', e.message);
+      assert.equal(e.retryable, false);
+      assert.match(
+        e.message,
+        /cannot list accounts: the directory's TLS certificate was refused: .*\((UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|SELF_SIGNED_CERT_IN_CHAIN)\)/,
+      );
+      assert.ok(e.message.includes(tlsServer.ldapsUrl!), 'the message names the URL');
+      assert.match(e.hint ?? '', /connection.ca_file/);
+    } finally {
+      await c.close();
+    }
+  });
+
+  test("ldaps:// without ca_file: Node's authorities do not know the test one", async () => {
+    const c = connect(tlsServer, { url: tlsServer.ldapsUrl });
+    try {
+      const e = await failure(c.readAccount('ldaps-user'));
+      assert.equal(e.code, 'invalid_input', e.message);
+      assert.match(e.message, /TLS certificate was refused/);
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('ldaps:// to a certificate of the trusted authority for another name: refused, saying it is the name', async () => {
+    const c = connect(otherNameServer, { url: otherNameServer.ldapsUrl, ca_file: 'ca.pem' });
+    try {
+      const e = await failure(c.listAccounts());
+      assert.equal(e.code, 'invalid_input', e.message);
+      assert.equal(e.retryable, false);
+      assert.match(e.message, /TLS certificate was refused: .*\(ERR_TLS_CERT_ALTNAME_INVALID\)/);
+      assert.match(e.hint ?? '', /does not name the URL's host/);
     } finally {
       await c.close();
     }

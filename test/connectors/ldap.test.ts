@@ -80,10 +80,16 @@ function target(run: Run, overrides: Record<string, unknown> = {}): TargetDefini
   };
 }
 
-function connect(run: Run, overrides: Record<string, unknown> = {}): Connector {
+/** A connector as a policy opens it, declaring groups a and b (the groups a strip disable may take away). */
+function connect(
+  run: Run,
+  overrides: Record<string, unknown> = {},
+  entitlements: readonly string[] = ['directory:group/a', 'directory:group/b'],
+): Connector {
   return createLdapConnector(target(run, overrides), {
     baseDir: process.cwd(),
     env: { LDAP_TEST_PASSWORD: server.adminPassword },
+    entitlements,
   });
 }
 
@@ -109,12 +115,17 @@ const isCode = (code: string, retryable?: boolean) => (e: unknown) => {
   return true;
 };
 
-test('strip: disabling removes memberships and scrambles the password; enabling restores neither', async () => {
+test('strip: disabling takes the declared groups and locks the password; enabling gives the password back', async () => {
   const run = await freshRun();
+  // Group c exists in the directory but the policy does not declare it: strip must leave it.
+  await asAdmin((client) =>
+    client.add(`cn=c,${run.groups}`, { objectClass: ['top', 'groupOfNames'], cn: 'c', member: `cn=c,${run.groups}` }),
+  );
   const connector = connect(run, { disable_method: 'strip' });
   try {
     await connector.createAccount({ name: 'carol', identity: 'id-carol', attributes: {} });
     await connector.addMembership('carol', 'directory:group/a');
+    await connector.addMembership('carol', 'directory:group/c');
     const dn = `uid=carol,${run.people}`;
     await asAdmin((client) =>
       client.modify(dn, [
@@ -134,10 +145,42 @@ test('strip: disabling removes memberships and scrambles the password; enabling 
     await assert.rejects(bindAsCarol(), InvalidCredentialsError);
     const stripped = await connector.readAccount('carol');
     assert.equal(stripped?.enabled, false);
-    assert.deepEqual(stripped?.entitlements, []);
+    assert.deepEqual(stripped?.entitlements, ['directory:group/c'], 'the undeclared group keeps its member');
+    await connector.disableAccount('carol'); // again: nothing changes, the password is not locked twice
     await connector.enableAccount('carol');
-    assert.equal((await connector.readAccount('carol'))?.enabled, true);
-    await assert.rejects(bindAsCarol(), InvalidCredentialsError);
+    const enabled = await connector.readAccount('carol');
+    assert.equal(enabled?.enabled, true);
+    assert.deepEqual(enabled?.entitlements, ['directory:group/c'], 'the declared ones come back with the next plan');
+    await bindAsCarol(); // the same password works again
+    await connector.enableAccount('carol');
+    await bindAsCarol();
+  } finally {
+    await connector.close();
+  }
+});
+
+test('strip: an account without a password is locked by a bare marker and left without one; outside a policy no group is taken', async () => {
+  const run = await freshRun();
+  const connector = connect(run, { disable_method: 'strip' }, []);
+  const passwords = () =>
+    asAdmin(async (client) => {
+      const { searchEntries } = await client.search(`uid=dora,${run.people}`, {
+        scope: 'base',
+        attributes: ['userPassword'],
+      });
+      return [searchEntries[0]!.userPassword ?? []].flat().map(String);
+    });
+  try {
+    await connector.createAccount({ name: 'dora', identity: 'id-dora', attributes: {} });
+    await connector.addMembership('dora', 'directory:group/a');
+    await connector.disableAccount('dora');
+    const read = await connector.readAccount('dora');
+    assert.equal(read?.enabled, false);
+    assert.deepEqual(read?.entitlements, ['directory:group/a']);
+    // A password the bind DN could not read would have been replaced: the marker is what stands in its place.
+    assert.deepEqual(await passwords(), ['{CRYPT}!tenure-locked!']);
+    await connector.enableAccount('dora');
+    assert.deepEqual(await passwords(), [], 'no password was left behind');
   } finally {
     await connector.close();
   }
@@ -247,6 +290,24 @@ describe('LDAP connector specifics', () => {
     assert.equal(read?.enabled, true);
     assert.deepEqual(read?.entitlements, ['directory:group/b']);
     await connector.deleteAccount(name);
+  });
+
+  test('a rename resumed after the modify-DN but before the groups: found by its link, the groups are rewritten', async () => {
+    await connector.createAccount(spec('fern'));
+    await connector.addMembership('fern', 'directory:group/a');
+    // The process died right after the modify-DN: the group still names the old DN (no refint overlay here).
+    await asAdmin((client) => client.modifyDN(`uid=fern,${run.people}`, 'uid=fern.new'));
+    assert.deepEqual((await connector.readAccount('fern.new'))?.entitlements, [], 'the group names the old DN');
+    await connector.renameAccount!('fern', 'fern.new', 'id-fern');
+    assert.deepEqual(await connector.listMembers('directory:group/a'), ['fern.new']);
+    const members = await asAdmin(async (client) => {
+      const { searchEntries } = await client.search(`cn=a,${run.groups}`, { scope: 'base', attributes: ['member'] });
+      return [searchEntries[0]!.member].flat().map((m) => normaliseDn(String(m)));
+    });
+    assert.ok(!members.includes(normaliseDn(`uid=fern,${run.people}`)), 'the stale DN is gone');
+    await assert.rejects(connector.renameAccount!('fern.new', 'x', 'id-other'), isCode('conflict'));
+    await assert.rejects(connector.linkAccount!('fern.new', 'id-other'), isCode('conflict'));
+    await connector.deleteAccount('fern.new');
   });
 
   test('password rotation is not supported', async () => {

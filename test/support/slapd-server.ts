@@ -17,6 +17,8 @@ export interface SlapdServer {
   readonly baseDn: string;
   readonly adminDn: string;
   readonly adminPassword: string;
+  /** `ldaps://127.0.0.1:PORT` when started with `ldaps: true`. */
+  readonly ldapsUrl?: string;
   /** The temporary folder holding slapd.conf and the database. */
   readonly dir: string;
   stop(): Promise<void>;
@@ -133,10 +135,25 @@ export interface SlapdTls {
   readonly keyFile: string;
 }
 
-function slapdConf(dir: string, password: string, tls?: SlapdTls): string {
+export interface SlapdOptions {
+  /** Offer StartTLS with this certificate (and ldaps:// with `ldaps`). */
+  readonly tls?: SlapdTls;
+  /** Listen on a second port for ldaps:// (TLS from the start); needs `tls`. */
+  readonly ldaps?: boolean;
+  /** Extra schema (slapd.conf `attributetype` / `objectclass` lines), as a directory configured by others has. */
+  readonly schema?: string;
+  /** Load the referential-integrity overlay for these attributes: a modify-DN rewrites them in every entry. */
+  readonly refint?: readonly string[];
+  /** slapd.conf `access to` lines for the database (the root DN is never bound by them). */
+  readonly access?: readonly string[];
+}
+
+function slapdConf(dir: string, password: string, options: SlapdOptions): string {
+  const { tls, schema, refint, access } = options;
   return [
     '# Tenure test server (generated)',
     ...['core', 'cosine', 'inetorgperson', 'nis'].map((s) => `include ${confQuote(join(SCHEMA_DIR, `${s}.schema`))}`),
+    ...(schema === undefined ? [] : [`include ${confQuote(join(dir, 'extra.schema'))}`]),
     ...(tls
       ? [`TLSCertificateFile ${confQuote(tls.certFile)}`, `TLSCertificateKeyFile ${confQuote(tls.keyFile)}`]
       : []),
@@ -144,6 +161,7 @@ function slapdConf(dir: string, password: string, tls?: SlapdTls): string {
     `argsfile ${confQuote(join(dir, 'slapd.args'))}`,
     `modulepath ${MODULE_DIR}`,
     'moduleload back_mdb',
+    ...(refint === undefined ? [] : ['moduleload refint']),
     'loglevel none',
     // The paged-results control (RFC 2696) is built into slapd's frontend and back-mdb: nothing to load.
     'sizelimit unlimited',
@@ -155,6 +173,8 @@ function slapdConf(dir: string, password: string, tls?: SlapdTls): string {
     'maxsize 67108864',
     'index objectClass eq',
     'index uid,cn,member eq',
+    ...(access ?? []),
+    ...(refint === undefined ? [] : ['overlay refint', `refint_attributes ${refint.join(' ')}`]),
     '',
   ].join('\n');
 }
@@ -183,21 +203,28 @@ async function addBaseEntries(url: string, password: string): Promise<void> {
 
 /**
  * Starts a throwaway slapd on 127.0.0.1 and a free port, with the base entries of dc=example,dc=test; with `tls`, it
- * offers StartTLS with that certificate.
+ * offers StartTLS with that certificate, and with `ldaps` also listens for ldaps:// on a second port.
  */
-export async function startSlapd(options: { tls?: SlapdTls } = {}): Promise<SlapdServer> {
+export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdServer> {
+  if (options.ldaps && options.tls === undefined) throw new Error('startSlapd: ldaps needs tls');
   const slapd = await slapdBinary();
   installSafetyNet();
   const dir = await mkdtemp(join(tmpdir(), 'tenure-slapd-'));
   const password = randomBytes(12).toString('hex');
   const confFile = join(dir, 'slapd.conf');
-  await writeFile(confFile, slapdConf(dir, password, options.tls));
+  const writeConf = async (): Promise<void> => {
+    if (options.schema !== undefined) await writeFile(join(dir, 'extra.schema'), options.schema);
+    await writeFile(confFile, slapdConf(dir, password, options));
+  };
+  await writeConf();
 
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const url = `ldap://127.0.0.1:${port}`;
+    const ldapsUrl = options.ldaps ? `ldaps://127.0.0.1:${await freePort()}` : undefined;
+    const listen = ldapsUrl === undefined ? `${url}/` : `${url}/ ${ldapsUrl}/`;
     // -d 0: stay in the foreground as our child (so stop() can kill it) without debug output; errors go to stderr.
-    const child = spawn(slapd, ['-h', `${url}/`, '-f', confFile, '-d', '0'], {
+    const child = spawn(slapd, ['-h', listen, '-f', confFile, '-d', '0'], {
       cwd: dir,
       env: { ...process.env, LC_ALL: 'C' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -235,7 +262,7 @@ export async function startSlapd(options: { tls?: SlapdTls } = {}): Promise<Slap
         killSync(server);
         throw new Error(`slapd started but the base entries could not be added: ${String(error)}\n${tail(log)}`);
       }
-      return makeServer(server, url, port, password);
+      return makeServer(server, url, port, password, ldapsUrl);
     }
     const exited = child.exitCode !== null || child.signalCode !== null;
     // With -d 0 slapd prints nothing on a bad start; `slapd -Tt` (slaptest) says what is wrong with the config.
@@ -245,7 +272,7 @@ export async function startSlapd(options: { tls?: SlapdTls } = {}): Promise<Slap
     if (check?.code === 0 && attempt < START_ATTEMPTS) {
       // The config is fine, so most likely someone took the port between our probe and slapd's bind: try another.
       await mkdir(dir, { recursive: true }); // killSync removed it
-      await writeFile(confFile, slapdConf(dir, password, options.tls));
+      await writeConf();
       continue;
     }
     throw new Error(
@@ -255,14 +282,14 @@ export async function startSlapd(options: { tls?: SlapdTls } = {}): Promise<Slap
           : exited
             ? `exit ${String(child.exitCode ?? child.signalCode)}`
             : `no successful bind within ${READY_TIMEOUT_MS} ms: ${String(lastError)}`
-      }); command: ${slapd} -h ${url}/ -f ${confFile} -d 0\n--- slapd output (last lines) ---\n${tail(
+      }); command: ${slapd} -h '${listen}' -f ${confFile} -d 0\n--- slapd output (last lines) ---\n${tail(
         `${log}\n${check?.output ?? ''}`,
       )}`,
     );
   }
 }
 
-function makeServer(server: Live, url: string, port: number, password: string): SlapdServer {
+function makeServer(server: Live, url: string, port: number, password: string, ldapsUrl?: string): SlapdServer {
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
     const { child } = server;
@@ -282,6 +309,7 @@ function makeServer(server: Live, url: string, port: number, password: string): 
     baseDn: BASE_DN,
     adminDn: ADMIN_DN,
     adminPassword: password,
+    ...(ldapsUrl === undefined ? {} : { ldapsUrl }),
     dir: server.dir,
     stop: () => (stopping ??= stop()),
   });

@@ -2,7 +2,7 @@ import type { ConnectorKind } from '../connector-kind.js';
 import { LDAP_CAPABILITIES, ldapConnector } from './ldap-connector.js';
 import { adviseLdap, ldapSettings, type LdapSettings } from './ldap-settings.js';
 
-/** `kind: ldap`: inetOrgPerson entries and groupOfNames of an LDAP directory. `uid` ignores case. */
+/** `kind: ldap`: person entries and groups (groupOfNames, groupOfUniqueNames, posixGroup) of an LDAP directory; names ignore case. */
 export const ldapKind: ConnectorKind<LdapSettings> = {
   kind: 'ldap',
   settings: ldapSettings,

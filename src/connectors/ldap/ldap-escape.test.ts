@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { escapeDnValue, escapeFilterValue, normaliseDn, normalisedParent, parseDn } from './ldap-escape.js';
+import { escapeDnValue, escapeFilterValue, normaliseDn, normalisedParent, parseDn, splitRdn } from './ldap-escape.js';
 
 describe('escapeDnValue (RFC 4514)', () => {
   const cases: [string, string, string][] = [
@@ -90,5 +90,17 @@ describe('parseDn and normaliseDn', () => {
   test('rejects a malformed DN', () => {
     assert.throws(() => parseDn('uid'), SyntaxError);
     assert.throws(() => parseDn('uid=a\\'), SyntaxError);
+  });
+});
+
+describe('splitRdn', () => {
+  test('splits at the first unescaped comma, keeping both parts as written', () => {
+    assert.deepEqual(splitRdn('uid=a\\,b,ou=people,dc=x'), ['uid=a\\,b', 'ou=people,dc=x']);
+    assert.deepEqual(splitRdn(`uid=${escapeDnValue("O'Brien, Zoë (admin)*\\")},ou=p`), [
+      `uid=${escapeDnValue("O'Brien, Zoë (admin)*\\")}`,
+      'ou=p',
+    ]);
+    assert.deepEqual(splitRdn('cn=x\\\\,ou=p'), ['cn=x\\\\', 'ou=p']);
+    assert.deepEqual(splitRdn('dc=org'), ['dc=org', '']);
   });
 });

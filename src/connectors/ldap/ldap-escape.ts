@@ -125,3 +125,15 @@ export function normalisedParent(dn: string): string {
     ? ''
     : normaliseDn(rdns.map((rdn) => rdn.map((a) => `${a.type}=${escapeDnValue(a.value)}`).join('+')).join(','));
 }
+
+/**
+ * A DN split at its first unescaped comma into the first RDN and the parent, both as written (`uid=a\,b,ou=p` →
+ * `uid=a\,b` and `ou=p`); the parent is '' for a one-RDN DN.
+ */
+export function splitRdn(dn: string): [rdn: string, parent: string] {
+  for (let i = 0; i < dn.length; i++) {
+    if (dn[i] === '\\') i++;
+    else if (dn[i] === ',') return [dn.slice(0, i), dn.slice(i + 1)];
+  }
+  return [dn, ''];
+}

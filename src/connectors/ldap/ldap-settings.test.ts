@@ -112,3 +112,84 @@ describe('ldap TLS settings', () => {
     }
   });
 });
+
+describe('ldap layout settings', () => {
+  const problems = (connection: Record<string, unknown>) =>
+    check({ url: 'ldap://dir.example.org', ...connection }).problems.map((p) => [p.path.join('.'), p.message]);
+
+  test("the defaults are today's layout: uid, inetOrgPerson, employeeNumber, one level, groupOfNames", () => {
+    const r = check({ url: 'ldap://dir.example.org' });
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.settings?.link_attribute, 'employeeNumber');
+    assert.equal(r.settings?.naming_attribute, 'uid');
+    assert.deepEqual(r.settings?.object_classes, ['top', 'person', 'organizationalPerson', 'inetOrgPerson']);
+    assert.equal(r.settings?.account_scope, 'one');
+    assert.equal(r.settings?.group_kind, 'groupOfNames');
+  });
+
+  test('another layout is accepted as written', () => {
+    const r = check({
+      url: 'ldap://dir.example.org',
+      link_attribute: 'hrEmployeeId',
+      naming_attribute: 'cn',
+      object_classes: ['top', 'inetOrgPerson', 'hrPerson'],
+      account_scope: 'sub',
+      group_kind: 'posixGroup',
+    });
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.settings?.group_kind, 'posixGroup');
+    assert.equal(r.settings?.account_scope, 'sub');
+  });
+
+  test('each bad value says what it must be', () => {
+    assert.deepEqual(
+      problems({
+        link_attribute: 'employee number',
+        naming_attribute: '',
+        object_classes: [],
+        account_scope: 'subtree',
+        group_kind: 'group',
+      }),
+      [
+        [
+          'link_attribute',
+          'target "directory": connection.link_attribute must be an attribute name (letters, digits and hyphens, starting with a letter) or an OID',
+        ],
+        [
+          'naming_attribute',
+          'target "directory": connection.naming_attribute must be an attribute name (letters, digits and hyphens, starting with a letter) or an OID',
+        ],
+        ['object_classes', 'target "directory": connection.object_classes must name at least one object class'],
+        ['account_scope', 'target "directory": connection.account_scope must be one or sub'],
+        [
+          'group_kind',
+          'target "directory": connection.group_kind must be one of groupOfNames, groupOfUniqueNames, posixGroup',
+        ],
+      ],
+    );
+    assert.deepEqual(problems({ object_classes: 'inetOrgPerson' }), [
+      ['object_classes', 'target "directory": connection.object_classes must be a list of object class names'],
+    ]);
+    assert.deepEqual(problems({ object_classes: ['top', 'inet orgperson'] }), [
+      [
+        'object_classes.1',
+        'target "directory": connection.object_classes.1 must be an object class name (letters, digits and hyphens, starting with a letter)',
+      ],
+    ]);
+  });
+
+  test('the link cannot be the name, nor the disabled mark', () => {
+    assert.deepEqual(problems({ link_attribute: 'CN', naming_attribute: 'cn' }), [
+      [
+        'link_attribute',
+        'target "directory": connection.link_attribute must differ from naming_attribute (both are cn): the name and the identity id are two values',
+      ],
+    ]);
+    assert.deepEqual(problems({ link_attribute: 'employeeType' }), [
+      [
+        'disabled_attribute',
+        'target "directory": connection.disabled_attribute must differ from link_attribute (both are employeeType)',
+      ],
+    ]);
+  });
+});

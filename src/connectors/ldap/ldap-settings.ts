@@ -11,6 +11,19 @@ const dn = text().superRefine((v, ctx) => {
   }
 });
 
+const ATTRIBUTE_NAME = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)$/;
+
+/** An attribute type name (`employeeNumber`, `cn`) or its numeric OID. */
+const attributeName = () => {
+  const error = 'must be an attribute name (letters, digits and hyphens, starting with a letter) or an OID';
+  return z.string({ error }).regex(ATTRIBUTE_NAME, { error });
+};
+
+const objectClassName = (() => {
+  const error = 'must be an object class name (letters, digits and hyphens, starting with a letter)';
+  return z.string({ error }).regex(ATTRIBUTE_NAME, { error });
+})();
+
 /** An `ldap` target's `connection` (docs/connectors.md), with its defaults. */
 export const ldapSettings = z
   .strictObject({
@@ -21,13 +34,23 @@ export const ldapSettings = z
     bind_password: secretRef,
     people_base: dn,
     groups_base: dn,
+    link_attribute: attributeName().default('employeeNumber'),
+    naming_attribute: attributeName().default('uid'),
+    object_classes: z
+      .array(objectClassName, { error: 'must be a list of object class names' })
+      .min(1, { error: 'must name at least one object class' })
+      .default(['top', 'person', 'organizationalPerson', 'inetOrgPerson']),
+    account_scope: z.enum(['one', 'sub'], { error: 'must be one or sub' }).default('one'),
+    group_kind: z
+      .enum(['groupOfNames', 'groupOfUniqueNames', 'posixGroup'], {
+        error: 'must be one of groupOfNames, groupOfUniqueNames, posixGroup',
+      })
+      .default('groupOfNames'),
     disable_method: z
       .enum(['move', 'attribute', 'strip'], { error: 'must be one of move, attribute, strip' })
       .default('move'),
     disabled_base: dn.optional(),
-    disabled_attribute: text()
-      .regex(/^[A-Za-z][A-Za-z0-9-]*$/, { error: 'must be an attribute name' })
-      .default('employeeType'),
+    disabled_attribute: attributeName().default('employeeType'),
     disabled_value: text().default('disabled'),
     page_size: wholeNumber(1, 'a positive integer').default(500),
     timeout_ms: wholeNumber(1, 'a positive integer (milliseconds)').default(30_000),
@@ -55,9 +78,23 @@ export const ldapSettings = z
         message: 'is required when disable_method is move (the default)',
         params: { hint: 'set connection.disabled_base, or choose disable_method: attribute or strip' },
       });
+    const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+    if (same(s.link_attribute, s.naming_attribute))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['link_attribute'],
+        message: `must differ from naming_attribute (both are ${s.naming_attribute}): the name and the identity id are two values`,
+      });
+    if (s.disable_method !== 'move' && same(s.disabled_attribute, s.link_attribute))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['disabled_attribute'],
+        message: `must differ from link_attribute (both are ${s.link_attribute})`,
+      });
   });
 export type LdapSettings = z.infer<typeof ldapSettings>;
 export type DisableMethod = LdapSettings['disable_method'];
+export type GroupKind = LdapSettings['group_kind'];
 
 /** A password in the URL is neither needed nor used: the bind uses bind_password. */
 export function adviseLdap(s: LdapSettings): SettingsProblem[] {
