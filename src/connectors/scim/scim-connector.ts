@@ -109,7 +109,7 @@ export const SCIM_CAPABILITIES: ConnectorCapabilities = {
   rename: false,
 };
 
-class ScimConnector implements Connector {
+export class ScimConnector implements Connector {
   readonly kind = 'scim';
   readonly capabilities: ConnectorCapabilities = SCIM_CAPABILITIES;
   private readonly settings: Options;
@@ -751,6 +751,11 @@ class ScimConnector implements Connector {
       },
       secrets,
     };
+  }
+
+  /** GET below the base URL with the target's authentication (`tenure targets check`); undefined on 404. */
+  checkGet(path: string): Promise<Record<string, unknown> | undefined> {
+    return this.request('GET', path, undefined, { missingIsUndefined: true });
   }
 }
 
