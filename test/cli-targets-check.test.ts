@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -95,6 +95,9 @@ describe('tenure targets check', () => {
       '  - id: crm',
       '    kind: scim',
       `    connection: { url: ${JSON.stringify(scim.url)}, token: { file: scim-token.txt } }`,
+      '  - id: legacy',
+      '    kind: csv',
+      '    connection: { accounts: legacy/accounts.csv, memberships: legacy/memberships.csv }',
       '',
     ].join('\n');
     const entitlements = [
@@ -102,6 +105,7 @@ describe('tenure targets check', () => {
       '  - { id: people:group/engineering }',
       '  - { id: db:role/staff_ro }',
       '  - { id: crm:group/crm-users }',
+      '  - { id: legacy:group/users }',
       '',
     ].join('\n');
     const roles = [
@@ -117,6 +121,9 @@ describe('tenure targets check', () => {
     writeFileSync(join(dir, 'tenure.yaml'), policy);
     writeFileSync(join(dir, 'ldap-password.txt'), slapd.adminPassword);
     writeFileSync(join(dir, 'scim-token.txt'), scim.token);
+    mkdirSync(join(dir, 'legacy'));
+    writeFileSync(join(dir, 'legacy', 'accounts.csv'), 'id,name,identity,enabled\nlegacy-1,ana,E000001,true\n');
+    writeFileSync(join(dir, 'legacy', 'memberships.csv'), 'account,entitlement\nana,legacy:group/users\n');
   });
   after(async () => {
     await admin?.end();
@@ -133,6 +140,7 @@ describe('tenure targets check', () => {
       ['people', 'ldap'],
       ['db', 'postgres'],
       ['crm', 'scim'],
+      ['legacy', 'csv'],
     ])
       assert.match(r.stdout, new RegExp(`^${target} \\(${kind}\\): ok`, 'm'));
     assert.match(r.stdout, /ok +read +read 199 account\(s\) from .*directory\.json/);
@@ -142,7 +150,8 @@ describe('tenure targets check', () => {
     assert.match(r.stdout, /ok +discovery +Groups: yes, filter: yes/);
     // What cannot be asked read-only is said, and does not fail the check.
     assert.match(r.stdout, /unknown +create +creating entries under ou=people,dc=example,dc=test: unknown/);
-    assert.match(r.stdout, /6 target\(s\) checked: each can do what the policy needs\./);
+    assert.match(r.stdout, /ok +read +read 1 account\(s\) from .*accounts\.csv and .*memberships\.csv/);
+    assert.match(r.stdout, /7 target\(s\) checked: each can do what the policy needs\./);
   });
 
   it('prints one JSON document with every item, and records what the SCIM service supports', async () => {
@@ -156,6 +165,7 @@ describe('tenure targets check', () => {
         ['people', 'ldap', true, false],
         ['db', 'postgres', true, false],
         ['crm', 'scim', true, false],
+        ['legacy', 'csv', true, false],
         ['directory', 'memory', true, false],
         ['apps', 'memory', true, false],
         ['warehouse', 'memory', true, false],
@@ -215,6 +225,9 @@ describe('tenure targets check', () => {
         readdirSync(join(dir, 'actual')).map((f) => [f, JSON.parse(readFileSync(join(dir, 'actual', f), 'utf8'))]),
       ) as Record<string, unknown>;
     const before = snapshots();
+    const legacy = () =>
+      ['accounts.csv', 'memberships.csv'].map((f) => readFileSync(join(dir, 'legacy', f), 'utf8')).join('');
+    const legacyBefore = legacy();
     const { code, doc } = await json('--probe');
     assert.equal(code, 0, JSON.stringify(doc, null, 2));
     for (const t of doc.targets) {
@@ -254,6 +267,10 @@ describe('tenure targets check', () => {
     const users = await scimGet('/Users?count=100');
     assert.deepEqual(users.Resources ?? [], []);
     assert.deepEqual(snapshots(), before);
+    assert.doesNotMatch(legacy(), /tenure-check/);
+    assert.match(legacy(), /legacy-1,ana,E000001,true/);
+    assert.match(legacyBefore, /ana,legacy:group\/users/);
+    assert.match(legacy(), /ana,legacy:group\/users/);
   });
 
   it('records a SCIM service without Groups, and validate then warns about the groups the policy grants there', async () => {
