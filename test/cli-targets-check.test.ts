@@ -372,6 +372,10 @@ roles:
     assert.match(r.stdout, /MISSING +entitlement +group role "finance" does not exist/);
     assert.match(r.stdout, /ok +group +can grant and revoke "staff" \(CREATEROLE\)/);
     // The policy deletes nobody: what a delete would need is reported, not required.
+    assert.match(
+      r.stdout,
+      /lacks +delete +DROP OWNED needs the privileges of each role deleted.*\(the policy does not need it\)/,
+    );
     const doc = JSON.parse((await run('--json', 'targets', 'check')).stdout) as Checked;
     const del = doc.targets[0]!.items.find((i) => i.check === 'delete')!;
     assert.deepEqual([del.status, del.needed], ['missing', false]);

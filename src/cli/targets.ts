@@ -53,8 +53,11 @@ export function renderTargetsCheck(r: TargetsCheck): string {
   for (const t of r.targets) {
     out.push(`${t.target} (${t.kind}): ${verdict(t)}`);
     for (const i of t.items) {
-      const status = i.status === 'missing' && !i.needed ? 'absent' : LABEL[i.status];
-      out.push(`  ${status.padEnd(8)} ${i.check.padEnd(11)} ${i.message}`);
+      // What the target lacks but the policy does not ask for is said without alarm.
+      const spare = i.status === 'missing' && !i.needed;
+      out.push(
+        `  ${(spare ? 'lacks' : LABEL[i.status]).padEnd(8)} ${i.check.padEnd(11)} ${i.message}${spare ? ' (the policy does not need it)' : ''}`,
+      );
       if (i.hint && i.status !== 'ok') out.push(`  ${''.padEnd(8)} ${''.padEnd(11)} hint: ${i.hint}`);
     }
     out.push('');
