@@ -44,7 +44,6 @@ const LABEL: Record<CheckItem['status'], string> = {
   ok: 'ok',
   missing: 'MISSING',
   unknown: 'unknown',
-  skipped: 'skipped',
 };
 
 /** Per target a verdict line, then one line per item (and its hint), then the totals. */

@@ -34,9 +34,9 @@ export type CheckSubject =
 
 /**
  * `ok`: it can; `missing`: it cannot (or the thing is not there); `unknown`: no read-only way to tell (the message
- * says to use --probe); `skipped`: not asked, because something before it failed.
+ * says to use --probe). After a failed login nothing else is asked: the login item is the answer.
  */
-export type CheckStatus = 'ok' | 'missing' | 'unknown' | 'skipped';
+export type CheckStatus = 'ok' | 'missing' | 'unknown';
 
 export interface CheckItem {
   readonly check: CheckSubject;
@@ -89,14 +89,6 @@ export const found = {
     how: 'asked',
     message,
     hint: 'run tenure targets check --probe to try it with a throwaway account',
-    ...extra,
-  }),
-  skipped: (check: CheckSubject, message: string, extra: Partial<CheckItem> = {}): CheckItem => ({
-    check,
-    status: 'skipped',
-    needed: true,
-    how: 'asked',
-    message,
     ...extra,
   }),
 };
