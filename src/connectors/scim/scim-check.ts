@@ -99,7 +99,8 @@ async function discover(
   const listed = Array.isArray(types?.Resources)
     ? (types.Resources as Json[]).some((t) => t.name === 'Group' || t.endpoint === '/Groups')
     : true;
-  const groups = listed && (await connector.checkGet('/Groups?count=1')) !== undefined;
+  // As the connector reads it: a service that answers /Groups with 404 or 501 has no Groups.
+  const groups = listed && (await connector.checkGet('/Groups?count=1', [501])) !== undefined;
   return { groups, filter: supported('filter', true), patch: supported('patch', false) };
 }
 

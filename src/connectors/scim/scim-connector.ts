@@ -753,9 +753,17 @@ export class ScimConnector implements Connector {
     };
   }
 
-  /** GET below the base URL with the target's authentication (`tenure targets check`); undefined on 404. */
-  checkGet(path: string): Promise<Record<string, unknown> | undefined> {
-    return this.request('GET', path, undefined, { missingIsUndefined: true });
+  /** GET below the base URL with the target's authentication (`tenure targets check`); undefined on 404 or `absent`. */
+  async checkGet(path: string, absent: readonly number[] = []): Promise<Record<string, unknown> | undefined> {
+    try {
+      return await this.request('GET', path, undefined, {
+        missingIsUndefined: true,
+        refuse: (s) => absent.includes(s),
+      });
+    } catch (e) {
+      if (e instanceof Refused) return undefined;
+      throw e;
+    }
   }
 }
 
