@@ -8,6 +8,7 @@ import pg from 'pg';
 import { tenure } from './cli-harness.js';
 import { hr } from './org-fixture.js';
 import { createDatabase, startPostgres, type PostgresServer } from './support/postgres-server.js';
+import { freePort } from './support/server-process.js';
 import { startScimServer, type ScimServer } from './support/scim-server.js';
 import { startSlapd, type SlapdServer } from './support/slapd-server.js';
 
@@ -388,6 +389,22 @@ roles:
       fixed.stdout,
       /ok +disable +can disable roles and end their sessions \(CREATEROLE, pg_signal_backend\)/,
     );
+  });
+
+  it('reports a target it cannot reach as a missing login, exit 1, and asks nothing more of it', async () => {
+    const policy = readFileSync(join(dir, 'tenure.yaml'), 'utf8');
+    const closed = await freePort();
+    const unreachable = mkdtempSync(join(tmpdir(), 'tenure-targets-check-down-'));
+    writeFileSync(join(unreachable, 'tenure.yaml'), policy.replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${closed}`));
+    writeFileSync(join(unreachable, 'hr.csv'), readFileSync(join(dir, 'hr.csv')));
+    const r = await tenure('-c', join(unreachable, 'tenure.yaml'), '--json', 'targets', 'check');
+    assert.equal(r.code, 1);
+    const items = (JSON.parse(r.stdout) as Checked).targets[0]!.items;
+    assert.deepEqual(
+      items.map((i) => [i.check, i.status]),
+      [['login', 'missing']],
+    );
+    assert.match(items[0]!.message, /ECONNREFUSED/);
   });
 
   it('--probe on a CREATEROLE role: the delete is refused, and the throwaway role is still removed', async () => {
