@@ -84,6 +84,11 @@ const suites: { name: string; run: () => Figure[] }[] = [
     },
   },
   {
+    name: 'targets-check',
+    // The acme example's three targets plus one slapd and one PostgreSQL (docs/benchmarks.md).
+    run: () => child('targets-check.ts', []),
+  },
+  {
     name: 'executor',
     // SCIM operations per run, LDAP operations, journalled operations (see docs/benchmarks.md).
     run: () => child('executor.ts', ['10000,5000,2000']),

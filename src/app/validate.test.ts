@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { UserError } from './errors.js';
-import { validatePolicy } from './validate.js';
+import { openStore } from '../store/open-store.js';
+import { validatePolicy, validateWithStore } from './validate.js';
 import { Workspace } from './workspace.js';
 
 const policy = `version: 1
@@ -97,5 +98,45 @@ describe('validatePolicy', () => {
       () => validatePolicy(ws),
       (e: unknown) => e instanceof UserError && e.exitCode === 1 && /^policy file not found: /.test(e.message),
     );
+  });
+
+  it('warns about groups granted on a SCIM target whose last check found no Groups, naming when', async () => {
+    const scim = policy
+      .replace(
+        'targets:\n',
+        'targets:\n  - id: crm\n    kind: scim\n    connection: { url: "http://127.0.0.1:9/scim/v2", token: { env: CRM_TOKEN } }\n',
+      )
+      .replace('entitlements:\n', 'entitlements:\n  - id: crm:group/sales\n  - id: crm:group/unused\n')
+      .replace('grants: [directory:group/staff]', 'grants: [directory:group/staff, crm:group/sales]');
+    const { ws, dir } = workspace({ 'tenure.yaml': scim, 'hr.csv': csv });
+    assert.deepEqual((await validateWithStore(ws)).diagnostics, [], 'no store: nothing known about the target');
+    const store = await openStore(join(dir, 'state.db'));
+    const record = (groups: boolean) =>
+      store.write((w) =>
+        w.recordDiscovery({
+          target: 'crm',
+          kind: 'scim',
+          checkedAt: new Date('2026-12-03T09:41:00Z'),
+          features: { groups, filter: true, patch: false },
+        }),
+      );
+    await record(false);
+    const v = await validateWithStore(ws);
+    assert.equal(v.ok, true, 'a warning');
+    assert.deepEqual(
+      v.diagnostics.map((d) => [d.severity, d.code, d.subject, d.position?.line, d.message]),
+      [
+        [
+          'warning',
+          'target.no_groups',
+          'crm:group/sales',
+          19,
+          'target "crm" has no Groups (tenure targets check found none on 2026-12-03 09:41 UTC), but the policy grants crm:group/sales (role staff)',
+        ],
+      ],
+    );
+    await record(true);
+    assert.deepEqual((await validateWithStore(ws)).diagnostics, []);
+    await store.close();
   });
 });

@@ -6,6 +6,7 @@ import type { Policy } from '../model/policy.js';
 import { loadPolicy } from '../policy/load-policy.js';
 import { locateConnections } from '../policy/locate-connection.js';
 import { readSources } from '../sources/read-sources.js';
+import type { TargetDiscovery } from '../store/discovery-store.js';
 import { EXIT, UserError } from './errors.js';
 import type { Workspace } from './workspace.js';
 
@@ -43,6 +44,52 @@ export interface Validation {
  * diagnostics are the answer — and it reads the feeds, never the store.
  */
 export function validatePolicy(ws: Workspace, options: { readonly skipInvalid?: boolean } = {}): Validation {
+  return validated(ws, options).validation;
+}
+
+/**
+ * `validatePolicy`, and what the store knows that the policy contradicts: a SCIM target whose last `tenure targets
+ * check` found no Groups, while the policy grants groups on it (`target.no_groups`). Without a store, the same.
+ */
+export async function validateWithStore(
+  ws: Workspace,
+  options: { readonly skipInvalid?: boolean } = {},
+): Promise<Validation> {
+  const { validation, policy } = validated(ws, options);
+  if (policy === undefined) return validation;
+  const discoveries = await ws.ifStored([], (store) => store.targetDiscoveries());
+  const extra = noGroupsWarnings(policy, discoveries);
+  return extra.length === 0 ? validation : { ...validation, diagnostics: [...validation.diagnostics, ...extra] };
+}
+
+/** A group granted on a SCIM target that, when last checked, had no Groups resource: one warning per group. */
+export function noGroupsWarnings(policy: Policy, discoveries: readonly TargetDiscovery[]): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const d of discoveries) {
+    const target = policy.targets.find((t) => t.id === d.target);
+    if (target?.kind !== 'scim' || d.features.groups !== false) continue;
+    const when = d.checkedAt.toISOString().replace('T', ' ').slice(0, 16);
+    for (const e of policy.entitlements) {
+      if (e.address.target !== d.target || e.address.kind !== 'group') continue;
+      const roles = policy.roles.filter((r) => r.grants.includes(e.id)).map((r) => r.id);
+      if (roles.length === 0) continue;
+      out.push({
+        severity: 'warning',
+        code: 'target.no_groups',
+        message: `target "${d.target}" has no Groups (tenure targets check found none on ${when} UTC), but the policy grants ${e.id} (role ${roles.join(', role ')})`,
+        hint: `grant only ${d.target}:account on this target, or run tenure targets check ${d.target} again if the service now offers Groups`,
+        ...(e.position ? { position: e.position } : {}),
+        subject: e.id,
+      });
+    }
+  }
+  return out;
+}
+
+function validated(
+  ws: Workspace,
+  options: { readonly skipInvalid?: boolean },
+): { validation: Validation; policy?: Policy } {
   const config = ws.spec.config;
   let text: string;
   try {
@@ -58,9 +105,10 @@ export function validatePolicy(ws: Workspace, options: { readonly skipInvalid?: 
   const loaded = loadPolicy(text, config);
   const diagnostics: Diagnostic[] = [...loaded.diagnostics];
   const sources: SourceSummary[] = [];
+  let policy: Policy | undefined;
   if (loaded.result) {
     // Feed paths are relative to the policy's folder, whatever the working directory.
-    const policy = { ...loaded.result.policy, file: resolve(config) };
+    policy = { ...loaded.result.policy, file: resolve(config) };
     diagnostics.push(...connectionDiagnostics(policy, text, config));
     const r = readSources(policy, {
       skipInvalid: options.skipInvalid ?? false,
@@ -71,12 +119,13 @@ export function validatePolicy(ws: Workspace, options: { readonly skipInvalid?: 
     for (const read of r.result.reads)
       sources.push({ id: read.source, rows: read.rows, identities: read.identities.length, skipped: read.skipped });
   }
-  return {
+  const validation: Validation = {
     ok: !hasErrors(diagnostics),
     diagnostics,
     ...(loaded.result ? { policy: summary(loaded.result.policy) } : {}),
     sources,
   };
+  return { validation, ...(policy ? { policy } : {}) };
 }
 
 /**

@@ -196,6 +196,19 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       await run(() => reportComplianceCommand(io, globals(), opts))();
     });
 
+  const targets = program.command('targets').description('the systems Tenure provisions');
+  targets
+    .command('check')
+    .description(
+      'what the credentials given can do on each target, and which declared entitlements it lacks (read-only unless --probe)',
+    )
+    .argument('[target]', 'only this target')
+    .option('--probe', 'prove what cannot be asked: create and remove a tenure-check-* account on each target')
+    .action(async (target: string | undefined, opts: { probe?: boolean }) => {
+      const { targetsCheckCommand } = await import('./targets.js');
+      await run(() => targetsCheckCommand(io, globals(), target, opts))();
+    });
+
   program
     .command('import')
     .description('read every source into the state store and record joiner, mover and leaver events')

@@ -1,11 +1,11 @@
-import { validatePolicy } from '../app/validate.js';
+import { validateWithStore } from '../app/validate.js';
 import { workspaceOf } from '../app/workspace.js';
 import { EXIT, printDiagnostics, toJson, type Io } from './output.js';
 import type { GlobalOptions } from './global-options.js';
 
 /** `tenure validate`: the policy and every source, all problems at once. */
-export function validateCommand(io: Io, g: GlobalOptions, options: { skipInvalid?: boolean }): number {
-  const v = validatePolicy(workspaceOf(g), { skipInvalid: options.skipInvalid ?? false });
+export async function validateCommand(io: Io, g: GlobalOptions, options: { skipInvalid?: boolean }): Promise<number> {
+  const v = await validateWithStore(workspaceOf(g), { skipInvalid: options.skipInvalid ?? false });
   if (g.json) {
     io.out(toJson({ ok: v.ok, diagnostics: v.diagnostics, policy: v.policy, sources: v.sources }));
     return v.ok ? EXIT.ok : EXIT.invalid;

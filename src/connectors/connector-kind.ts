@@ -4,6 +4,7 @@ import type { NameComparison, TargetDefinition, TargetKind } from '../model/poli
 import { didYouMean } from '../policy/suggest.js';
 import { ConnectorError, type Connector, type ConnectorCapabilities } from './connector.js';
 import type { ConnectorContext } from './secrets.js';
+import type { CheckNeeds, KindCheck } from './target-check.js';
 
 /**
  * Everything Tenure knows about one kind of target before it talks to one (after Kysely's
@@ -26,6 +27,12 @@ export interface ConnectorKind<S = unknown> {
   advise?(settings: S): readonly SettingsProblem[];
   /** A connector for valid settings. No I/O: files, secrets and servers are touched on first use. */
   create(target: string, settings: S, context: ConnectorContext): Connector;
+  /**
+   * What the credentials given can do on the target (`tenure targets check`): read-only questions to the server,
+   * and with `needs.probe` a throwaway account made and removed. `connector` is the one `create` made for these
+   * settings. Problems the target reports are items, not throws.
+   */
+  check?(connector: Connector, settings: S, needs: CheckNeeds, context: ConnectorContext): Promise<KindCheck>;
 }
 
 /** One problem with a target's `connection`, where in it, and what to do. */

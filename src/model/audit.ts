@@ -39,6 +39,7 @@ export const AUDIT_ACTIONS = [
   'nhi.custody_proposed',
   'nhi.custody_confirmed',
   'credential.rotated',
+  'target.checked',
   'plan.saved',
   'operation.create_account',
   'operation.rename_account',

@@ -36,6 +36,7 @@ import type { AuditRecord } from '../model/audit.js';
 import type { Identity } from '../model/identity.js';
 import type { LifecycleEvent } from '../model/lifecycle.js';
 import { bulkInsert } from './bulk-insert.js';
+import { readDiscoveries, recordDiscovery, type TargetDiscovery } from './discovery-store.js';
 import {
   acquireLease,
   lostLeases,
@@ -224,6 +225,10 @@ export class KyselyStateStore implements StateStore {
     return (await readRotations(this.db)).map((r) => r.rotation);
   }
 
+  targetDiscoveries(): Promise<TargetDiscovery[]> {
+    return readDiscoveries(this.db);
+  }
+
   planOperations(plan: string): Promise<JournalOperation[]> {
     return new Writer(this.db, this.dialect, this.auditKey).operations(plan);
   }
@@ -401,6 +406,10 @@ class Writer implements StoreWriter {
 
   sourceState(source: string): Promise<SourceState | undefined> {
     return readSourceState(this.db, source);
+  }
+
+  recordDiscovery(discovery: TargetDiscovery): Promise<void> {
+    return recordDiscovery(this.db, discovery);
   }
 
   async replaceSnapshot(

@@ -264,6 +264,18 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await adoptGovernedRows(db as unknown as Kysely<Database>);
       },
     },
+    '0008_target_discoveries': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // What `tenure targets check` last found a target to support (a SCIM service's Groups), for validate.
+        await db.schema
+          .createTable('target_discoveries')
+          .addColumn('target', 'text', (c) => c.primaryKey())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('checked_at', 'text', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

@@ -168,6 +168,8 @@ export interface Database {
     /** The audit record that last wrote this row (0007): a cheap check without walking the log. */
     audit_seq: number | null;
   };
+  /** What `tenure targets check` last discovered of each target (0008): canonical JSON of what it supports. */
+  target_discoveries: { target: string; kind: string; checked_at: string; data: string };
   audit_log: {
     seq: number;
     at: string;

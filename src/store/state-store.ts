@@ -10,6 +10,7 @@ import type { AuditEntry, ChainHead } from '../audit/audit-chain.js';
 import type { GovernedRow, GovernedTable } from './governed-rows.js';
 import type { Journal, JournalOperation } from '../executor/journal.js';
 import type { Lease, LeaseClaim, LeaseOutcome } from './lease-store.js';
+import type { TargetDiscovery } from './discovery-store.js';
 
 export interface StoredEvent extends LifecycleEvent {
   readonly seq: number;
@@ -151,6 +152,8 @@ export interface StoreWriter {
   confirmCustody(id: number, owner: string, audit: AuditContext): Promise<void>;
   /** Records `credential.rotated` per rotation. */
   addRotations(rotations: readonly CredentialRotation[], audit: AuditContext): Promise<void>;
+  /** Replaces what `tenure targets check` last discovered of the target (the caller audits the check). */
+  recordDiscovery(discovery: TargetDiscovery): Promise<void>;
 }
 
 /**
@@ -204,6 +207,8 @@ export interface StateStore {
   custody(nhi?: string): Promise<Custody[]>;
   /** Credentials Tenure rotated or revoked, oldest first. */
   rotations(): Promise<CredentialRotation[]>;
+  /** What `tenure targets check` last discovered of each target, by target. */
+  targetDiscoveries(): Promise<TargetDiscovery[]>;
   /** A plan's journalled operations (none when it was never begun). */
   planOperations(plan: string): Promise<JournalOperation[]>;
   /**

@@ -310,6 +310,23 @@ for (const backend of backends) {
       assert.equal(verifyChain(records).ok, true);
     });
 
+    it('keeps one discovery row per target, the latest check replacing the one before', async () => {
+      const at = (h: number) => new Date(Date.UTC(2026, 11, 3, h));
+      await store.write((w) =>
+        w.recordDiscovery({ target: 'crm', kind: 'scim', checkedAt: at(9), features: { groups: true, patch: false } }),
+      );
+      await store.write((w) =>
+        w.recordDiscovery({ target: 'crm', kind: 'scim', checkedAt: at(10), features: { patch: true, groups: false } }),
+      );
+      await store.write((w) =>
+        w.recordDiscovery({ target: 'app', kind: 'scim', checkedAt: at(8), features: { groups: true } }),
+      );
+      assert.deepEqual(await store.targetDiscoveries(), [
+        { target: 'app', kind: 'scim', checkedAt: at(8), features: { groups: true } },
+        { target: 'crm', kind: 'scim', checkedAt: at(10), features: { groups: false, patch: true } },
+      ]);
+    });
+
     it('journals operations durably and resumes a begun plan', async () => {
       const changes = [
         { target: 'dir', action: 'create_account' as const, identity: 'E1', account: 'ana', reason: 'joiner' },

@@ -1,4 +1,5 @@
 import type { ConnectorKind } from '../connector-kind.js';
+import { checkCsv } from './csv-check.js';
 import { CSV_CAPABILITIES, csvConnector } from './csv-connector.js';
 import { csvSettings, type CsvSettings } from './csv-settings.js';
 
@@ -9,4 +10,5 @@ export const csvKind: ConnectorKind<CsvSettings> = {
   names: 'exact',
   capabilities: CSV_CAPABILITIES,
   create: csvConnector,
+  check: checkCsv,
 };

@@ -1,4 +1,5 @@
 import type { ConnectorKind } from '../connector-kind.js';
+import { checkLdap } from './ldap-check.js';
 import { LDAP_CAPABILITIES, ldapConnector } from './ldap-connector.js';
 import { adviseLdap, ldapSettings, type LdapSettings } from './ldap-settings.js';
 
@@ -10,4 +11,5 @@ export const ldapKind: ConnectorKind<LdapSettings> = {
   capabilities: LDAP_CAPABILITIES,
   advise: adviseLdap,
   create: ldapConnector,
+  check: checkLdap,
 };

@@ -1061,4 +1061,9 @@ export class LdapConnector implements Connector {
     }
     return new ConnectorError(this.target, 'internal', `${where}: cannot ${what}: ${message}`);
   }
+
+  /** Read-only questions on the bound client (`tenure targets check`); failures are mapped as every operation's. */
+  inspect<T>(what: string, question: (client: Client) => Promise<T>): Promise<T> {
+    return this.run(what, async () => question(await this.connected()));
+  }
 }

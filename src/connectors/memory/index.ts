@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { ConnectorKind } from '../connector-kind.js';
+import { checkMemory } from './memory-check.js';
 import { MEMORY_CAPABILITIES, MemoryConnector } from './memory-connector.js';
 import { memorySettings, type MemorySettings } from './memory-settings.js';
 
@@ -14,4 +15,5 @@ export const memoryKind: ConnectorKind<MemorySettings> = {
       ? new MemoryConnector(target, [])
       : MemoryConnector.onSnapshotFile(target, resolve(context.baseDir, settings.snapshot));
   },
+  check: checkMemory,
 };

@@ -1,4 +1,5 @@
 import type { ConnectorKind } from '../connector-kind.js';
+import { checkPostgres } from './postgres-check.js';
 import { postgresConnector } from './postgres-connector.js';
 import { advisePostgres, postgresSettings, type PostgresSettings } from './postgres-settings.js';
 
@@ -19,4 +20,5 @@ export const postgresKind: ConnectorKind<PostgresSettings> = {
   },
   advise: advisePostgres,
   create: postgresConnector,
+  check: checkPostgres,
 };

@@ -136,7 +136,7 @@ function readCa(target: string, path: string): string {
   }
 }
 
-class PostgresConnector implements Connector {
+export class PostgresConnector implements Connector {
   readonly kind = 'postgres';
   readonly capabilities: ConnectorCapabilities;
   private opened: pg.Pool | undefined;
@@ -576,6 +576,11 @@ class PostgresConnector implements Connector {
     } finally {
       client.release(broken);
     }
+  }
+
+  /** One statement as the connecting role (`tenure targets check`: catalogue reads, a probe's cleanup), mapped. */
+  checkQuery<R extends pg.QueryResultRow>(text: string, values: readonly unknown[] = []): Promise<R[]> {
+    return this.query<R>(text, values);
   }
 }
 

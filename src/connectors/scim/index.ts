@@ -1,4 +1,5 @@
 import type { ConnectorKind } from '../connector-kind.js';
+import { checkScim } from './scim-check.js';
 import { SCIM_CAPABILITIES, scimConnector } from './scim-connector.js';
 import { scimSettings, type ScimSettings } from './scim-settings.js';
 
@@ -9,4 +10,5 @@ export const scimKind: ConnectorKind<ScimSettings> = {
   names: 'case-insensitive',
   capabilities: SCIM_CAPABILITIES,
   create: scimConnector,
+  check: checkScim,
 };

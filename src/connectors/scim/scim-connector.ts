@@ -109,7 +109,7 @@ export const SCIM_CAPABILITIES: ConnectorCapabilities = {
   rename: false,
 };
 
-class ScimConnector implements Connector {
+export class ScimConnector implements Connector {
   readonly kind = 'scim';
   readonly capabilities: ConnectorCapabilities = SCIM_CAPABILITIES;
   private readonly settings: Options;
@@ -751,6 +751,19 @@ class ScimConnector implements Connector {
       },
       secrets,
     };
+  }
+
+  /** GET below the base URL with the target's authentication (`tenure targets check`); undefined on 404 or `absent`. */
+  async checkGet(path: string, absent: readonly number[] = []): Promise<Record<string, unknown> | undefined> {
+    try {
+      return await this.request('GET', path, undefined, {
+        missingIsUndefined: true,
+        refuse: (s) => absent.includes(s),
+      });
+    } catch (e) {
+      if (e instanceof Refused) return undefined;
+      throw e;
+    }
   }
 }
 
