@@ -143,6 +143,12 @@ class PostgresConnector implements Connector {
   private opened: pg.Pool | undefined;
   private closed: Promise<void> | undefined;
   private readonly notes: Diagnostic[] = [];
+  /**
+   * Roles this connector created (role and comment in one transaction) and has not renamed or deleted since. A joiner's
+   * memberships follow its create at once, and for these the comment check before a GRANT is skipped: it would cost a
+   * round trip to confirm what this connector has just written. Cleared on close.
+   */
+  private readonly created = new Set<string>();
 
   constructor(
     readonly target: string,
@@ -251,13 +257,13 @@ class PostgresConnector implements Connector {
   async createAccount(spec: AccountSpec): Promise<Account> {
     const role = quoteIdent(this.checkName(spec.name));
     const comment: TenureComment = { identity: spec.identity, attributes: keptAttributes(spec.attributes) };
-    await this.transaction(
-      async (client) => {
-        await client.query(`CREATE ROLE ${role} LOGIN`);
-        await client.query(`COMMENT ON ROLE ${role} IS ${quoteLiteral(renderComment(comment))}`);
-      },
+    // One round trip: the statements of one simple query run as one implicit transaction, so the role never exists
+    // without its comment (a failed COMMENT undoes the CREATE ROLE).
+    await this.execute(
+      `CREATE ROLE ${role} LOGIN; COMMENT ON ROLE ${role} IS ${quoteLiteral(renderComment(comment))}`,
       `account ${JSON.stringify(spec.name)}`,
     );
+    this.created.add(spec.name);
     return {
       id: spec.name,
       name: spec.name,
@@ -354,6 +360,7 @@ class PostgresConnector implements Connector {
   }
 
   async deleteAccount(name: string): Promise<void> {
+    this.created.delete(name);
     await this.managed(name);
     const role = quoteIdent(name);
     const reassignTo = this.settings.onDelete === 'reassign' ? this.settings.reassignTo : undefined;
@@ -418,7 +425,7 @@ class PostgresConnector implements Connector {
 
   async addMembership(name: string, entitlement: string): Promise<void> {
     const group = this.groupOf(entitlement);
-    await this.managed(name);
+    if (!this.created.has(name)) await this.managed(name);
     // GRANT of a membership that exists only raises a NOTICE: the call is idempotent.
     await this.execute(`GRANT ${quoteIdent(group)} TO ${quoteIdent(name)}`, `role ${JSON.stringify(group)}`);
   }
@@ -474,6 +481,7 @@ class PostgresConnector implements Connector {
       };
       if (md5 === undefined) client.on('notice', listen);
       try {
+        this.created.delete(name);
         await client.query(`ALTER ROLE ${quoteIdent(name)} RENAME TO ${quoteIdent(newName)}`);
       } finally {
         client.off('notice', listen);
@@ -560,6 +568,7 @@ class PostgresConnector implements Connector {
   }
 
   close(): Promise<void> {
+    this.created.clear();
     this.closed ??= this.opened?.end() ?? Promise.resolve();
     return this.closed;
   }
@@ -601,13 +610,19 @@ class PostgresConnector implements Connector {
     return this.checkName(entitlement.slice(prefix.length));
   }
 
+  /** One role; the most frequent query (every write checks the comment first), so prepared once per connection. */
   private async role(name: string): Promise<RoleRow | undefined> {
-    const rows = await this.query<RoleRow>(
-      `SELECT rolname, rolcanlogin, shobj_description(oid, 'pg_authid') AS description
-         FROM pg_catalog.pg_roles WHERE rolname = $1`,
-      [name],
-    );
-    return rows[0];
+    try {
+      const r = await this.pool.query<RoleRow>({
+        name: 'tenure_role',
+        text: `SELECT rolname, rolcanlogin, pg_catalog.shobj_description(oid, 'pg_authid') AS description
+                 FROM pg_catalog.pg_roles WHERE rolname = $1`,
+        values: [name],
+      });
+      return r.rows[0];
+    } catch (e) {
+      throw mapError(this.target, e);
+    }
   }
 
   private async groupsOf(name: string): Promise<string[]> {
