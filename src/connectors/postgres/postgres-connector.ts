@@ -495,7 +495,7 @@ class PostgresConnector implements Connector {
         message:
           `target "${this.target}": role ${JSON.stringify(newName)} (renamed from ${JSON.stringify(name)}) had an MD5 ` +
           'password, which PostgreSQL clears on rename: it has no password now and cannot log in with one',
-        hint: `set a password: ALTER ROLE ${quoteIdent(newName)} PASSWORD '...' (or add connection.secret_sink, so renames set one)`,
+        hint: `set one: ALTER ROLE ${quoteIdent(newName)} PASSWORD '...'; with connection.secret_sink, a rename sets one itself`,
         subject: newName,
       });
     }
