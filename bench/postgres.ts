@@ -142,12 +142,16 @@ const half: Side[] = rawFirst ? ['raw', 'batched', 'tenure'] : ['tenure', 'raw',
 const order = [...half, ...[...half].reverse()];
 const runs: Record<Side, number[]> = { tenure: [], raw: [], batched: [] };
 const sent: Record<Side, number> = { tenure: 0, raw: 0, batched: 0 };
+const cpu: Record<Side, number> = { tenure: 0, raw: 0, batched: 0 };
 for (const [k, side] of order.entries()) {
   collect();
   const prefix = `${side[0]}${k}_`;
   const before = queries;
+  const cpu0 = process.cpuUsage();
   const ms = side === 'tenure' ? await tenure(prefix) : await raw(prefix, side === 'batched');
   sent[side] += queries - before;
+  const used = process.cpuUsage(cpu0);
+  cpu[side] += (used.user + used.system) / 1000;
   runs[side].push(ms);
   process.stderr.write(`postgres ${side}: ${roles} roles in ${Math.round(ms)} ms\n`);
   await dropRoles(prefix);
@@ -167,6 +171,11 @@ emit('postgres_tenure_vs_raw', Math.round((rate('tenure') / rate('raw')) * 100),
 emit('postgres_tenure_vs_raw_all_runs', Math.round((sum(runs.raw) / sum(runs.tenure)) * 100), '%');
 emit('postgres_tenure_vs_raw_batched', Math.round((rate('tenure') / rate('batched')) * 100), '%');
 emit('postgres_tenure_vs_raw_batched_all_runs', Math.round((sum(runs.batched) / sum(runs.tenure)) * 100), '%');
+// CPU time of this process (the client side only: the server is another process) per role, steadier than elapsed time.
+const cpuPerRole = (side: Side) => Math.round((cpu[side] / (2 * roles)) * 1000) / 1000;
+emit('postgres_tenure_cpu_per_role', cpuPerRole('tenure'), 'ms');
+emit('postgres_raw_cpu_per_role', cpuPerRole('raw'), 'ms');
+emit('postgres_raw_batched_cpu_per_role', cpuPerRole('batched'), 'ms');
 emit('postgres_tenure_queries_per_role', perRole('tenure'), 'round trips');
 emit('postgres_raw_queries_per_role', perRole('raw'), 'round trips');
 emit('postgres_raw_batched_queries_per_role', perRole('batched'), 'round trips');
