@@ -677,6 +677,28 @@ describe('PostgreSQL connector', () => {
     assert.ok(await connector.readAccount(mine));
   });
 
+  it('renames to and from hostile names, keeping memberships, and runs no SQL hidden in them', async () => {
+    if (!(await roleExists('x'))) await admin.query('CREATE ROLE x NOLOGIN');
+    const { connector, entitlement } = await fresh();
+    const plain = unique('plain');
+    const identity = `${RUN}-${plain}`;
+    await connector.createAccount({ name: plain, identity, attributes: {} });
+    await connector.addMembership(plain, entitlement);
+    let current = plain;
+    for (const hostile of [...HOSTILE_NAMES, "x'; DROP ROLE x;--", 'Zoë "x"']) {
+      await connector.renameAccount!(current, hostile, identity);
+      const read = await connector.readAccount(hostile);
+      assert.equal(read?.name, hostile);
+      assert.equal(read?.identity, identity);
+      assert.deepEqual(read?.entitlements, [entitlement]);
+      assert.equal(await connector.readAccount(current), undefined);
+      current = hostile;
+    }
+    await connector.renameAccount!(current, plain, identity);
+    assert.deepEqual(await connector.listMembers(entitlement), [plain]);
+    assert.ok(await roleExists('x'), 'role x survived');
+  });
+
   it('links an account by rewriting the identity in its comment, keeping what else the comment holds', async () => {
     const { connector } = await fresh();
     const name = unique('relink');
