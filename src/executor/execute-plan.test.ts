@@ -9,7 +9,15 @@ import { MemoryJournal } from './journal.js';
 /** A fake target for the executor's unit tests: accounts in a map, every call logged. */
 class FakeTarget implements Connector {
   readonly kind = 'fake';
-  readonly capabilities = { read: true, write: true, disable: true, delete: true, memberships: true, rotate: false, rename: false };
+  readonly capabilities = {
+    read: true,
+    write: true,
+    disable: true,
+    delete: true,
+    memberships: true,
+    rotate: false,
+    rename: false,
+  };
   readonly accounts = new Map<string, { identity: string; enabled: boolean; groups: Set<string> }>();
   readonly calls: string[] = [];
   constructor(readonly target: string) {}
