@@ -610,19 +610,13 @@ class PostgresConnector implements Connector {
     return this.checkName(entitlement.slice(prefix.length));
   }
 
-  /** One role; the most frequent query (every write checks the comment first), so prepared once per connection. */
   private async role(name: string): Promise<RoleRow | undefined> {
-    try {
-      const r = await this.pool.query<RoleRow>({
-        name: 'tenure_role',
-        text: `SELECT rolname, rolcanlogin, pg_catalog.shobj_description(oid, 'pg_authid') AS description
-                 FROM pg_catalog.pg_roles WHERE rolname = $1`,
-        values: [name],
-      });
-      return r.rows[0];
-    } catch (e) {
-      throw mapError(this.target, e);
-    }
+    const rows = await this.query<RoleRow>(
+      `SELECT rolname, rolcanlogin, shobj_description(oid, 'pg_authid') AS description
+         FROM pg_catalog.pg_roles WHERE rolname = $1`,
+      [name],
+    );
+    return rows[0];
   }
 
   private async groupsOf(name: string): Promise<string[]> {
