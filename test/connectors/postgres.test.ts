@@ -617,6 +617,18 @@ describe('PostgreSQL connector', () => {
     await client.end();
   });
 
+  it('leaves the role as it was when the fresh password cannot reach the sink', async () => {
+    const { connector } = await fresh({ secret_sink: { file: `missing-${RUN}/secrets.tsv` } });
+    const name = unique('md5sink');
+    await connector.createAccount(spec(name));
+    await md5Password(name);
+    const before = await storedPassword(name);
+    await assert.rejects(connector.renameAccount!(name, `${name}_new`, `${RUN}-${name}`), isCode('internal'));
+    assert.equal(await roleExists(`${name}_new`), false, 'the rename was undone');
+    assert.equal(await storedPassword(name), before, 'the MD5 password is still in force');
+    assert.deepEqual(connector.warnings?.(), []);
+  });
+
   it('says when a rename cleared an MD5 password and there is no sink, as superuser and as a CREATEROLE role', async () => {
     const superuser = (await fresh()).connector;
     const createrole = (await tenureRole('renamer')).connector;
