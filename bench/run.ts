@@ -93,6 +93,11 @@ const suites: { name: string; run: () => Figure[] }[] = [
     // SCIM operations per run, LDAP operations, journalled operations (see docs/benchmarks.md).
     run: () => child('executor.ts', ['10000,5000,2000']),
   },
+  {
+    name: 'postgres',
+    // Roles created per run, each with one membership (see docs/benchmarks.md); --raw-first reverses the order.
+    run: () => child('postgres.ts', ['2000', ...(process.argv.includes('--raw-first') ? ['--raw-first'] : [])]),
+  },
 ];
 
 const figures: Figure[] = [];

@@ -98,7 +98,12 @@ export async function executePlan(
   const targets: TargetResult[] = [];
   // The journal, not the plan passed in, says what runs: a resumed plan runs its recorded operations.
   const byTarget = new Map<string, JournalOperation[]>();
-  for (const o of operations) byTarget.set(o.change.target, [...(byTarget.get(o.change.target) ?? []), o]);
+  // Appended in place: copying the list per operation made this quadratic in a target's operations.
+  for (const o of operations) {
+    const list = byTarget.get(o.change.target);
+    if (list) list.push(o);
+    else byTarget.set(o.change.target, [o]);
+  }
   const failures: unknown[] = [];
   await Promise.all(
     [...byTarget].map(async ([target, ops]) => {
@@ -149,7 +154,9 @@ async function runTarget(
   const groups = new Map<string, JournalOperation[]>();
   for (const op of ops) {
     const key = op.change.identity ?? op.change.account;
-    groups.set(key, [...(groups.get(key) ?? []), op]);
+    const group = groups.get(key);
+    if (group) group.push(op);
+    else groups.set(key, [op]);
   }
   const queue = [...groups.values()];
 

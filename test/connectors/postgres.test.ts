@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -583,6 +583,157 @@ describe('PostgreSQL connector', () => {
     connectors.push(connector);
     return { user, password, url, connector };
   }
+
+  /** Gives the role an MD5 password, as servers before PostgreSQL 14 stored them by default. */
+  async function md5Password(name: string): Promise<void> {
+    const hash = `md5${createHash('md5').update(`old-secret${name}`).digest('hex')}`;
+    await admin.query(`ALTER ROLE ${quoteIdent(name)} PASSWORD ${quoteLiteral(hash)}`);
+  }
+  async function storedPassword(name: string): Promise<string | null | undefined> {
+    const r = await admin.query<{ p: string | null }>('SELECT rolpassword AS p FROM pg_authid WHERE rolname = $1', [
+      name,
+    ]);
+    return r.rows[0]?.p;
+  }
+
+  it('renames a role with an MD5 password: a fresh password goes to the secret sink and logs in', async (t) => {
+    const sinkFile = `rename-${RUN}.tsv`;
+    const { url, connector, entitlement } = await fresh({ secret_sink: { file: sinkFile } });
+    const name = unique('md5');
+    const renamed = `${name}_new`;
+    await connector.createAccount(spec(name));
+    await connector.addMembership(name, entitlement);
+    await md5Password(name);
+    await connector.renameAccount!(name, renamed, `${RUN}-${name}`);
+    assert.match((await storedPassword(renamed)) ?? '', /^SCRAM-SHA-256\$/);
+    const lines = (await readFile(join(dir, sinkFile), 'utf8')).trimEnd().split('\n');
+    assert.equal(lines.length, 1);
+    const [role, password] = lines[0]!.split('\t') as [string, string];
+    assert.equal(role, renamed);
+    assert.deepEqual(connector.warnings?.(), [], 'nothing to report: the sink has the new password');
+    assert.deepEqual((await connector.readAccount(renamed))?.entitlements, [entitlement]);
+    if (!passwordAuth) return t.skip('the server does not ask for passwords (external server)');
+    const client = await loginAs(url, renamed, password);
+    await client.end();
+  });
+
+  it('leaves the role as it was when the fresh password cannot reach the sink', async () => {
+    const { connector } = await fresh({ secret_sink: { file: `missing-${RUN}/secrets.tsv` } });
+    const name = unique('md5sink');
+    await connector.createAccount(spec(name));
+    await md5Password(name);
+    const before = await storedPassword(name);
+    await assert.rejects(connector.renameAccount!(name, `${name}_new`, `${RUN}-${name}`), isCode('internal'));
+    assert.equal(await roleExists(`${name}_new`), false, 'the rename was undone');
+    assert.equal(await storedPassword(name), before, 'the MD5 password is still in force');
+    assert.deepEqual(connector.warnings?.(), []);
+  });
+
+  it('says when a rename cleared an MD5 password and there is no sink, as superuser and as a CREATEROLE role', async () => {
+    const superuser = (await fresh()).connector;
+    const createrole = (await tenureRole('renamer')).connector;
+    for (const connector of [superuser, createrole]) {
+      const name = unique('md5warn');
+      const renamed = `${name}_new`;
+      await connector.createAccount(spec(name));
+      await md5Password(name);
+      await connector.renameAccount!(name, renamed, `${RUN}-${name}`);
+      assert.equal(await storedPassword(renamed), null, 'PostgreSQL cleared it');
+      const warnings = connector.warnings?.() ?? [];
+      assert.equal(warnings.length, 1, JSON.stringify(warnings));
+      assert.equal(warnings[0]!.code, 'connector.md5_cleared');
+      assert.equal(warnings[0]!.severity, 'warning');
+      assert.equal(warnings[0]!.subject, renamed);
+      assert.ok(warnings[0]!.message.includes(JSON.stringify(renamed)), warnings[0]!.message);
+      assert.match(warnings[0]!.hint ?? '', /ALTER ROLE .* PASSWORD/);
+    }
+  });
+
+  it('keeps a SCRAM password through a rename, and reports nothing', async (t) => {
+    const sinkFile = `scram-${RUN}.tsv`;
+    const { url, connector } = await fresh({ secret_sink: { file: sinkFile } });
+    const name = unique('scram');
+    const renamed = `${name}_new`;
+    await connector.createAccount(spec(name));
+    await connector.rotateCredential(name);
+    const before = await storedPassword(name);
+    await connector.renameAccount!(name, renamed, `${RUN}-${name}`);
+    assert.equal(await storedPassword(renamed), before);
+    const lines = (await readFile(join(dir, sinkFile), 'utf8')).trimEnd().split('\n');
+    assert.equal(lines.length, 1, 'no second password was made');
+    assert.deepEqual(connector.warnings?.(), []);
+    if (!passwordAuth) return t.skip('the server does not ask for passwords (external server)');
+    const client = await loginAs(url, renamed, lines[0]!.split('\t')[1]!);
+    await client.end();
+  });
+
+  it('never renames or links a role without a Tenure comment', async () => {
+    const { connector } = await fresh();
+    const name = unique('foreign');
+    await admin.query(`CREATE ROLE ${quoteIdent(name)} LOGIN`);
+    roles.push(name);
+    await assert.rejects(connector.renameAccount!(name, `${name}_new`, `${RUN}-${name}`), isCode('conflict'));
+    await assert.rejects(connector.linkAccount!(name, `${RUN}-${name}`), isCode('conflict'));
+    assert.ok(await roleExists(name));
+    assert.equal(await roleExists(`${name}_new`), false);
+    const r = await admin.query<{ d: string | null }>(
+      "SELECT shobj_description(oid, 'pg_authid') AS d FROM pg_roles WHERE rolname = $1",
+      [name],
+    );
+    assert.equal(r.rows[0]!.d, null);
+    // Renaming onto a role Tenure does not manage is refused too, and both stay as they were.
+    const mine = unique('mine');
+    await connector.createAccount(spec(mine));
+    await assert.rejects(connector.renameAccount!(mine, name, `${RUN}-${mine}`), isCode('already_exists'));
+    await assert.rejects(connector.renameAccount!(`${mine}_gone`, name, `${RUN}-${mine}`), isCode('not_found'));
+    assert.ok(await connector.readAccount(mine));
+  });
+
+  it('renames to and from hostile names, keeping memberships, and runs no SQL hidden in them', async () => {
+    if (!(await roleExists('x'))) await admin.query('CREATE ROLE x NOLOGIN');
+    const { connector, entitlement } = await fresh();
+    const plain = unique('plain');
+    const identity = `${RUN}-${plain}`;
+    await connector.createAccount({ name: plain, identity, attributes: {} });
+    await connector.addMembership(plain, entitlement);
+    let current = plain;
+    for (const hostile of [...HOSTILE_NAMES, "x'; DROP ROLE x;--", 'Zoë "x"']) {
+      await connector.renameAccount!(current, hostile, identity);
+      const read = await connector.readAccount(hostile);
+      assert.equal(read?.name, hostile);
+      assert.equal(read?.identity, identity);
+      assert.deepEqual(read?.entitlements, [entitlement]);
+      assert.equal(await connector.readAccount(current), undefined);
+      current = hostile;
+    }
+    await connector.renameAccount!(current, plain, identity);
+    assert.deepEqual(await connector.listMembers(entitlement), [plain]);
+    assert.ok(await roleExists('x'), 'role x survived');
+  });
+
+  it('links an account by rewriting the identity in its comment, keeping what else the comment holds', async () => {
+    const { connector } = await fresh();
+    const name = unique('relink');
+    await connector.createAccount({ name, identity: '', attributes: { displayName: 'Ana', mail: 'a@example.com' } });
+    await admin.query(
+      `COMMENT ON ROLE ${quoteIdent(name)} IS ${quoteLiteral(
+        JSON.stringify({
+          tenure: { identity: '', displayName: 'Ana', mail: 'a@example.com', team: 'x' },
+          note: 'kept',
+        }),
+      )}`,
+    );
+    await connector.linkAccount!(name, `${RUN}-${name}`);
+    const r = await admin.query<{ d: string }>(
+      "SELECT shobj_description(oid, 'pg_authid') AS d FROM pg_roles WHERE rolname = $1",
+      [name],
+    );
+    assert.deepEqual(JSON.parse(r.rows[0]!.d), {
+      tenure: { identity: `${RUN}-${name}`, displayName: 'Ana', mail: 'a@example.com', team: 'x' },
+      note: 'kept',
+    });
+    assert.equal((await connector.readAccount(name))?.identity, `${RUN}-${name}`);
+  });
 
   it('fails a disable whose sessions it may not end, and reads the account as enabled until they end', async () => {
     const sinkFile = `signal-${RUN}.tsv`;

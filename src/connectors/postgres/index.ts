@@ -16,7 +16,7 @@ export const postgresKind: ConnectorKind<PostgresSettings> = {
     delete: true,
     memberships: true,
     rotate: true,
-    rename: false,
+    rename: true,
   },
   advise: advisePostgres,
   create: postgresConnector,

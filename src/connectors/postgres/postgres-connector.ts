@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import pg from 'pg';
 import type { Account } from '../../model/actual-state.js';
 import type { TargetDefinition } from '../../model/policy.js';
+import type { Diagnostic } from '../../model/diagnostic.js';
 import { ConnectorError, type AccountSpec, type Connector, type ConnectorCapabilities } from '../connector.js';
 import { settingsOrThrow } from '../connector-kind.js';
 import { resolveSecret, type ConnectorContext } from '../secrets.js';
@@ -141,6 +142,13 @@ export class PostgresConnector implements Connector {
   readonly capabilities: ConnectorCapabilities;
   private opened: pg.Pool | undefined;
   private closed: Promise<void> | undefined;
+  private readonly notes: Diagnostic[] = [];
+  /**
+   * Roles this connector created (role and comment in one transaction) and has not renamed or deleted since. A joiner's
+   * memberships follow its create at once, and for these the comment check before a GRANT is skipped: it would cost a
+   * round trip to confirm what this connector has just written. Cleared on close.
+   */
+  private readonly created = new Set<string>();
 
   constructor(
     readonly target: string,
@@ -154,7 +162,7 @@ export class PostgresConnector implements Connector {
       delete: true,
       memberships: true,
       rotate: settings.secretSinkFile !== undefined,
-      rename: false,
+      rename: true,
     };
   }
 
@@ -249,14 +257,20 @@ export class PostgresConnector implements Connector {
   async createAccount(spec: AccountSpec): Promise<Account> {
     const role = quoteIdent(this.checkName(spec.name));
     const comment: TenureComment = { identity: spec.identity, attributes: keptAttributes(spec.attributes) };
-    await this.transaction(
-      async (client) => {
-        await client.query(`CREATE ROLE ${role} LOGIN`);
-        await client.query(`COMMENT ON ROLE ${role} IS ${quoteLiteral(renderComment(comment))}`);
-      },
+    // One round trip: the statements of one simple query run as one implicit transaction, so the role never exists
+    // without its comment (a failed COMMENT undoes the CREATE ROLE).
+    await this.execute(
+      `CREATE ROLE ${role} LOGIN; COMMENT ON ROLE ${role} IS ${quoteLiteral(renderComment(comment))}`,
       `account ${JSON.stringify(spec.name)}`,
     );
-    return { id: spec.name, name: spec.name, identity: spec.identity, enabled: true, entitlements: [] };
+    this.created.add(spec.name);
+    return {
+      id: spec.name,
+      name: spec.name,
+      ...(spec.identity !== '' ? { identity: spec.identity } : {}),
+      enabled: true,
+      entitlements: [],
+    };
   }
 
   async updateAccount(name: string, attributes: Readonly<Record<string, string>>): Promise<void> {
@@ -346,6 +360,7 @@ export class PostgresConnector implements Connector {
   }
 
   async deleteAccount(name: string): Promise<void> {
+    this.created.delete(name);
     await this.managed(name);
     const role = quoteIdent(name);
     const reassignTo = this.settings.onDelete === 'reassign' ? this.settings.reassignTo : undefined;
@@ -410,7 +425,7 @@ export class PostgresConnector implements Connector {
 
   async addMembership(name: string, entitlement: string): Promise<void> {
     const group = this.groupOf(entitlement);
-    await this.managed(name);
+    if (!this.created.has(name)) await this.managed(name);
     // GRANT of a membership that exists only raises a NOTICE: the call is idempotent.
     await this.execute(`GRANT ${quoteIdent(group)} TO ${quoteIdent(name)}`, `role ${JSON.stringify(group)}`);
   }
@@ -420,6 +435,99 @@ export class PostgresConnector implements Connector {
     await this.managed(name);
     // REVOKE of a membership that does not exist only raises a WARNING: the call is idempotent.
     await this.execute(`REVOKE ${quoteIdent(group)} FROM ${quoteIdent(name)}`, `role ${JSON.stringify(group)}`);
+  }
+
+  /**
+   * ALTER ROLE ... RENAME TO keeps the role's oid, so its memberships, grants, owned objects and Tenure comment go
+   * with it. PostgreSQL clears an MD5 password on rename (the name is part of the MD5 hash); SCRAM verifiers do not
+   * involve the name and survive. A cleared password is replaced and handed to the secret sink in the same
+   * transaction when there is one (a failed sink write undoes the rename); without a sink it becomes a warning.
+   */
+  async renameAccount(name: string, newName: string, identity: string): Promise<void> {
+    this.checkName(name);
+    this.checkName(newName);
+    const subject = `account ${JSON.stringify(name)}`;
+    const row = await this.role(name);
+    if (!row) {
+      // A rename that took effect before a crash: the new name carries the same link.
+      const moved = await this.role(newName);
+      const link = moved && parseComment(moved.description);
+      if (identity !== '' && link?.identity === identity) return;
+      throw new ConnectorError(
+        this.target,
+        'not_found',
+        `account ${JSON.stringify(name)} does not exist, and no role ${JSON.stringify(newName)} is linked to ` +
+          `identity ${JSON.stringify(identity)}`,
+      );
+    }
+    if (!parseComment(row.description)) throw this.unmanaged(name);
+    if (name === newName) return;
+    if (await this.role(newName)) {
+      throw new ConnectorError(
+        this.target,
+        'already_exists',
+        `account ${JSON.stringify(name)} cannot be renamed: role ${JSON.stringify(newName)} already exists`,
+      );
+    }
+    const sink = this.settings.secretSinkFile;
+    let cleared = false;
+    await this.transaction(async (client) => {
+      const md5 = await this.hasMd5Password(client, name);
+      cleared = md5 === true;
+      // Only a superuser can read pg_authid: anyone else learns of the cleared password from the server's NOTICE,
+      // which has no SQLSTATE of its own (00000), so its text is all there is to go by.
+      const listen = (notice: { message?: string }): void => {
+        if (notice.message !== undefined && MD5_CLEARED.test(notice.message)) cleared = true;
+      };
+      if (md5 === undefined) client.on('notice', listen);
+      try {
+        this.created.delete(name);
+        await client.query(`ALTER ROLE ${quoteIdent(name)} RENAME TO ${quoteIdent(newName)}`);
+      } finally {
+        client.off('notice', listen);
+      }
+      if (cleared && sink !== undefined) await this.freshPassword(client, sink, newName);
+    }, subject);
+    if (cleared && sink === undefined) {
+      this.notes.push({
+        severity: 'warning',
+        code: 'connector.md5_cleared',
+        message:
+          `target "${this.target}": role ${JSON.stringify(newName)} (renamed from ${JSON.stringify(name)}) had an MD5 ` +
+          'password, which PostgreSQL clears on rename: it has no password now and cannot log in with one',
+        hint: `set one: ALTER ROLE ${quoteIdent(newName)} PASSWORD '...'; with connection.secret_sink, a rename sets one itself`,
+        subject: newName,
+      });
+    }
+  }
+
+  /** Whether the role's password is an MD5 hash; undefined when the connecting role may not read pg_authid. */
+  private async hasMd5Password(client: pg.PoolClient, name: string): Promise<boolean | undefined> {
+    const readable = await client.query<{ ok: boolean }>(
+      "SELECT pg_catalog.has_table_privilege('pg_catalog.pg_authid', 'SELECT') AS ok",
+    );
+    if (readable.rows[0]?.ok !== true) return undefined;
+    const rows = await client.query<{ md5: boolean }>(
+      "SELECT coalesce(rolpassword LIKE 'md5%', false) AS md5 FROM pg_catalog.pg_authid WHERE rolname = $1",
+      [name],
+    );
+    return rows.rows[0]?.md5 === true;
+  }
+
+  /** Writes the identity into the Tenure comment, keeping everything else the comment holds. */
+  async linkAccount(name: string, identity: string): Promise<void> {
+    this.checkName(name);
+    const row = await this.role(name);
+    if (!row) throw new ConnectorError(this.target, 'not_found', `account ${JSON.stringify(name)} does not exist`);
+    const link = parseComment(row.description);
+    if (!link) throw this.unmanaged(name);
+    if (link.identity === identity) return;
+    const raw = JSON.parse(row.description!) as { tenure: Record<string, unknown> };
+    const next = JSON.stringify({ ...raw, tenure: { ...raw.tenure, identity } });
+    await this.execute(
+      `COMMENT ON ROLE ${quoteIdent(name)} IS ${quoteLiteral(next)}`,
+      `account ${JSON.stringify(name)}`,
+    );
   }
 
   async rotateCredential(name: string): Promise<void> {
@@ -440,22 +548,27 @@ export class PostgresConnector implements Connector {
       );
     }
     await this.managed(name);
+    // The password is set inside a transaction that commits only after the sink has it: a failed sink write leaves
+    // the old password in force rather than a new one nobody knows.
+    await this.transaction((client) => this.freshPassword(client, sink, name), `account ${JSON.stringify(name)}`);
+  }
+
+  /** Sets a new random password on the role and hands it to the sink, inside the caller's transaction. */
+  private async freshPassword(client: pg.PoolClient, sink: string, name: string): Promise<void> {
     const password = randomBytes(32).toString('base64url');
     // The server receives a SCRAM-SHA-256 verifier, never the password itself, so the password cannot surface in
     // server logs (log_statement), pg_stat_activity or pg_stat_statements. The password is never logged here either.
     const verifier = scramVerifier(password);
-    // The password is set inside a transaction that commits only after the sink has it: a failed sink write leaves
-    // the old password in force rather than a new one nobody knows.
-    await this.transaction(
-      async (client) => {
-        await client.query(`ALTER ROLE ${quoteIdent(name)} PASSWORD ${quoteLiteral(verifier)}`);
-        await appendSecret(this.target, sink, name, password);
-      },
-      `account ${JSON.stringify(name)}`,
-    );
+    await client.query(`ALTER ROLE ${quoteIdent(name)} PASSWORD ${quoteLiteral(verifier)}`);
+    await appendSecret(this.target, sink, name, password);
+  }
+
+  warnings(): readonly Diagnostic[] {
+    return [...this.notes];
   }
 
   close(): Promise<void> {
+    this.created.clear();
     this.closed ??= this.opened?.end() ?? Promise.resolve();
     return this.closed;
   }
@@ -467,7 +580,8 @@ export class PostgresConnector implements Connector {
     return {
       id: row.rolname,
       name: row.rolname,
-      identity: comment.identity,
+      // An account created without an identity carries the comment with an empty one: managed, not linked.
+      ...(comment.identity !== '' ? { identity: comment.identity } : {}),
       enabled: row.rolcanlogin || liveSessions,
       entitlements: [...groups].sort().map((g) => `${this.target}:role/${g}`),
       // The attributes kept in the role comment, read back ('' when unset) so a plan can update them.
@@ -523,15 +637,17 @@ export class PostgresConnector implements Connector {
     const row = await this.role(name);
     if (!row) throw new ConnectorError(this.target, 'not_found', `account ${JSON.stringify(name)} does not exist`);
     const comment = parseComment(row.description);
-    if (!comment) {
-      throw new ConnectorError(
-        this.target,
-        'conflict',
-        `role ${JSON.stringify(name)} exists but is not managed by Tenure (it has no Tenure comment); it is left alone`,
-        'rename the account in the policy, or adopt the role by hand with COMMENT ON ROLE',
-      );
-    }
+    if (!comment) throw this.unmanaged(name);
     return comment;
+  }
+
+  private unmanaged(name: string): ConnectorError {
+    return new ConnectorError(
+      this.target,
+      'conflict',
+      `role ${JSON.stringify(name)} exists but is not managed by Tenure (it has no Tenure comment); it is left alone`,
+      'rename the account in the policy, or adopt the role by hand with COMMENT ON ROLE',
+    );
   }
 
   private async query<R extends pg.QueryResultRow>(
@@ -650,6 +766,9 @@ async function appendSecret(target: string, path: string, role: string, password
   }
 }
 
+/** The server's NOTICE when ALTER ROLE ... RENAME clears an MD5 password (lc_messages in English). */
+const MD5_CLEARED = /^MD5 password cleared because of role rename/;
+
 /** How long pg_terminate_backend waits for each ended session to exit. */
 const TERMINATE_WAIT_MS = 5_000;
 
@@ -733,6 +852,7 @@ export function mapError(target: string, e: unknown, subject?: string): Connecto
     case '42939': // reserved_name (public, pg_*)
     case '0LP01': // invalid_grant_operation (circular membership)
     case '42602': // invalid_name
+    case '0A000': // feature_not_supported (renaming the session user)
       return make('invalid_input');
   }
   if (code.startsWith('08')) return make('unreachable');
