@@ -10,6 +10,13 @@ export interface ContractTarget {
   cleanup(): Promise<void>;
 }
 
+/** One way to open a kind's target for the contract: a name for the suite, a fresh target, and its options. */
+export interface ContractFixture {
+  readonly name: string;
+  open(): Promise<ContractTarget>;
+  readonly options?: { readonly hostileNames?: readonly string[] };
+}
+
 /** Names a real directory must survive: quotes, comma, parentheses, asterisk, backslash, non-ASCII. */
 export const HOSTILE_NAMES = [
   "O'Brien, Zoë (admin)*\\",
@@ -29,7 +36,8 @@ export function connectorContract(
   open: () => Promise<ContractTarget>,
   options: { hostileNames?: readonly string[] } = {},
 ): void {
-  describe(`connector contract: ${name}`, () => {
+  // Its tests build on each other: in order, even under a suite that runs fixtures at the same time.
+  describe(`connector contract: ${name}`, { concurrency: 1 }, () => {
     let t: ContractTarget;
     before(async () => {
       t = await open();

@@ -1,38 +1,14 @@
 import { strict as assert } from 'node:assert';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { ConnectorError } from '../../src/connectors/connector.js';
 import { createCsvConnector, csvText, type CsvConnector } from '../../src/connectors/csv/csv-connector.js';
-import type { TargetDefinition } from '../../src/model/policy.js';
-import { connectorContract, HOSTILE_NAMES } from './connector-contract.js';
-
-const definition = (id = 'legacy'): TargetDefinition => ({
-  id,
-  kind: 'csv',
-  description: 'a legacy app',
-  accountName: 'identity.id',
-  attributes: {},
-  connection: { accounts: 'out/accounts.csv', memberships: 'out/memberships.csv' },
-  position: { file: 'tenure.yaml', line: 1 },
-});
+import { HOSTILE_NAMES } from './connector-contract.js';
+import { definition, tempFolder } from './fixtures/csv.js';
 
 const isCode = (code: string) => (e: unknown) => e instanceof ConnectorError && e.code === code;
-
-function tempFolder(): string {
-  return mkdtempSync(join(tmpdir(), 'tenure-csv-'));
-}
-
-connectorContract('csv', () => {
-  const dir = tempFolder();
-  return Promise.resolve({
-    connector: createCsvConnector(definition(), { baseDir: dir }),
-    entitlements: ['legacy:group/a', 'legacy:group/b'] as const,
-    cleanup: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
-  });
-});
 
 describe('CSV connector files', () => {
   let dir: string;

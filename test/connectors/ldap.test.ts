@@ -2,111 +2,17 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Attribute, Change, Client, InvalidCredentialsError } from 'ldapts';
 import { ConnectorError, type Connector } from '../../src/connectors/connector.js';
-import { createLdapConnector, type DisableMethod } from '../../src/connectors/ldap/ldap-connector.js';
+import { createLdapConnector } from '../../src/connectors/ldap/ldap-connector.js';
 import { escapeDnValue, escapeFilterValue, normaliseDn } from '../../src/connectors/ldap/ldap-escape.js';
-import type { TargetDefinition } from '../../src/model/policy.js';
 import { startSlapd, type SlapdServer } from '../support/slapd-server.js';
-import { connectorContract, type ContractTarget } from './connector-contract.js';
+import { asAdmin, connect, freshRun, slapd, stop, target, type Run } from './fixtures/ldap.js';
 
+// The shared slapd of the LDAP fixtures; this file uses it too and stops it when done.
 let server: SlapdServer;
 before(async () => {
-  server = await startSlapd();
+  server = await slapd();
 });
-after(async () => {
-  await server?.stop();
-});
-
-async function asAdmin<T>(use: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ url: server.url, timeout: 5_000 });
-  await client.bind(server.adminDn, server.adminPassword);
-  try {
-    return await use(client);
-  } finally {
-    await client.unbind();
-  }
-}
-
-/** Deletes a subtree, deepest entries first. */
-async function deleteTree(client: Client, base: string): Promise<void> {
-  const { searchEntries } = await client.search(base, { scope: 'sub', attributes: ['1.1'] });
-  const depth = (dn: string) => normaliseDn(dn).split(',').length;
-  for (const entry of searchEntries.sort((a, b) => depth(b.dn) - depth(a.dn))) await client.del(entry.dn);
-}
-
-interface Run {
-  readonly base: string;
-  readonly people: string;
-  readonly groups: string;
-  readonly disabled: string;
-}
-
-let runs = 0;
-
-/** A fresh `ou=run-N` subtree with people, groups (a and b, each with its placeholder member) and disabled. */
-async function freshRun(): Promise<Run> {
-  const base = `ou=run-${++runs},${server.baseDn}`;
-  const run = { base, people: `ou=people,${base}`, groups: `ou=groups,${base}`, disabled: `ou=disabled,${base}` };
-  await asAdmin(async (client) => {
-    await client.add(base, { objectClass: ['top', 'organizationalUnit'], ou: `run-${runs}` });
-    for (const ou of ['people', 'groups', 'disabled']) {
-      await client.add(`ou=${ou},${base}`, { objectClass: ['top', 'organizationalUnit'], ou });
-    }
-    for (const cn of ['a', 'b']) {
-      const dn = `cn=${cn},${run.groups}`;
-      await client.add(dn, { objectClass: ['top', 'groupOfNames'], cn, member: dn });
-    }
-  });
-  return run;
-}
-
-function target(run: Run, overrides: Record<string, unknown> = {}): TargetDefinition {
-  return {
-    id: 'directory',
-    kind: 'ldap',
-    description: 'test directory',
-    accountName: 'identity.id',
-    attributes: {},
-    position: { file: 'tenure.yaml' },
-    connection: {
-      url: server.url,
-      bind_dn: server.adminDn,
-      bind_password: { env: 'LDAP_TEST_PASSWORD' },
-      people_base: run.people,
-      groups_base: run.groups,
-      disabled_base: run.disabled,
-      page_size: 10,
-      ...overrides,
-    },
-  };
-}
-
-/** A connector as a policy opens it, declaring groups a and b (the groups a strip disable may take away). */
-function connect(
-  run: Run,
-  overrides: Record<string, unknown> = {},
-  entitlements: readonly string[] = ['directory:group/a', 'directory:group/b'],
-): Connector {
-  return createLdapConnector(target(run, overrides), {
-    baseDir: process.cwd(),
-    env: { LDAP_TEST_PASSWORD: server.adminPassword },
-    entitlements,
-  });
-}
-
-function open(method: DisableMethod): () => Promise<ContractTarget> {
-  return async () => {
-    const run = await freshRun();
-    return {
-      connector: connect(run, { disable_method: method }),
-      entitlements: ['directory:group/a', 'directory:group/b'],
-      cleanup: () => asAdmin((client) => deleteTree(client, run.base)),
-    };
-  };
-}
-
-connectorContract('LDAP (move)', open('move'));
-connectorContract('LDAP (attribute)', open('attribute'));
-connectorContract('LDAP (strip)', open('strip'));
+after(stop);
 
 const isCode = (code: string, retryable?: boolean) => (e: unknown) => {
   assert.ok(e instanceof ConnectorError, `a ConnectorError, got ${String(e)}`);

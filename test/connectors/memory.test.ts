@@ -7,32 +7,8 @@ import { ConnectorError } from '../../src/connectors/connector.js';
 import { MemoryConnector, parseSnapshot } from '../../src/connectors/memory/memory-connector.js';
 import { openConnector } from '../../src/connectors/open-connector.js';
 import type { TargetDefinition } from '../../src/model/policy.js';
-import { connectorContract, HOSTILE_NAMES } from './connector-contract.js';
-
-connectorContract('memory', () =>
-  Promise.resolve({
-    connector: new MemoryConnector('app', []),
-    entitlements: ['app:group/a', 'app:group/b'] as const,
-    cleanup: () => Promise.resolve(),
-  }),
-);
-
-/** A folder holding an empty snapshot file `apps.json`. */
-function snapshotFolder(): { dir: string; file: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'tenure-mem-'));
-  const file = join(dir, 'apps.json');
-  writeFileSync(file, '{ "accounts": [] }\n');
-  return { dir, file };
-}
-
-connectorContract('memory with a snapshot file', () => {
-  const { dir, file } = snapshotFolder();
-  return Promise.resolve({
-    connector: MemoryConnector.fromSnapshotFile('app', file),
-    entitlements: ['app:group/a', 'app:group/b'] as const,
-    cleanup: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
-  });
-});
+import { HOSTILE_NAMES } from './connector-contract.js';
+import { snapshotFolder } from './fixtures/memory.js';
 
 const isCode = (code: string) => (e: unknown) => e instanceof ConnectorError && e.code === code;
 

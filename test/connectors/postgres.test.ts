@@ -1,9 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import pg from 'pg';
@@ -14,84 +13,33 @@ import {
   quoteLiteral,
   scramVerifier,
 } from '../../src/connectors/postgres/postgres-connector.js';
-import type { TargetDefinition } from '../../src/model/policy.js';
-import { createDatabase, startPostgres, type PostgresServer } from '../support/postgres-server.js';
-import { connectorContract, HOSTILE_NAMES, type ContractTarget } from './connector-contract.js';
+import { createDatabase, type PostgresServer } from '../support/postgres-server.js';
+import { HOSTILE_NAMES } from './connector-contract.js';
+import {
+  connectionOf,
+  definition,
+  dropTestState,
+  loginAs,
+  postgres,
+  roleExists,
+  RUN,
+  stop,
+  TARGET,
+  unique,
+} from './fixtures/postgres.js';
 
-const TARGET = 'warehouse';
-/** This run's mark: role names and identities made here start with it, so cleanup finds exactly them. */
-const RUN = `t${randomBytes(4).toString('hex')}`;
-
+// The shared PostgreSQL world of the fixtures; this file uses it too and stops it when done.
 let server: PostgresServer;
 let admin: pg.Client;
 let dir: string;
-/** Whether loopback logins other than the superuser need a password (we could edit pg_hba.conf). */
 let passwordAuth = false;
 
+before(async () => {
+  ({ server, admin, dir, passwordAuth } = await postgres());
+});
+after(stop);
+
 const isCode = (code: string) => (e: unknown) => e instanceof ConnectorError && e.code === code;
-const unique = (label: string): string => `${RUN}_${label}_${randomBytes(3).toString('hex')}`;
-
-function definition(connection: Record<string, unknown>): TargetDefinition {
-  return {
-    id: TARGET,
-    kind: 'postgres',
-    description: 'test warehouse',
-    accountName: 'identity.id',
-    attributes: {},
-    connection,
-    position: { file: 'test' },
-  };
-}
-
-function connectionOf(url: string): { host: string; port: number; database: string } {
-  const u = new URL(url);
-  return { host: u.hostname, port: Number(u.port || 5432), database: decodeURIComponent(u.pathname.slice(1)) };
-}
-
-/** Connects as a role with a password; the caller ends the client. */
-async function loginAs(url: string, user: string, password: string): Promise<pg.Client> {
-  const client = new pg.Client({ ...connectionOf(url), user, password, connectionTimeoutMillis: 5_000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch (e) {
-    await client.end().catch(() => undefined);
-    throw e;
-  }
-  return client;
-}
-
-async function roleExists(name: string): Promise<boolean> {
-  const r = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
-  return r.rowCount === 1;
-}
-
-/** Drops databases, then every Tenure-managed role whose identity matches, then the named roles. */
-async function dropTestState(opts: {
-  databases?: readonly string[];
-  identity?: (identity: string) => boolean;
-  roles?: readonly string[];
-}): Promise<void> {
-  for (const db of opts.databases ?? []) await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(db)} WITH (FORCE)`);
-  const managed = await admin.query<{ rolname: string; d: string }>(
-    `SELECT rolname, shobj_description(oid, 'pg_authid') AS d FROM pg_roles
-      WHERE shobj_description(oid, 'pg_authid') IS NOT NULL`,
-  );
-  const names = [...(opts.roles ?? [])];
-  for (const row of managed.rows) {
-    try {
-      const identity = (JSON.parse(row.d) as { tenure?: { identity?: unknown } }).tenure?.identity;
-      if (typeof identity === 'string' && opts.identity?.(identity)) names.push(row.rolname);
-    } catch {
-      // not ours
-    }
-  }
-  for (const name of names) {
-    if (!(await roleExists(name))) continue;
-    await admin.query(`DROP OWNED BY ${quoteIdent(name)}`);
-    await admin.query(`DROP ROLE ${quoteIdent(name)}`);
-  }
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -104,72 +52,6 @@ function freePort(): Promise<number> {
     });
   });
 }
-
-/**
- * initdb --auth=trust lets anyone log in as anyone, so no password test could fail. Logins of roles other than the
- * superuser over loopback TCP are made to need a SCRAM password; returns false when the hba file cannot be edited
- * (an external server from TENURE_TEST_DATABASE_URL).
- */
-async function requirePasswords(): Promise<boolean> {
-  if (server.dataDir === '') return false;
-  const hbaFile = (await admin.query<{ hba_file: string }>('SHOW hba_file')).rows[0]!.hba_file;
-  const old = await readFile(hbaFile, 'utf8');
-  await writeFile(
-    hbaFile,
-    `host all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n${old}`,
-  );
-  await admin.query('SELECT pg_reload_conf()');
-  // The reload is asynchronous: wait until a role without a password is turned away.
-  const probe = unique('probe');
-  await admin.query(`CREATE ROLE ${quoteIdent(probe)} LOGIN`);
-  try {
-    // Bounded for a reload that never takes effect; a busy machine takes longer, so the bound is generous.
-    for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
-      try {
-        const c = await loginAs(server.url, probe, 'nothing');
-        await c.end();
-      } catch {
-        return true;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('pg_hba.conf reload did not take effect');
-  } finally {
-    await admin.query(`DROP ROLE ${quoteIdent(probe)}`);
-  }
-}
-
-before(async () => {
-  server = await startPostgres();
-  admin = new pg.Client({ connectionString: server.url });
-  admin.on('error', () => undefined);
-  await admin.connect();
-  dir = await mkdtemp(join(tmpdir(), 'tenure-pg-connector-'));
-  passwordAuth = await requirePasswords();
-});
-
-after(async () => {
-  await admin?.end();
-  await server?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
-
-// ---------------------------------------------------------------------------------------------------------------
-// The shared contract. Role names are cluster-wide, so it runs once per server; its accounts ('ana', 'user00' ...)
-// have identities `id-...`, and cleanup drops them all along with the groups and the database.
-
-connectorContract('PostgreSQL', async (): Promise<ContractTarget> => {
-  const url = await createDatabase(server);
-  const database = connectionOf(url).database;
-  const groups = [unique('grp_a'), unique('grp_b')] as const;
-  for (const g of groups) await admin.query(`CREATE ROLE ${quoteIdent(g)} NOLOGIN`);
-  const connector = createPostgresConnector(definition({ url }), { baseDir: dir, env: {} });
-  return {
-    connector,
-    entitlements: [`${TARGET}:role/${groups[0]}`, `${TARGET}:role/${groups[1]}`],
-    cleanup: () => dropTestState({ databases: [database], identity: (i) => i.startsWith('id-'), roles: groups }),
-  };
-});
 
 // ---------------------------------------------------------------------------------------------------------------
 // PostgreSQL specifics

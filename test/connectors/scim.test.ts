@@ -4,75 +4,27 @@ import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ConnectorError, type Connector } from '../../src/connectors/connector.js';
 import { createScimConnector, parseRetryAfter, scimString } from '../../src/connectors/scim/scim-connector.js';
-import type { TargetDefinition } from '../../src/model/policy.js';
-import { startScimServer, type ScimServer } from '../support/scim-server.js';
-import { connectorContract } from './connector-contract.js';
+import type { ScimServer } from '../support/scim-server.js';
+import {
+  admin,
+  connect as connectTo,
+  createGroup,
+  definition,
+  deleteEverything,
+  scimServer,
+  stop,
+} from './fixtures/scim.js';
 
-// One SCIM server for the whole file; every open() works in its own groups and leaves no user behind.
+// The SCIM fixtures' server: this file shares it and stops it when done.
 let server: ScimServer;
 before(async () => {
-  server = await startScimServer();
+  server = await scimServer();
 });
-after(() => server.stop());
-
-const TOKEN_ENV = 'TENURE_TEST_SCIM_TOKEN';
-
-function definition(connection: Record<string, unknown>): TargetDefinition {
-  return {
-    id: 'apps',
-    kind: 'scim',
-    description: 'SCIM test target',
-    accountName: 'identity.id',
-    attributes: {},
-    connection,
-    position: { file: 'policy.yaml', line: 1, column: 1 },
-  };
-}
+after(stop);
 
 function connect(connection: Record<string, unknown> = {}, token = server.token): Connector {
-  return createScimConnector(definition({ url: server.url, token: { env: TOKEN_ENV }, page_size: 10, ...connection }), {
-    baseDir: process.cwd(),
-    env: { [TOKEN_ENV]: token },
-  });
+  return connectTo(server, connection, token);
 }
-
-async function admin(method: string, path: string, body?: unknown): Promise<Record<string, unknown> | undefined> {
-  const response = await fetch(server.url + path, {
-    method,
-    headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/scim+json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  assert.ok(response.ok, `${method} ${path}: ${response.status}`);
-  const text = await response.text();
-  return text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
-}
-
-const createGroup = async (name: string) =>
-  String(
-    (await admin('POST', '/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: name }))
-      ?.id,
-  );
-
-async function deleteEverything(): Promise<void> {
-  for (const path of ['/Users', '/Groups']) {
-    const list = (await admin('GET', `${path}?count=1000`)) as { Resources: { id: string }[] };
-    for (const r of list.Resources) await admin('DELETE', `${path}/${r.id}`);
-  }
-}
-
-let run = 0;
-connectorContract('SCIM', async () => {
-  run++;
-  const a = `a-${run}`;
-  const b = `b-${run}`;
-  await createGroup(a);
-  await createGroup(b);
-  return {
-    connector: connect(),
-    entitlements: [`apps:group/${a}`, `apps:group/${b}`],
-    cleanup: deleteEverything,
-  };
-});
 
 const isCode =
   (code: string, check: (e: ConnectorError) => void = () => {}) =>
