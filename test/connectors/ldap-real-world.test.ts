@@ -6,38 +6,31 @@ import { ConnectorError, type Connector } from '../../src/connectors/connector.j
 import { createLdapConnector } from '../../src/connectors/ldap/ldap-connector.js';
 import { escapeFilterValue, normaliseDn } from '../../src/connectors/ldap/ldap-escape.js';
 import type { Change, Plan } from '../../src/model/plan.js';
-import type { TargetDefinition } from '../../src/model/policy.js';
 import { folder, tenure } from '../cli-harness.js';
 import { startSlapd, type SlapdServer } from '../support/slapd-server.js';
-import { connectorContract, HOSTILE_NAMES, type ContractTarget } from './connector-contract.js';
+import {
+  asAdmin as asAdminOn,
+  CN_LAYOUT,
+  connectLayout as connect,
+  freshTree,
+  hrSlapd,
+  ldapTarget,
+  stop,
+} from './fixtures/ldap.js';
 
 // Directories laid out by someone else: accounts named by cn in sub-OUs with the HR id in an attribute of the
 // organisation's own schema, groupOfUniqueNames, posixGroup, and a server whose referential-integrity overlay rewrites
 // member DNs by itself.
 
-const HR_SCHEMA = `attributetype ( 1.3.6.1.4.1.99999.1.1 NAME 'hrEmployeeId'
-  DESC 'The HR system id of a person'
-  EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch
-  SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
-objectclass ( 1.3.6.1.4.1.99999.2.1 NAME 'hrPerson' SUP top AUXILIARY MAY ( hrEmployeeId ) )
-`;
-
+// The HR slapd of the LDAP fixtures (which run the contract on these layouts); this file shares it and stops it.
 let server: SlapdServer;
 before(async () => {
-  server = await startSlapd({ schema: HR_SCHEMA });
+  server = await hrSlapd();
 });
-after(async () => {
-  await server?.stop();
-});
+after(stop);
 
-async function asAdmin<T>(use: (client: Client) => Promise<T>, on: SlapdServer = server): Promise<T> {
-  const client = new Client({ url: on.url, timeout: 5_000 });
-  await client.bind(on.adminDn, on.adminPassword);
-  try {
-    return await use(client);
-  } finally {
-    await client.unbind();
-  }
+function asAdmin<T>(use: (client: Client) => Promise<T>, on: SlapdServer = server): Promise<T> {
+  return asAdminOn(use, on);
 }
 
 async function values(dn: string, attribute: string, on: SlapdServer = server): Promise<string[]> {
@@ -50,106 +43,12 @@ async function values(dn: string, attribute: string, on: SlapdServer = server): 
 
 const dns = (list: readonly string[]) => list.map((d) => normaliseDn(d)).sort();
 
-let runs = 0;
-
-/** A fresh subtree `ou=corp-N` holding the organisational units given, parents first. */
-async function freshTree(units: readonly string[], on: SlapdServer = server): Promise<string> {
-  const base = `ou=corp-${++runs},${on.baseDn}`;
-  await asAdmin(async (client) => {
-    await client.add(base, { objectClass: ['top', 'organizationalUnit'], ou: `corp-${runs}` });
-    for (const unit of units) {
-      await client.add(`${unit},${base}`, {
-        objectClass: ['top', 'organizationalUnit'],
-        ou: unit.split(',')[0]!.slice(3),
-      });
-    }
-  }, on);
-  return base;
-}
-
-function ldapTarget(on: SlapdServer, connection: Record<string, unknown>): TargetDefinition {
-  return {
-    id: 'corp',
-    kind: 'ldap',
-    description: 'a directory laid out by others',
-    accountName: 'identity.id',
-    attributes: {},
-    position: { file: 'tenure.yaml' },
-    connection: { url: on.url, bind_dn: on.adminDn, bind_password: { env: 'P' }, page_size: 10, ...connection },
-  };
-}
-
-function connect(on: SlapdServer, connection: Record<string, unknown>, entitlements: readonly string[]): Connector {
-  return createLdapConnector(ldapTarget(on, connection), {
-    baseDir: process.cwd(),
-    env: { P: on.adminPassword },
-    entitlements,
-  });
-}
-
 const person = (cn: string | string[], sn: string, extra: Record<string, string | string[]> = {}) => ({
   objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'hrPerson'],
   cn,
   sn,
   ...extra,
 });
-
-// ---------------------------------------------------------------------------------------------------------------
-// The contract, on each other layout
-
-const CN_LAYOUT = {
-  naming_attribute: 'cn',
-  link_attribute: 'hrEmployeeId',
-  object_classes: ['top', 'person', 'organizationalPerson', 'inetOrgPerson', 'hrPerson'],
-  account_scope: 'sub',
-};
-
-function openLayout(
-  connection: Record<string, unknown>,
-  group: (cn: string, dn: string) => Record<string, string | string[]>,
-  disable: (base: string) => Record<string, unknown>,
-): () => Promise<ContractTarget> {
-  return async () => {
-    const base = await freshTree(['ou=staff', 'ou=eng,ou=staff', 'ou=disabled,ou=staff', 'ou=roles']);
-    await asAdmin(async (client) => {
-      for (const cn of ['a', 'b'])
-        await client.add(`cn=${cn},ou=roles,${base}`, group(cn, `cn=${cn},ou=roles,${base}`));
-    });
-    const entitlements = ['corp:group/a', 'corp:group/b'] as const;
-    const connector = connect(
-      server,
-      {
-        people_base: `ou=staff,${base}`,
-        groups_base: `ou=roles,${base}`,
-        ...connection,
-        ...disable(base),
-      },
-      entitlements,
-    );
-    return { connector, entitlements, cleanup: () => Promise.resolve() };
-  };
-}
-
-const uniqueGroup = (cn: string, dn: string) => ({ objectClass: ['top', 'groupOfUniqueNames'], cn, uniqueMember: dn });
-const posixGroup = (cn: string) => ({ objectClass: ['top', 'posixGroup'], cn, gidNumber: '5000' });
-
-connectorContract(
-  'LDAP named by cn in a subtree, groupOfUniqueNames, disabled_base inside people_base (move)',
-  openLayout({ ...CN_LAYOUT, group_kind: 'groupOfUniqueNames' }, uniqueGroup, (base) => ({
-    disable_method: 'move',
-    disabled_base: `ou=disabled,ou=staff,${base}`,
-  })),
-);
-connectorContract(
-  'LDAP named by cn in a subtree, groupOfUniqueNames (strip)',
-  openLayout({ ...CN_LAYOUT, group_kind: 'groupOfUniqueNames' }, uniqueGroup, () => ({ disable_method: 'strip' })),
-);
-// memberUid is an IA5 (ASCII) string in the nis schema: a name with other letters cannot be a posixGroup member.
-connectorContract(
-  'LDAP with posixGroup (attribute)',
-  openLayout({ group_kind: 'posixGroup' }, posixGroup, () => ({ disable_method: 'attribute' })),
-  { hostileNames: HOSTILE_NAMES.filter((n) => /^[\x20-\x7e]*$/.test(n)) },
-);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Planned and applied through the command line
