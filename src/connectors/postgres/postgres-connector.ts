@@ -232,6 +232,23 @@ export class PostgresConnector implements Connector {
     return this.withSessions(rows.filter((r) => !r.rolcanlogin).map((r) => r.rolname));
   }
 
+  /** Every role that is not an account Tenure manages (those carry its comment): the roles a policy can grant. */
+  async listEntitlements(): Promise<readonly string[]> {
+    const rows = await this.query<{ rolname: string; description: string | null }>(
+      `SELECT rolname, shobj_description(oid, 'pg_authid') AS description FROM pg_catalog.pg_roles`,
+      [],
+    );
+    return rows
+      .filter((r) => parseComment(r.description) === undefined)
+      .map((r) => `${this.target}:role/${r.rolname}`)
+      .sort();
+  }
+
+  locateEntitlement(entitlement: string): string | undefined {
+    const prefix = `${this.target}:role/`;
+    return entitlement.startsWith(prefix) ? `role ${quoteIdent(entitlement.slice(prefix.length))}` : undefined;
+  }
+
   async listMembers(entitlement: string): Promise<readonly string[]> {
     const group = this.groupOf(entitlement);
     if (!(await this.role(group))) {
