@@ -131,8 +131,8 @@ describe('SCIM connector against Better Auth', () => {
     assert.deepEqual(raw['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'], { employeeNumber: 'E-100' });
     assert.equal(raw.externalId, undefined, 'externalId is left alone');
     assert.equal((await c.readAccount('emp'))?.identity, 'E-100');
-    await c.renameAccount!('emp', 'emp.renamed', 'E-100');
-    await c.renameAccount!('emp', 'emp.renamed', 'E-100');
+    await c.renameAccount('emp', 'emp.renamed', 'E-100');
+    await c.renameAccount('emp', 'emp.renamed', 'E-100');
     assert.equal((await c.readAccount('emp.renamed'))?.identity, 'E-100');
     await c.deleteAccount('emp.renamed');
   });

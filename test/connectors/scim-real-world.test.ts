@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ConnectorError, type Connector } from '../../src/connectors/connector.js';
-import { createScimConnector } from '../../src/connectors/scim/scim-connector.js';
+import { ConnectorError } from '../../src/connectors/connector.js';
+import { createScimConnector, type ScimConnector } from '../../src/connectors/scim/scim-connector.js';
 import { executePlan } from '../../src/executor/execute-plan.js';
 import { MemoryJournal } from '../../src/executor/journal.js';
 import type { Change, Plan } from '../../src/model/plan.js';
@@ -17,17 +17,18 @@ const TOKEN_ENV = 'TENURE_TEST_SCIM_TOKEN';
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 
-function connect(server: ScimServer): Connector {
-  const target: TargetDefinition = {
-    id: 'apps',
-    kind: 'scim',
-    description: 'SCIM test target',
-    accountName: 'identity.id',
-    attributes: {},
-    connection: { url: server.url, token: { env: TOKEN_ENV }, page_size: 10 },
-    position: { file: 'policy.yaml', line: 1, column: 1 },
-  };
-  return createScimConnector(target, { baseDir: process.cwd(), env: { [TOKEN_ENV]: server.token } });
+const definition = (server: ScimServer): TargetDefinition => ({
+  id: 'apps',
+  kind: 'scim',
+  description: 'SCIM test target',
+  accountName: 'identity.id',
+  attributes: {},
+  connection: { url: server.url, token: { env: TOKEN_ENV }, page_size: 10 },
+  position: { file: 'policy.yaml', line: 1, column: 1 },
+});
+
+function connect(server: ScimServer): ScimConnector {
+  return createScimConnector(definition(server), { baseDir: process.cwd(), env: { [TOKEN_ENV]: server.token } });
 }
 
 async function admin(
@@ -257,4 +258,105 @@ describe('a resumed create', () => {
       }
     });
   }
+});
+
+describe('discovery (ServiceProviderConfig, ResourceTypes, Schemas)', () => {
+  const connectWith = (server: ScimServer, connection: Record<string, unknown>): ScimConnector =>
+    createScimConnector(
+      { ...definition(server), connection: { url: server.url, token: { env: TOKEN_ENV }, ...connection } },
+      { baseDir: process.cwd(), env: { [TOKEN_ENV]: server.token } },
+    );
+
+  it('reports what the service offers, for targets check', async () => {
+    const server = await startScimServer();
+    try {
+      assert.deepEqual(await connect(server).discover(), {
+        groups: true,
+        filter: true,
+        patch: true,
+        bulk: true,
+        etag: false,
+        sort: true,
+        enterpriseUser: true,
+        served: { serviceProviderConfig: true, resourceTypes: true, schemas: true },
+      });
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('no Group resource type: users only, /Groups never asked, a group grant says why', async () => {
+    const server = await startScimServer({ groups: false });
+    try {
+      const c = connect(server);
+      assert.equal((await c.discover()).groups, false);
+      await c.createAccount(spec('ana'));
+      assert.deepEqual(
+        (await c.listAccounts()).map((a) => [a.name, a.entitlements]),
+        [['ana', []]],
+      );
+      assert.deepEqual((await c.readAccount('ana'))?.entitlements, []);
+      await assert.rejects(c.addMembership('ana', 'apps:group/staff'), (e: unknown) => {
+        assert.ok(e instanceof ConnectorError && e.code === 'invalid_input', String(e));
+        assert.match(e.message, /no Groups resource \(its \/ResourceTypes lists no Group\)/);
+        return true;
+      });
+      assert.equal(server.requestsTo('/Groups'), 0, 'the resource types said so: nothing asked of /Groups');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('without /ResourceTypes and /Schemas: the defaults (Groups and the enterprise extension assumed)', async () => {
+    const server = await startScimServer({ discovery: false });
+    try {
+      const c = connectWith(server, { link_attribute: 'employeeNumber' });
+      const found = await c.discover();
+      assert.deepEqual(
+        [found.groups, found.enterpriseUser, found.served],
+        [true, true, { serviceProviderConfig: true, resourceTypes: false, schemas: false }],
+      );
+      await c.createAccount(spec('ana'));
+      assert.equal((await c.readAccount('ana'))?.identity, 'id-ana');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('link_attribute employeeNumber on a service without the enterprise extension is a clear invalid_input', async () => {
+    const server = await startScimServer({ enterprise: false });
+    try {
+      const c = connectWith(server, { link_attribute: 'employeeNumber' });
+      for (const attempt of [c.createAccount(spec('ana')), c.readAccount('ana'), c.listAccounts()]) {
+        await assert.rejects(attempt, (e: unknown) => {
+          assert.ok(e instanceof ConnectorError && e.code === 'invalid_input', String(e));
+          assert.match(e.message, /connection\.link_attribute is employeeNumber/);
+          assert.match(e.hint ?? '', /link_attribute: externalId/);
+          return true;
+        });
+      }
+      assert.deepEqual(await userNames(server), [], 'nothing was created');
+      // The default link needs no extension.
+      await connect(server).createAccount(spec('ana'));
+      assert.deepEqual(await userNames(server), ['ana']);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('is kept for discovery_ttl_seconds: a long-running connector sees the service change once it runs out', async () => {
+    const server = await startScimServer();
+    try {
+      const kept = connect(server); // the default, an hour
+      const fresh = connectWith(server, { discovery_ttl_seconds: 0 });
+      assert.equal((await kept.discover()).groups, true);
+      assert.equal((await fresh.discover()).groups, true);
+      server.groups = false;
+      assert.equal((await kept.discover()).groups, true, 'within its lifetime the discovery is not read again');
+      assert.equal((await fresh.discover()).groups, false, 'past it, it is');
+      assert.equal(server.requestsTo('/ResourceTypes'), 3);
+    } finally {
+      await server.stop();
+    }
+  });
 });

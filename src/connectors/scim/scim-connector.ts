@@ -45,6 +45,8 @@ interface Options {
 
 /** A SCIM connector, with what it learnt of its service for `tenure targets check`. */
 export interface ScimConnector extends Connector {
+  renameAccount(name: string, newName: string, identity: string): Promise<void>;
+  linkAccount(name: string, identity: string): Promise<void>;
   /** What the service says about itself, read at most once per `discovery_ttl_seconds`. */
   discover(): Promise<ScimDiscovery>;
 }
