@@ -422,15 +422,16 @@ class ScimTarget implements ScimConnector {
     return user;
   }
 
-  /** The user linked to this identity (by the link attribute), checked locally whatever the filter answered. */
+  /**
+   * The user linked to this identity (by the link attribute), checked locally whatever the filter answered. Only a
+   * rename whose old name is gone asks, so an empty answer is confirmed by the listing: some services match nothing
+   * on an extension attribute (`urn:...:employeeNumber eq`) rather than refusing the filter.
+   */
   private async findByLink(identity: string): Promise<Json | undefined> {
     if (identity === '') return undefined;
     const pick = (users: readonly Json[]) => users.find((u) => this.linkOf(u) === identity);
-    const escaped = needsEscape(identity);
-    const users = await this.filtered('/Users', `${this.linkPath()} eq ${scimString(identity)}`, {}, escaped);
-    const found = users && pick(users);
-    if (found || (users && !escaped)) return found;
-    return pick(await this.listAll('/Users'));
+    const users = await this.filtered('/Users', `${this.linkPath()} eq ${scimString(identity)}`, {}, true);
+    return (users && pick(users)) ?? pick(await this.listAll('/Users'));
   }
 
   /** The identity a user is linked to: its link attribute, when set. */
