@@ -137,3 +137,37 @@ describe('SCIM connector against Better Auth', () => {
     await c.deleteAccount('emp.renamed');
   });
 });
+
+describe('what Better Auth filters (the table in docs/connectors.md)', () => {
+  after(deleteEverything);
+
+  it('filters userName, externalId and displayName; refuses members.value, id ... or ..., and the enterprise employeeNumber', async () => {
+    const c = connect();
+    await c.createAccount({ name: 'filtered', identity: 'id-filtered', attributes: { mail: 'f@example.com' } });
+    const id = (await c.readAccount('filtered'))!.id;
+    const groupId = await createGroup('filtered-group');
+    await c.addMembership('filtered', 'apps:group/filtered-group');
+    const ask = async (path: string, filter: string) => {
+      const response = await fetch(`${server.url}${path}?filter=${encodeURIComponent(filter)}`, {
+        headers: { Authorization: `Bearer ${server.token}` },
+      });
+      const body = (await response.json()) as { Resources?: { id: string }[] };
+      return response.status === 200 ? (body.Resources ?? []).map((r) => r.id) : response.status;
+    };
+    assert.deepEqual(
+      [
+        await ask('/Users', 'userName eq "FILTERED"'),
+        await ask('/Users', 'externalId eq "id-filtered"'),
+        await ask('/Groups', 'displayName eq "filtered-group"'),
+        await ask('/Groups', `members.value eq "${id}"`),
+        await ask('/Users', `id eq "${id}" or id eq "x"`),
+        await ask('/Users', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "1"'),
+      ],
+      [[id], [id], [groupId], 400, 400, 400],
+    );
+    // Users carry no `groups`: the connector reads memberships from the groups' members.
+    const raw = (await admin('GET', `/Users/${id}`))!;
+    assert.equal(raw.groups, undefined);
+    assert.deepEqual((await c.readAccount('filtered'))?.entitlements, ['apps:group/filtered-group']);
+  });
+});
