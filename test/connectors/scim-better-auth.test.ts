@@ -97,6 +97,7 @@ describe('SCIM connector against Better Auth', () => {
       etag: false,
       sort: false,
       enterpriseUser: true,
+      unanswered: [],
       served: { serviceProviderConfig: true, resourceTypes: true, schemas: true },
     });
   });

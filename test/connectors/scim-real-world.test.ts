@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ConnectorError } from '../../src/connectors/connector.js';
@@ -17,18 +19,18 @@ const TOKEN_ENV = 'TENURE_TEST_SCIM_TOKEN';
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 
-const definition = (server: ScimServer): TargetDefinition => ({
+const definition = (url: string): TargetDefinition => ({
   id: 'apps',
   kind: 'scim',
   description: 'SCIM test target',
   accountName: 'identity.id',
   attributes: {},
-  connection: { url: server.url, token: { env: TOKEN_ENV }, page_size: 10 },
+  connection: { url, token: { env: TOKEN_ENV }, page_size: 10 },
   position: { file: 'policy.yaml', line: 1, column: 1 },
 });
 
 function connect(server: ScimServer): ScimConnector {
-  return createScimConnector(definition(server), { baseDir: process.cwd(), env: { [TOKEN_ENV]: server.token } });
+  return createScimConnector(definition(server.url), { baseDir: process.cwd(), env: { [TOKEN_ENV]: server.token } });
 }
 
 async function admin(
@@ -263,7 +265,7 @@ describe('a resumed create', () => {
 describe('discovery (ServiceProviderConfig, ResourceTypes, Schemas)', () => {
   const connectWith = (server: ScimServer, connection: Record<string, unknown>): ScimConnector =>
     createScimConnector(
-      { ...definition(server), connection: { url: server.url, token: { env: TOKEN_ENV }, ...connection } },
+      { ...definition(server.url), connection: { url: server.url, token: { env: TOKEN_ENV }, ...connection } },
       { baseDir: process.cwd(), env: { [TOKEN_ENV]: server.token } },
     );
 
@@ -278,6 +280,7 @@ describe('discovery (ServiceProviderConfig, ResourceTypes, Schemas)', () => {
         etag: false,
         sort: true,
         enterpriseUser: true,
+        unanswered: [],
         served: { serviceProviderConfig: true, resourceTypes: true, schemas: true },
       });
     } finally {
@@ -341,6 +344,43 @@ describe('discovery (ServiceProviderConfig, ResourceTypes, Schemas)', () => {
       assert.deepEqual(await userNames(server), ['ana']);
     } finally {
       await server.stop();
+    }
+  });
+
+  it('a passing failure of /ResourceTypes leaves the defaults for now and is asked again; of the config, it fails', async () => {
+    // A service whose discovery answers are scripted: /ResourceTypes fails once with 500, /Schemas is missing.
+    const asked = new Map<string, number>();
+    let configFails = false;
+    const service = createServer((req, res) => {
+      const path = (req.url ?? '').replace(/^\/scim\/v2/, '').split('?')[0]!;
+      const n = (asked.get(path) ?? 0) + 1;
+      asked.set(path, n);
+      const answer = (status: number, body?: unknown) =>
+        res.writeHead(status, { 'Content-Type': 'application/scim+json' }).end(body ? JSON.stringify(body) : '');
+      if (path === '/ServiceProviderConfig') return answer(configFails ? 503 : 200, { patch: { supported: true } });
+      if (path === '/ResourceTypes' && n === 1) return answer(500, { detail: 'try later' });
+      if (path === '/ResourceTypes')
+        return answer(200, { Resources: [{ id: 'User', name: 'User', endpoint: '/Users' }] });
+      answer(404, { detail: 'not here' });
+    });
+    await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(service.address() as AddressInfo).port}/scim/v2`;
+    try {
+      const c = createScimConnector(definition(url), { baseDir: process.cwd(), env: { [TOKEN_ENV]: 't' } });
+      const first = await c.discover();
+      assert.deepEqual([first.patch, first.groups, first.unanswered], [true, true, ['/ResourceTypes']]);
+      const second = await c.discover();
+      assert.deepEqual([second.groups, second.unanswered, second.served.schemas], [false, [], false]);
+      assert.deepEqual(
+        [asked.get('/ServiceProviderConfig'), asked.get('/ResourceTypes'), asked.get('/Schemas')],
+        [1, 2, 1],
+        'what was answered is kept; only the failed document is asked again',
+      );
+      configFails = true;
+      const fresh = createScimConnector(definition(url), { baseDir: process.cwd(), env: { [TOKEN_ENV]: 't' } });
+      await assert.rejects(fresh.discover(), (e: unknown) => e instanceof ConnectorError && e.code === 'internal');
+    } finally {
+      service.close();
     }
   });
 

@@ -120,8 +120,8 @@ class ScimTarget implements ScimConnector {
   readonly capabilities: ConnectorCapabilities = SCIM_CAPABILITIES;
   private readonly settings: Options;
   private readonly tokens: TokenSource;
-  /** What the service said about itself, and when it was asked. */
-  private discovery?: { readonly at: number; readonly value: Promise<ScimDiscovery> };
+  /** The discovery documents by path, and when each was asked. */
+  private readonly documents = new Map<string, { readonly at: number; readonly value: Promise<Json | undefined> }>();
   /** Group ids by displayName, and back. */
   private readonly groupIds = new Map<string, string>();
   private readonly groupNames = new Map<string, string>();
@@ -273,28 +273,18 @@ class ScimTarget implements ScimConnector {
 
   /**
    * What the service says about itself: its ServiceProviderConfig, ResourceTypes and Schemas (RFC 7643 §5–7), read
-   * together and kept for `discovery_ttl_seconds`, so that a long-running process sees a service that changed. An
-   * endpoint the service lacks (404, 501) leaves the defaults; any other failure is thrown, and asked again next time.
+   * together and each kept for `discovery_ttl_seconds`, so that a long-running process sees a service that changed.
+   * An endpoint the service lacks (404, 501) leaves the defaults; a passing failure of ResourceTypes or Schemas too,
+   * listed in `unanswered` (see document); any other failure is thrown, and asked again next time.
    */
-  discover(): Promise<ScimDiscovery> {
-    const now = Date.now();
-    if (this.discovery && now - this.discovery.at < this.settings.discoveryTtlMs) return this.discovery.value;
-    const read = (path: string) =>
-      this.request('GET', path, undefined, { missingIsUndefined: true, refuse: (status) => status === 501 }).catch(
-        (e: unknown) => {
-          if (e instanceof Refused) return undefined;
-          throw e;
-        },
-      );
-    const value = Promise.all([read('/ServiceProviderConfig'), read('/ResourceTypes'), read('/Schemas')]).then(
-      ([spc, types, schemas]) => scimDiscovery(spc, types, schemas),
-    );
-    const entry = { at: now, value };
-    this.discovery = entry;
-    value.catch(() => {
-      if (this.discovery === entry) this.discovery = undefined; // try again on the next call
-    });
-    return value;
+  async discover(): Promise<ScimDiscovery> {
+    const unanswered: string[] = [];
+    const [spc, types, schemas] = await Promise.all([
+      this.document('/ServiceProviderConfig'),
+      this.document('/ResourceTypes', unanswered),
+      this.document('/Schemas', unanswered),
+    ]);
+    return { ...scimDiscovery(spc, types, schemas), unanswered };
   }
 
   async listMembers(entitlement: string): Promise<readonly string[]> {
@@ -379,7 +369,7 @@ class ScimTarget implements ScimConnector {
   close(): Promise<void> {
     this.groupIds.clear();
     this.groupNames.clear();
-    this.discovery = undefined;
+    this.documents.clear();
     this.noGroups = undefined;
     this.filterRefused = false;
     this.refusedFilters.clear();
@@ -459,6 +449,40 @@ class ScimTarget implements ScimConnector {
   /** The link attribute as a PATCH path and in filters. */
   private linkPath(): string {
     return this.settings.linkAttribute === 'externalId' ? 'externalId' : `${SCIM_ENTERPRISE_USER}:employeeNumber`;
+  }
+
+  /**
+   * One discovery document, kept for discovery_ttl_seconds once answered (a missing one, 404 or 501, as undefined);
+   * each is kept apart, so that a failure of one does not cost the others a new request. A document that only
+   * refines the defaults (`optional` given) does not fail the caller for a passing failure (5xx, timeout, 429):
+   * the defaults stand in, it is noted there, and asked again next time. The ServiceProviderConfig decides how to
+   * write, so its failure is thrown.
+   */
+  private document(path: string, optional?: string[]): Promise<Json | undefined> {
+    const now = Date.now();
+    const cached = this.documents.get(path);
+    let value = cached && now - cached.at < this.settings.discoveryTtlMs ? cached.value : undefined;
+    if (!value) {
+      const read = this.request('GET', path, undefined, {
+        missingIsUndefined: true,
+        refuse: (status) => status === 501,
+      }).catch((e: unknown) => {
+        if (e instanceof Refused) return undefined;
+        throw e;
+      });
+      const entry = { at: now, value: read };
+      this.documents.set(path, entry);
+      read.catch(() => {
+        if (this.documents.get(path) === entry) this.documents.delete(path);
+      });
+      value = read;
+    }
+    if (!optional) return value;
+    return value.catch((e: unknown) => {
+      if (!(e instanceof ConnectorError && e.retryable)) throw e;
+      optional.push(path);
+      return undefined;
+    });
   }
 
   /** With employeeNumber as the link, the service must have the enterprise extension: else nothing can be linked. */

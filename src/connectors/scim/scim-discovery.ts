@@ -16,6 +16,11 @@ export interface ScimDiscovery {
   readonly sort: boolean;
   /** Users carry the enterprise extension (RFC 7643 §4.3): `employeeNumber`, `department` ... */
   readonly enterpriseUser: boolean;
+  /**
+   * Documents whose request failed for now (a 5xx, a timeout): the defaults stand in for them, and they are asked
+   * again on the next call. Empty when every document was answered (or is missing: see `served`).
+   */
+  readonly unanswered: readonly string[];
   /** Which of the three documents the service served; for one it did not, the values above are the defaults. */
   readonly served: {
     readonly serviceProviderConfig: boolean;
@@ -66,6 +71,7 @@ export function scimDiscovery(
     etag: supported('etag', false),
     sort: supported('sort', false),
     enterpriseUser,
+    unanswered: [],
     served: {
       serviceProviderConfig: serviceProviderConfig !== undefined,
       resourceTypes: types !== undefined,
