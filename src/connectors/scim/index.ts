@@ -10,3 +10,5 @@ export const scimKind: ConnectorKind<ScimSettings> = {
   capabilities: SCIM_CAPABILITIES,
   create: scimConnector,
 };
+export type { ScimDiscovery } from './scim-discovery.js';
+export type { ScimConnector } from './scim-connector.js';
