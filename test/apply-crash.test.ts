@@ -12,6 +12,7 @@ import { parseComment, quoteIdent } from '../src/connectors/postgres/postgres-co
 import { openPolicy } from '../src/app/inputs.js';
 import { tenure } from './cli-harness.js';
 import { hr, org, policy } from './org-fixture.js';
+import { startBetterAuthScimServer, type BetterAuthScimServer } from './support/better-auth-scim-server.js';
 import { createDatabase, startPostgres, type PostgresServer } from './support/postgres-server.js';
 
 // Crash safety: an apply of 2,001 operations is killed with SIGKILL at 20 random points of its
@@ -43,6 +44,8 @@ interface TargetKind {
   /** The policy's target block, and the entitlement id of a group; creates whatever must exist beforehand. */
   prepare(dir: string): Promise<{ target: string; entitlement: (group: string) => string }>;
   read(dir: string): Promise<Held>;
+  /** Attributes a create needs on this target (the policy's target block gives the same). */
+  readonly createAttributes?: (identity: string) => Record<string, string>;
 }
 
 const csvTarget: TargetKind = {
@@ -147,7 +150,55 @@ const postgresTarget: TargetKind = {
   },
 };
 
+// A SCIM service this project did not write (Better Auth's SCIM plugin, in memory, in this process): the killed
+// process is the `tenure apply` talking to it over HTTP. What it holds is read from its own tables, not over SCIM.
+let scim: BetterAuthScimServer | undefined;
+const betterAuthScimTarget: TargetKind = {
+  name: 'a SCIM service (Better Auth)',
+  rate: 150,
+  killWithin: 40,
+  // Its in-memory database copies itself for each transaction: the slowest target here (about 6 minutes measured).
+  timeoutMs: 900_000,
+  // It wants an email address for a userName that is not one.
+  createAttributes: (identity) => ({ mail: `${identity}@example.com` }),
+  prepare: async (dir) => {
+    scim = await startBetterAuthScimServer();
+    for (const displayName of GROUPS) {
+      const response = await fetch(`${scim.url}/Groups`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${scim.token}`, 'Content-Type': 'application/scim+json' },
+        body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName }),
+      });
+      assert.equal(response.status, 201, await response.text());
+    }
+    writeFileSync(join(dir, 'token.txt'), scim.token);
+    return {
+      target:
+        '    kind: scim\n    attributes: { mail: \'identity.id + "@example.com"\' }\n' +
+        `    connection: { url: "${scim.url}", token: { file: token.txt }, timeout_ms: 20000 }`,
+      entitlement: (group) => `directory:group/${group}`,
+    };
+  },
+  read: () => {
+    const t = scim!.tables;
+    const users = t.scimUser ?? [];
+    const names = new Map(users.map((u) => [String(u.id), String(u.userName)]));
+    const groups = new Map((t.scimGroup ?? []).map((g) => [String(g.id), String(g.displayName)]));
+    return Promise.resolve({
+      accounts: users.map((u) => ({
+        name: String(u.userName),
+        identity: typeof u.externalId === 'string' ? u.externalId : undefined,
+        enabled: u.active !== false,
+      })),
+      memberships: (t.scimGroupMember ?? []).map(
+        (m) => `${names.get(String(m.scimUserId))} directory:group/${groups.get(String(m.groupId))}`,
+      ),
+    });
+  },
+};
+
 after(async () => {
+  await scim?.stop();
   if (admin) {
     // Only needed on a shared server; a throwaway one is removed whole.
     if (database) await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`);
@@ -231,7 +282,7 @@ function journal(stateDb: string): JournalRow[] {
  * left 'running'. The random kills catch that instant only now and then; this makes sure it is met. Returns the
  * journal ids of the two operations.
  */
-async function stageEffectBeforeJournal(config: string, stateDb: string): Promise<number[]> {
+async function stageEffectBeforeJournal(config: string, stateDb: string, kind: TargetKind): Promise<number[]> {
   const ops = journal(stateDb);
   // Two people not begun yet: the first will have its create done, the second its create and first membership.
   const untouched = [...new Set(ops.map((r) => r.identity))].filter((id) =>
@@ -250,7 +301,8 @@ async function stageEffectBeforeJournal(config: string, stateDb: string): Promis
       ['create_account', 'create_account', 'add_membership'],
     );
     for (const c of [create1, create2]) {
-      await connector.createAccount({ name: c.account, identity: c.identity!, attributes: {} });
+      const attributes = kind.createAttributes?.(c.identity!) ?? {};
+      await connector.createAccount({ name: c.account, identity: c.identity!, attributes });
     }
     mark.run('succeeded', create2.id);
     await connector.addMembership(add2.account, add2.entitlement!);
@@ -266,7 +318,7 @@ async function stageEffectBeforeJournal(config: string, stateDb: string): Promis
 const count = (rows: readonly JournalRow[], state: string): number => rows.filter((r) => r.state === state).length;
 
 describe('apply under SIGKILL', () => {
-  for (const kind of [csvTarget, memoryTarget, postgresTarget]) {
+  for (const kind of [csvTarget, memoryTarget, postgresTarget, betterAuthScimTarget]) {
     it(
       `converges on ${kind.name} after ${KILLS} kills at random points, with nothing duplicated or lost`,
       { timeout: kind.timeoutMs },
@@ -338,7 +390,7 @@ describe('apply under SIGKILL', () => {
         }
         t.diagnostic(`after each kill, succeeded/running/running but already on the target: ${trail.join(' ')}`);
         assert.equal(kills, KILLS, `killed ${kills} times`);
-        const staged = await stageEffectBeforeJournal(join(o.dir, 'tenure.yaml'), stateDb);
+        const staged = await stageEffectBeforeJournal(join(o.dir, 'tenure.yaml'), stateDb, kind);
         const last = await tenure(...args, 'apply', join(o.dir, 'plan.json'));
         // The state changed as operations landed, so the saved plan is stale now unless it had finished.
         const finish = last.code === 3 ? await tenure(...args, 'apply') : last;

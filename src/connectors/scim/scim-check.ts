@@ -9,7 +9,7 @@ import {
   type KindCheck,
   type ScimDiscovery,
 } from '../target-check.js';
-import { scimString, ScimConnector } from './scim-connector.js';
+import { scimString, ScimTarget } from './scim-connector.js';
 import type { ScimSettings } from './scim-settings.js';
 
 type Json = Record<string, unknown>;
@@ -26,7 +26,7 @@ export async function checkScim(
   needs: CheckNeeds,
   _context: ConnectorContext,
 ): Promise<KindCheck> {
-  if (!(connector instanceof ScimConnector)) throw new Error('checkScim needs a ScimConnector');
+  if (!(connector instanceof ScimTarget)) throw new Error('checkScim needs a SCIM connector');
   let discovery: ScimDiscovery;
   let resourceTypes: Json | undefined;
   try {
@@ -88,7 +88,7 @@ export async function checkScim(
  * and PATCH: /ServiceProviderConfig, with the connector's defaults when it is missing (filter yes, PATCH no).
  */
 async function discover(
-  connector: ScimConnector,
+  connector: ScimTarget,
   config: Json | undefined,
   types: Json | undefined,
 ): Promise<ScimDiscovery> {
@@ -104,7 +104,7 @@ async function discover(
   return { groups, filter: supported('filter', true), patch: supported('patch', false) };
 }
 
-async function groupExists(connector: ScimConnector, name: string, filter: boolean): Promise<boolean> {
+async function groupExists(connector: ScimTarget, name: string, filter: boolean): Promise<boolean> {
   if (filter) {
     const q = new URLSearchParams({ filter: `displayName eq ${scimString(name)}`, count: '10' });
     const page = await connector.checkGet(`/Groups?${q.toString()}`);
