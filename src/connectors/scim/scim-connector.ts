@@ -127,6 +127,8 @@ export class ScimTarget implements ScimConnector {
   private readonly groupNames = new Map<string, string>();
   /** Why we believe the service has no Groups resource (`GET /Groups answered 404`); undefined while it may. */
   private noGroups?: string;
+  /** The last listEntitlements found no Groups resource (for locateEntitlement's message). */
+  private listedNoGroups = false;
   /** Set once the server answered 501 to a filter: every lookup lists and matches locally from then on. */
   private filterRefused = false;
   /** `/Users userName`: filters on an attribute the server refused (400 invalidFilter); lookups by it scan. */
@@ -285,6 +287,23 @@ export class ScimTarget implements ScimConnector {
       this.document('/Schemas', unanswered),
     ]);
     return { ...scimDiscovery(spc, types, schemas), unanswered };
+  }
+
+  /** Every group by its display name; none when the service has no Groups (so a plan reports each declared one). */
+  async listEntitlements(): Promise<readonly string[]> {
+    const groups = await this.listGroups({ attributes: 'displayName' });
+    this.listedNoGroups = groups === undefined;
+    return (groups ?? [])
+      .filter((g) => typeof g.displayName === 'string')
+      .map((g) => `${this.target}:group/${this.remember(String(g.displayName), String(g.id))}`)
+      .sort();
+  }
+
+  locateEntitlement(entitlement: string): string | undefined {
+    const prefix = `${this.target}:group/`;
+    if (!entitlement.startsWith(prefix)) return undefined;
+    const name = JSON.stringify(entitlement.slice(prefix.length));
+    return this.listedNoGroups ? `Group ${name}: the service has no Groups resource` : `Group ${name}`;
   }
 
   async listMembers(entitlement: string): Promise<readonly string[]> {
