@@ -328,8 +328,8 @@ export class PostgresConnector implements Connector {
         'permission_denied',
         `target "${this.target}": account ${JSON.stringify(name)} can no longer log in (NOLOGIN), but its ${left} ` +
           `open session(s) go on: the connecting role ${JSON.stringify(me)} lacks the privileges of pg_signal_backend ` +
-          `to end them (server: ${errorMessage(e)}); run GRANT pg_signal_backend TO ${quoteIdent(me)} and apply again`,
-        `GRANT pg_signal_backend TO ${quoteIdent(me)}; until then the account reads as enabled while its sessions last`,
+          `to end them (server: ${errorMessage(e)})`,
+        `run GRANT pg_signal_backend TO ${quoteIdent(me)} and apply again; until then the account reads as enabled while its sessions last`,
       );
     }
     const left = await this.sessionCount(name);
@@ -435,8 +435,8 @@ export class PostgresConnector implements Connector {
       'permission_denied',
       `target "${this.target}": account ${JSON.stringify(name)} was not deleted: ${statement} needs the privileges of ` +
         `${of}, which the connecting role ${JSON.stringify(me)} lacks (CREATEROLE is not enough; server: ` +
-        `${errorMessage(error)}); run ${grants.join('; ')} and apply again`,
-      `${grants.join('; ')} (or make the connecting role a member of every role Tenure manages)`,
+        `${errorMessage(error)})`,
+      `run ${grants.join('; ')} and apply again (or make the connecting role a member of every role Tenure manages)`,
     );
   }
 
