@@ -12,6 +12,7 @@ import { parseComment, quoteIdent } from '../src/connectors/postgres/postgres-co
 import { openPolicy } from '../src/app/inputs.js';
 import { tenure } from './cli-harness.js';
 import { hr, org, policy } from './org-fixture.js';
+import { startBetterAuthScimServer, type BetterAuthScimServer } from './support/better-auth-scim-server.js';
 import { createDatabase, startPostgres, type PostgresServer } from './support/postgres-server.js';
 
 // Crash safety: an apply of 2,001 operations is killed with SIGKILL at 20 random points of its
@@ -22,8 +23,10 @@ const PEOPLE = 667; // each: create account + 2 memberships = 2,001 operations
 const KILLS = 20;
 /** This run's mark: identities (and so account names) and PostgreSQL group roles start with it. */
 const RUN = `t${randomBytes(4).toString('hex')}`;
-const ids = Array.from({ length: PEOPLE }, (_, i) => `${RUN}_${String(i + 1).padStart(4, '0')}`);
-const rows = ids.map((id, i) => `${id},Employee,Active,${i % 2 ? 'Engineering' : 'Finance'},Developer,2024-01-01,`);
+const allIds = Array.from({ length: PEOPLE }, (_, i) => `${RUN}_${String(i + 1).padStart(4, '0')}`);
+const allRows = allIds.map(
+  (id, i) => `${id},Employee,Active,${i % 2 ? 'Engineering' : 'Finance'},Developer,2024-01-01,`,
+);
 const GROUPS = ['staff', 'engineering', 'finance'] as const;
 
 /** What a target holds, read straight from its storage rather than through the connector under test. */
@@ -43,6 +46,11 @@ interface TargetKind {
   /** The policy's target block, and the entitlement id of a group; creates whatever must exist beforehand. */
   prepare(dir: string): Promise<{ target: string; entitlement: (group: string) => string }>;
   read(dir: string): Promise<Held>;
+  /** A smaller scenario for a slow target: people (3 operations each) and kills; default PEOPLE and KILLS. */
+  readonly people?: number;
+  readonly kills?: number;
+  /** Attributes a create needs on this target (the policy's target block gives the same). */
+  readonly createAttributes?: (identity: string) => Record<string, string>;
 }
 
 const csvTarget: TargetKind = {
@@ -147,7 +155,58 @@ const postgresTarget: TargetKind = {
   },
 };
 
+// A SCIM service this project did not write (Better Auth's SCIM plugin, in memory, in this process): the killed
+// process is the `tenure apply` talking to it over HTTP. What it holds is read from its own tables, not over SCIM.
+let scim: BetterAuthScimServer | undefined;
+const betterAuthScimTarget: TargetKind = {
+  name: 'a SCIM service (Better Auth)',
+  rate: 150,
+  // Its in-memory database copies itself for each transaction, so its time grows with the square of what it holds:
+  // 2,001 operations and 20 kills took about 6 minutes. A smaller run proves the same on a service we did not write.
+  people: 150,
+  kills: 8,
+  killWithin: 20,
+  timeoutMs: 600_000,
+  // It wants an email address for a userName that is not one.
+  createAttributes: (identity) => ({ mail: `${identity}@example.com` }),
+  prepare: async (dir) => {
+    scim = await startBetterAuthScimServer();
+    for (const displayName of GROUPS) {
+      const response = await fetch(`${scim.url}/Groups`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${scim.token}`, 'Content-Type': 'application/scim+json' },
+        body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName }),
+      });
+      assert.equal(response.status, 201, await response.text());
+    }
+    writeFileSync(join(dir, 'token.txt'), scim.token);
+    return {
+      target:
+        '    kind: scim\n    attributes: { mail: \'identity.id + "@example.com"\' }\n' +
+        `    connection: { url: "${scim.url}", token: { file: token.txt }, timeout_ms: 20000 }`,
+      entitlement: (group) => `directory:group/${group}`,
+    };
+  },
+  read: () => {
+    const t = scim!.tables;
+    const users = t.scimUser ?? [];
+    const names = new Map(users.map((u) => [String(u.id), String(u.userName)]));
+    const groups = new Map((t.scimGroup ?? []).map((g) => [String(g.id), String(g.displayName)]));
+    return Promise.resolve({
+      accounts: users.map((u) => ({
+        name: String(u.userName),
+        identity: typeof u.externalId === 'string' ? u.externalId : undefined,
+        enabled: u.active !== false,
+      })),
+      memberships: (t.scimGroupMember ?? []).map(
+        (m) => `${names.get(String(m.scimUserId))} directory:group/${groups.get(String(m.groupId))}`,
+      ),
+    });
+  },
+};
+
 after(async () => {
+  await scim?.stop();
   if (admin) {
     // Only needed on a shared server; a throwaway one is removed whole.
     if (database) await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`);
@@ -231,7 +290,7 @@ function journal(stateDb: string): JournalRow[] {
  * left 'running'. The random kills catch that instant only now and then; this makes sure it is met. Returns the
  * journal ids of the two operations.
  */
-async function stageEffectBeforeJournal(config: string, stateDb: string): Promise<number[]> {
+async function stageEffectBeforeJournal(config: string, stateDb: string, kind: TargetKind): Promise<number[]> {
   const ops = journal(stateDb);
   // Two people not begun yet: the first will have its create done, the second its create and first membership.
   const untouched = [...new Set(ops.map((r) => r.identity))].filter((id) =>
@@ -250,7 +309,8 @@ async function stageEffectBeforeJournal(config: string, stateDb: string): Promis
       ['create_account', 'create_account', 'add_membership'],
     );
     for (const c of [create1, create2]) {
-      await connector.createAccount({ name: c.account, identity: c.identity!, attributes: {} });
+      const attributes = kind.createAttributes?.(c.identity!) ?? {};
+      await connector.createAccount({ name: c.account, identity: c.identity!, attributes });
     }
     mark.run('succeeded', create2.id);
     await connector.addMembership(add2.account, add2.entitlement!);
@@ -266,12 +326,16 @@ async function stageEffectBeforeJournal(config: string, stateDb: string): Promis
 const count = (rows: readonly JournalRow[], state: string): number => rows.filter((r) => r.state === state).length;
 
 describe('apply under SIGKILL', () => {
-  for (const kind of [csvTarget, memoryTarget, postgresTarget]) {
+  for (const kind of [csvTarget, memoryTarget, postgresTarget, betterAuthScimTarget]) {
     it(
-      `converges on ${kind.name} after ${KILLS} kills at random points, with nothing duplicated or lost`,
+      `converges on ${kind.name} after ${kind.kills ?? KILLS} kills at random points, with nothing duplicated or lost`,
       { timeout: kind.timeoutMs },
       async (t: TestContext) => {
         const started = Date.now();
+        const people = kind.people ?? PEOPLE;
+        const killCount = kind.kills ?? KILLS;
+        const ids = allIds.slice(0, people);
+        const rows = allRows.slice(0, people);
         const o = org(rows);
         const { target, entitlement } = await kind.prepare(o.dir);
         const text = policy
@@ -288,7 +352,7 @@ describe('apply under SIGKILL', () => {
         const made = await tenure(...args, 'plan', '--out', join(o.dir, 'plan.json'));
         assert.equal(made.code, 0, made.stderr);
         const planned = JSON.parse(readFileSync(join(o.dir, 'plan.json'), 'utf8')) as { summary: { changes: number } };
-        assert.equal(planned.summary.changes, PEOPLE * 3);
+        assert.equal(planned.summary.changes, people * 3);
 
         // Deterministic "random" kill points, each from 1 to killWithin operations into the run.
         let seed = 20261125;
@@ -299,7 +363,7 @@ describe('apply under SIGKILL', () => {
         // them twice (a create that finds its account links to it; a membership held is held once).
         let landedUnjournalled = 0;
         let succeeded = 0;
-        for (let i = 0; i < KILLS; i++) {
+        for (let i = 0; i < killCount; i++) {
           // At most 40 operations a run before its kill is sent, so all 20 fall well inside the 2,001; --rate keeps
           // the operations that slip in while the kill is on its way few.
           const killAt = 1 + Math.floor(next() * kind.killWithin);
@@ -337,15 +401,15 @@ describe('apply under SIGKILL', () => {
           trail.push(`${count(ops, 'succeeded')}/${running.length}/${landed}`);
         }
         t.diagnostic(`after each kill, succeeded/running/running but already on the target: ${trail.join(' ')}`);
-        assert.equal(kills, KILLS, `killed ${kills} times`);
-        const staged = await stageEffectBeforeJournal(join(o.dir, 'tenure.yaml'), stateDb);
+        assert.equal(kills, killCount, `killed ${kills} times`);
+        const staged = await stageEffectBeforeJournal(join(o.dir, 'tenure.yaml'), stateDb, kind);
         const last = await tenure(...args, 'apply', join(o.dir, 'plan.json'));
         // The state changed as operations landed, so the saved plan is stale now unless it had finished.
         const finish = last.code === 3 ? await tenure(...args, 'apply') : last;
         assert.equal(finish.code, 0, finish.stderr);
 
         const held = await kind.read(o.dir);
-        assert.equal(held.accounts.length, PEOPLE, 'one account per person');
+        assert.equal(held.accounts.length, people, 'one account per person');
         assert.deepEqual(held.accounts.map((a) => a.name).sort(), ids, 'exactly the desired accounts');
         for (const a of held.accounts) {
           assert.equal(a.identity, a.name, `${a.name} is linked to its own identity`);
@@ -363,7 +427,7 @@ describe('apply under SIGKILL', () => {
         };
         assert.equal(again.plan.summary.changes, 0, 'converged: nothing left to do');
         const ops = journal(stateDb);
-        assert.equal(ops.length, PEOPLE * 3, 'every operation journalled once');
+        assert.equal(ops.length, people * 3, 'every operation journalled once');
         assert.equal(count(ops, 'succeeded'), ops.length, 'and done');
         for (const id of staged) {
           // Run once more on resuming, finding its effect already there.

@@ -6,53 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { folder, tenure } from './cli-harness.js';
 import { createDatabase, startPostgres, type PostgresServer } from './support/postgres-server.js';
+import { hr, nhi, policy } from './fixtures/nhi-organisation.js';
 
 // The non-human identity lifecycle: when an owner leaves, their service accounts are offered to
 // the owner's manager with a deadline; only that person can confirm.
-const policy = `version: 1
-name: NHI test
-sources:
-  - id: hr
-    format: csv
-    path: hr.csv
-    key: id
-    kind: { constant: employee }
-    status: { field: status, values: { Active: active, Terminated: terminated } }
-    manager: manager
-    attributes:
-      department: { field: department, type: string, required: true }
-  - id: nhi
-    format: json
-    path: nhi.json
-    key: name
-    kind: { field: type }
-    status: { constant: active }
-    owner: owner_id
-    credential: { created: created_at, last_rotated: rotated_at }
-targets:
-  - id: warehouse
-    kind: memory
-entitlements:
-  - id: warehouse:role/loader
-roles:
-  - id: loaders
-    when: identity.kind == "service_account"
-    grants: [warehouse:role/loader]
-policies:
-  non_human:
-    max_credential_age_days: 90
-    on_owner_leaving: { reassign_to: manager, confirm_days: 7 }
-`;
-const hr = (ownerStatus: string) => `id,status,department,manager
-M001,Active,Data,
-E001,${ownerStatus},Data,M001
-E002,Active,Data,M001
-`;
-const nhi = JSON.stringify([
-  { name: 'svc-loader', type: 'service_account', owner_id: 'E001', created_at: '2026-01-01', rotated_at: '2026-10-01' },
-  { name: 'svc-old', type: 'service_account', owner_id: 'E002', created_at: '2025-01-01', rotated_at: null },
-]);
-
 describe('tenure nhi', () => {
   const dir = folder({ 'tenure.yaml': policy, 'hr.csv': hr('Active'), 'nhi.json': nhi });
   const run = (asOf: string, ...args: string[]) =>

@@ -14,6 +14,7 @@ describe('tenure apply: a PostgreSQL disable whose session cannot be ended', () 
   let admin: pg.Client;
   let dbUrl: string;
   let dir: string;
+  let policy: string;
   const run = (...args: string[]) => tenure('-c', join(dir, 'tenure.yaml'), '--state', join(dir, 'state.db'), ...args);
   const row = (status: string) => `E001,Employee,${status},Engineering,Developer,2024-01-01,`;
 
@@ -27,7 +28,7 @@ describe('tenure apply: a PostgreSQL disable whose session cannot be ended', () 
     await admin.query('CREATE ROLE staff NOLOGIN');
     const url = new URL(dbUrl);
     url.username = 'tenure';
-    const policy = `version: 1
+    policy = `version: 1
 name: Sessions
 sources:
   - id: hr
@@ -91,5 +92,27 @@ roles:
     } finally {
       await leaver.end().catch(() => undefined);
     }
+  });
+
+  it('plan names a declared group role the cluster lacks, and plans no grant of it', async () => {
+    writeFileSync(
+      join(dir, 'tenure.yaml'),
+      policy
+        .replace('  - id: warehouse:role/staff\n', '  - id: warehouse:role/staff\n  - id: warehouse:role/auditors\n')
+        .replace('grants: [warehouse:role/staff]', 'grants: [warehouse:role/staff, warehouse:role/auditors]'),
+    );
+    writeFileSync(
+      join(dir, 'hr.csv'),
+      hr([row('Terminated'), 'E002,Employee,Active,Engineering,Developer,2024-01-01,']),
+    );
+    assert.equal((await run('import')).code, 0);
+    const plan = await run('plan');
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(
+      plan.stderr,
+      /tenure\.yaml:\d+:\d+: warning: target "warehouse" has no warehouse:role\/auditors \(no role "auditors"\); 1 grant\(s\) held back, not planned: E002/,
+    );
+    assert.match(plan.stdout, /\+ E002: add warehouse:role\/staff/);
+    assert.doesNotMatch(plan.stdout, /auditors/);
   });
 });

@@ -107,7 +107,18 @@ describe('renames and links', () => {
     // Bea moves to bea.b first; Ada is renamed on the next plan, once the name is free.
     assert.match(plan.stdout, /~ bea: rename account to bea\.b/);
     assert.doesNotMatch(plan.stdout, /~ ada: rename/);
-    assert.equal((await o.run('apply')).code, 0);
+    const applied = await o.run('--json', 'apply');
+    assert.equal(applied.code, 0, applied.stderr);
+    // Scripts see the same warning in the summary line.
+    const summary = JSON.parse(applied.stdout.trim().split('\n').at(-1)!) as {
+      type: string;
+      diagnostics: { code: string; subject?: string }[];
+    };
+    assert.equal(summary.type, 'summary');
+    assert.deepEqual(
+      summary.diagnostics.map((d) => [d.code, d.subject]),
+      [['plan.rename_conflict', 'E001']],
+    );
     const next = await o.run('plan');
     assert.match(next.stdout, /~ ada: rename account to bea —/);
     assert.equal((await o.run('apply')).code, 0);

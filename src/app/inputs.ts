@@ -107,9 +107,14 @@ export async function openActualState(
   for (const [target, connector] of open) {
     try {
       const accounts = await withRetries(() => connector.listAccounts(), sleep);
-      const existing = connector.listEntitlements
-        ? await withRetries(() => connector.listEntitlements!(), sleep)
-        : undefined;
+      // Listed only when the policy grants something there beyond the account: a users-only policy reads no groups.
+      const grants = loaded.policy.entitlements.some(
+        (e) => e.address.target === target && e.address.kind !== 'account',
+      );
+      const existing =
+        connector.listEntitlements && grants
+          ? await withRetries(() => connector.listEntitlements!(), sleep)
+          : undefined;
       targets.push({ target, accounts, ...(existing ? entitlementsOf(loaded, target, connector, existing) : {}) });
     } catch (e) {
       if (e instanceof ConnectorError) {

@@ -7,52 +7,10 @@ import { EXIT, UserError } from './errors.js';
 import { importSources } from './import.js';
 import { confirmCustody, listNonHumanIdentities } from './nhi.js';
 import { Workspace } from './workspace.js';
+import { hr, nhi, policy } from '../../test/fixtures/nhi-organisation.js';
 
 // Non-human identities through the application layer: an owner leaves, their service account is
 // offered to the owner's manager, and only that person can take it over.
-const policy = `version: 1
-name: NHI app test
-sources:
-  - id: hr
-    format: csv
-    path: hr.csv
-    key: id
-    kind: { constant: employee }
-    status: { field: status, values: { Active: active, Terminated: terminated } }
-    manager: manager
-    attributes:
-      department: { field: department, type: string, required: true }
-  - id: nhi
-    format: json
-    path: nhi.json
-    key: name
-    kind: { field: type }
-    status: { constant: active }
-    owner: owner_id
-    credential: { created: created_at, last_rotated: rotated_at }
-targets:
-  - id: warehouse
-    kind: memory
-entitlements:
-  - id: warehouse:role/loader
-roles:
-  - id: loaders
-    when: identity.kind == "service_account"
-    grants: [warehouse:role/loader]
-policies:
-  non_human:
-    max_credential_age_days: 90
-    on_owner_leaving: { reassign_to: manager, confirm_days: 7 }
-`;
-const hr = (ownerStatus: string) => `id,status,department,manager
-M001,Active,Data,
-E001,${ownerStatus},Data,M001
-E002,Active,Data,M001
-`;
-const nhi = JSON.stringify([
-  { name: 'svc-loader', type: 'service_account', owner_id: 'E001', created_at: '2026-01-01', rotated_at: '2026-10-01' },
-  { name: 'svc-old', type: 'service_account', owner_id: 'E002', created_at: '2025-01-01', rotated_at: null },
-]);
 const day = (text: string) => new Date(`${text}T00:00:00Z`);
 
 type At = (when: string, as?: string) => Workspace;

@@ -96,7 +96,11 @@ export async function applyCommand(
   if (!g.json) printDiagnostics(io, outcome.warnings);
   const result = outcome.result;
   if (!result) {
-    io.out(g.json ? toJson({ ok: true, operations: [] }) : 'Nothing to apply: every target matches the policy.');
+    io.out(
+      g.json
+        ? toJson({ ok: true, operations: [], diagnostics: outcome.warnings })
+        : 'Nothing to apply: every target matches the policy.',
+    );
     return EXIT.ok;
   }
   for (const line of sentences) io.out(line);
@@ -109,6 +113,7 @@ export async function applyCommand(
         interrupted: result.interrupted,
         plan: outcome.planId,
         targets: result.targets,
+        diagnostics: outcome.warnings,
       }),
     );
   else {

@@ -179,6 +179,19 @@ export const secretRef = z.union(
 );
 export type SecretValue = z.infer<typeof secretRef>;
 
+/**
+ * For a check across settings (`.superRefine(check, whenValid('url', 'host'))`): it runs even when
+ * other settings fail, as long as the ones it reads are valid, so `validate` reports every problem
+ * at once instead of the next one after each fix.
+ */
+export function whenValid(...keys: readonly string[]): {
+  when: (payload: { readonly issues: readonly { readonly path?: readonly PropertyKey[] }[] }) => boolean;
+} {
+  return {
+    when: (payload) => !payload.issues.some((i) => i.path !== undefined && keys.includes(String(i.path[0]))),
+  };
+}
+
 /** A password inside a URL's user information (`postgres://u:secret@host`). */
 export function urlPassword(url: string): boolean {
   try {

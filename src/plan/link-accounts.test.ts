@@ -49,8 +49,9 @@ roles:
 
 describe('linking accounts by name', () => {
   it('ignores case where the target does (ldap, scim)', () => {
-    assert.deepEqual(plan('ldap'), ['add_membership ana']);
-    assert.deepEqual(plan('scim'), ['add_membership ana']);
+    // Adopted by its name, the account gets the link recorded.
+    assert.deepEqual(plan('ldap'), ['link_account ana', 'add_membership ana']);
+    assert.deepEqual(plan('scim'), ['link_account ana', 'add_membership ana']);
   });
   it('keeps case where the target does (csv, postgres, memory)', () => {
     assert.deepEqual(plan('csv'), ['create_account Ana', 'add_membership Ana']);

@@ -104,6 +104,8 @@ describe('a directory with accounts named by cn in sub-OUs, an HR id attribute a
   const roles = () => `ou=roles,${base}`;
   const ana = () => `cn=Ana Lima,ou=eng,${staff()}`;
   const cyrus = () => `cn=Cyrus Diaz,ou=eng,${staff()}`;
+  /** Cyrus Diaz after the plan renames him to the name the policy computes (the HR full name), in his sub-OU. */
+  const cy = () => `cn=Cy Diaz,ou=eng,${staff()}`;
   const old = () => `cn=Old Timer,ou=fin,${staff()}`;
   before(async () => {
     base = await freshTree(['ou=staff', 'ou=eng,ou=staff', 'ou=fin,ou=staff', 'ou=roles']);
@@ -165,7 +167,7 @@ describe('a directory with accounts named by cn in sub-OUs, an HR id attribute a
     }
   });
 
-  test('the plan links by the HR id, leaves the unknown link alone, and creates only the new person', async () => {
+  test('the plan links by the HR id, renames to the computed name, leaves the unknown link alone, and creates only the new person', async () => {
     const planned = await tenure(...args(), '--json', 'plan');
     assert.equal(planned.code, 0, planned.stderr);
     const plan = (JSON.parse(planned.stdout) as { plan: Plan }).plan;
@@ -177,7 +179,14 @@ describe('a directory with accounts named by cn in sub-OUs, an HR id attribute a
       ['add_membership', 'corp:group/finance'],
     ]);
     assert.ok(!about('E003').some(([action]) => action === 'create_account'), 'Cy is Cyrus Diaz, found by the HR id');
-    assert.ok(about('E003').some(([, e]) => e === 'corp:group/engineering'));
+    // The policy names accounts by the HR full name: the account found by the link is renamed, not replaced.
+    const rename = changes.find((c) => c.identity === 'E003' && c.action === 'rename_account');
+    assert.deepEqual([rename?.account, rename?.newName], ['Cyrus Diaz', 'Cy Diaz']);
+    assert.ok(
+      changes.some(
+        (c) => c.identity === 'E003' && c.entitlement === 'corp:group/engineering' && c.account === 'Cy Diaz',
+      ),
+    );
     assert.ok(!changes.some((c) => c.account === 'Old Timer'), 'the unknown link is not touched');
   });
 
@@ -190,7 +199,8 @@ describe('a directory with accounts named by cn in sub-OUs, an HR id attribute a
     assert.ok((await values(bo, 'objectClass')).includes('hrPerson'));
     assert.deepEqual(await values(bo, 'employeeNumber'), [], 'the default link attribute is not written');
     assert.deepEqual(dns(await values(`cn=finance,${roles()}`, 'uniqueMember')), dns([old(), bo]));
-    assert.deepEqual(dns(await values(`cn=engineering,${roles()}`, 'uniqueMember')), dns([ana(), cyrus()]));
+    assert.deepEqual(dns(await values(`cn=engineering,${roles()}`, 'uniqueMember')), dns([ana(), cy()]));
+    assert.deepEqual(await values(cy(), 'hrEmployeeId'), ['E003'], 'renamed in its sub-OU, link kept');
     assert.deepEqual(dns(await values(`cn=wiki,${roles()}`, 'uniqueMember')), dns([ana(), old()]), 'undeclared group');
     const again = await tenure(...args(), 'apply');
     assert.equal(again.code, 0, again.stderr);
@@ -204,7 +214,7 @@ describe('a directory with accounts named by cn in sub-OUs, an HR id attribute a
       .findings;
     const codes = (subject: string) => findings.filter((f) => f.subject === subject).map((f) => f.code);
     assert.deepEqual(codes('account:corp/Old Timer'), ['drift.unknown_link']);
-    assert.deepEqual(codes('account:corp/Cyrus Diaz'), [], 'linked by the HR id, and holding what it should');
+    assert.deepEqual(codes('account:corp/Cy Diaz'), [], 'linked by the HR id, renamed, and holding what it should');
     assert.deepEqual(codes('account:corp/Bo Chen'), []);
     assert.deepEqual(codes('account:corp/Ana Lima'), ['drift.undeclared_entitlement'], 'wiki is not declared');
   });
@@ -226,7 +236,7 @@ describe('a directory with accounts named by cn in sub-OUs, an HR id attribute a
       const renamed = `cn=Ana Souza,ou=eng,${staff()}`;
       assert.deepEqual(await values(renamed, 'hrEmployeeId'), ['E001']);
       assert.deepEqual((await values(renamed, 'cn')).sort(), ['Ana', 'Ana Souza'], 'the other cn value stays');
-      assert.deepEqual(dns(await values(`cn=engineering,${roles()}`, 'uniqueMember')), dns([renamed, cyrus()]));
+      assert.deepEqual(dns(await values(`cn=engineering,${roles()}`, 'uniqueMember')), dns([renamed, cy()]));
       assert.deepEqual(dns(await values(`cn=wiki,${roles()}`, 'uniqueMember')), dns([renamed, old()]));
       const read = await c.readAccount('Ana Souza');
       assert.deepEqual(read?.entitlements, ['corp:group/engineering', 'corp:group/wiki']);

@@ -635,8 +635,8 @@ describe('PostgreSQL connector', () => {
         assert.equal(e.retryable, false);
         assert.match(e.message, /lacks the privileges of pg_signal_backend/);
         assert.match(e.message, /its 1 open session\(s\) go on/);
-        assert.match(e.message, new RegExp(`GRANT pg_signal_backend TO "${tenure.user}"`));
-        assert.equal(e.hint?.startsWith(`GRANT pg_signal_backend TO "${tenure.user}"`), true);
+        assert.equal(e.hint?.startsWith(`run GRANT pg_signal_backend TO "${tenure.user}" and apply again`), true);
+        assert.doesNotMatch(e.message, /GRANT/, 'the grant is said once, in the hint');
         return true;
       });
       await session.query('SELECT 1'); // the session goes on
@@ -708,8 +708,8 @@ describe('PostgreSQL connector', () => {
         ),
       );
       const grants = missing.map((r) => `GRANT "${r}" TO "${me}"`).join('; ');
-      assert.ok(e.message.includes(`run ${grants} and apply again`), e.message);
-      assert.ok(e.hint?.startsWith(grants), e.hint);
+      assert.ok(e.hint?.startsWith(`run ${grants} and apply again`), e.hint);
+      assert.doesNotMatch(e.message, /GRANT/, 'the grant is said once, in the hint');
       return true;
     };
     await assert.rejects(drop.connector.deleteAccount(a), refusal('DROP OWNED', [a], drop.user));

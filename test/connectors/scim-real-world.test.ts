@@ -1,8 +1,10 @@
 import { strict as assert } from 'node:assert';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ConnectorError, type Connector } from '../../src/connectors/connector.js';
-import { createScimConnector } from '../../src/connectors/scim/scim-connector.js';
+import { ConnectorError } from '../../src/connectors/connector.js';
+import { createScimConnector, type ScimConnector } from '../../src/connectors/scim/scim-connector.js';
 import { executePlan } from '../../src/executor/execute-plan.js';
 import { MemoryJournal } from '../../src/executor/journal.js';
 import type { Change, Plan } from '../../src/model/plan.js';
@@ -17,17 +19,18 @@ const TOKEN_ENV = 'TENURE_TEST_SCIM_TOKEN';
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 
-function connect(server: ScimServer): Connector {
-  const target: TargetDefinition = {
-    id: 'apps',
-    kind: 'scim',
-    description: 'SCIM test target',
-    accountName: 'identity.id',
-    attributes: {},
-    connection: { url: server.url, token: { env: TOKEN_ENV }, page_size: 10 },
-    position: { file: 'policy.yaml', line: 1, column: 1 },
-  };
-  return createScimConnector(target, { baseDir: process.cwd(), env: { [TOKEN_ENV]: server.token } });
+const definition = (url: string): TargetDefinition => ({
+  id: 'apps',
+  kind: 'scim',
+  description: 'SCIM test target',
+  accountName: 'identity.id',
+  attributes: {},
+  connection: { url, token: { env: TOKEN_ENV }, page_size: 10 },
+  position: { file: 'policy.yaml', line: 1, column: 1 },
+});
+
+function connect(server: ScimServer): ScimConnector {
+  return createScimConnector(definition(server.url), { baseDir: process.cwd(), env: { [TOKEN_ENV]: server.token } });
 }
 
 async function admin(
@@ -113,7 +116,7 @@ describe('a SCIM service without Groups', () => {
     await c.close();
   });
 
-  it('a users-only policy plans and applies through the CLI; one granting groups fails saying why', async () => {
+  it('a users-only policy plans and applies through the CLI; one granting groups is told at plan time', async () => {
     const dir = folder({ 'tenure.yaml': policy(server, false), 'hr.csv': hr, 'token.txt': server.token });
     const args = ['-c', join(dir, 'tenure.yaml'), '--as-of', '2026-11-01'];
     const planned = await tenure(...args, '--json', 'plan');
@@ -127,10 +130,19 @@ describe('a SCIM service without Groups', () => {
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /Nothing to apply/);
 
+    // A policy granting groups is told at plan time, and the grants are held back rather than failed at apply.
     const withGroups = folder({ 'tenure.yaml': policy(server, true), 'hr.csv': hr, 'token.txt': server.token });
-    const failed = await tenure('-c', join(withGroups, 'tenure.yaml'), '--as-of', '2026-11-01', 'apply');
-    assert.equal(failed.code, 4, failed.stderr + failed.stdout);
-    assert.match(failed.stdout, /NOT added to apps:group\/staff — invalid_input: .*has no Groups resource/);
+    const groupsArgs = ['-c', join(withGroups, 'tenure.yaml'), '--as-of', '2026-11-01'];
+    const warned = await tenure(...groupsArgs, 'plan');
+    assert.equal(warned.code, 0, warned.stderr);
+    assert.match(
+      warned.stderr,
+      /warning: target "apps" has no apps:group\/staff \(no Group "staff": the service has no Groups resource\); 2 grant\(s\) held back, not planned: E001, E002/,
+    );
+    assert.doesNotMatch(warned.stdout, /apps:group\/staff/);
+    const applied2 = await tenure(...groupsArgs, 'apply');
+    assert.equal(applied2.code, 0, applied2.stderr + applied2.stdout);
+    assert.doesNotMatch(applied2.stdout, /NOT/);
   });
 });
 
@@ -160,7 +172,14 @@ describe('a SCIM service that refuses filters', () => {
         assert.equal(warnings.length, 1, JSON.stringify(warnings));
         assert.equal(warnings[0]!.code, 'connector.filter_refused');
         assert.match(warnings[0]!.message, /refused a filter/);
-        assert.equal(server.refusedFilters, 1, 'the refusal is remembered: no filter is sent again');
+        // 501: the service filters nothing, one refusal says so. 400 invalidFilter: a refusal for one attribute
+        // (userName, displayName, members.value, id), as services that filter on some attributes only answer.
+        const refused = server.refusedFilters;
+        assert.equal(refused, refusal === 501 ? 1 : 4);
+        await c.addMembership('bo', 'apps:group/staff');
+        assert.deepEqual((await c.readAccount('bo'))?.entitlements, ['apps:group/staff']);
+        assert.deepEqual(await c.listMembers('apps:group/staff'), ['bo']);
+        assert.equal(server.refusedFilters, refused, 'each refusal is remembered: no refused filter is sent again');
         await c.close();
       } finally {
         await server.stop();
@@ -250,4 +269,178 @@ describe('a resumed create', () => {
       }
     });
   }
+});
+
+describe('discovery (ServiceProviderConfig, ResourceTypes, Schemas)', () => {
+  const connectWith = (server: ScimServer, connection: Record<string, unknown>): ScimConnector =>
+    createScimConnector(
+      { ...definition(server.url), connection: { url: server.url, token: { env: TOKEN_ENV }, ...connection } },
+      { baseDir: process.cwd(), env: { [TOKEN_ENV]: server.token } },
+    );
+
+  it('reports what the service offers, for targets check', async () => {
+    const server = await startScimServer();
+    try {
+      assert.deepEqual(await connect(server).discover(), {
+        groups: true,
+        filter: true,
+        patch: true,
+        bulk: true,
+        etag: false,
+        sort: true,
+        enterpriseUser: true,
+        unanswered: [],
+        served: { serviceProviderConfig: true, resourceTypes: true, schemas: true },
+      });
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('no Group resource type: users only, /Groups never asked, a group grant says why', async () => {
+    const server = await startScimServer({ groups: false });
+    try {
+      const c = connect(server);
+      assert.equal((await c.discover()).groups, false);
+      await c.createAccount(spec('ana'));
+      assert.deepEqual(
+        (await c.listAccounts()).map((a) => [a.name, a.entitlements]),
+        [['ana', []]],
+      );
+      assert.deepEqual((await c.readAccount('ana'))?.entitlements, []);
+      await assert.rejects(c.addMembership('ana', 'apps:group/staff'), (e: unknown) => {
+        assert.ok(e instanceof ConnectorError && e.code === 'invalid_input', String(e));
+        assert.match(e.message, /no Groups resource \(its \/ResourceTypes lists no Group\)/);
+        return true;
+      });
+      assert.equal(server.requestsTo('/Groups'), 0, 'the resource types said so: nothing asked of /Groups');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('without /ResourceTypes and /Schemas: the defaults (Groups and the enterprise extension assumed)', async () => {
+    const server = await startScimServer({ discovery: false });
+    try {
+      const c = connectWith(server, { link_attribute: 'employeeNumber' });
+      const found = await c.discover();
+      assert.deepEqual(
+        [found.groups, found.enterpriseUser, found.served],
+        [true, true, { serviceProviderConfig: true, resourceTypes: false, schemas: false }],
+      );
+      await c.createAccount(spec('ana'));
+      assert.equal((await c.readAccount('ana'))?.identity, 'id-ana');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('link_attribute employeeNumber on a service without the enterprise extension is a clear invalid_input', async () => {
+    const server = await startScimServer({ enterprise: false });
+    try {
+      const c = connectWith(server, { link_attribute: 'employeeNumber' });
+      for (const attempt of [c.createAccount(spec('ana')), c.readAccount('ana'), c.listAccounts()]) {
+        await assert.rejects(attempt, (e: unknown) => {
+          assert.ok(e instanceof ConnectorError && e.code === 'invalid_input', String(e));
+          assert.match(e.message, /connection\.link_attribute is employeeNumber/);
+          assert.match(e.hint ?? '', /link_attribute: externalId/);
+          return true;
+        });
+      }
+      assert.deepEqual(await userNames(server), [], 'nothing was created');
+      // The default link needs no extension.
+      await connect(server).createAccount(spec('ana'));
+      assert.deepEqual(await userNames(server), ['ana']);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('a passing failure of /ResourceTypes leaves the defaults for now and is asked again; of the config, it fails', async () => {
+    // A service whose discovery answers are scripted: /ResourceTypes fails once with 500, /Schemas is missing.
+    const asked = new Map<string, number>();
+    let configFails = false;
+    const service = createServer((req, res) => {
+      const path = (req.url ?? '').replace(/^\/scim\/v2/, '').split('?')[0]!;
+      const n = (asked.get(path) ?? 0) + 1;
+      asked.set(path, n);
+      const answer = (status: number, body?: unknown) =>
+        res.writeHead(status, { 'Content-Type': 'application/scim+json' }).end(body ? JSON.stringify(body) : '');
+      if (path === '/ServiceProviderConfig') return answer(configFails ? 503 : 200, { patch: { supported: true } });
+      if (path === '/ResourceTypes' && n === 1) return answer(500, { detail: 'try later' });
+      if (path === '/ResourceTypes')
+        return answer(200, { Resources: [{ id: 'User', name: 'User', endpoint: '/Users' }] });
+      answer(404, { detail: 'not here' });
+    });
+    await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(service.address() as AddressInfo).port}/scim/v2`;
+    try {
+      const c = createScimConnector(definition(url), { baseDir: process.cwd(), env: { [TOKEN_ENV]: 't' } });
+      const first = await c.discover();
+      assert.deepEqual([first.patch, first.groups, first.unanswered], [true, true, ['/ResourceTypes']]);
+      const second = await c.discover();
+      assert.deepEqual([second.groups, second.unanswered, second.served.schemas], [false, [], false]);
+      assert.deepEqual(
+        [asked.get('/ServiceProviderConfig'), asked.get('/ResourceTypes'), asked.get('/Schemas')],
+        [1, 2, 1],
+        'what was answered is kept; only the failed document is asked again',
+      );
+      configFails = true;
+      const fresh = createScimConnector(definition(url), { baseDir: process.cwd(), env: { [TOKEN_ENV]: 't' } });
+      await assert.rejects(fresh.discover(), (e: unknown) => e instanceof ConnectorError && e.code === 'internal');
+    } finally {
+      service.close();
+    }
+  });
+
+  it('is kept for discovery_ttl_seconds: a long-running connector sees the service change once it runs out', async () => {
+    const server = await startScimServer();
+    try {
+      const kept = connect(server); // the default, an hour
+      const fresh = connectWith(server, { discovery_ttl_seconds: 0 });
+      assert.equal((await kept.discover()).groups, true);
+      assert.equal((await fresh.discover()).groups, true);
+      server.groups = false;
+      assert.equal((await kept.discover()).groups, true, 'within its lifetime the discovery is not read again');
+      assert.equal((await fresh.discover()).groups, false, 'past it, it is');
+      assert.equal(server.requestsTo('/ResourceTypes'), 3);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('what scimmy filters (the table in docs/connectors.md)', () => {
+  it('filters userName (with case), externalId, displayName, members.value, id ... or ...; an enterprise attribute matches nothing', async () => {
+    const server = await startScimServer();
+    try {
+      const c = connect(server);
+      await c.createAccount({ name: 'filtered', identity: 'id-filtered', attributes: { employeeNumber: '1' } });
+      const id = (await c.readAccount('filtered'))!.id;
+      const groupId = String((await admin(server, 'POST', '/Groups', { schemas: [GROUP], displayName: 'g' })).id);
+      await c.addMembership('filtered', 'apps:group/g');
+      const ask = async (path: string, filter: string) => {
+        const response = await fetch(`${server.url}${path}?filter=${encodeURIComponent(filter)}`, {
+          headers: { Authorization: `Bearer ${server.token}` },
+        });
+        const body = (await response.json()) as { Resources?: { id: string }[] };
+        return response.status === 200 ? (body.Resources ?? []).map((r) => r.id) : response.status;
+      };
+      assert.deepEqual(
+        [
+          await ask('/Users', 'userName eq "FILTERED"'),
+          await ask('/Users', 'externalId eq "id-filtered"'),
+          await ask('/Groups', 'displayName eq "g"'),
+          await ask('/Groups', `members.value eq "${id}"`),
+          await ask('/Users', `id eq "${id}" or id eq "x"`),
+          await ask('/Users', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "1"'),
+        ],
+        // userName is compared with case although RFC 7643 says it is not caseExact: a create that meets it in
+        // another case is refused as a duplicate, and the connector finds it in the listing (see a resumed create).
+        [[], [id], [groupId], [groupId], [id], []],
+      );
+    } finally {
+      await server.stop();
+    }
+  });
 });

@@ -139,6 +139,18 @@ describe('SCIM connector', () => {
       assert.deepEqual(read?.entitlements, []);
       const raw = (await admin('GET', `/Users/${read?.id}`)) as { name: { givenName: string; familyName: string } };
       assert.deepEqual(raw.name, { givenName: 'Vic', familyName: 'Lima' });
+      // A rename and a link by PUT too: the same id, so the same memberships.
+      await put.addMembership('victim', 'apps:group/fallback');
+      await put.renameAccount!('victim', 'victim.renamed', 'id-victim');
+      await put.linkAccount!('victim.renamed', 'id-victim-2');
+      const renamed = await put.readAccount('victim.renamed');
+      assert.deepEqual(
+        [renamed?.id, renamed?.identity, renamed?.entitlements],
+        [read?.id, 'id-victim-2', ['apps:group/fallback']],
+      );
+      await put.removeMembership('victim.renamed', 'apps:group/fallback');
+      await put.renameAccount!('victim.renamed', 'victim', 'id-victim-2');
+      await put.linkAccount!('victim', 'id-victim');
     } finally {
       server.advertise({ patch: true });
     }
@@ -188,6 +200,43 @@ describe('SCIM connector', () => {
     } finally {
       tokenServer.close();
     }
+  });
+
+  it('links by the enterprise employeeNumber when link_attribute says so; externalId is left to others', async () => {
+    const emp = connect({ link_attribute: 'employeeNumber' });
+    await emp.createAccount({
+      name: 'emp',
+      identity: 'E-7',
+      attributes: { employeeNumber: 'ignored', department: 'Ops' },
+    });
+    const raw = (await admin('GET', `/Users/${(await emp.readAccount('emp'))?.id}`)) as Record<string, unknown>;
+    assert.equal(raw.externalId, undefined);
+    assert.deepEqual(raw['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'], {
+      employeeNumber: 'E-7',
+      department: 'Ops',
+    });
+    const read = await emp.readAccount('emp');
+    assert.equal(read?.identity, 'E-7');
+    assert.equal(read?.attributes?.department, 'Ops');
+    assert.ok(!('employeeNumber' in (read?.attributes ?? {})), 'the link is not also an attribute to compare');
+    // A value another system wrote there reads as the link it is: the plan and drift judge it.
+    await admin('PATCH', `/Users/${read?.id}`, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [
+        {
+          op: 'replace',
+          path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber',
+          value: '0042',
+        },
+      ],
+    });
+    assert.equal((await emp.readAccount('emp'))?.identity, '0042');
+    await emp.linkAccount!('emp', 'E-7');
+    await emp.renameAccount!('emp', 'emp.new', 'E-7');
+    await emp.renameAccount!('emp', 'emp.new', 'E-7');
+    assert.equal((await emp.readAccount('emp.new'))?.identity, 'E-7');
+    assert.equal((await connect().readAccount('emp.new'))?.identity, undefined, 'read by externalId: not linked');
+    await emp.deleteAccount('emp.new');
   });
 
   it('says not_found for a group that does not exist, invalid_input for rotation', async () => {

@@ -31,6 +31,10 @@ export interface ScimServerOptions {
    * scimType `invalidFilter`, or 501 Not Implemented. Undefined: filters work.
    */
   readonly refuseFilters?: 400 | 501;
+  /** Serve /ResourceTypes and /Schemas (true by default); false: they answer 404, as on services that lack them. */
+  readonly discovery?: boolean;
+  /** Offer the enterprise User extension in /ResourceTypes and /Schemas (true by default). */
+  readonly enterprise?: boolean;
 }
 
 export interface ScimServer {
@@ -47,6 +51,10 @@ export interface ScimServer {
   groups: boolean;
   /** Can be changed while running: refuse filtered requests (see ScimServerOptions.refuseFilters). */
   refuseFilters: 400 | 501 | undefined;
+  /** Can be changed while running: whether /ResourceTypes and /Schemas are served. */
+  discovery: boolean;
+  /** Can be changed while running: whether /ResourceTypes and /Schemas offer the enterprise extension. */
+  enterprise: boolean;
   /** Requests refused because they carried a filter, so far. */
   readonly refusedFilters: number;
   /** Requests received so far for this path below the base URL (`/ServiceProviderConfig`), any query. */
@@ -381,6 +389,8 @@ export async function startScimServer(options: ScimServerOptions = {}): Promise<
   let limitedFrom = 0;
   let refuseFilters = options.refuseFilters;
   let refusedFilters = 0;
+  let discovery = options.discovery ?? true;
+  let enterprise = options.enterprise ?? true;
   const byPath = new Map<string, number>();
   const scimError = (res: express.Response, status: number, detail: string, scimType?: string): void => {
     res
@@ -417,6 +427,23 @@ export async function startScimServer(options: ScimServerOptions = {}): Promise<
     if (!store.hasGroups && /^\/scim\/v2\/Groups(\/|$)/.test(path)) {
       scimError(res, 404, `Resource Groups not found`);
       return;
+    }
+    if (/^\/scim\/v2\/(ResourceTypes|Schemas)(\/|$)/.test(path)) {
+      if (!discovery) {
+        scimError(res, 404, `Resource ${path} not found`);
+        return;
+      }
+      // SCIMMY declares its resource types process-wide: what this server lacks is taken out of its answer.
+      const send = res.send.bind(res);
+      res.send = (body: unknown) => {
+        const document = plain(body);
+        if (Array.isArray(document.Resources)) {
+          document.Resources = (document.Resources as Json[])
+            .filter((r) => (store.hasGroups || r.id !== 'Group') && (enterprise || r.id !== ENTERPRISE))
+            .map((r) => (enterprise || !Array.isArray(r.schemaExtensions) ? r : { ...r, schemaExtensions: [] }));
+        }
+        return send(document);
+      };
     }
     const filtered = req.query.filter !== undefined || path.endsWith('/.search');
     if (refuseFilters && filtered) {
@@ -481,6 +508,18 @@ export async function startScimServer(options: ScimServerOptions = {}): Promise<
     },
     set refuseFilters(how: 400 | 501 | undefined) {
       refuseFilters = how;
+    },
+    get discovery() {
+      return discovery;
+    },
+    set discovery(on: boolean) {
+      discovery = on;
+    },
+    get enterprise() {
+      return enterprise;
+    },
+    set enterprise(on: boolean) {
+      enterprise = on;
     },
     get refusedFilters() {
       return refusedFilters;

@@ -193,3 +193,21 @@ describe('ldap layout settings', () => {
     ]);
   });
 });
+
+describe('ldap settings checked across keys', () => {
+  test('a check across settings still runs when another setting is wrong, so every problem is said at once', () => {
+    const r = check({ url: 'ldap://dir.example.org', page_size: 0, disable_method: 'move' });
+    assert.deepEqual(
+      r.problems.map((p) => p.path.join('.')),
+      ['page_size', 'disabled_base'],
+    );
+  });
+
+  test('but not when a setting it reads is itself wrong', () => {
+    const r = check({ url: 'ldap://dir.example.org', disable_method: 'hide' });
+    assert.deepEqual(
+      r.problems.map((p) => p.path.join('.')),
+      ['disable_method'],
+    );
+  });
+});

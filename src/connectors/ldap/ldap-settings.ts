@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { flag, secretRef, text, urlPassword, wholeNumber, type SettingsProblem } from '../connector-kind.js';
+import { flag, secretRef, text, urlPassword, wholeNumber, type SettingsProblem, whenValid } from '../connector-kind.js';
 import { parseDn } from './ldap-escape.js';
 
 /** A distinguished name (`ou=people,dc=example,dc=org`). */
@@ -55,43 +55,55 @@ export const ldapSettings = z
     page_size: wholeNumber(1, 'a positive integer').default(500),
     timeout_ms: wholeNumber(1, 'a positive integer (milliseconds)').default(30_000),
   })
-  .superRefine((s, ctx) => {
-    const ldaps = /^ldaps:/i.test(s.url);
-    if (s.start_tls && ldaps)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['start_tls'],
-        message: 'is for ldap:// URLs; an ldaps:// connection is encrypted from the start',
-        params: { hint: 'remove start_tls, or use an ldap:// URL (usually port 389)' },
-      });
-    if (s.ca_file !== undefined && !s.start_tls && !ldaps)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['ca_file'],
-        message: 'is used only with TLS: an ldap:// URL without start_tls: true is not encrypted',
-        params: { hint: 'set start_tls: true, or use an ldaps:// URL' },
-      });
-    if (s.disable_method === 'move' && s.disabled_base === undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['disabled_base'],
-        message: 'is required when disable_method is move (the default)',
-        params: { hint: 'set connection.disabled_base, or choose disable_method: attribute or strip' },
-      });
-    const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
-    if (same(s.link_attribute, s.naming_attribute))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['link_attribute'],
-        message: `must differ from naming_attribute (both are ${s.naming_attribute}): the name and the identity id are two values`,
-      });
-    if (s.disable_method !== 'move' && same(s.disabled_attribute, s.link_attribute))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['disabled_attribute'],
-        message: `must differ from link_attribute (both are ${s.link_attribute})`,
-      });
-  });
+  .superRefine(
+    (s, ctx) => {
+      const ldaps = /^ldaps:/i.test(s.url);
+      if (s.start_tls && ldaps)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['start_tls'],
+          message: 'is for ldap:// URLs; an ldaps:// connection is encrypted from the start',
+          params: { hint: 'remove start_tls, or use an ldap:// URL (usually port 389)' },
+        });
+      if (s.ca_file !== undefined && !s.start_tls && !ldaps)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ca_file'],
+          message: 'is used only with TLS: an ldap:// URL without start_tls: true is not encrypted',
+          params: { hint: 'set start_tls: true, or use an ldaps:// URL' },
+        });
+      if (s.disable_method === 'move' && s.disabled_base === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['disabled_base'],
+          message: 'is required when disable_method is move (the default)',
+          params: { hint: 'set connection.disabled_base, or choose disable_method: attribute or strip' },
+        });
+      const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+      if (same(s.link_attribute, s.naming_attribute))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['link_attribute'],
+          message: `must differ from naming_attribute (both are ${s.naming_attribute}): the name and the identity id are two values`,
+        });
+      if (s.disable_method !== 'move' && same(s.disabled_attribute, s.link_attribute))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['disabled_attribute'],
+          message: `must differ from link_attribute (both are ${s.link_attribute})`,
+        });
+    },
+    whenValid(
+      'url',
+      'start_tls',
+      'ca_file',
+      'disable_method',
+      'disabled_base',
+      'link_attribute',
+      'naming_attribute',
+      'disabled_attribute',
+    ),
+  );
 export type LdapSettings = z.infer<typeof ldapSettings>;
 export type DisableMethod = LdapSettings['disable_method'];
 export type GroupKind = LdapSettings['group_kind'];

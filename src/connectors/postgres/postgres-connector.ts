@@ -232,6 +232,23 @@ export class PostgresConnector implements Connector {
     return this.withSessions(rows.filter((r) => !r.rolcanlogin).map((r) => r.rolname));
   }
 
+  /** Every role that is not an account Tenure manages (those carry its comment): the roles a policy can grant. */
+  async listEntitlements(): Promise<readonly string[]> {
+    const rows = await this.query<{ rolname: string; description: string | null }>(
+      `SELECT rolname, shobj_description(oid, 'pg_authid') AS description FROM pg_catalog.pg_roles`,
+      [],
+    );
+    return rows
+      .filter((r) => parseComment(r.description) === undefined)
+      .map((r) => `${this.target}:role/${r.rolname}`)
+      .sort();
+  }
+
+  locateEntitlement(entitlement: string): string | undefined {
+    const prefix = `${this.target}:role/`;
+    return entitlement.startsWith(prefix) ? `role ${quoteIdent(entitlement.slice(prefix.length))}` : undefined;
+  }
+
   async listMembers(entitlement: string): Promise<readonly string[]> {
     const group = this.groupOf(entitlement);
     if (!(await this.role(group))) {
@@ -311,8 +328,8 @@ export class PostgresConnector implements Connector {
         'permission_denied',
         `target "${this.target}": account ${JSON.stringify(name)} can no longer log in (NOLOGIN), but its ${left} ` +
           `open session(s) go on: the connecting role ${JSON.stringify(me)} lacks the privileges of pg_signal_backend ` +
-          `to end them (server: ${errorMessage(e)}); run GRANT pg_signal_backend TO ${quoteIdent(me)} and apply again`,
-        `GRANT pg_signal_backend TO ${quoteIdent(me)}; until then the account reads as enabled while its sessions last`,
+          `to end them (server: ${errorMessage(e)})`,
+        `run GRANT pg_signal_backend TO ${quoteIdent(me)} and apply again; until then the account reads as enabled while its sessions last`,
       );
     }
     const left = await this.sessionCount(name);
@@ -418,8 +435,8 @@ export class PostgresConnector implements Connector {
       'permission_denied',
       `target "${this.target}": account ${JSON.stringify(name)} was not deleted: ${statement} needs the privileges of ` +
         `${of}, which the connecting role ${JSON.stringify(me)} lacks (CREATEROLE is not enough; server: ` +
-        `${errorMessage(error)}); run ${grants.join('; ')} and apply again`,
-      `${grants.join('; ')} (or make the connecting role a member of every role Tenure manages)`,
+        `${errorMessage(error)})`,
+      `run ${grants.join('; ')} and apply again (or make the connecting role a member of every role Tenure manages)`,
     );
   }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { flag, secretRef, text, urlPassword, wholeNumber, type SettingsProblem } from '../connector-kind.js';
+import { flag, secretRef, text, urlPassword, wholeNumber, type SettingsProblem, whenValid } from '../connector-kind.js';
 import { identifierProblem } from './quote.js';
 
 const SSL_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const;
@@ -36,45 +36,48 @@ export const postgresSettings = z
     // The CA file; a relative path is read from the policy file's folder.
     sslrootcert: text('a file path').optional(),
   })
-  .superRefine((s, ctx) => {
-    if (s.url === undefined && s.host === undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['url'],
-        message: 'or connection.host is required for a postgres target',
-        params: { hint: 'add connection.url: postgres://...' },
-      });
-    if (s.url !== undefined && s.password !== undefined && !URL.canParse(s.url))
-      ctx.addIssue({
-        code: 'custom',
-        path: ['url'],
-        message: 'is not a URL',
-        params: { hint: 'write postgres://user@host:port/database' },
-      });
-    for (const key of ['sslmode', 'sslrootcert'] as const) {
-      if (s[key] !== undefined && s.url !== undefined && URL.canParse(s.url) && urlTlsParameter(s.url) !== undefined)
+  .superRefine(
+    (s, ctx) => {
+      if (s.url === undefined && s.host === undefined)
         ctx.addIssue({
           code: 'custom',
-          path: [key],
-          message: `and the url's ?${urlTlsParameter(s.url) ?? ''}= both set TLS`,
-          params: { hint: `set TLS in one place: take the ssl parameters out of the url and keep connection.${key}` },
+          path: ['url'],
+          message: 'or connection.host is required for a postgres target',
+          params: { hint: 'add connection.url: postgres://...' },
         });
-    }
-    if (s.sslrootcert !== undefined && s.sslmode === 'disable')
-      ctx.addIssue({
-        code: 'custom',
-        path: ['sslrootcert'],
-        message: "is not used with sslmode 'disable'",
-        params: { hint: "choose sslmode 'verify-full', or remove sslrootcert" },
-      });
-    if (s.on_delete === 'reassign' && s.reassign_to === undefined)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['reassign_to'],
-        message: "is required when connection.on_delete is 'reassign'",
-        params: { hint: 'reassign_to: ROLE' },
-      });
-  });
+      if (s.url !== undefined && s.password !== undefined && !URL.canParse(s.url))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['url'],
+          message: 'is not a URL',
+          params: { hint: 'write postgres://user@host:port/database' },
+        });
+      for (const key of ['sslmode', 'sslrootcert'] as const) {
+        if (s[key] !== undefined && s.url !== undefined && URL.canParse(s.url) && urlTlsParameter(s.url) !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `and the url's ?${urlTlsParameter(s.url) ?? ''}= both set TLS`,
+            params: { hint: `set TLS in one place: take the ssl parameters out of the url and keep connection.${key}` },
+          });
+      }
+      if (s.sslrootcert !== undefined && s.sslmode === 'disable')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sslrootcert'],
+          message: "is not used with sslmode 'disable'",
+          params: { hint: "choose sslmode 'verify-full', or remove sslrootcert" },
+        });
+      if (s.on_delete === 'reassign' && s.reassign_to === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['reassign_to'],
+          message: "is required when connection.on_delete is 'reassign'",
+          params: { hint: 'reassign_to: ROLE' },
+        });
+    },
+    whenValid('url', 'host', 'password', 'sslmode', 'sslrootcert', 'on_delete', 'reassign_to'),
+  );
 export type PostgresSettings = z.infer<typeof postgresSettings>;
 
 /** The TLS modes offered (libpq's names and meanings, without the fallback modes `allow` and `prefer`). */

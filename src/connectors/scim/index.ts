@@ -12,3 +12,5 @@ export const scimKind: ConnectorKind<ScimSettings> = {
   create: scimConnector,
   check: checkScim,
 };
+export type { ScimDiscovery } from './scim-discovery.js';
+export type { ScimConnector } from './scim-connector.js';

@@ -1,10 +1,12 @@
 // A SCIM 2.0 client connector (RFC 7643 resources, RFC 7644 protocol) over Node's global fetch.
 //
-// Accounts are Users (name = userName, identity = externalId, enabled = active); entitlements
-// `TARGET:group/NAME` are Groups found by displayName. The ServiceProviderConfig is read once and the
-// connector adapts: no PATCH → PUT of the whole resource; no filtering → a scan of the listing. Servers as they
-// really are: a filter refused although advertised (400 invalidFilter, 501) → a scan from then on, warned about
-// once; no Groups resource (404 or 501 on /Groups) → accounts without memberships, and a clear error for a group.
+// Accounts are Users (name = userName, identity = the link attribute, externalId or the enterprise employeeNumber,
+// enabled = active); entitlements `TARGET:group/NAME` are Groups found by displayName. What the service says about
+// itself (ServiceProviderConfig, ResourceTypes, Schemas) is read once per discovery_ttl_seconds and the connector
+// adapts: no PATCH → PUT of the whole resource; no filtering → a scan of the listing; no Group resource type →
+// users only. Servers as they really are: a filter refused although advertised (400 invalidFilter: for that
+// attribute; 501: for all) → a scan from then on, warned about once; no Groups resource (404 or 501 on /Groups) →
+// accounts without memberships, and a clear error for a group.
 import { Buffer } from 'node:buffer';
 import type { Account } from '../../model/actual-state.js';
 import type { Diagnostic } from '../../model/diagnostic.js';
@@ -18,11 +20,10 @@ import {
 } from '../connector.js';
 import { settingsOrThrow, type SecretValue } from '../connector-kind.js';
 import { resolveSecret, type ConnectorContext } from '../secrets.js';
+import { SCIM_ENTERPRISE_USER, SCIM_USER, scimDiscovery, type ScimDiscovery } from './scim-discovery.js';
 import { scimSettings, type ScimSettings } from './scim-settings.js';
 
-export const SCIM_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
-export const SCIM_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-export const SCIM_ENTERPRISE_USER = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+export { SCIM_ENTERPRISE_USER, SCIM_GROUP, SCIM_USER } from './scim-discovery.js';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const MEDIA_TYPE = 'application/scim+json';
 
@@ -31,18 +32,23 @@ const ENTERPRISE_ATTRIBUTES = ['employeeNumber', 'costCenter', 'organization', '
 
 type Json = Record<string, unknown>;
 
-/** What we learnt from /ServiceProviderConfig (RFC 7643 §5). */
-export interface ScimFeatures {
-  readonly patch: boolean;
-  readonly filter: boolean;
-  readonly bulk: boolean;
-}
-
 interface Options {
   readonly url: string;
   readonly pageSize: number;
   readonly membershipBatch: number;
   readonly timeoutMs: number;
+  readonly linkAttribute: 'externalId' | 'employeeNumber';
+  readonly discoveryTtlMs: number;
+  /** The enterprise attributes mapped from account attributes (employeeNumber is not, when it is the link). */
+  readonly enterpriseAttributes: readonly string[];
+}
+
+/** A SCIM connector, with what it learnt of its service for `tenure targets check`. */
+export interface ScimConnector extends Connector {
+  renameAccount(name: string, newName: string, identity: string): Promise<void>;
+  linkAccount(name: string, identity: string): Promise<void>;
+  /** What the service says about itself, read at most once per `discovery_ttl_seconds`. */
+  discover(): Promise<ScimDiscovery>;
 }
 
 /**
@@ -89,13 +95,13 @@ interface TokenSource {
   readonly secrets: readonly string[];
 }
 
-export function createScimConnector(target: TargetDefinition, context: ConnectorContext): Connector {
+export function createScimConnector(target: TargetDefinition, context: ConnectorContext): ScimConnector {
   return scimConnector(target.id, settingsOrThrow({ kind: 'scim', settings: scimSettings }, target), context);
 }
 
 /** A SCIM target on valid settings: no request is made, and no secret read, before the first operation. */
-export function scimConnector(target: string, settings: ScimSettings, context: ConnectorContext): Connector {
-  return new ScimConnector(target, settings, context);
+export function scimConnector(target: string, settings: ScimSettings, context: ConnectorContext): ScimConnector {
+  return new ScimTarget(target, settings, context);
 }
 
 /** What every scim target can do. */
@@ -106,22 +112,27 @@ export const SCIM_CAPABILITIES: ConnectorCapabilities = {
   delete: true,
   memberships: true,
   rotate: false,
-  rename: false,
+  rename: true,
 };
 
-export class ScimConnector implements Connector {
+export class ScimTarget implements ScimConnector {
   readonly kind = 'scim';
   readonly capabilities: ConnectorCapabilities = SCIM_CAPABILITIES;
   private readonly settings: Options;
   private readonly tokens: TokenSource;
-  private features?: Promise<ScimFeatures>;
+  /** The discovery documents by path, and when each was asked. */
+  private readonly documents = new Map<string, { readonly at: number; readonly value: Promise<Json | undefined> }>();
   /** Group ids by displayName, and back. */
   private readonly groupIds = new Map<string, string>();
   private readonly groupNames = new Map<string, string>();
   /** Why we believe the service has no Groups resource (`GET /Groups answered 404`); undefined while it may. */
   private noGroups?: string;
-  /** Set once the server refused a filter it advertised: lookups list and match locally from then on. */
+  /** The last listEntitlements found no Groups resource (for locateEntitlement's message). */
+  private listedNoGroups = false;
+  /** Set once the server answered 501 to a filter: every lookup lists and matches locally from then on. */
   private filterRefused = false;
+  /** `/Users userName`: filters on an attribute the server refused (400 invalidFilter); lookups by it scan. */
+  private readonly refusedFilters = new Set<string>();
   /** User ids by a name the server holds in another case, learnt when a create was refused as a duplicate. */
   private readonly aliases = new Map<string, string>();
   private readonly notes: Diagnostic[] = [];
@@ -136,6 +147,11 @@ export class ScimConnector implements Connector {
       pageSize: s.page_size,
       membershipBatch: s.membership_batch,
       timeoutMs: s.timeout_ms,
+      linkAttribute: s.link_attribute,
+      discoveryTtlMs: s.discovery_ttl_seconds * 1000,
+      enterpriseAttributes: ENTERPRISE_ATTRIBUTES.filter(
+        (a) => !(s.link_attribute === 'employeeNumber' && a === 'employeeNumber'),
+      ),
     };
     this.tokens = this.tokenSource(s, context);
   }
@@ -144,6 +160,7 @@ export class ScimConnector implements Connector {
   // Connector
 
   async listAccounts(): Promise<readonly Account[]> {
+    await this.checkLink();
     const users = await this.listAll('/Users');
     let memberships: Map<string, string[]> | undefined;
     const accounts: Account[] = [];
@@ -159,11 +176,13 @@ export class ScimConnector implements Connector {
   }
 
   async readAccount(name: string): Promise<Account | undefined> {
+    await this.checkLink();
     const user = await this.findUser(name);
     return user ? this.toAccount(user, await this.groupNamesOf(user)) : undefined;
   }
 
   async createAccount(spec: AccountSpec): Promise<Account> {
+    await this.checkLink();
     // Match before create: never make a second account for a name the server already knows.
     const existing = await this.findUser(spec.name);
     if (existing) {
@@ -172,8 +191,9 @@ export class ScimConnector implements Connector {
         `account ${JSON.stringify(spec.name)} already exists (id ${String(existing.id)})`,
       );
     }
-    const body: Json = { schemas: [SCIM_USER], userName: spec.name, externalId: spec.identity, active: true };
-    applyAttributes(body, spec.attributes);
+    const body: Json = { schemas: [SCIM_USER], userName: spec.name, active: true };
+    applyAttributes(body, spec.attributes, this.settings.enterpriseAttributes);
+    if (spec.identity !== '') this.setLink(body, spec.identity);
     if (body[SCIM_ENTERPRISE_USER]) body.schemas = [SCIM_USER, SCIM_ENTERPRISE_USER];
     let created: Json | undefined;
     try {
@@ -196,13 +216,13 @@ export class ScimConnector implements Connector {
 
   async updateAccount(name: string, attributes: Readonly<Record<string, string>>): Promise<void> {
     const user = await this.requireUser(name);
-    const operations = attributeOperations(attributes);
+    const operations = attributeOperations(attributes, this.settings.enterpriseAttributes);
     if (operations.length === 0) return;
     if ((await this.discover()).patch) {
       await this.request('PATCH', `/Users/${enc(user.id)}`, { schemas: [PATCH_OP], Operations: operations });
     } else {
       const body = replaceable(user);
-      applyAttributes(body, attributes);
+      applyAttributes(body, attributes, this.settings.enterpriseAttributes);
       if (body[SCIM_ENTERPRISE_USER]) body.schemas = [SCIM_USER, SCIM_ENTERPRISE_USER];
       await this.request('PUT', `/Users/${enc(user.id)}`, body);
     }
@@ -219,6 +239,71 @@ export class ScimConnector implements Connector {
   async deleteAccount(name: string): Promise<void> {
     const user = await this.requireUser(name);
     await this.request('DELETE', `/Users/${enc(user.id)}`);
+  }
+
+  /**
+   * PATCHes (or PUTs) userName: the id, and so the group memberships, stay. When `name` is gone the account is looked
+   * for by its link, so a rename that took effect before a crash is found done.
+   */
+  async renameAccount(name: string, newName: string, identity: string): Promise<void> {
+    await this.checkLink();
+    const user = await this.findUser(name);
+    if (!user) {
+      const linked = await this.findByLink(identity);
+      if (linked && sameName(String(linked.userName), newName)) return;
+      throw this.error('not_found', `account ${JSON.stringify(name)} does not exist`);
+    }
+    if (String(user.userName) === newName) return;
+    const holder = await this.findUser(newName);
+    if (holder && String(holder.id) !== String(user.id)) {
+      throw this.error(
+        'already_exists',
+        `account ${JSON.stringify(newName)} already exists (id ${String(holder.id)}): ${JSON.stringify(name)} cannot take its name`,
+      );
+    }
+    await this.replaceOne(user, 'userName', newName, (body) => (body.userName = newName));
+    this.aliases.delete(name);
+  }
+
+  /** Writes the identity into the link attribute (externalId, or the enterprise employeeNumber). */
+  async linkAccount(name: string, identity: string): Promise<void> {
+    await this.checkLink();
+    const user = await this.requireUser(name);
+    if (this.linkOf(user) === identity) return;
+    await this.replaceOne(user, this.linkPath(), identity, (body) => this.setLink(body, identity));
+  }
+
+  /**
+   * What the service says about itself: its ServiceProviderConfig, ResourceTypes and Schemas (RFC 7643 §5–7), read
+   * together and each kept for `discovery_ttl_seconds`, so that a long-running process sees a service that changed.
+   * An endpoint the service lacks (404, 501) leaves the defaults; a passing failure of ResourceTypes or Schemas too,
+   * listed in `unanswered` (see document); any other failure is thrown, and asked again next time.
+   */
+  async discover(): Promise<ScimDiscovery> {
+    const unanswered: string[] = [];
+    const [spc, types, schemas] = await Promise.all([
+      this.document('/ServiceProviderConfig'),
+      this.document('/ResourceTypes', unanswered),
+      this.document('/Schemas', unanswered),
+    ]);
+    return { ...scimDiscovery(spc, types, schemas), unanswered };
+  }
+
+  /** Every group by its display name; none when the service has no Groups (so a plan reports each declared one). */
+  async listEntitlements(): Promise<readonly string[]> {
+    const groups = await this.listGroups({ attributes: 'displayName' });
+    this.listedNoGroups = groups === undefined;
+    return (groups ?? [])
+      .filter((g) => typeof g.displayName === 'string')
+      .map((g) => `${this.target}:group/${this.remember(String(g.displayName), String(g.id))}`)
+      .sort();
+  }
+
+  locateEntitlement(entitlement: string): string | undefined {
+    const prefix = `${this.target}:group/`;
+    if (!entitlement.startsWith(prefix)) return undefined;
+    const name = JSON.stringify(entitlement.slice(prefix.length));
+    return this.listedNoGroups ? `Group ${name}: the service has no Groups resource` : `Group ${name}`;
   }
 
   async listMembers(entitlement: string): Promise<readonly string[]> {
@@ -303,9 +388,10 @@ export class ScimConnector implements Connector {
   close(): Promise<void> {
     this.groupIds.clear();
     this.groupNames.clear();
-    this.features = undefined;
+    this.documents.clear();
     this.noGroups = undefined;
     this.filterRefused = false;
+    this.refusedFilters.clear();
     this.aliases.clear();
     return Promise.resolve();
   }
@@ -345,6 +431,102 @@ export class ScimConnector implements Connector {
     return user;
   }
 
+  /**
+   * The user linked to this identity (by the link attribute), checked locally whatever the filter answered. Only a
+   * rename whose old name is gone asks, so an empty answer is confirmed by the listing: some services match nothing
+   * on an extension attribute (`urn:...:employeeNumber eq`) rather than refusing the filter.
+   */
+  private async findByLink(identity: string): Promise<Json | undefined> {
+    if (identity === '') return undefined;
+    const pick = (users: readonly Json[]) => users.find((u) => this.linkOf(u) === identity);
+    const users = await this.filtered('/Users', `${this.linkPath()} eq ${scimString(identity)}`, {}, true);
+    return (users && pick(users)) ?? pick(await this.listAll('/Users'));
+  }
+
+  /** The identity a user is linked to: its link attribute, when set. */
+  private linkOf(user: Json): string | undefined {
+    const value =
+      this.settings.linkAttribute === 'externalId'
+        ? user.externalId
+        : ((user[SCIM_ENTERPRISE_USER] as Json | undefined) ?? {}).employeeNumber;
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  }
+
+  private setLink(body: Json, identity: string): void {
+    if (this.settings.linkAttribute === 'externalId') {
+      body.externalId = identity;
+      return;
+    }
+    body[SCIM_ENTERPRISE_USER] = {
+      ...(body[SCIM_ENTERPRISE_USER] ?? {}),
+      employeeNumber: identity,
+    };
+    const schemas = Array.isArray(body.schemas) ? (body.schemas as string[]) : [SCIM_USER];
+    if (!schemas.includes(SCIM_ENTERPRISE_USER)) body.schemas = [...schemas, SCIM_ENTERPRISE_USER];
+  }
+
+  /** The link attribute as a PATCH path and in filters. */
+  private linkPath(): string {
+    return this.settings.linkAttribute === 'externalId' ? 'externalId' : `${SCIM_ENTERPRISE_USER}:employeeNumber`;
+  }
+
+  /**
+   * One discovery document, kept for discovery_ttl_seconds once answered (a missing one, 404 or 501, as undefined);
+   * each is kept apart, so that a failure of one does not cost the others a new request. A document that only
+   * refines the defaults (`optional` given) does not fail the caller for a passing failure (5xx, timeout, 429):
+   * the defaults stand in, it is noted there, and asked again next time. The ServiceProviderConfig decides how to
+   * write, so its failure is thrown.
+   */
+  private document(path: string, optional?: string[]): Promise<Json | undefined> {
+    const now = Date.now();
+    const cached = this.documents.get(path);
+    let value = cached && now - cached.at < this.settings.discoveryTtlMs ? cached.value : undefined;
+    if (!value) {
+      const read = this.request('GET', path, undefined, {
+        missingIsUndefined: true,
+        refuse: (status) => status === 501,
+      }).catch((e: unknown) => {
+        if (e instanceof Refused) return undefined;
+        throw e;
+      });
+      const entry = { at: now, value: read };
+      this.documents.set(path, entry);
+      read.catch(() => {
+        if (this.documents.get(path) === entry) this.documents.delete(path);
+      });
+      value = read;
+    }
+    if (!optional) return value;
+    return value.catch((e: unknown) => {
+      if (!(e instanceof ConnectorError && e.retryable)) throw e;
+      optional.push(path);
+      return undefined;
+    });
+  }
+
+  /** With employeeNumber as the link, the service must have the enterprise extension: else nothing can be linked. */
+  private async checkLink(): Promise<void> {
+    if (this.settings.linkAttribute !== 'employeeNumber') return;
+    if ((await this.discover()).enterpriseUser) return;
+    throw this.error(
+      'invalid_input',
+      `connection.link_attribute is employeeNumber, but the SCIM server does not offer the enterprise extension (${SCIM_ENTERPRISE_USER}) on Users`,
+      'set connection.link_attribute: externalId, or turn on the enterprise User extension in the service',
+    );
+  }
+
+  /** One attribute of a user replaced: a PATCH where the service has it, else the whole user PUT back. */
+  private async replaceOne(user: Json, path: string, value: unknown, change: (body: Json) => void): Promise<void> {
+    if ((await this.discover()).patch) {
+      const body = { schemas: [PATCH_OP], Operations: [{ op: 'replace', path, value }] };
+      await this.request('PATCH', `/Users/${enc(user.id)}`, body);
+    } else {
+      const body = replaceable(user);
+      change(body);
+      await this.request('PUT', `/Users/${enc(user.id)}`, body);
+    }
+  }
+
   private async setActive(name: string, active: boolean): Promise<void> {
     const user = await this.requireUser(name);
     if ((await this.discover()).patch) {
@@ -356,14 +538,14 @@ export class ScimConnector implements Connector {
   }
 
   private toAccount(user: Json, groups: readonly string[]): Account {
-    const identity = str(user.externalId);
+    const identity = this.linkOf(user);
     return {
       id: String(user.id),
       name: String(user.userName),
       ...(identity !== undefined ? { identity } : {}),
       enabled: user.active !== false,
       entitlements: groups.map((g) => `${this.target}:group/${g}`).sort(),
-      attributes: readAttributes(user),
+      attributes: readAttributes(user, this.settings.enterpriseAttributes),
     };
   }
 
@@ -385,7 +567,7 @@ export class ScimConnector implements Connector {
   private async groupNamesOf(user: Json): Promise<string[]> {
     const fromUser = this.groupsOf(user);
     if (fromUser) return fromUser;
-    if (this.noGroups !== undefined) return [];
+    if (await this.groupsAbsent()) return [];
     const groups = await this.filtered('/Groups', `members.value eq ${scimString(String(user.id))}`, {
       attributes: 'displayName',
     });
@@ -433,23 +615,18 @@ export class ScimConnector implements Connector {
     if (cached) return cached;
     const pick = (groups: readonly Json[]) => groups.find((g) => g.displayName === name);
     const escaped = needsEscape(name);
-    const groups =
-      this.noGroups === undefined
-        ? await this.filtered(
-            '/Groups',
-            `displayName eq ${scimString(name)}`,
-            { excludedAttributes: 'members' },
-            escaped,
-          )
-        : undefined;
+    const absent = await this.groupsAbsent();
+    const groups = !absent
+      ? await this.filtered('/Groups', `displayName eq ${scimString(name)}`, { excludedAttributes: 'members' }, escaped)
+      : undefined;
     let found = groups && pick(groups);
-    if (!found && this.noGroups === undefined && (!groups || escaped)) {
+    if (!found && !(await this.groupsAbsent()) && (!groups || escaped)) {
       found = pick((await this.listGroups({ attributes: 'displayName' })) ?? []);
     }
-    if (this.noGroups !== undefined) {
+    if (await this.groupsAbsent()) {
       throw this.error(
         'invalid_input',
-        `the SCIM server has no Groups resource (${this.noGroups}): group ${JSON.stringify(name)} cannot be granted or read`,
+        `the SCIM server has no Groups resource (${this.noGroupsReason()}): group ${JSON.stringify(name)} cannot be granted or read`,
         `this target holds accounts only: remove its group entitlements (${this.target}:group/...) from the policy, or turn on Groups in the server`,
       );
     }
@@ -500,7 +677,10 @@ export class ScimConnector implements Connector {
     query: Record<string, string> = {},
     quiet = false,
   ): Promise<Json[] | undefined> {
-    if (this.filterRefused || !(await this.discover()).filter) return undefined;
+    // A service may filter on some attributes and not others: a refusal is remembered for the attribute.
+    const attribute = `${path} ${filter.split(' ', 1)[0]!.toLowerCase()}`;
+    if (this.filterRefused || this.refusedFilters.has(attribute) || !(await this.discover()).filter) return undefined;
+    if (path === '/Groups' && (await this.groupsAbsent())) return [];
     try {
       return await this.listAll(
         path,
@@ -516,14 +696,17 @@ export class ScimConnector implements Connector {
         this.noGroups = e.message;
         return [];
       }
+      if (quiet) return undefined;
       // Lookups running at once may all be refused: the first to come back warns.
-      if (!quiet && !this.filterRefused) {
-        this.filterRefused = true;
+      const first = !this.filterRefused && this.refusedFilters.size === 0;
+      if (e.status === 501) this.filterRefused = true;
+      else this.refusedFilters.add(attribute);
+      if (first) {
         this.notes.push({
           severity: 'warning',
           code: 'connector.filter_refused',
           subject: this.target,
-          message: `target "${this.target}": the SCIM server refused a filter (${e.message}); Tenure lists and matches locally instead, reading every user or group for each lookup`,
+          message: `target "${this.target}": the SCIM server refused a filter (${e.message}); Tenure lists and matches locally instead, reading every user or group for each lookup it cannot filter`,
           hint: 'fine for small targets; for large ones enable filtering (userName, externalId, displayName, members.value) in the server',
         });
       }
@@ -531,9 +714,23 @@ export class ScimConnector implements Connector {
     }
   }
 
+  /**
+   * Whether the service has no Groups: a 404 or 501 on /Groups was seen, or its ResourceTypes lists no Group (read
+   * again with the discovery, so a service that gains Groups is seen to).
+   */
+  private async groupsAbsent(): Promise<boolean> {
+    if (this.noGroups !== undefined) return true;
+    return !(await this.discover()).groups;
+  }
+
+  /** Why the service has no Groups, for messages. */
+  private noGroupsReason(): string {
+    return this.noGroups ?? 'its /ResourceTypes lists no Group';
+  }
+
   /** Every group, or undefined when the service has no Groups resource (404 or 501 on `GET /Groups`). */
   private async listGroups(query: Record<string, string>): Promise<Json[] | undefined> {
-    if (this.noGroups !== undefined) return undefined;
+    if (await this.groupsAbsent()) return undefined;
     try {
       return await this.listAll('/Groups', query, (status) => status === 404 || status === 501);
     } catch (e) {
@@ -541,32 +738,6 @@ export class ScimConnector implements Connector {
       this.noGroups = e.message;
       return undefined;
     }
-  }
-
-  /**
-   * What the service says it supports, read once per connector (every operation of a run shares it). A service
-   * without a ServiceProviderConfig (404, 501) is assumed to filter and not to PATCH: a refused filter is then
-   * caught where it is sent (see filtered), and PUT works everywhere.
-   */
-  private discover(): Promise<ScimFeatures> {
-    this.features ??= this.request('GET', '/ServiceProviderConfig', undefined, {
-      missingIsUndefined: true,
-      refuse: (status) => status === 501,
-    }).then(
-      (spc) => {
-        const supported = (key: string, fallback: boolean) => {
-          const v = spc?.[key] as Json | undefined;
-          return typeof v?.supported === 'boolean' ? v.supported : fallback;
-        };
-        return { patch: supported('patch', false), filter: supported('filter', true), bulk: supported('bulk', false) };
-      },
-      (e: unknown) => {
-        if (e instanceof Refused) return { patch: false, filter: true, bulk: false };
-        this.features = undefined; // try again on the next call
-        throw e;
-      },
-    );
-    return this.features;
   }
 
   /** Every resource of a listing, page after page (startIndex/count) until totalResults. */
@@ -639,6 +810,14 @@ export class ScimConnector implements Connector {
     const scimType = str(json?.scimType);
     const detail = str(json?.detail) ?? str(json?.message) ?? response.statusText;
     const message = `${what} answered ${status}${scimType ? ` (${scimType})` : ''}: ${detail}`;
+    // A token allowed Users but not Groups is common (a scope per resource): not the same as a service without Groups.
+    if (status === 403 && / \/Groups\b/.test(what)) {
+      return this.error(
+        'permission_denied',
+        message,
+        `the token may not use Groups: give it access to Groups (read and write) in the service, or grant only ${this.target}:account on this target`,
+      );
+    }
     if (status === 401 || status === 403) {
       return this.error('permission_denied', message, 'check the token (connection.token or connection.oauth)');
     }
@@ -771,11 +950,17 @@ export class ScimConnector implements Connector {
 // Attribute mapping
 
 const enc = (id: unknown): string => encodeURIComponent(String(id));
+/** userName is not caseExact (RFC 7643 §4.1.1). */
+const sameName = (a: string, b: string): boolean => a === b || a.toLowerCase() === b.toLowerCase();
 const needsEscape = (value: string): boolean =>
   value.includes('"') || value.includes('\\') || [...value].some((ch) => ch.charCodeAt(0) < 0x20);
 
 /** Sets the SCIM attributes an AccountSpec's attributes map to (givenName, sn, mail, displayName, enterprise). */
-function applyAttributes(body: Json, attributes: Readonly<Record<string, string>>): void {
+function applyAttributes(
+  body: Json,
+  attributes: Readonly<Record<string, string>>,
+  enterpriseAttributes: readonly string[],
+): void {
   const a = attributes;
   if (a.displayName !== undefined) body.displayName = a.displayName;
   if (a.givenName !== undefined || a.sn !== undefined) {
@@ -787,7 +972,7 @@ function applyAttributes(body: Json, attributes: Readonly<Record<string, string>
   if (a.mail !== undefined) body.emails = [{ value: a.mail, type: 'work', primary: true }];
   const enterprise: Json = { ...((body[SCIM_ENTERPRISE_USER] as Json | undefined) ?? {}) };
   let any = false;
-  for (const key of ENTERPRISE_ATTRIBUTES) {
+  for (const key of enterpriseAttributes) {
     if (a[key] !== undefined) {
       enterprise[key] = a[key];
       any = true;
@@ -797,7 +982,7 @@ function applyAttributes(body: Json, attributes: Readonly<Record<string, string>
 }
 
 /** The attributes we map, read back from a User ('' when unset): the inverse of applyAttributes. */
-function readAttributes(user: Json): Record<string, string> {
+function readAttributes(user: Json, enterpriseAttributes: readonly string[]): Record<string, string> {
   const name = (user.name as Json | undefined) ?? {};
   const emails = Array.isArray(user.emails) ? (user.emails as Json[]) : [];
   const email = emails.find((e) => e.primary === true) ?? emails[0];
@@ -808,19 +993,19 @@ function readAttributes(user: Json): Record<string, string> {
     sn: str(name.familyName) ?? '',
     mail: str(email?.value) ?? '',
   };
-  for (const key of ENTERPRISE_ATTRIBUTES) out[key] = str(enterprise[key]) ?? '';
+  for (const key of enterpriseAttributes) out[key] = str(enterprise[key]) ?? '';
   return out;
 }
 
 /** PATCH operations (RFC 7644 §3.5.2.3 replace) for the attributes we map. */
-function attributeOperations(a: Readonly<Record<string, string>>): Json[] {
+function attributeOperations(a: Readonly<Record<string, string>>, enterpriseAttributes: readonly string[]): Json[] {
   const ops: Json[] = [];
   const replace = (path: string, value: unknown) => ops.push({ op: 'replace', path, value });
   if (a.displayName !== undefined) replace('displayName', a.displayName);
   if (a.givenName !== undefined) replace('name.givenName', a.givenName);
   if (a.sn !== undefined) replace('name.familyName', a.sn);
   if (a.mail !== undefined) replace('emails', [{ value: a.mail, type: 'work', primary: true }]);
-  for (const key of ENTERPRISE_ATTRIBUTES) {
+  for (const key of enterpriseAttributes) {
     if (a[key] !== undefined) replace(`${SCIM_ENTERPRISE_USER}:${key}`, a[key]);
   }
   return ops;
