@@ -108,11 +108,8 @@ export async function openActualState(
     try {
       const accounts = await withRetries(() => connector.listAccounts(), sleep);
       // Listed only when the policy grants something there beyond the account: a users-only policy reads no groups.
-      const grants = loaded.policy.entitlements.some(
-        (e) => e.address.target === target && e.address.kind !== 'account',
-      );
       const existing =
-        connector.listEntitlements && grants
+        connector.listEntitlements && grantsBeyondAccounts(loaded, target)
           ? await withRetries(() => connector.listEntitlements!(), sleep)
           : undefined;
       targets.push({ target, accounts, ...(existing ? entitlementsOf(loaded, target, connector, existing) : {}) });
@@ -143,6 +140,10 @@ async function withRetries<T>(read: () => Promise<T>, sleep: (ms: number) => Pro
       await sleep(Math.min(delay, 30_000));
     }
   }
+}
+
+function grantsBeyondAccounts(loaded: LoadedPolicy, target: string): boolean {
+  return loaded.policy.entitlements.some((e) => e.address.target === target && e.address.kind !== 'account');
 }
 
 /** The entitlements a target reports having, with where it keeps the policy's (for the plan's messages). */
