@@ -1,3 +1,4 @@
+import type { ScimDiscovery as FullScimDiscovery } from './scim/scim-discovery.js';
 import { ConnectorError } from './connector.js';
 
 /**
@@ -51,12 +52,8 @@ export interface CheckItem {
   readonly hint?: string;
 }
 
-/** What a SCIM service says it supports (GET /ServiceProviderConfig, /ResourceTypes), recorded in the store. */
-export interface ScimDiscovery {
-  readonly groups: boolean;
-  readonly filter: boolean;
-  readonly patch: boolean;
-}
+/** The part of a SCIM service's discovery (the connector's `discover()`) that `targets check` records in the store. */
+export type ScimDiscovery = Pick<FullScimDiscovery, 'groups' | 'filter' | 'patch'>;
 
 /** A kind's answer. */
 export interface KindCheck {
