@@ -141,10 +141,9 @@ export function computePlan(input: PlanInput): Checked<Plan> {
     });
     const fold = caseInsensitive ? (n: string) => n.toLowerCase() : (n: string) => n;
     // Who holds each name: an account of the target, or an identity this plan creates one for.
-    const holders = new Map<string, string>();
-    for (const a of accounts)
-      holders.set(fold(a.name), a.identity === undefined ? 'an account' : `an account linked to ${a.identity}`);
-    const taken: Set<string> = new Set(holders.keys());
+    // Who holds each name: an account of the target, or (a sentence) the account this plan creates or renames.
+    const holders = new Map<string, Account | string>();
+    for (const a of accounts) holders.set(fold(a.name), a);
     // Declared entitlements the target says it does not have: granting them would fail at apply.
     const missing = missingEntitlements(
       loaded,
@@ -170,7 +169,7 @@ export function computePlan(input: PlanInput): Checked<Plan> {
       // login change) is renamed in place, keeping what it holds; a leaver's keeps its name.
       const renameTo =
         account && !byName && wanted.size > 0 && fold(account.name) !== fold(name)
-          ? renameOf(target.id, identity, account, name, traits.capabilities.rename, taken, fold, diagnostics)
+          ? renameOf(target.id, identity, account, name, traits.capabilities.rename, holders, fold, diagnostics)
           : undefined;
       const make = (action: ChangeAction, reason: string, entitlement?: Entitlement): Change => ({
         target: target.id,
@@ -198,23 +197,21 @@ export function computePlan(input: PlanInput): Checked<Plan> {
         if (kept?.removed.has(e.id)) later.push(make('remove_membership', kept.reason, e));
         else change('remove_membership', reason, e);
       };
-      if (!account && wanted.size > 0 && taken.has(fold(name))) {
+      if (!account && wanted.size > 0 && holders.has(fold(name))) {
         // Creating it would meet the other account at apply (a conflict): said now, and not attempted.
         diagnostics.push({
           severity: 'warning',
           code: 'plan.name_taken',
-          message: `target "${target.id}": ${identity.id}'s account ${JSON.stringify(name)} is not created: ${holders.get(fold(name)) ?? 'another account'} has that name`,
+          message: `target "${target.id}": ${identity.id}'s account ${JSON.stringify(name)} is not created: ${holderText(holders.get(fold(name)))} has that name`,
           hint: 'make account_name give each identity its own name, or correct the link of the account in the target',
           subject: identity.id,
         });
         continue;
       }
       if (!account && wanted.size > 0) {
-        taken.add(fold(name));
         holders.set(fold(name), `the account planned for ${identity.id}`);
       }
       if (renameTo !== undefined) {
-        taken.add(fold(renameTo));
         holders.set(fold(renameTo), `the account renamed for ${identity.id}`);
         own.push({
           ...make(
@@ -401,7 +398,7 @@ function renameOf(
   account: Account,
   name: string,
   canRename: boolean,
-  taken: ReadonlySet<string>,
+  taken: ReadonlyMap<string, unknown>,
   fold: (n: string) => string,
   diagnostics: Diagnostic[],
 ): string | undefined {
@@ -426,6 +423,13 @@ function renameOf(
     return undefined;
   }
   return name;
+}
+
+/** Who holds a name, for `plan.name_taken`. */
+function holderText(holder: Account | string | undefined): string {
+  if (holder === undefined) return 'another account';
+  if (typeof holder === 'string') return holder;
+  return holder.identity === undefined ? 'an account' : `an account linked to ${holder.identity}`;
 }
 
 /** An account found by its name: what the identity takes over with it. */
