@@ -1,15 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { resolve } from 'node:path';
-import type { ConnectionOptions } from 'node:tls';
-import { Attribute, Change, Client, ResultCodeError, type Entry } from 'ldapts';
+import { Attribute, Change, ResultCodeError, type Client, type Entry } from 'ldapts';
 import type { Account } from '../../model/actual-state.js';
 import type { TargetDefinition } from '../../model/policy.js';
 import { ConnectorError, type AccountSpec, type Connector, type ConnectorCapabilities } from '../connector.js';
 import { settingsOrThrow } from '../connector-kind.js';
 import { resolveSecret, type ConnectorContext } from '../secrets.js';
 import { ldapSettings, type DisableMethod, type GroupKind, type LdapSettings } from './ldap-settings.js';
-import { dnOf, ldapResultError, onDn } from './ldap-errors.js';
+import { LdapSession } from './ldap-session.js';
 import { escapeDnValue, escapeFilterValue, normaliseDn, normalisedParent, parseDn, splitRdn } from './ldap-escape.js';
 
 /**
@@ -86,18 +84,6 @@ const MAPPED_ATTRIBUTES = [
 ];
 const REQUIRED_ATTRIBUTES = new Set(['cn', 'sn']);
 
-const CONNECTION_ERRORS = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-  'ETIMEDOUT',
-]);
-
 export function createLdapConnector(target: TargetDefinition, context: ConnectorContext): Connector {
   return ldapConnector(target.id, settingsOrThrow({ kind: 'ldap', settings: ldapSettings }, target), context);
 }
@@ -141,20 +127,6 @@ function readCa(target: string, shown: string, file: string): Buffer {
     );
   }
 }
-
-/** Node's certificate verification failures: the server is there, but is not the one the settings trust. */
-const CERTIFICATE_ERRORS = new Set([
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-]);
 
 /** An attribute's values as strings; attribute names are matched case-insensitively. */
 function all(entry: Entry, attribute: string): string[] {
@@ -210,8 +182,7 @@ export const LDAP_CAPABILITIES: ConnectorCapabilities = {
 export class LdapConnector implements Connector {
   readonly kind = 'ldap';
   readonly capabilities: ConnectorCapabilities = LDAP_CAPABILITIES;
-  private clientInstance: Client | undefined;
-  private connecting: Promise<void> | undefined;
+  private readonly session: LdapSession;
   private readonly peopleParent: string;
   private readonly disabledParent: string | undefined;
   private readonly group: { readonly objectClass: GroupKind; readonly attribute: string; readonly byDn: boolean };
@@ -222,6 +193,7 @@ export class LdapConnector implements Connector {
     readonly target: string,
     private readonly settings: LdapOptions,
   ) {
+    this.session = new LdapSession(target, settings);
     this.peopleParent = normaliseDn(settings.peopleBase);
     this.disabledParent = settings.disabledBase === undefined ? undefined : normaliseDn(settings.disabledBase);
     this.group = { objectClass: settings.groupKind, ...GROUP_KINDS[settings.groupKind] };
@@ -537,8 +509,8 @@ export class LdapConnector implements Connector {
     });
   }
 
-  async close(): Promise<void> {
-    await this.clientInstance?.unbind().catch(() => undefined);
+  close(): Promise<void> {
+    return this.session.close();
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -922,148 +894,28 @@ export class LdapConnector implements Connector {
     );
   }
 
-  /** A paged search (RFC 2696) under base: one level down, or the whole subtree. */
-  private async search(
-    base: string,
-    filter: string,
-    attributes: string[],
-    scope: 'one' | 'sub' = 'one',
-  ): Promise<Entry[]> {
-    const { searchEntries } = await this.ldap(base, (client) =>
-      client.search(base, { scope, filter, attributes, paged: { pageSize: this.settings.pageSize } }),
-    );
-    return searchEntries;
+  private search(base: string, filter: string, attributes: string[], scope: 'one' | 'sub' = 'one'): Promise<Entry[]> {
+    return this.session.search(base, filter, attributes, scope);
   }
 
-  /** Runs an LDAP call, treating one result code as success (typeOrValueExists on add, noSuchAttribute on delete). */
-  private async ignoring(code: number, call: () => Promise<void>): Promise<void> {
-    try {
-      await call();
-    } catch (e) {
-      if (!(e instanceof ResultCodeError && e.code === code)) throw e;
-    }
+  private ignoring(code: number, call: () => Promise<void>): Promise<void> {
+    return this.session.ignoring(code, call);
   }
 
-  /**
-   * The client, connected and bound. ldapts connects again by itself inside any call that finds the connection gone,
-   * but two of its connects at once leave one of the calls waiting forever (ldapts/ldapts#256), and the executor runs
-   * several operations at once on this one client: so every call comes through here, where one connect (with its
-   * bind) serves every call waiting for it.
-   */
-  private async connected(): Promise<Client> {
-    if (!this.client.isBound) {
-      this.connecting ??= this.connectAndBind().finally(() => {
-        this.connecting = undefined;
-      });
-      await this.connecting;
-    }
-    return this.client;
+  private ldap<T>(dn: string, call: (client: Client) => Promise<T>): Promise<T> {
+    return this.session.ldap(dn, call);
   }
 
-  /**
-   * The client, made at the first operation (the CA file is read then). Node checks the server's certificate and
-   * that it names the URL's host, for ldaps:// and for StartTLS alike.
-   */
-  private get client(): Client {
-    if (this.clientInstance === undefined) {
-      const tls = this.tlsOptions();
-      this.clientInstance = new Client({
-        url: this.settings.url,
-        timeout: this.settings.timeoutMs,
-        connectTimeout: Math.min(this.settings.timeoutMs, 10_000),
-        // ldapts never replays a bind made after StartTLS on a fresh connection (it would go in clear): connected()
-        // upgrades and binds again instead.
-        autoRebind: true,
-        ...(tls.ca !== undefined && !this.settings.startTls ? { tlsOptions: tls } : {}),
-      });
-    }
-    return this.clientInstance;
-  }
-
-  private tlsOptions(): ConnectionOptions {
-    const host = new URL(this.settings.url).hostname.replace(/^\[(.*)\]$/, '$1');
-    return {
-      host,
-      ...(isIP(host) === 0 ? { servername: host } : {}),
-      ...(this.settings.ca ? { ca: this.settings.ca() } : {}),
-    };
-  }
-
-  private async connectAndBind(): Promise<void> {
-    const client = this.client;
-    if (this.settings.startTls) {
-      // A connection left upgraded but unbound (a failed bind) starts over: StartTLS cannot be asked twice.
-      if (client.isConnected) await client.unbind().catch(() => undefined);
-      try {
-        await client.startTLS(this.tlsOptions());
-      } catch (e) {
-        await client.unbind().catch(() => undefined);
-        if (e instanceof ResultCodeError) {
-          const error = this.mapError('start TLS', e);
-          throw new ConnectorError(
-            this.target,
-            error.code === 'unreachable' ? 'unreachable' : 'invalid_input',
-            error.message,
-            'the directory refused StartTLS: enable TLS on it, or use its ldaps:// URL without start_tls',
-          );
-        }
-        throw e;
-      }
-    }
-    await onDn(this.settings.bindDn, () => client.bind(this.settings.bindDn, this.settings.bindPassword()));
-  }
-
-  /** One LDAP call on the entry `dn`, on the connected client; a result error remembers the DN for its message. */
-  private async ldap<T>(dn: string, call: (client: Client) => Promise<T>): Promise<T> {
-    const client = await this.connected();
-    return onDn(dn, () => call(client));
-  }
-
-  /** Binds when needed, runs the operation, and turns every failure into a ConnectorError. */
-  private async run<T>(what: string, operation: () => Promise<T>): Promise<T> {
-    try {
-      await this.connected();
-      return await operation();
-    } catch (e) {
-      throw this.mapError(what, e);
-    }
+  private run<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    return this.session.run(what, operation);
   }
 
   private mapError(what: string, e: unknown): ConnectorError {
-    if (e instanceof ConnectorError) return e;
-    const where = `target "${this.target}" (${this.settings.url})`;
-    if (e instanceof ResultCodeError) return ldapResultError(this.target, where, what, e, dnOf(e));
-    const err = e as NodeJS.ErrnoException;
-    const message = err instanceof Error ? err.message : String(e);
-    if (err.code !== undefined && CERTIFICATE_ERRORS.has(err.code)) {
-      return new ConnectorError(
-        this.target,
-        'invalid_input',
-        `${where}: cannot ${what}: the directory's TLS certificate was refused: ${message} (${err.code})`,
-        err.code === 'ERR_TLS_CERT_ALTNAME_INVALID'
-          ? "the certificate does not name the URL's host: use the host name it was issued for in connection.url"
-          : 'set connection.ca_file to the PEM certificate of the authority that signed it (relative to the policy file)',
-      );
-    }
-    if (
-      (err.code !== undefined && CONNECTION_ERRORS.has(err.code)) ||
-      /connection timeout|socket error|connection closed|socket connection not established/i.test(message)
-    ) {
-      return new ConnectorError(
-        this.target,
-        'unreachable',
-        `${where}: cannot ${what}: ${message}`,
-        'check connection.url and that the directory is running',
-      );
-    }
-    if (/operation timed out/i.test(message)) {
-      return new ConnectorError(this.target, 'timeout', `${where}: cannot ${what}: ${message}`);
-    }
-    return new ConnectorError(this.target, 'internal', `${where}: cannot ${what}: ${message}`);
+    return this.session.mapError(what, e);
   }
 
   /** Read-only questions on the bound client (`tenure targets check`); failures are mapped as every operation's. */
   inspect<T>(what: string, question: (client: Client) => Promise<T>): Promise<T> {
-    return this.run(what, async () => question(await this.connected()));
+    return this.session.run(what, async () => question(await this.session.connected()));
   }
 }
