@@ -1,6 +1,5 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import pg from 'pg';
 import type { Account } from '../../model/actual-state.js';
@@ -9,6 +8,7 @@ import type { Diagnostic } from '../../model/diagnostic.js';
 import { ConnectorError, type AccountSpec, type Connector, type ConnectorCapabilities } from '../connector.js';
 import { settingsOrThrow } from '../connector-kind.js';
 import { resolveSecret, type ConnectorContext } from '../secrets.js';
+import { appendSecret } from '../secret-sink.js';
 import { postgresSettings, type PostgresSettings, type SslMode } from './postgres-settings.js';
 import { identifierProblem, quoteIdent, quoteLiteral } from './quote.js';
 
@@ -766,23 +766,6 @@ export function scramVerifier(password: string, salt: Buffer = randomBytes(16), 
  * tests and small setups; a real deployment would hand the secret to a vault (HashiCorp Vault, a cloud secret
  * manager) instead.
  */
-async function appendSecret(target: string, path: string, role: string, password: string): Promise<void> {
-  try {
-    const handle = await open(path, 'a', 0o600);
-    try {
-      await handle.chmod(0o600);
-      await handle.appendFile(`${role}\t${password}\n`, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch (e) {
-    if (e instanceof ConnectorError) throw e;
-    const code = (e as NodeJS.ErrnoException).code ?? 'error';
-    throw new ConnectorError(target, 'internal', `secret sink ${path} cannot be written (${code})`);
-  }
-}
-
 /** The server's NOTICE when ALTER ROLE ... RENAME clears an MD5 password (lc_messages in English). */
 const MD5_CLEARED = /^MD5 password cleared because of role rename/;
 
