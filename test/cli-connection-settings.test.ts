@@ -111,7 +111,7 @@ describe('tenure validate: connection settings, per kind', () => {
     ]);
     const ldap = await validate('ldap', [...LDAP, 'disable_method: hide']);
     assert.deepEqual(ldap.shown, [
-      '15:23 error policy.invalid_connection_setting: target "app": connection.disable_method must be one of move, attribute, strip',
+      '15:23 error policy.invalid_connection_setting: target "app": connection.disable_method must be one of move, attribute, strip (or account_control, with flavor: active_directory)',
     ]);
     const memory = await validate('memory', ['snapshot: 42']);
     assert.deepEqual(memory.shown, [

@@ -142,6 +142,8 @@ export function settingsOrThrow<S>(kind: KindSettings<S>, target: TargetDefiniti
 
 /** The settings a kind reads (`.superRefine` keeps the object schema in zod 4). */
 function knownKeys(schema: z.ZodType): string[] {
+  // Settings that apply defaults after checking (an LDAP flavor's) are a pipe from the object as written.
+  if (schema instanceof z.ZodPipe) return knownKeys(schema.in as z.ZodType);
   return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
 }
 

@@ -60,6 +60,8 @@ const GROUP_KINDS: Readonly<Record<GroupKind, { readonly attribute: string; read
   groupOfNames: { attribute: 'member', byDn: true },
   groupOfUniqueNames: { attribute: 'uniqueMember', byDn: true },
   posixGroup: { attribute: 'memberUid', byDn: false },
+  // Active Directory's (flavor: active_directory, which has its own connector; listed for completeness).
+  group: { attribute: 'member', byDn: true },
 };
 
 /** Prefixed to each userPassword value by a strip disable: `{CRYPT}` with a hash that no password hashes to. */

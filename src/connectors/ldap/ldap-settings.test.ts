@@ -148,7 +148,7 @@ describe('ldap layout settings', () => {
         naming_attribute: '',
         object_classes: [],
         account_scope: 'subtree',
-        group_kind: 'group',
+        group_kind: 'groupOfPeople',
       }),
       [
         [
@@ -163,7 +163,7 @@ describe('ldap layout settings', () => {
         ['account_scope', 'target "directory": connection.account_scope must be one or sub'],
         [
           'group_kind',
-          'target "directory": connection.group_kind must be one of groupOfNames, groupOfUniqueNames, posixGroup',
+          'target "directory": connection.group_kind must be one of groupOfNames, groupOfUniqueNames, posixGroup (or group, with flavor: active_directory)',
         ],
       ],
     );
@@ -208,6 +208,102 @@ describe('ldap settings checked across keys', () => {
     assert.deepEqual(
       r.problems.map((p) => p.path.join('.')),
       ['disable_method'],
+    );
+  });
+});
+
+describe('ldap flavor: active_directory', () => {
+  const ad = (connection: Record<string, unknown>) =>
+    checkSettings(
+      ldapKind,
+      target({
+        flavor: 'active_directory',
+        url: 'ldaps://dc1.corp.example.com',
+        disable_method: undefined,
+        people_base: 'OU=Staff,DC=corp,DC=example,DC=com',
+        groups_base: 'OU=Groups,DC=corp,DC=example,DC=com',
+        ...connection,
+      }),
+    );
+  const problems = (connection: Record<string, unknown>) =>
+    ad(connection).problems.map((p) => [p.path.join('.'), p.message]);
+
+  test("takes Active Directory's object model by default", () => {
+    const r = ad({});
+    assert.deepEqual(r.problems, []);
+    const s = r.settings!;
+    assert.equal(s.flavor, 'active_directory');
+    assert.equal(s.naming_attribute, 'sAMAccountName');
+    assert.equal(s.link_attribute, 'employeeID');
+    assert.deepEqual(s.object_classes, ['top', 'person', 'organizationalPerson', 'user']);
+    assert.equal(s.account_scope, 'sub');
+    assert.equal(s.group_kind, 'group');
+    assert.equal(s.disable_method, 'account_control');
+    assert.equal(s.upn_suffix, 'corp.example.com', 'the domain of people_base');
+  });
+
+  test('a standard directory keeps its own defaults', () => {
+    const s = check({ url: 'ldap://dir.example.org' }).settings!;
+    assert.equal(s.flavor, 'standard');
+    assert.equal(s.naming_attribute, 'uid');
+    assert.equal(s.link_attribute, 'employeeNumber');
+    assert.equal(s.group_kind, 'groupOfNames');
+    assert.equal(s.upn_suffix, undefined);
+  });
+
+  test('refuses settings of the other model, saying what Active Directory does instead', () => {
+    assert.deepEqual(
+      problems({ naming_attribute: 'uid', group_kind: 'groupOfNames', disable_method: 'move', disabled_value: 'x' }),
+      [
+        [
+          'naming_attribute',
+          'target "directory": connection.naming_attribute must be sAMAccountName with flavor: active_directory (Active Directory names accounts by sAMAccountName)',
+        ],
+        [
+          'group_kind',
+          'target "directory": connection.group_kind must be group with flavor: active_directory (Active Directory groups are group objects with member values)',
+        ],
+        [
+          'disable_method',
+          'target "directory": connection.disable_method must be account_control with flavor: active_directory (Active Directory disables an account through userAccountControl)',
+        ],
+        [
+          'disabled_value',
+          'target "directory": connection.disabled_value is not used with flavor: active_directory, which disables through userAccountControl',
+        ],
+      ],
+    );
+  });
+
+  test('needs an encrypted connection: passwords travel over it', () => {
+    assert.deepEqual(problems({ url: 'ldap://dc1.corp.example.com' }), [
+      [
+        'url',
+        'target "directory": connection.url must be encrypted with flavor: active_directory: initial passwords and the bind password travel over it',
+      ],
+    ]);
+    assert.deepEqual(problems({ url: 'ldap://dc1.corp.example.com', start_tls: true }), []);
+  });
+
+  test('needs upn_suffix when people_base names no domain', () => {
+    assert.deepEqual(
+      problems({ people_base: 'OU=Staff,O=Corp' }).map(([p]) => p),
+      ['upn_suffix'],
+    );
+    assert.equal(
+      ad({ people_base: 'OU=Staff,O=Corp', upn_suffix: 'corp.example' }).settings?.upn_suffix,
+      'corp.example',
+    );
+  });
+
+  test('upn_suffix and secret_sink are for Active Directory only', () => {
+    const r = check({ url: 'ldap://dir.example.org', upn_suffix: 'example.org', secret_sink: { file: 's' } });
+    assert.deepEqual(
+      r.problems.map((p) => [p.path.join('.'), p.message]),
+      [
+        ['upn_suffix', 'target "directory": connection.upn_suffix is for flavor: active_directory'],
+        ['secret_sink', 'target "directory": connection.secret_sink is for flavor: active_directory'],
+      ],
     );
   });
 });
