@@ -3,6 +3,7 @@ import type { Connector } from '../connector.js';
 import { probeAccount } from '../probe-account.js';
 import type { ConnectorContext } from '../secrets.js';
 import { found, problemOf, type CheckItem, type CheckNeeds, type KindCheck } from '../target-check.js';
+import { ActiveDirectoryConnector } from './active-directory-connector.js';
 import { LdapConnector } from './ldap-connector.js';
 import type { LdapSettings } from './ldap-settings.js';
 
@@ -21,7 +22,8 @@ export async function checkLdap(
   needs: CheckNeeds,
   _context: ConnectorContext,
 ): Promise<KindCheck> {
-  if (!(connector instanceof LdapConnector)) throw new Error('checkLdap needs an LdapConnector');
+  if (!(connector instanceof LdapConnector || connector instanceof ActiveDirectoryConnector))
+    throw new Error('checkLdap needs an LDAP connector');
   let controls: string[];
   try {
     controls = await connector.inspect('bind', (client) => supportedControls(client));
@@ -33,7 +35,8 @@ export async function checkLdap(
   const bases: [string, string][] = [
     ['people_base', settings.people_base],
     ['groups_base', settings.groups_base],
-    ...(settings.disable_method === 'move' && settings.disabled_base !== undefined
+    ...((settings.disable_method === 'move' || settings.flavor === 'active_directory') &&
+    settings.disabled_base !== undefined
       ? [['disabled_base', settings.disabled_base] as [string, string]]
       : []),
   ];
@@ -104,7 +107,10 @@ async function countBelow(client: Client, dn: string): Promise<number> {
 }
 
 /** The groups the directory has, or undefined (with an item) when they cannot be listed. */
-async function groupsThere(connector: LdapConnector, items: CheckItem[]): Promise<Set<string> | undefined> {
+async function groupsThere(
+  connector: LdapConnector | ActiveDirectoryConnector,
+  items: CheckItem[],
+): Promise<Set<string> | undefined> {
   try {
     return new Set(await connector.listEntitlements());
   } catch (e) {

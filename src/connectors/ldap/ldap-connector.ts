@@ -7,7 +7,8 @@ import { ConnectorError, type AccountSpec, type Connector, type ConnectorCapabil
 import { settingsOrThrow } from '../connector-kind.js';
 import { resolveSecret, type ConnectorContext } from '../secrets.js';
 import { ldapSettings, type DisableMethod, type GroupKind, type LdapSettings } from './ldap-settings.js';
-import { LdapSession } from './ldap-session.js';
+import { activeDirectoryConnector } from './active-directory-connector.js';
+import { LdapSession, sessionOptionsOf } from './ldap-session.js';
 import { escapeDnValue, escapeFilterValue, normaliseDn, normalisedParent, parseDn, splitRdn } from './ldap-escape.js';
 
 /**
@@ -87,19 +88,16 @@ const MAPPED_ATTRIBUTES = [
 const REQUIRED_ATTRIBUTES = new Set(['cn', 'sn']);
 
 export function createLdapConnector(target: TargetDefinition, context: ConnectorContext): Connector {
-  return ldapConnector(target.id, settingsOrThrow({ kind: 'ldap', settings: ldapSettings }, target), context);
+  const settings = settingsOrThrow({ kind: 'ldap', settings: ldapSettings }, target);
+  return settings.flavor === 'active_directory'
+    ? activeDirectoryConnector(target.id, settings, context)
+    : ldapConnector(target.id, settings, context);
 }
 
 /** An LDAP target on valid settings: nothing is connected, and no secret read, before the first operation. */
 export function ldapConnector(target: string, s: LdapSettings, context: ConnectorContext): Connector {
-  const caFile = s.ca_file === undefined ? undefined : resolve(context.baseDir, s.ca_file);
   return new LdapConnector(target, {
-    url: s.url,
-    startTls: s.start_tls,
-    ...(caFile === undefined ? {} : { ca: () => readCa(target, s.ca_file!, caFile) }),
-    bindDn: s.bind_dn,
-    bindPassword: () =>
-      resolveSecret(target, 'connection.bind_password', s.bind_password, context.baseDir, context.env),
+    ...sessionOptionsOf(target, s, context),
     peopleBase: s.people_base,
     groupsBase: s.groups_base,
     ...(s.disabled_base === undefined ? {} : { disabledBase: s.disabled_base }),
@@ -112,22 +110,7 @@ export function ldapConnector(target: string, s: LdapSettings, context: Connecto
     accountScope: s.account_scope,
     groupKind: s.group_kind,
     declared: new Set(context.entitlements ?? []),
-    pageSize: s.page_size,
-    timeoutMs: s.timeout_ms,
   });
-}
-
-function readCa(target: string, shown: string, file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (e) {
-    throw new ConnectorError(
-      target,
-      'invalid_input',
-      `target "${target}": connection.ca_file ${shown} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
-      'ca_file is relative to the policy file; it holds the PEM certificate of the authority that signed the directory certificate',
-    );
-  }
 }
 
 /** An attribute's values as strings; attribute names are matched case-insensitively. */

@@ -1,8 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 import { Client, ResultCodeError, type Entry } from 'ldapts';
 import { ConnectorError } from '../connector.js';
+import { resolveSecret, type ConnectorContext } from '../secrets.js';
 import { dnOf, ldapResultError, onDn } from './ldap-errors.js';
+import type { LdapSettings } from './ldap-settings.js';
 
 /** How to reach and bind to one directory. */
 export interface SessionOptions {
@@ -15,6 +19,34 @@ export interface SessionOptions {
   readonly bindPassword: () => string;
   readonly pageSize: number;
   readonly timeoutMs: number;
+}
+
+/** How to reach and bind, from valid settings: the CA file and the bind password are read at the first connection. */
+export function sessionOptionsOf(target: string, s: LdapSettings, context: ConnectorContext): SessionOptions {
+  const caFile = s.ca_file === undefined ? undefined : resolve(context.baseDir, s.ca_file);
+  return {
+    url: s.url,
+    startTls: s.start_tls,
+    ...(caFile === undefined ? {} : { ca: () => readCa(target, s.ca_file!, caFile) }),
+    bindDn: s.bind_dn,
+    bindPassword: () =>
+      resolveSecret(target, 'connection.bind_password', s.bind_password, context.baseDir, context.env),
+    pageSize: s.page_size,
+    timeoutMs: s.timeout_ms,
+  };
+}
+
+function readCa(target: string, shown: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new ConnectorError(
+      target,
+      'invalid_input',
+      `target "${target}": connection.ca_file ${shown} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+      'ca_file is relative to the policy file; it holds the PEM certificate of the authority that signed the directory certificate',
+    );
+  }
 }
 
 /**

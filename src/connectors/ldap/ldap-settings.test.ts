@@ -234,7 +234,7 @@ describe('ldap flavor: active_directory', () => {
     const s = r.settings!;
     assert.equal(s.flavor, 'active_directory');
     assert.equal(s.naming_attribute, 'sAMAccountName');
-    assert.equal(s.link_attribute, 'employeeID');
+    assert.equal(s.link_attribute, 'employeeNumber');
     assert.deepEqual(s.object_classes, ['top', 'person', 'organizationalPerson', 'user']);
     assert.equal(s.account_scope, 'sub');
     assert.equal(s.group_kind, 'group');

@@ -39,7 +39,8 @@ const FLAVOR_DEFAULTS = {
     disable_method: 'move',
   },
   active_directory: {
-    link_attribute: 'employeeID',
+    // Not employeeID, which AD's schema holds to 16 characters: identity ids are often longer.
+    link_attribute: 'employeeNumber',
     naming_attribute: 'sAMAccountName',
     object_classes: ['top', 'person', 'organizationalPerson', 'user'],
     account_scope: 'sub',
