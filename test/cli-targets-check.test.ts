@@ -247,7 +247,7 @@ describe('tenure targets check', () => {
         ],
         t.target,
       );
-      assert.match(probed[0]!.message, /created account tenure-check-[0-9a-f]{8}$/);
+      assert.match(probed[0]!.message, /created account tenure-check-[0-9a-f]{6}$/);
     }
     // Nothing left: no entry, role or user named tenure-check-*, no member added, the snapshots as they were.
     const entries = await ldap(async (c) => {

@@ -135,7 +135,8 @@ function needsOf(policy: Policy, t: TargetDefinition, connector: Connector, prob
     delete: (leaver.targets[t.id]?.deleteAfterDays ?? leaver.deleteAfterDays) !== undefined,
     rotate: policy.policies.nonHuman.maxCredentialAgeDays !== undefined && connector.capabilities.rotate,
     probe,
-    probeName: `tenure-check-${randomBytes(4).toString('hex')}`,
+    // 19 characters: within Active Directory's 20 for sAMAccountName.
+    probeName: `tenure-check-${randomBytes(3).toString('hex')}`,
   };
 }
 

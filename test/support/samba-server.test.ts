@@ -203,7 +203,7 @@ describe('startSamba', () => {
     const good = new Client({ url: server.ldapsUrl, tlsOptions: { ca: [ca] } });
     await good.bind(server.adminDn, server.adminPassword);
     await good.unbind();
-    // A name not in the certificate (it names 127.0.0.N and localhost).
+    // A name not in the certificate (it names 127.0.0.N, 127.0.0.1 and localhost).
     const wrongName = new Client({ url: server.ldapsUrl, tlsOptions: { ca: [ca], servername: 'dc.wrong.test' } });
     await assert.rejects(wrongName.bind(server.adminDn, server.adminPassword), {
       code: 'ERR_TLS_CERT_ALTNAME_INVALID',

@@ -439,7 +439,8 @@ function opensslConf(host: string): string {
     'basicConstraints = critical,CA:FALSE',
     'keyUsage = critical,digitalSignature,keyEncipherment',
     'extendedKeyUsage = serverAuth',
-    `subjectAltName = IP:${host},DNS:localhost`,
+    // 127.0.0.1 too: a test may reach the DC through a proxy on it (test/support/fault-proxy.ts).
+    `subjectAltName = IP:${host},IP:127.0.0.1,DNS:localhost`,
     'authorityKeyIdentifier = keyid',
     '',
   ].join('\n');
