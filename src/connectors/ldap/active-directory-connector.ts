@@ -1,16 +1,17 @@
-import { Attribute, Change, type Client, type Entry } from 'ldapts';
+import { Attribute, Change, type Client, type Entry, type ResultCodeError } from 'ldapts';
 import type { Account } from '../../model/actual-state.js';
 import { ConnectorError, type AccountSpec, type Connector, type ConnectorCapabilities } from '../connector.js';
 import { appendSecret } from '../secret-sink.js';
 import { resolve } from 'node:path';
-import { isDisabled, withDisabled } from './ad-account-control.js';
-import { adResultError } from './ad-errors.js';
+import { formatUac, isDisabled, parseUac, withDisabled } from './ad-account-control.js';
+import { adError } from './ad-errors.js';
+import { resultName, serverDiagnostic } from './ldap-errors.js';
 import { escapeDnValue, escapeFilterValue, normaliseDn, normalisedParent, parseDn, splitRdn } from './ldap-escape.js';
 import type { ConnectorContext } from '../secrets.js';
 import type { LdapSettings } from './ldap-settings.js';
 import { LdapSession, sessionOptionsOf, type SessionOptions } from './ldap-session.js';
 import { guidToString } from './object-guid.js';
-import { readRangedValues } from './ranged-values.js';
+import { RangedValuesError, readRangedValues } from './ranged-values.js';
 import { samAccountNameProblem } from './sam-account-name.js';
 import { randomPassword, unicodePwdValue } from './unicode-pwd.js';
 
@@ -92,6 +93,28 @@ function guidOf(entry: Entry): string | undefined {
   const v = key === undefined ? undefined : entry[key];
   const b = Array.isArray(v) ? v[0] : v;
   return Buffer.isBuffer(b) && b.length === 16 ? guidToString(b) : undefined;
+}
+
+/**
+ * A result error in AD's words when its diagnostic carries a Win32 code Tenure knows (`data 52e`, `0000052D` ...):
+ * `<where>: cannot <what>: <result> (LDAP result N) on <dn>: <what the code means> (AD data 52e, ERROR_LOGON_FAILURE)`.
+ */
+function adResultError(
+  target: string,
+  where: string,
+  what: string,
+  e: ResultCodeError,
+  dn: string | undefined,
+): ConnectorError | undefined {
+  const ad = adError(e.code, serverDiagnostic(e));
+  if (ad === undefined) return undefined;
+  const on = dn === undefined ? '' : ` on ${dn}`;
+  return new ConnectorError(
+    target,
+    ad.code,
+    `${where}: cannot ${what}: ${resultName(e.code)} (LDAP result ${e.code})${on}: ${ad.message}`,
+    ad.hint,
+  );
 }
 
 /** How AD compares sAMAccountName: case-insensitively. */
@@ -222,7 +245,7 @@ export class ActiveDirectoryConnector implements Connector {
     this.checkName(spec.name);
     return this.session.run(`create account "${spec.name}"`, async () => {
       await this.refuseTaken(spec.name, undefined);
-      const attributes: Record<string, string | string[] | Buffer> = {
+      const attributes: Record<string, string | string[]> = {
         objectClass: [...this.settings.objectClasses],
         sAMAccountName: spec.name,
         userPrincipalName: this.upnOf(spec.name),
@@ -233,14 +256,17 @@ export class ActiveDirectoryConnector implements Connector {
       // Created enabled with a random password, in one request: there is never an enabled account without one. The
       // sink has the password before AD does, so none is in force that nobody can learn; pwdLastSet 0 makes the
       // person choose their own at first logon.
-      const password = randomPassword();
+      const password = randomPassword({ avoid: [spec.name, spec.attributes.displayName ?? ''] });
       if (this.settings.secretSinkFile !== undefined)
         await appendSecret(this.target, this.settings.secretSinkFile, spec.name, password);
-      attributes.unicodePwd = unicodePwdValue(password);
-      attributes.userAccountControl = String(NORMAL_ACCOUNT);
+      attributes.userAccountControl = formatUac(NORMAL_ACCOUNT);
       attributes.pwdLastSet = '0';
+      const entry = [
+        ...Object.entries(attributes).map(([type, v]) => new Attribute({ type, values: Array.isArray(v) ? v : [v] })),
+        new Attribute({ type: 'unicodePwd', values: [unicodePwdValue(password)] }),
+      ];
       const dn = `CN=${escapeDnValue(spec.name)},${this.settings.peopleBase}`;
-      await this.session.ldap(dn, (client) => client.add(dn, attributes));
+      await this.session.ldap(dn, (client) => client.add(dn, entry));
       const created = await this.findAccount(spec.name);
       if (created === undefined) {
         throw new ConnectorError(
@@ -327,7 +353,8 @@ export class ActiveDirectoryConnector implements Connector {
       const cn = parseDn(rdn)[0]?.[0];
       if (cn !== undefined && cn.type.toLowerCase() === 'cn' && fold(cn.value) === fold(this.nameOf(entry))) {
         const newRdn = `CN=${escapeDnValue(newName)}`;
-        await this.session.ldap(entry.dn, (client) => client.modifyDN(entry.dn, newRdn));
+        const oldDn = entry.dn;
+        await this.session.ldap(oldDn, (client) => client.modifyDN(oldDn, newRdn));
         entry = await this.refind(entry, `${newRdn},${parent}`);
       }
       const changes = [
@@ -497,14 +524,14 @@ export class ActiveDirectoryConnector implements Connector {
   }
 
   private async setDisabled(entry: Entry, disabled: boolean): Promise<void> {
-    const uac = Number(first(entry, 'userAccountControl') ?? NORMAL_ACCOUNT);
+    const uac = parseUac(first(entry, 'userAccountControl')) ?? NORMAL_ACCOUNT;
     if (isDisabled(uac) === disabled) return;
     const next = withDisabled(uac, disabled);
     await this.session.ldap(entry.dn, (client) =>
       client.modify(entry.dn, [
         new Change({
           operation: 'replace',
-          modification: new Attribute({ type: 'userAccountControl', values: [String(next)] }),
+          modification: new Attribute({ type: 'userAccountControl', values: [formatUac(next)] }),
         }),
       ]),
     );
@@ -572,7 +599,16 @@ export class ActiveDirectoryConnector implements Connector {
       }
       return found[0];
     };
-    return readRangedValues('member', await fetch(`member;range=0-${step - 1}`), fetch);
+    try {
+      return await readRangedValues('member', await fetch(`member;range=0-${step - 1}`), fetch, step);
+    } catch (e) {
+      if (!(e instanceof RangedValuesError)) throw e;
+      throw new ConnectorError(
+        this.target,
+        'internal',
+        `target "${this.target}": reading the members of ${groupDn}: ${e.message}`,
+      );
+    }
   }
 
   private safeNormalise(dn: string): string | undefined {
@@ -616,7 +652,7 @@ export class ActiveDirectoryConnector implements Connector {
       id: guidOf(entry) ?? entry.dn,
       name: this.nameOf(entry),
       ...(identity === undefined ? {} : { identity }),
-      enabled: !isDisabled(Number(first(entry, 'userAccountControl') ?? 0)),
+      enabled: !isDisabled(parseUac(first(entry, 'userAccountControl')) ?? 0),
       entitlements,
       attributes,
     };

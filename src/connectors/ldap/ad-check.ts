@@ -102,7 +102,12 @@ export async function checkActiveDirectory(
     items.push(...(await probeAccount(connector, needs, present)));
     return { items };
   }
-  items.push(found.unknown('update', 'changing, disabling and deleting users: unknown (AD does not show it before a user exists)'));
+  items.push(
+    found.unknown(
+      'update',
+      'changing, disabling and deleting users: unknown (AD does not show it before a user exists)',
+    ),
+  );
   return { items };
 }
 
@@ -132,7 +137,10 @@ async function passwordPolicy(connector: ActiveDirectoryConnector, domain: strin
     const complex = (policy.properties & PASSWORD_COMPLEX) !== 0;
     const text = `the domain's password policy: at least ${policy.min} characters, complexity ${complex ? 'on' : 'off'}`;
     return policy.min <= RANDOM_PASSWORD_LENGTH
-      ? found.ok('create', `${text}; Tenure's random passwords (${RANDOM_PASSWORD_LENGTH} characters, four kinds) meet it`)
+      ? found.ok(
+          'create',
+          `${text}; Tenure's random passwords (${RANDOM_PASSWORD_LENGTH} characters, four kinds) meet it`,
+        )
       : found.missing('create', `${text}; Tenure's random passwords have ${RANDOM_PASSWORD_LENGTH} characters`, {
           hint: 'a fine-grained password policy for the accounts Tenure creates can ask for fewer',
         });

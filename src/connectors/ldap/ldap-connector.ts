@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { Attribute, Change, ResultCodeError, type Client, type Entry } from 'ldapts';
 import type { Account } from '../../model/actual-state.js';
 import type { TargetDefinition } from '../../model/policy.js';
 import { ConnectorError, type AccountSpec, type Connector, type ConnectorCapabilities } from '../connector.js';
 import { settingsOrThrow } from '../connector-kind.js';
-import { resolveSecret, type ConnectorContext } from '../secrets.js';
+import type { ConnectorContext } from '../secrets.js';
 import { ldapSettings, type DisableMethod, type GroupKind, type LdapSettings } from './ldap-settings.js';
 import { activeDirectoryConnector } from './active-directory-connector.js';
 import { LdapSession, sessionOptionsOf } from './ldap-session.js';

@@ -120,12 +120,31 @@ describe('ranged attribute values', () => {
   });
 
   test('a range that does not advance is an error, not a loop', async () => {
-    const { asked, fetch } = server({ 'member;range=5-*': { 'member;range=5-3': [] } });
+    const { asked, fetch } = server({ 'member;range=5-*': { 'member;range=5-3': members(5, 5) } });
     await assert.rejects(
       readRangedValues('member', entry('member', { 'member;range=0-4': members(0, 4) }), fetch),
       (e: unknown) => e instanceof RangedValuesError && /member;range=5-3 does not advance/.test(e.message),
     );
     assert.deepEqual(asked, ['member;range=5-*']);
+  });
+
+  test('with a step, asks for that many values at a time, and a range without values is the end', async () => {
+    const { asked, fetch } = server({
+      'member;range=3-5': { 'member;range=3-5': members(3, 5) },
+      'member;range=6-8': { 'member;range=6-*': [] },
+    });
+    const first = entry('member;range=0-2', { 'member;range=0-2': members(0, 2) });
+    const values = await readRangedValues('member', first, fetch, 3);
+    assert.deepEqual(values, members(0, 5));
+    assert.deepEqual(asked, ['member;range=3-5', 'member;range=6-8']);
+  });
+
+  test('a server that answers the whole rest to a bounded request (Samba) is followed to the end', async () => {
+    const { asked, fetch } = server({});
+    // Asked for member;range=0-6 of a group of 2: the server sends member;range=0-*, ldapts adds the empty 0-6.
+    const first = entry('member;range=0-6', { 'member;range=0-*': members(0, 1) });
+    assert.deepEqual(await readRangedValues('member', first, fetch, 7), members(0, 1));
+    assert.deepEqual(asked, []);
   });
 
   test('an answer for other values than asked is an error', async () => {

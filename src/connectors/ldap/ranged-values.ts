@@ -60,12 +60,15 @@ function chunksOf(attribute: string, entry: Record<string, unknown>): Chunk[] {
 
 /**
  * The one chunk of an answer. ldapts adds every requested attribute the server did not return, empty, so an answer
- * to `member;range=1500-*` can hold the server's `member;range=1500-2999` and an empty `member;range=1500-*` beside it.
+ * to `member;range=1500-*` can hold the server's `member;range=1500-2999` and an empty `member;range=1500-*` beside it,
+ * and one to `member;range=0-6` the server's `member;range=0-*` beside an empty `member;range=0-6`. The chunk with
+ * values is the server's; when none has values, the values have ended.
  */
 function chunkOf(chunks: Chunk[], asked: string): Chunk | undefined {
   if (chunks.length <= 1) return chunks[0];
-  const sent = chunks.filter((c) => c.values.length > 0 || c.key.toLowerCase() !== asked.toLowerCase());
+  const sent = chunks.filter((c) => c.values.length > 0);
   if (sent.length === 1) return sent[0];
+  if (sent.length === 0) return chunks.find((c) => c.high === undefined) ?? chunks[0];
   throw new RangedValuesError(`the answer to ${asked} holds ${chunks.map((c) => c.key).join(', ')}: which is it?`);
 }
 
@@ -83,6 +86,8 @@ export async function readRangedValues(
   attribute: string,
   first: Record<string, unknown>,
   fetch: (rangeSpec: string) => Promise<Record<string, unknown>>,
+  /** Values to ask for at once after the first answer; undefined asks for the rest (`N-*`) and takes what comes. */
+  step?: number,
 ): Promise<string[]> {
   const plain = plainValues(attribute, first);
   let chunk = chunkOf(chunksOf(attribute, first), attribute);
@@ -90,18 +95,21 @@ export async function readRangedValues(
   if (plain !== undefined && plain.length > 0)
     throw new RangedValuesError(`the entry holds both ${attribute} and ${chunk.key}: which is it?`);
   if (chunk.low !== 0) throw new RangedValuesError(`the first values of ${attribute} came as ${chunk.key}, not from 0`);
+  if (chunk.values.length === 0) return [];
   const values = [...chunk.values];
   while (chunk.high !== undefined) {
     // A high bound below the low one would ask for the same values again, for ever.
     if (chunk.high < chunk.low) throw new RangedValuesError(`${chunk.key} does not advance`);
     const low = chunk.high + 1;
-    const asked = `${attribute};range=${low}-*`;
+    const asked = `${attribute};range=${low}-${step === undefined ? '*' : low + step - 1}`;
     const entry = await fetch(asked);
     if ((plainValues(attribute, entry) ?? []).length > 0)
       throw new RangedValuesError(`asked for ${asked}, the server answered ${attribute} without a range`);
     const next = chunkOf(chunksOf(attribute, entry), asked);
     if (next === undefined) break;
     if (next.low !== low) throw new RangedValuesError(`asked for ${asked}, the server answered ${next.key}`);
+    // A range without values: they ended where the last one did (whatever bound ldapts or the server put on it).
+    if (next.values.length === 0) break;
     values.push(...next.values);
     chunk = next;
   }

@@ -29,6 +29,9 @@ function holdsName(password: string, names: readonly string[]): boolean {
   );
 }
 
+/** The length of the passwords Tenure sets (`tenure targets check` compares it with the domain's policy). */
+export const RANDOM_PASSWORD_LENGTH = 24;
+
 export interface RandomPasswordOptions {
   /** 24 unless given; at least 16. */
   readonly length?: number;
@@ -43,7 +46,7 @@ export interface RandomPasswordOptions {
  * each at least once (AD asks for three of the groups), 144 random bits in 24 characters.
  */
 export function randomPassword(options: RandomPasswordOptions = {}): string {
-  const length = options.length ?? 24;
+  const length = options.length ?? RANDOM_PASSWORD_LENGTH;
   if (!Number.isInteger(length) || length < 16) throw new RangeError(`a password of ${length} characters is too weak`);
   const random = options.random ?? randomBytes;
   for (;;) {
