@@ -7,6 +7,7 @@ import { Attribute, Change, Client, InvalidCredentialsError } from 'ldapts';
 import { ConnectorError } from '../../src/connectors/connector.js';
 import { settingsOrThrow } from '../../src/connectors/connector-kind.js';
 import { activeDirectoryConnector } from '../../src/connectors/ldap/active-directory-connector.js';
+import { ldapKind } from '../../src/connectors/ldap/index.js';
 import { ldapSettings } from '../../src/connectors/ldap/ldap-settings.js';
 import { adTarget, asAdmin, connectAd, deleteTree, freshAdRun, stop, type AdRun } from './fixtures/active-directory.js';
 
@@ -203,6 +204,43 @@ describe('Active Directory (a Samba domain controller)', { concurrency: false },
     try {
       await c.createAccount(spec('eli'));
       await assert.rejects(c.addMembership('eli', 'directory:group/nope'), isCode('not_found', /CN=nope/));
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('targets check: the bind over TLS, effective rights on the OUs and groups, the password policy, a missing group', async () => {
+    const target = adTarget(run, { disabled_base: run.disabled });
+    const settings = settingsOrThrow(ldapKind, target);
+    const context = { baseDir: '.', env: { AD_TEST_PASSWORD: run.server.adminPassword } };
+    const c = ldapKind.create('directory', settings, context);
+    const needs = {
+      entitlements: ['directory:group/a', 'directory:group/nope'],
+      delete: true,
+      rotate: false,
+      probe: true,
+      probeName: 'tenure-check-ab12cd',
+    };
+    try {
+      const { items } = await ldapKind.check!(c, settings, needs, context);
+      const line = (i: { check: string; status: string; how: string; message: string }) =>
+        `${i.status} ${i.check} ${i.how}: ${i.message}`;
+      const lines = items.map(line);
+      const has = (re: RegExp) =>
+        assert.ok(
+          lines.some((l) => re.test(l)),
+          `${re} in\n${lines.join('\n')}`,
+        );
+      has(/^ok login asked: bound as CN=Administrator.* over LDAPS, the certificate checked \(domain DC=corp/);
+      has(new RegExp(`^ok create asked: may create user objects in ${run.people}`));
+      has(new RegExp(`^ok disable asked: may move disabled user objects into ${run.disabled}`));
+      has(
+        /^ok create asked: the domain's password policy: at least \d+ characters, complexity on; Tenure's random passwords \(24 characters/,
+      );
+      has(new RegExp(`^ok group asked: may write the members of CN=a,${run.groups}`));
+      has(/^missing entitlement asked: directory:group\/nope does not exist/);
+      has(/^ok create probed: created account tenure-check-ab12cd/);
+      assert.equal(await c.readAccount('tenure-check-ab12cd'), undefined, 'the probe account is gone');
     } finally {
       await c.close();
     }

@@ -53,11 +53,11 @@ export async function checkActiveDirectory(
     if (key === 'groups_base') continue;
     const may = classes.some((c) => c.toLowerCase() === userClass.toLowerCase());
     const check = key === 'people_base' ? 'create' : 'disable';
-    const what = key === 'people_base' ? 'create' : 'move disabled accounts into';
+    const what = key === 'people_base' ? `create ${userClass} objects in` : `move disabled ${userClass} objects into`;
     items.push(
       may
-        ? found.ok(check, `may ${what} ${userClass} objects in ${dn} (effective rights)`)
-        : found.missing(check, `may not ${what} ${userClass} objects in ${dn} (effective rights)`, {
+        ? found.ok(check, `may ${what} ${dn} (effective rights)`)
+        : found.missing(check, `may not ${what} ${dn} (effective rights)`, {
             hint: `delegate "Create ${userClass} objects" on ${dn} to ${settings.bind_dn}`,
           }),
     );

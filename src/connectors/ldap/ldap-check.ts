@@ -4,6 +4,7 @@ import { probeAccount } from '../probe-account.js';
 import type { ConnectorContext } from '../secrets.js';
 import { found, problemOf, type CheckItem, type CheckNeeds, type KindCheck } from '../target-check.js';
 import { ActiveDirectoryConnector } from './active-directory-connector.js';
+import { checkActiveDirectory } from './ad-check.js';
 import { LdapConnector } from './ldap-connector.js';
 import type { LdapSettings } from './ldap-settings.js';
 
@@ -22,8 +23,8 @@ export async function checkLdap(
   needs: CheckNeeds,
   _context: ConnectorContext,
 ): Promise<KindCheck> {
-  if (!(connector instanceof LdapConnector || connector instanceof ActiveDirectoryConnector))
-    throw new Error('checkLdap needs an LDAP connector');
+  if (connector instanceof ActiveDirectoryConnector) return checkActiveDirectory(connector, settings, needs);
+  if (!(connector instanceof LdapConnector)) throw new Error('checkLdap needs an LDAP connector');
   let controls: string[];
   try {
     controls = await connector.inspect('bind', (client) => supportedControls(client));
@@ -35,8 +36,7 @@ export async function checkLdap(
   const bases: [string, string][] = [
     ['people_base', settings.people_base],
     ['groups_base', settings.groups_base],
-    ...((settings.disable_method === 'move' || settings.flavor === 'active_directory') &&
-    settings.disabled_base !== undefined
+    ...(settings.disable_method === 'move' && settings.disabled_base !== undefined
       ? [['disabled_base', settings.disabled_base] as [string, string]]
       : []),
   ];
