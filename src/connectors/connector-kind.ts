@@ -21,6 +21,8 @@ export interface ConnectorKind<S = unknown> {
    */
   readonly settings: z.ZodType<S, Readonly<Record<string, unknown>>>;
   readonly names: NameComparison;
+  /** How the kind compares an attribute's held and computed values, when not as equal strings (TargetKindTraits). */
+  sameValue?(attribute: string, held: string, wanted: string): boolean;
   /** What a connector of this kind can do at most; an instance may do less (PostgreSQL rotates only with a secret sink). */
   readonly capabilities: ConnectorCapabilities;
   /** Warnings about settings that parse but are unwise (a password inside a URL); messages start at `connection`. */

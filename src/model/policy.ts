@@ -76,6 +76,11 @@ export type TargetKindTraits = Readonly<
       readonly names: NameComparison;
       /** Whether its accounts can be renamed in place and linked (`rename_account`, `link_account`). */
       readonly capabilities: { readonly rename: boolean };
+      /**
+       * Whether an attribute's value held by an account is the one the policy computes, where the target compares
+       * them otherwise than as equal strings (an LDAP `parent` is a DN: `OU=Eng, DC=corp` is `ou=eng,dc=corp`).
+       */
+      readonly sameValue?: (attribute: string, held: string, wanted: string) => boolean;
     }
   >
 >;

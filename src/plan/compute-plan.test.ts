@@ -542,3 +542,81 @@ describe('computePlan when the account name the policy computes changes', () => 
     assert.ok(!p.result.targets[0]!.changes.some((c) => c.action === 'rename_account'));
   });
 });
+
+describe('computePlan placing accounts (an attribute the target compares its own way)', () => {
+  const placed = loadPolicy(
+    `version: 1
+name: Placement test
+sources:
+  - id: hr
+    format: csv
+    path: hr.csv
+    key: id
+    kind: { constant: employee }
+    attributes:
+      department: { field: department, type: string }
+      username: { field: username, type: string }
+targets:
+  - id: directory
+    kind: ldap
+    account_name: identity.username
+    attributes:
+      parent: '"OU=" + identity.department + ",OU=Staff,DC=corp,DC=example"'
+    connection: { url: ldaps://dc.example, bind_dn: x, bind_password: x, people_base: x, groups_base: x }
+entitlements:
+  - id: directory:group/staff
+roles:
+  - id: staff
+    when: identity.kind == "employee"
+    grants: [directory:group/staff]
+`,
+    'tenure.yaml',
+  );
+  assert.ok(placed.result, JSON.stringify(placed.diagnostics));
+  const policy = placed.result;
+  const ana = people[0]!;
+  const planWith = (parent: string) =>
+    computePlan({
+      loaded: policy,
+      identities: [ana],
+      imported: new Set(['E1']),
+      desired: new Engine(policy).desiredState([ana], asOf),
+      actual: {
+        targets: [
+          {
+            target: 'directory',
+            accounts: [
+              {
+                id: 'guid-1',
+                name: 'ana',
+                identity: 'E1',
+                enabled: true,
+                entitlements: ['directory:group/staff'],
+                attributes: { parent },
+              },
+            ],
+          },
+        ],
+      },
+      asOf,
+      kinds: CONNECTOR_KINDS,
+    });
+
+  it('moves an account whose OU the policy now computes differently, saying from where to where', () => {
+    const changes = planWith('OU=Sales,OU=Staff,DC=corp,DC=example').result.targets[0]!.changes;
+    assert.deepEqual(
+      changes.map((c) => [c.action, c.attributes, c.reason]),
+      [
+        [
+          'update_account',
+          { parent: 'OU=Engineering,OU=Staff,DC=corp,DC=example' },
+          'parent: "OU=Sales,OU=Staff,DC=corp,DC=example" → "OU=Engineering,OU=Staff,DC=corp,DC=example" (policy targets[].attributes)',
+        ],
+      ],
+    );
+  });
+
+  it('sees the same OU written with other case and spacing as the same: nothing to do', () => {
+    assert.deepEqual(planWith('ou=engineering, ou=staff, dc=CORP, dc=example').result.targets[0]!.changes, []);
+  });
+});

@@ -240,7 +240,7 @@ export function computePlan(input: PlanInput): Checked<Plan> {
         // Attributes the target reports and the policy computes: an account that drifted is updated.
         const attributeRules = loaded.accountAttributes.get(target.id);
         if (account?.attributes && attributeRules && attributeRules.size > 0) {
-          const changed = changedAttributes(identity, attributeRules, account.attributes, asOf);
+          const changed = changedAttributes(identity, attributeRules, account.attributes, asOf, traits.sameValue);
           if (changed) {
             own.push({
               ...make(
@@ -592,6 +592,7 @@ function changedAttributes(
   rules: ReadonlyMap<string, CompiledRule>,
   held: Readonly<Record<string, string>>,
   asOf: Date,
+  same: (attribute: string, held: string, wanted: string) => boolean = (_, a, b) => a === b,
 ): { from: Record<string, string>; to: Record<string, string> } | undefined {
   let cel: unknown;
   const from: Record<string, string> = {};
@@ -605,7 +606,7 @@ function changedAttributes(
     } catch {
       continue;
     }
-    if (value !== now) {
+    if (!same(name, now, value)) {
       from[name] = now;
       to[name] = value;
     }

@@ -245,4 +245,41 @@ describe('Active Directory (a Samba domain controller)', { concurrency: false },
       await c.close();
     }
   });
+
+  it('places a new account in the OU its parent attribute gives, and moves it when that changes, groups and id kept', async () => {
+    await asAdmin(async (a) => {
+      for (const ou of ['eng', 'sales'])
+        await a.add(`OU=${ou},${run.people}`, { objectClass: ['top', 'organizationalUnit'] });
+    });
+    const c = connectAd(run);
+    try {
+      const created = await c.createAccount({
+        ...spec('fay'),
+        attributes: { ...spec('fay').attributes, parent: `OU=eng,${run.people}` },
+      });
+      await c.addMembership('fay', 'directory:group/b');
+      assert.equal(await dnOf(run, 'fay'), `CN=fay,OU=eng,${run.people}`);
+      assert.equal((await c.readAccount('fay'))!.attributes!.parent, `OU=eng,${run.people}`);
+      // The same OU written another way is no move; another OU is.
+      await c.updateAccount('fay', { parent: `ou=ENG, ${run.people.toLowerCase()}` });
+      assert.equal(await dnOf(run, 'fay'), `CN=fay,OU=eng,${run.people}`);
+      await c.updateAccount('fay', { parent: `OU=sales,${run.people}`, title: 'Account manager' });
+      assert.equal(await dnOf(run, 'fay'), `CN=fay,OU=sales,${run.people}`);
+      const read = (await c.readAccount('fay'))!;
+      assert.deepEqual(
+        [read.id, read.entitlements, read.attributes!.title],
+        [created.id, ['directory:group/b'], 'Account manager'],
+      );
+      await assert.rejects(
+        c.updateAccount('fay', { parent: `CN=Users,${run.server.baseDn}` }),
+        isCode('invalid_input', /outside people_base/),
+      );
+      await assert.rejects(
+        c.updateAccount('fay', { parent: `OU=nowhere,${run.people}` }),
+        isCode('not_found', /OU=nowhere/),
+      );
+    } finally {
+      await c.close();
+    }
+  });
 });

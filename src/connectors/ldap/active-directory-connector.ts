@@ -6,7 +6,15 @@ import { resolve } from 'node:path';
 import { formatUac, isDisabled, parseUac, withDisabled } from './ad-account-control.js';
 import { adError } from './ad-errors.js';
 import { resultName, serverDiagnostic } from './ldap-errors.js';
-import { escapeDnValue, escapeFilterValue, normaliseDn, normalisedParent, parseDn, splitRdn } from './ldap-escape.js';
+import {
+  escapeDnValue,
+  escapeFilterValue,
+  normaliseDn,
+  normalisedParent,
+  parseDn,
+  sameDn,
+  splitRdn,
+} from './ldap-escape.js';
 import type { ConnectorContext } from '../secrets.js';
 import type { LdapSettings } from './ldap-settings.js';
 import { LdapSession, sessionOptionsOf, type SessionOptions } from './ldap-session.js';
@@ -54,6 +62,12 @@ export function activeDirectoryConnector(
     ...(s.secret_sink === undefined ? {} : { secretSinkFile: resolve(context.baseDir, s.secret_sink.file) }),
   });
 }
+
+/**
+ * The account attribute that places it: its parent DN (the OU). Read from the entry's DN and set by a move; the
+ * policy gives it like any attribute (`targets[].attributes.parent`).
+ */
+const PARENT = 'parent';
 
 /** userAccountControl of a new, enabled account: NORMAL_ACCOUNT (with a password, so PASSWD_NOTREQD is not needed). */
 const NORMAL_ACCOUNT = 0x200;
@@ -265,7 +279,8 @@ export class ActiveDirectoryConnector implements Connector {
         ...Object.entries(attributes).map(([type, v]) => new Attribute({ type, values: Array.isArray(v) ? v : [v] })),
         new Attribute({ type: 'unicodePwd', values: [unicodePwdValue(password)] }),
       ];
-      const dn = `CN=${escapeDnValue(spec.name)},${this.settings.peopleBase}`;
+      const parent = this.placement(spec.name, spec.attributes[PARENT]) ?? this.settings.peopleBase;
+      const dn = `CN=${escapeDnValue(spec.name)},${parent}`;
       await this.session.ldap(dn, (client) => client.add(dn, entry));
       const created = await this.findAccount(spec.name);
       if (created === undefined) {
@@ -281,7 +296,11 @@ export class ActiveDirectoryConnector implements Connector {
 
   async updateAccount(name: string, attributes: Readonly<Record<string, string>>): Promise<void> {
     return this.session.run(`update account "${name}"`, async () => {
-      const entry = await this.requireAccount(name);
+      let entry = await this.requireAccount(name);
+      // The OU first: a move keeps every attribute and membership, and the attributes then change on the moved entry.
+      const parent = this.placement(name, attributes[PARENT]);
+      if (parent !== undefined && !sameDn(splitRdn(entry.dn)[1], parent)) entry = await this.move(entry, parent);
+      const dn = entry.dn;
       const changes = Object.entries(this.mapAttributes(attributes)).map(
         ([key, value]) =>
           new Change({
@@ -289,7 +308,7 @@ export class ActiveDirectoryConnector implements Connector {
             modification: new Attribute({ type: key, values: value === '' ? [] : [value] }),
           }),
       );
-      if (changes.length > 0) await this.session.ldap(entry.dn, (client) => client.modify(entry.dn, changes));
+      if (changes.length > 0) await this.session.ldap(dn, (client) => client.modify(dn, changes));
     });
   }
 
@@ -478,6 +497,37 @@ export class ActiveDirectoryConnector implements Connector {
   // -------------------------------------------------------------------------------------------------------------
   // Helpers
 
+  /**
+   * Where the policy places an account (`attributes.parent`, a CEL expression giving the DN of an OU), checked: it
+   * must be people_base or, with account_scope sub, below it, or the account would leave the accounts this target
+   * reads. Undefined when the policy does not place it (people_base).
+   */
+  private placement(name: string, parent: string | undefined): string | undefined {
+    if (parent === undefined || parent === '') return undefined;
+    let inside: boolean;
+    try {
+      const p = normaliseDn(parent);
+      inside = p === this.peopleParent || (this.settings.accountScope === 'sub' && p.endsWith(`,${this.peopleParent}`));
+    } catch {
+      throw new ConnectorError(
+        this.target,
+        'invalid_input',
+        `target "${this.target}": the parent of account "${name}", ${JSON.stringify(parent)}, is not a DN`,
+        'targets[].attributes.parent must give the DN of an OU, e.g. "OU=" + identity.department + ",OU=Staff,DC=corp,DC=example,DC=com"',
+      );
+    }
+    if (!inside) {
+      throw new ConnectorError(
+        this.target,
+        'invalid_input',
+        `target "${this.target}": the parent of account "${name}", ${parent}, is outside people_base ${this.settings.peopleBase}` +
+          (this.settings.accountScope === 'sub' ? '' : ' (account_scope one: accounts sit directly in it)'),
+        "an account placed there would no longer be read as this target's: place it in people_base or an OU below it (account_scope: sub)",
+      );
+    }
+    return parent;
+  }
+
   private checkName(name: string): void {
     const problem = samAccountNameProblem(name);
     if (problem !== undefined) {
@@ -540,7 +590,8 @@ export class ActiveDirectoryConnector implements Connector {
   /** Moves an account under another OU, keeping its RDN; AD keeps its memberships. Returns it as it is after. */
   private async move(entry: Entry, newParent: string): Promise<Entry> {
     const newDn = `${splitRdn(entry.dn)[0]},${newParent}`;
-    await this.session.ldap(entry.dn, (client) => client.modifyDN(entry.dn, newDn));
+    // Both DNs in an error: the move can fail for the entry (gone) or for where it goes (no such OU).
+    await this.session.ldap(`${entry.dn} → ${newDn}`, (client) => client.modifyDN(entry.dn, newDn));
     return this.refind(entry, newDn);
   }
 
@@ -645,6 +696,7 @@ export class ActiveDirectoryConnector implements Connector {
     const identity = first(entry, this.settings.linkAttribute);
     const attributes: Record<string, string> = {};
     for (const name of MAPPED_ATTRIBUTES) if (this.isMapped(name)) attributes[name] = first(entry, name) ?? '';
+    attributes[PARENT] = splitRdn(entry.dn)[1];
     const entitlements = all(entry, 'memberOf')
       .flatMap((g) => this.entitlementOf(g) ?? [])
       .sort();

@@ -17,6 +17,16 @@ type Case = [
 
 const cases: Case[] = [
   [
+    'Samba',
+    80,
+    '00002095: objectclass: Cannot rename CN=fay,OU=sales,OU=people,DC=corp,DC=example,DC=test, parent does not exist!',
+    'no_such_object',
+    '00002095',
+    'not_found',
+    /^the OU the entry is to go in does not exist/,
+    /Tenure does not create OUs/,
+  ],
+  [
     'Windows',
     49,
     '80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 52e, v4563',

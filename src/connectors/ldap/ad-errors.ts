@@ -289,6 +289,14 @@ const BY_CODE: Readonly<Record<string, Meaning>> = {
   ),
   '0000208D': NO_SUCH_OBJECT,
   '00002030': { ...NO_SUCH_OBJECT, name: 'ERROR_DS_NO_SUCH_OBJECT' },
+  // Samba's answer to a move or an add into an OU that does not exist (Windows answers 0000208D).
+  '00002095': m(
+    'no_such_object',
+    'ERROR_DS_NO_PARENT_OBJECT',
+    'not_found',
+    'the OU the entry is to go in does not exist',
+    "create the OU in the domain (Tenure does not create OUs), or fix the account's parent (targets[].attributes.parent)",
+  ),
   '0000202B': m(
     'referral',
     'ERROR_DS_REFERRAL',

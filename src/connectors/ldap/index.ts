@@ -1,6 +1,7 @@
 import type { ConnectorKind } from '../connector-kind.js';
 import { activeDirectoryConnector } from './active-directory-connector.js';
 import { checkLdap } from './ldap-check.js';
+import { sameDn } from './ldap-escape.js';
 import { LDAP_CAPABILITIES, ldapConnector } from './ldap-connector.js';
 import { adviseLdap, ldapSettings, type LdapSettings } from './ldap-settings.js';
 
@@ -13,6 +14,8 @@ export const ldapKind: ConnectorKind<LdapSettings> = {
   settings: ldapSettings,
   names: 'case-insensitive',
   capabilities: LDAP_CAPABILITIES,
+  // An account's `parent` (its OU, Active Directory) is a DN: equal when its parts are, however it is spaced or cased.
+  sameValue: (attribute, held, wanted) => (attribute === 'parent' ? sameDn(held, wanted) : held === wanted),
   advise: adviseLdap,
   create: (target, settings, context) =>
     settings.flavor === 'active_directory'

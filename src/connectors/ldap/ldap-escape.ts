@@ -137,3 +137,13 @@ export function splitRdn(dn: string): [rdn: string, parent: string] {
   }
   return [dn, ''];
 }
+
+/** Whether two DNs name the same entry (normaliseDn); a text that is no DN equals only itself. */
+export function sameDn(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    return normaliseDn(a) === normaliseDn(b);
+  } catch {
+    return false;
+  }
+}
