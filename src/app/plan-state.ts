@@ -1,5 +1,6 @@
 import { watchedEngine } from './watched-engine.js';
 import { CONNECTOR_KINDS } from '../connectors/kinds.js';
+import { accountNameRules } from '../connectors/open-connector.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { canonicalJson } from '../audit/canonical-json.js';
@@ -76,6 +77,7 @@ export async function planNow(
     // Without a store nothing was imported: only ids in the feeds are known, any other link is unknown.
     imported: stored.imported,
     kinds: CONNECTOR_KINDS,
+    nameRules: accountNameRules(loaded.policy.targets),
     ...(stored.lifecycle ? { lifecycle: stored.lifecycle } : {}),
     suspended: suspensions(stored.custody, asOf),
     credentials: {

@@ -21,6 +21,11 @@ export interface ConnectorKind<S = unknown> {
    */
   readonly settings: z.ZodType<S, Readonly<Record<string, unknown>>>;
   readonly names: NameComparison;
+  /**
+   * What is wrong with an account name for a target of these settings (Active Directory's sAMAccountName: at most 20
+   * characters, some characters refused), as a sentence that follows the name; undefined when the target takes it.
+   */
+  nameProblem?(settings: S, name: string): string | undefined;
   /** How the kind compares an attribute's held and computed values, when not as equal strings (TargetKindTraits). */
   sameValue?(attribute: string, held: string, wanted: string): boolean;
   /** What a connector of this kind can do at most; an instance may do less (PostgreSQL rotates only with a secret sink). */

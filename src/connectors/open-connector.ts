@@ -15,6 +15,23 @@ export function connectionProblems(target: TargetDefinition): readonly SettingsP
 }
 
 /**
+ * The rules each target's kind and settings put on account names (`PlanInput.nameRules`): targets whose kind has
+ * none, or whose settings are invalid (the plan fails on those anyway), have no entry.
+ */
+export function accountNameRules(
+  targets: readonly TargetDefinition[],
+): ReadonlyMap<string, (name: string) => string | undefined> {
+  const rules = new Map<string, (name: string) => string | undefined>();
+  for (const t of targets) {
+    const kind = CONNECTOR_KINDS[t.kind];
+    if (kind.nameProblem === undefined) continue;
+    const { settings } = checkSettings(kind, t);
+    if (settings !== undefined) rules.set(t.id, (name) => kind.nameProblem!(settings, name));
+  }
+  return rules;
+}
+
+/**
  * The connector for a target of the policy, by its kind. Its settings are checked now (the first
  * problem is an `invalid_input` ConnectorError); nothing is read or connected before its first use.
  */

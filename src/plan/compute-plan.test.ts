@@ -533,6 +533,49 @@ describe('computePlan when the account name the policy computes changes', () => 
     );
   });
 
+  const atMostThree = new Map([
+    ['directory', (n: string) => (n.length > 3 ? `is ${n.length} characters; the target allows at most 3` : undefined)],
+  ]);
+  const withRules = (accounts: ActualState['targets'][number]['accounts']) =>
+    computePlan({
+      loaded,
+      identities: renamedPeople,
+      imported,
+      desired: renamedDesired,
+      actual: { targets: [{ target: 'directory', accounts }] },
+      asOf,
+      kinds: CONNECTOR_KINDS,
+      nameRules: atMostThree,
+    });
+
+  it('does not create an account under a name the target refuses, and names the rule that made it', () => {
+    const p = withRules([]);
+    assert.ok(!p.result.targets[0]!.changes.some((c) => c.identity === 'E1'), 'nothing for E1');
+    assert.ok(p.result.targets[0]!.changes.some((c) => c.identity === 'E2' && c.action === 'create_account'));
+    assert.deepEqual(
+      p.diagnostics.map((d) => [d.severity, d.code, d.message, d.hint]),
+      [
+        [
+          'warning',
+          'plan.invalid_name',
+          'target "directory": E1\'s account name "ana.lima" is 8 characters; the target allows at most 3; it is not created',
+          'the name comes from targets[].account_name: identity.username; make it give names the target accepts',
+        ],
+      ],
+    );
+  });
+
+  it('does not rename to a name the target refuses: the account keeps its name, and the plan says why', () => {
+    const p = withRules([anaAccount]);
+    const ana = p.result.targets[0]!.changes.filter((c) => c.identity === 'E1');
+    assert.ok(!ana.some((c) => c.action === 'rename_account'));
+    assert.ok(ana.every((c) => c.account === 'ana'));
+    assert.match(
+      p.diagnostics[0]!.message,
+      /"ana\.lima" is 8 characters; the target allows at most 3; the account stays "ana"$/,
+    );
+  });
+
   it('treats a change of case as no rename where names compare without case', () => {
     const kinds = {
       ...CONNECTOR_KINDS,

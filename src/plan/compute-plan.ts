@@ -45,6 +45,12 @@ export interface PlanInput {
   /** How each target kind compares account names (the connector registry, CONNECTOR_KINDS). */
   readonly kinds: TargetKindTraits;
   /**
+   * What each target refuses in an account name, by target id (Active Directory: sAMAccountName's length and
+   * characters), from its kind and settings: a name it refuses is neither created nor renamed to, and the plan says
+   * which rule of the policy made it. Targets without an entry take every name.
+   */
+  readonly nameRules?: ReadonlyMap<string, (name: string) => string | undefined>;
+  /**
    * Every identity id Tenure has imported, those that have since left included (the store's
    * identity history). Only these are leavers when no source has them any more: an account
    * linked to an id in neither this nor `identities` is unmanaged (Tenure never knew that
@@ -134,6 +140,7 @@ export function computePlan(input: PlanInput): Checked<Plan> {
     const deletion = deletionRule(leaverRules, target.id);
     const grace = graceRule(leaverRules, target.id);
     const traits = input.kinds[target.kind];
+    const nameRule = input.nameRules?.get(target.id);
     const caseInsensitive = traits.names === 'case-insensitive';
     const { links, unlinked } = linkAccounts(target.id, accounts, sortedIdentities, gone, naming, asOf, diagnostics, {
       checkNames: true,
@@ -167,8 +174,18 @@ export function computePlan(input: PlanInput): Checked<Plan> {
       const later: Change[] = [];
       // An account found by its link whose name the policy now computes differently (an email or
       // login change) is renamed in place, keeping what it holds; a leaver's keeps its name.
+      // A name the target refuses is said now, with the rule that made it, rather than failing at apply.
+      const refused = wanted.size > 0 && (!account || fold(account.name) !== fold(name)) ? nameRule?.(name) : undefined;
+      if (refused !== undefined)
+        diagnostics.push({
+          severity: 'warning',
+          code: 'plan.invalid_name',
+          message: `target "${target.id}": ${identity.id}'s account name ${JSON.stringify(name)} ${refused}; ${account ? `the account stays ${JSON.stringify(account.name)}` : 'it is not created'}`,
+          hint: `the name comes from targets[].account_name: ${target.accountName}; make it give names the target accepts`,
+          subject: identity.id,
+        });
       const renameTo =
-        account && !byName && wanted.size > 0 && fold(account.name) !== fold(name)
+        account && !byName && wanted.size > 0 && fold(account.name) !== fold(name) && refused === undefined
           ? renameOf(target.id, identity, account, name, traits.capabilities.rename, holders, fold, diagnostics)
           : undefined;
       const make = (action: ChangeAction, reason: string, entitlement?: Entitlement): Change => ({
@@ -197,6 +214,7 @@ export function computePlan(input: PlanInput): Checked<Plan> {
         if (kept?.removed.has(e.id)) later.push(make('remove_membership', kept.reason, e));
         else change('remove_membership', reason, e);
       };
+      if (!account && refused !== undefined) continue;
       if (!account && wanted.size > 0 && holders.has(fold(name))) {
         // Creating it would meet the other account at apply (a conflict): said now, and not attempted.
         diagnostics.push({

@@ -7,6 +7,7 @@ import type { TargetDefinition } from '../../model/policy.js';
 import { checkSettings } from '../connector-kind.js';
 import { ConnectorError } from '../connector.js';
 import { ldapKind } from './index.js';
+import { accountNameRules } from '../open-connector.js';
 
 const base = {
   bind_dn: 'cn=tenure,dc=example,dc=org',
@@ -305,5 +306,20 @@ describe('ldap flavor: active_directory', () => {
         ['secret_sink', 'target "directory": connection.secret_sink is for flavor: active_directory'],
       ],
     );
+  });
+});
+
+describe('account names an ldap target refuses (plan time)', () => {
+  test("Active Directory's sAMAccountName rules; none for a standard directory", () => {
+    const ad = {
+      ...target({ flavor: 'active_directory', url: 'ldaps://dc1.corp.example.com', disable_method: undefined }),
+      id: 'ad',
+    };
+    const rules = accountNameRules([ad, target({ url: 'ldap://dir.example.org' })]);
+    assert.equal(rules.get('directory')!('a.name.of/any,length*and-kind'), undefined);
+    const rule = rules.get('ad')!;
+    assert.equal(rule('ana.lima'), undefined);
+    assert.match(rule('a.very.long.account.name')!, /^is 24 characters; AD allows at most 20 in sAMAccountName/);
+    assert.match(rule('ops/admin')!, /"\/"/);
   });
 });
