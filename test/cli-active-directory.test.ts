@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'ldapts';
@@ -54,7 +54,7 @@ describe('tenure against Active Directory', () => {
 
   before(async () => {
     dc = await startSamba();
-    ca = (await import('node:fs')).readFileSync(dc.caFile);
+    ca = readFileSync(dc.caFile);
     await admin(async (c) => {
       const ou = (dn: string) => c.add(dn, { objectClass: ['top', 'organizationalUnit'] });
       await ou(base());
