@@ -118,3 +118,20 @@ function hintOf(e: unknown): { hint?: string } {
   const { hint } = problemOf(e);
   return hint === undefined ? {} : { hint };
 }
+
+/**
+ * The entitlements a connector says its target has, or undefined (with a `read` item saying why) when it cannot list
+ * them.
+ */
+export async function listedEntitlements(
+  connector: { listEntitlements(): Promise<readonly string[]> },
+  items: CheckItem[],
+): Promise<Set<string> | undefined> {
+  try {
+    return new Set(await connector.listEntitlements());
+  } catch (e) {
+    const p = problemOf(e);
+    items.push(found.missing('read', `cannot list the groups: ${p.message}`, p.hint ? { hint: p.hint } : {}));
+    return undefined;
+  }
+}

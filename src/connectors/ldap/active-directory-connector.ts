@@ -17,6 +17,7 @@ import {
 } from './ldap-escape.js';
 import type { ConnectorContext } from '../secrets.js';
 import type { LdapSettings } from './ldap-settings.js';
+import { all, first, uniqueEntries } from './ldap-entry.js';
 import { LdapSession, sessionOptionsOf, type SessionOptions } from './ldap-session.js';
 import { guidToString } from './object-guid.js';
 import { RangedValuesError, readRangedValues } from './ranged-values.js';
@@ -88,19 +89,6 @@ const MAPPED_ATTRIBUTES = [
   'employeeNumber',
   'employeeType',
 ];
-
-/** An attribute's values as strings; attribute names are matched case-insensitively. */
-function all(entry: Entry, attribute: string): string[] {
-  const lower = attribute.toLowerCase();
-  const key = Object.keys(entry).find((k) => k.toLowerCase() === lower && k !== 'dn');
-  const v = key === undefined ? undefined : entry[key];
-  if (v === undefined) return [];
-  return (Array.isArray(v) ? v : [v]).map((x) => x.toString());
-}
-
-function first(entry: Entry, attribute: string): string | undefined {
-  return all(entry, attribute)[0];
-}
 
 function guidOf(entry: Entry): string | undefined {
   const key = Object.keys(entry).find((k) => k.toLowerCase() === 'objectguid');
@@ -749,13 +737,7 @@ export class ActiveDirectoryConnector implements Connector {
     if (this.settings.disabledBase !== undefined)
       entries.push(...(await this.session.search(this.settings.disabledBase, filter, attributes, 'one', buffers)));
     // disabled_base may sit inside people_base, where a subtree search finds its entries already.
-    const seen = new Set<string>();
-    return entries.filter((e) => {
-      const key = this.safeNormalise(e.dn) ?? e.dn;
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return true;
-    });
+    return uniqueEntries(entries);
   }
 
   /** The account whose sAMAccountName matches (AD compares it ignoring case). */

@@ -1,6 +1,13 @@
 import type { Client } from 'ldapts';
 import { probeAccount } from '../probe-account.js';
-import { found, problemOf, type CheckItem, type CheckNeeds, type KindCheck } from '../target-check.js';
+import {
+  found,
+  listedEntitlements,
+  problemOf,
+  type CheckItem,
+  type CheckNeeds,
+  type KindCheck,
+} from '../target-check.js';
 import type { ActiveDirectoryConnector } from './active-directory-connector.js';
 import type { LdapSettings } from './ldap-settings.js';
 import { RANDOM_PASSWORD_LENGTH } from './unicode-pwd.js';
@@ -63,7 +70,7 @@ export async function checkActiveDirectory(
     );
   }
   items.push(await passwordPolicy(connector, domain));
-  const existing = await groupsThere(connector, items);
+  const existing = await listedEntitlements(connector, items);
   const present: string[] = [];
   for (const e of needs.entitlements) {
     const where = connector.locateEntitlement(e) ?? e;
@@ -147,15 +154,5 @@ async function passwordPolicy(connector: ActiveDirectoryConnector, domain: strin
   } catch (e) {
     const p = problemOf(e);
     return found.unknown('create', `the domain's password policy: ${p.message}`);
-  }
-}
-
-async function groupsThere(connector: ActiveDirectoryConnector, items: CheckItem[]): Promise<Set<string> | undefined> {
-  try {
-    return new Set(await connector.listEntitlements());
-  } catch (e) {
-    const p = problemOf(e);
-    items.push(found.missing('read', `cannot list the groups: ${p.message}`, p.hint ? { hint: p.hint } : {}));
-    return undefined;
   }
 }

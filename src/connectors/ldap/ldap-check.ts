@@ -2,7 +2,14 @@ import type { Client } from 'ldapts';
 import type { Connector } from '../connector.js';
 import { probeAccount } from '../probe-account.js';
 import type { ConnectorContext } from '../secrets.js';
-import { found, problemOf, type CheckItem, type CheckNeeds, type KindCheck } from '../target-check.js';
+import {
+  found,
+  listedEntitlements,
+  problemOf,
+  type CheckItem,
+  type CheckNeeds,
+  type KindCheck,
+} from '../target-check.js';
 import { ActiveDirectoryConnector } from './active-directory-connector.js';
 import { checkActiveDirectory } from './ad-check.js';
 import { LdapConnector } from './ldap-connector.js';
@@ -53,7 +60,7 @@ export async function checkLdap(
       );
     }
   }
-  const existing = await groupsThere(connector, items);
+  const existing = await listedEntitlements(connector, items);
   const present: string[] = [];
   for (const e of needs.entitlements) {
     const where = connector.locateEntitlement(e) ?? e;
@@ -104,18 +111,4 @@ async function countBelow(client: Client, dn: string): Promise<number> {
     paged: { pageSize: 500 },
   });
   return searchEntries.length;
-}
-
-/** The groups the directory has, or undefined (with an item) when they cannot be listed. */
-async function groupsThere(
-  connector: LdapConnector | ActiveDirectoryConnector,
-  items: CheckItem[],
-): Promise<Set<string> | undefined> {
-  try {
-    return new Set(await connector.listEntitlements());
-  } catch (e) {
-    const p = problemOf(e);
-    items.push(found.missing('read', `cannot list the groups: ${p.message}`, p.hint ? { hint: p.hint } : {}));
-    return undefined;
-  }
 }

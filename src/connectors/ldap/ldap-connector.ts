@@ -6,6 +6,7 @@ import { settingsOrThrow } from '../connector-kind.js';
 import type { ConnectorContext } from '../secrets.js';
 import { ldapSettings, type DisableMethod, type GroupKind, type LdapSettings } from './ldap-settings.js';
 import { activeDirectoryConnector } from './active-directory-connector.js';
+import { all, first, uniqueEntries } from './ldap-entry.js';
 import { LdapSession, sessionOptionsOf } from './ldap-session.js';
 import { escapeDnValue, escapeFilterValue, normaliseDn, normalisedParent, parseDn, splitRdn } from './ldap-escape.js';
 
@@ -109,19 +110,6 @@ export function ldapConnector(target: string, s: LdapSettings, context: Connecto
     groupKind: s.group_kind,
     declared: new Set(context.entitlements ?? []),
   });
-}
-
-/** An attribute's values as strings; attribute names are matched case-insensitively. */
-function all(entry: Entry, attribute: string): string[] {
-  const lower = attribute.toLowerCase();
-  const key = Object.keys(entry).find((k) => k.toLowerCase() === lower && k !== 'dn');
-  const v = key === undefined ? undefined : entry[key];
-  if (v === undefined) return [];
-  return (Array.isArray(v) ? v : [v]).map((x) => x.toString());
-}
-
-function first(entry: Entry, attribute: string): string | undefined {
-  return all(entry, attribute)[0];
 }
 
 /** An attribute's values as bytes (a password hash is not text). */
@@ -675,13 +663,7 @@ export class LdapConnector implements Connector {
       entries.push(...(await this.search(this.settings.disabledBase!, filter, attributes)));
     }
     // disabled_base may sit inside people_base, where a subtree search finds its entries already.
-    const seen = new Set<string>();
-    return entries.filter((e) => {
-      const key = this.safeNormalise(e.dn) ?? e.dn;
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return true;
-    });
+    return uniqueEntries(entries);
   }
 
   /** The account entry whose name matches (the directory's matching), preferring an exact match. */
