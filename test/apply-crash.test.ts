@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import BetterSqlite3 from 'better-sqlite3';
+import { Client as LdapClient, type Entry } from 'ldapts';
 import pg from 'pg';
 import { openConnector } from '../src/connectors/open-connector.js';
 import { parseComment, quoteIdent } from '../src/connectors/postgres/postgres-connector.js';
@@ -14,6 +15,7 @@ import { tenure } from './cli-harness.js';
 import { hr, org, policy } from './org-fixture.js';
 import { startBetterAuthScimServer, type BetterAuthScimServer } from './support/better-auth-scim-server.js';
 import { createDatabase, startPostgres, type PostgresServer } from './support/postgres-server.js';
+import { startSamba, type SambaServer } from './support/samba-server.js';
 
 // Crash safety: an apply of 2,001 operations is killed with SIGKILL at 20 random points of its
 // progress and run again each time; at the end the target holds exactly the desired state — no account created
@@ -23,10 +25,10 @@ const PEOPLE = 667; // each: create account + 2 memberships = 2,001 operations
 const KILLS = 20;
 /** This run's mark: identities (and so account names) and PostgreSQL group roles start with it. */
 const RUN = `t${randomBytes(4).toString('hex')}`;
-const allIds = Array.from({ length: PEOPLE }, (_, i) => `${RUN}_${String(i + 1).padStart(4, '0')}`);
-const allRows = allIds.map(
-  (id, i) => `${id},Employee,Active,${i % 2 ? 'Engineering' : 'Finance'},Developer,2024-01-01,`,
-);
+/** Person i's identity id, and so the account's name: `t1a2b3c4d_0001`, 14 characters. */
+const runId = (i: number): string => `${RUN}_${String(i + 1).padStart(4, '0')}`;
+const row = (id: string, i: number): string =>
+  `${id},Employee,Active,${i % 2 ? 'Engineering' : 'Finance'},Developer,2024-01-01,`;
 const GROUPS = ['staff', 'engineering', 'finance'] as const;
 
 /** What a target holds, read straight from its storage rather than through the connector under test. */
@@ -51,6 +53,8 @@ interface TargetKind {
   readonly kills?: number;
   /** Attributes a create needs on this target (the policy's target block gives the same). */
   readonly createAttributes?: (identity: string) => Record<string, string>;
+  /** Person i's identity id (the account's name), when the target wants other names than runId's. */
+  readonly identity?: (i: number) => string;
 }
 
 const csvTarget: TargetKind = {
@@ -205,7 +209,122 @@ const betterAuthScimTarget: TargetKind = {
   },
 };
 
+// Active Directory: a Samba domain controller of this file's own, reached over ldaps:// with its throwaway CA. Names
+// are hostile to LDAP filters and DNs but valid sAMAccountNames (quotes, parentheses, `&`, a leading `#`, non-ASCII),
+// up to the 20 characters sAMAccountName allows; they need no RUN mark, the domain being this file's alone.
+let samba: SambaServer | undefined;
+/** Where this run's accounts and groups live: an OU of their own. */
+const adBase = (s: SambaServer): string => `OU=crash-${RUN},${s.baseDn}`;
+const AD_NAMES: readonly ((n: string) => string)[] = [
+  (n) => `O'Brien Zoë (${n})`,
+  (n) => `Ana & Bob (${n})`,
+  (n) => `#lead Ñoño-É ${n}`,
+  (n) => `)(!(cn&(obj${n}`,
+  (n) => `Zoë O'Brien (a)-${n}`, // 20: the most AD allows
+];
+const adIdentity = (i: number): string => AD_NAMES[i % AD_NAMES.length]!(String(i + 1).padStart(4, '0'));
+
+async function asAdAdmin<T>(use: (client: LdapClient) => Promise<T>): Promise<T> {
+  const s = samba!;
+  const client = new LdapClient({ url: s.ldapsUrl, timeout: 30_000, tlsOptions: { ca: readFileSync(s.caFile) } });
+  await client.bind(s.adminDn, s.adminPassword);
+  try {
+    return await use(client);
+  } finally {
+    await client.unbind();
+  }
+}
+
+/** An attribute's single value; ldapts gives an attribute the entry lacks as []. */
+function single(value: Entry[string] | undefined): string | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  return v?.toString();
+}
+
+/** ACCOUNTDISABLE in userAccountControl. */
+const AD_DISABLED = 0x2;
+const activeDirectoryTarget: TargetKind = {
+  name: 'Active Directory (a Samba DC)',
+  rate: 150,
+  // Each CLI run binds over TLS and reads the domain before it applies; an add with its password is ~10 ms, but
+  // a create is three requests. 450 operations and 8 kills show the same as the larger runs on a domain controller.
+  people: 150,
+  kills: 8,
+  killWithin: 20,
+  timeoutMs: 600_000,
+  identity: adIdentity,
+  prepare: async (dir) => {
+    samba = await startSamba();
+    const s = samba;
+    const base = adBase(s);
+    await asAdAdmin(async (client) => {
+      await client.add(base, { objectClass: ['top', 'organizationalUnit'] });
+      for (const ou of ['people', 'groups'])
+        await client.add(`OU=${ou},${base}`, { objectClass: ['top', 'organizationalUnit'] });
+      // A group's sAMAccountName is unique in the domain, as an account's is.
+      for (const g of GROUPS)
+        await client.add(`CN=${g},OU=groups,${base}`, { objectClass: ['top', 'group'], sAMAccountName: `crash-${g}` });
+    });
+    writeFileSync(join(dir, 'ad-password.txt'), s.adminPassword);
+    return {
+      target: [
+        '    kind: ldap',
+        '    connection:',
+        '      flavor: active_directory',
+        `      url: "${s.ldapsUrl}"`,
+        `      ca_file: "${s.caFile}"`,
+        `      bind_dn: "${s.adminDn}"`,
+        '      bind_password: { file: ad-password.txt }',
+        `      people_base: "OU=people,${base}"`,
+        `      groups_base: "OU=groups,${base}"`,
+      ].join('\n'),
+      entitlement: (group) => `directory:group/${group}`,
+    };
+  },
+  read: () =>
+    asAdAdmin(async (client) => {
+      const s = samba!;
+      const base = adBase(s);
+      // Every user of the domain that is in this run's OU or carries a link, wherever it is: an account made twice
+      // under another name or place shows up. (AD's own users, Administrator and the like, carry no link.)
+      const { searchEntries: users } = await client.search(s.baseDn, {
+        scope: 'sub',
+        filter: '(&(objectClass=user)(!(objectClass=computer)))',
+        attributes: ['sAMAccountName', 'employeeNumber', 'userAccountControl'],
+        paged: { pageSize: 500 },
+      });
+      const ours = users.filter(
+        (u) => u.dn.toLowerCase().endsWith(`,${base.toLowerCase()}`) || single(u.employeeNumber) !== undefined,
+      );
+      const nameOf = new Map(ours.map((u) => [u.dn.toLowerCase(), single(u.sAMAccountName)!]));
+      const { searchEntries: groups } = await client.search(`OU=groups,${base}`, {
+        scope: 'one',
+        filter: '(objectClass=group)',
+        attributes: ['cn', 'sAMAccountName', 'member'],
+      });
+      assert.deepEqual(
+        groups.map((g) => `${single(g.cn)} ${single(g.sAMAccountName)}`).sort(),
+        GROUPS.map((g) => `${g} crash-${g}`).sort(),
+        'the groups are as they were made',
+      );
+      return {
+        accounts: ours.map((u) => ({
+          name: single(u.sAMAccountName)!,
+          identity: single(u.employeeNumber),
+          enabled: (Number(single(u.userAccountControl)) & AD_DISABLED) === 0,
+        })),
+        // A member that is not one of the accounts above is kept as its DN, so it shows up as unexpected.
+        memberships: groups.flatMap((g) =>
+          ([] as string[])
+            .concat((g.member as string | string[] | undefined) ?? [])
+            .map((m) => `${nameOf.get(m.toLowerCase()) ?? m} directory:group/${single(g.cn)}`),
+        ),
+      };
+    }),
+};
+
 after(async () => {
+  await samba?.stop();
   await scim?.stop();
   if (admin) {
     // Only needed on a shared server; a throwaway one is removed whole.
@@ -326,7 +445,7 @@ async function stageEffectBeforeJournal(config: string, stateDb: string, kind: T
 const count = (rows: readonly JournalRow[], state: string): number => rows.filter((r) => r.state === state).length;
 
 describe('apply under SIGKILL', () => {
-  for (const kind of [csvTarget, memoryTarget, postgresTarget, betterAuthScimTarget]) {
+  for (const kind of [csvTarget, memoryTarget, postgresTarget, betterAuthScimTarget, activeDirectoryTarget]) {
     it(
       `converges on ${kind.name} after ${kind.kills ?? KILLS} kills at random points, with nothing duplicated or lost`,
       { timeout: kind.timeoutMs },
@@ -334,8 +453,8 @@ describe('apply under SIGKILL', () => {
         const started = Date.now();
         const people = kind.people ?? PEOPLE;
         const killCount = kind.kills ?? KILLS;
-        const ids = allIds.slice(0, people);
-        const rows = allRows.slice(0, people);
+        const ids = Array.from({ length: people }, (_, i) => (kind.identity ?? runId)(i));
+        const rows = ids.map(row);
         const o = org(rows);
         const { target, entitlement } = await kind.prepare(o.dir);
         const text = policy
@@ -410,7 +529,7 @@ describe('apply under SIGKILL', () => {
 
         const held = await kind.read(o.dir);
         assert.equal(held.accounts.length, people, 'one account per person');
-        assert.deepEqual(held.accounts.map((a) => a.name).sort(), ids, 'exactly the desired accounts');
+        assert.deepEqual(held.accounts.map((a) => a.name).sort(), [...ids].sort(), 'exactly the desired accounts');
         for (const a of held.accounts) {
           assert.equal(a.identity, a.name, `${a.name} is linked to its own identity`);
           assert.ok(a.enabled, `${a.name} is enabled`);

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
@@ -17,6 +18,7 @@ import {
   type TcpFault,
 } from './support/fault-proxy.js';
 import { startPostgres, type PostgresServer } from './support/postgres-server.js';
+import { startSamba, type SambaServer } from './support/samba-server.js';
 import { startScimServer, type ScimServer } from './support/scim-server.js';
 import { startSlapd, type SlapdServer } from './support/slapd-server.js';
 
@@ -518,6 +520,125 @@ describe('tenure apply behind a faulty network', { concurrency: true, timeout: 3
       const o = await ldapOrg(20, CLIENT_TIMEOUT_MS);
       await quarantinedThenResumed(o, 'hang', 10, () => {
         // Nothing but the client ends a held connection while the hang lasts: its timeout did.
+        assert.ok(o.released() > 0, 'the client gave up on held connections');
+        endedByTimeouts(o);
+      });
+    });
+  });
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Active Directory (a Samba DC) through the TCP fault proxy, over ldaps://: the proxy passes the TLS bytes on, and
+  // the server's certificate names 127.0.0.1, the proxy's address, so the name is checked as without a proxy.
+
+  describe('an Active Directory domain controller (Samba) behind the TCP proxy', () => {
+    let samba: SambaServer;
+    let runs = 0;
+    before(async () => {
+      samba = await startSamba();
+      closing.push(() => samba.stop());
+    });
+
+    async function asAdmin<T>(use: (client: Client) => Promise<T>): Promise<T> {
+      const client = new Client({
+        url: samba.ldapsUrl,
+        timeout: 30_000,
+        tlsOptions: { ca: readFileSync(samba.caFile) },
+      });
+      await client.bind(samba.adminDn, samba.adminPassword);
+      try {
+        return await use(client);
+      } finally {
+        await client.unbind();
+      }
+    }
+
+    /** An attribute's values; ldapts gives one the entry lacks as []. */
+    const values = (v: unknown): string[] => ([] as unknown[]).concat(v ?? []).map(String);
+
+    /**
+     * A fresh OU of the domain with people and groups. Names are unique in the whole domain (a group's sAMAccountName
+     * too), so each org's people have their own prefix, one hostile to filters and DNs but valid in sAMAccountName.
+     */
+    async function adOrg(people: number, timeoutMs: number, idPrefix: string): Promise<Org> {
+      const n = ++runs;
+      const base = `OU=faults-${n},${samba.baseDn}`;
+      const [peopleBase, groupsBase] = [`OU=people,${base}`, `OU=groups,${base}`];
+      await asAdmin(async (client) => {
+        await client.add(base, { objectClass: ['top', 'organizationalUnit'] });
+        for (const dn of [peopleBase, groupsBase]) await client.add(dn, { objectClass: ['top', 'organizationalUnit'] });
+        for (const cn of GROUPS)
+          await client.add(`CN=${cn},${groupsBase}`, {
+            objectClass: ['top', 'group'],
+            sAMAccountName: `faults${n}-${cn}`,
+          });
+      });
+      const proxy = await startTcpFaultProxy({ host: samba.host, port: 636 });
+      closing.push(() => proxy.close());
+      const target = [
+        '    kind: ldap',
+        '    connection:',
+        '      flavor: active_directory',
+        `      url: "ldaps://${proxy.host}:${proxy.port}"`,
+        `      ca_file: "${samba.caFile}"`,
+        `      bind_dn: "${samba.adminDn}"`,
+        '      bind_password: { file: ad-password.txt }',
+        `      people_base: "${peopleBase}"`,
+        `      groups_base: "${groupsBase}"`,
+        `      timeout_ms: ${timeoutMs}`,
+        '',
+      ].join('\n');
+      const holds = (): Promise<Holdings> =>
+        asAdmin(async (client) => {
+          const { searchEntries: users } = await client.search(peopleBase, {
+            scope: 'sub',
+            filter: '(objectClass=user)',
+            attributes: ['sAMAccountName', 'employeeNumber', 'userAccountControl'],
+          });
+          const { searchEntries: groups } = await client.search(groupsBase, {
+            scope: 'one',
+            filter: '(objectClass=group)',
+            attributes: ['cn', 'member'],
+          });
+          const nameOf = new Map(users.map((u) => [u.dn.toLowerCase(), values(u.sAMAccountName)[0]!]));
+          return {
+            accounts: users
+              .map((u) => {
+                // ACCOUNTDISABLE
+                const disabled = (Number(values(u.userAccountControl)[0]) & 0x2) !== 0;
+                return `${values(u.sAMAccountName).join('|')} ${values(u.employeeNumber).join('|')} ${disabled ? 'disabled' : 'active'}`;
+              })
+              .sort(),
+            groups: Object.fromEntries(
+              groups
+                .map((g): [string, string[]] => [
+                  values(g.cn)[0]!,
+                  values(g.member)
+                    .map((m) => nameOf.get(m.toLowerCase()) ?? m)
+                    .sort(),
+                ])
+                .sort(([a], [b]) => (a < b ? -1 : 1)),
+            ),
+          };
+        });
+      return org(
+        people,
+        target,
+        { 'ad-password.txt': samba.adminPassword },
+        { holds, fault: (kind: TcpFault['kind']) => proxy.set({ kind }), released: () => proxy.released },
+        { idPrefix },
+      );
+    }
+
+    it('connections refused mid-run: quarantined with nothing lost, then resumed and converged', async () => {
+      const o = await adOrg(20, CLIENT_TIMEOUT_MS, "O'Brien Zoë ");
+      await quarantinedThenResumed(o, 'refuse', 10);
+    });
+
+    it('the domain controller hangs mid-run: timeout_ms ends each request; quarantined, then resumed and converged', async () => {
+      const o = await adOrg(20, CLIENT_TIMEOUT_MS, '#Ñoño & Bob (');
+      await quarantinedThenResumed(o, 'hang', 10, () => {
+        // Nothing but the client ends a held connection while the hang lasts: its timeout did (a TLS handshake
+        // held too: ldapts's connect timeout covers it).
         assert.ok(o.released() > 0, 'the client gave up on held connections');
         endedByTimeouts(o);
       });
