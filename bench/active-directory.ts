@@ -310,3 +310,8 @@ for (const side of sides) emit(`ad_${side}_cpu_per_account`, perAccount(side, cp
 for (const side of sides) emit(`ad_${side}_server_cpu_per_account`, perAccount(side, serverCpu[side]), 'ms');
 for (const side of sides)
   for (const kind of KINDS) emit(`ad_${side}_${kind}_per_account`, perAccount(side, sent[kind][side]), 'requests');
+// The comparison holds only while the raw loop sends what the connector sends: say so loudly when it no longer does.
+for (const kind of KINDS) {
+  const [t, r] = [perAccount('tenure', sent[kind].tenure), perAccount('raw', sent[kind].raw)];
+  if (t !== r) process.stderr.write(`active-directory: ${kind} requests per account differ: Tenure ${t}, raw ${r}\n`);
+}
