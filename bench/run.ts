@@ -98,6 +98,13 @@ const suites: { name: string; run: () => Figure[] }[] = [
     // Roles created per run, each with one membership (see docs/benchmarks.md); --raw-first reverses the order.
     run: () => child('postgres.ts', ['2000', ...(process.argv.includes('--raw-first') ? ['--raw-first'] : [])]),
   },
+  {
+    name: 'active-directory',
+    // Accounts created per run, each added to one group, on a Samba DC (see docs/benchmarks.md); --raw-first reverses
+    // the order, --many adds a raw loop on one connection per request in flight.
+    run: () =>
+      child('active-directory.ts', ['2000', ...['--raw-first', '--many'].filter((f) => process.argv.includes(f))]),
+  },
 ];
 
 const figures: Figure[] = [];
