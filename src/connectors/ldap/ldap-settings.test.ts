@@ -276,6 +276,16 @@ describe('ldap flavor: active_directory', () => {
     );
   });
 
+  test('refuses a link attribute AD writes itself: it cannot hold an identity id', () => {
+    assert.deepEqual(problems({ link_attribute: 'objectGUID' }), [
+      [
+        'link_attribute',
+        'target "directory": connection.link_attribute cannot be objectGUID: AD sets it (or it is the account\'s name), so it cannot hold an identity id',
+      ],
+    ]);
+    assert.deepEqual(problems({ link_attribute: 'extensionAttribute7' }), []);
+  });
+
   test('needs an encrypted connection: passwords travel over it', () => {
     assert.deepEqual(problems({ url: 'ldap://dc1.corp.example.com' }), [
       [

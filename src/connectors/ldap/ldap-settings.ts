@@ -143,6 +143,15 @@ function flavorIssues(s: Written): Issue[] {
           message: 'is not used with flavor: active_directory, which disables through userAccountControl',
           hint: 'remove it; set disabled_base to also move disabled accounts to an OU',
         });
+    if (
+      s.link_attribute !== undefined &&
+      /^(objectGUID|objectSid|sAMAccountName|userPrincipalName)$/i.test(s.link_attribute)
+    )
+      issues.push({
+        path: 'link_attribute',
+        message: `cannot be ${s.link_attribute}: AD sets it (or it is the account's name), so it cannot hold an identity id`,
+        hint: 'use employeeNumber (the default), employeeID (at most 16 characters) or an extensionAttribute1 … 15',
+      });
     if (!s.start_tls && !/^ldaps:/i.test(s.url))
       issues.push({
         path: 'url',
