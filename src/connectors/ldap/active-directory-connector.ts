@@ -17,7 +17,7 @@ import {
 } from './ldap-escape.js';
 import type { ConnectorContext } from '../secrets.js';
 import type { LdapSettings } from './ldap-settings.js';
-import { all, first, uniqueEntries } from './ldap-entry.js';
+import { all, first, pickAttributes, uniqueEntries } from './ldap-entry.js';
 import { LdapSession, sessionOptionsOf, type SessionOptions } from './ldap-session.js';
 import { guidToString } from './object-guid.js';
 import { RangedValuesError, readRangedValues } from './ranged-values.js';
@@ -704,12 +704,7 @@ export class ActiveDirectoryConnector implements Connector {
   }
 
   private mapAttributes(attributes: Readonly<Record<string, string>>): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const [key, value] of Object.entries(attributes)) {
-      const name = MAPPED_ATTRIBUTES.find((a) => a.toLowerCase() === key.toLowerCase());
-      if (name !== undefined && this.isMapped(name)) out[name] = value;
-    }
-    return out;
+    return pickAttributes(attributes, MAPPED_ATTRIBUTES, (name) => this.isMapped(name));
   }
 
   private accountAttributes(): string[] {

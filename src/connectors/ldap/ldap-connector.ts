@@ -6,7 +6,7 @@ import { settingsOrThrow } from '../connector-kind.js';
 import type { ConnectorContext } from '../secrets.js';
 import { ldapSettings, type DisableMethod, type GroupKind, type LdapSettings } from './ldap-settings.js';
 import { activeDirectoryConnector } from './active-directory-connector.js';
-import { all, first, uniqueEntries } from './ldap-entry.js';
+import { all, first, pickAttributes, uniqueEntries } from './ldap-entry.js';
 import { LdapSession, sessionOptionsOf } from './ldap-session.js';
 import { escapeDnValue, escapeFilterValue, normaliseDn, normalisedParent, parseDn, splitRdn } from './ldap-escape.js';
 
@@ -641,12 +641,7 @@ export class LdapConnector implements Connector {
   }
 
   private mapAttributes(attributes: Readonly<Record<string, string>>): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const [key, value] of Object.entries(attributes)) {
-      const name = MAPPED_ATTRIBUTES.find((a) => a.toLowerCase() === key.toLowerCase());
-      if (name !== undefined && this.isMapped(name)) out[name] = value;
-    }
-    return out;
+    return pickAttributes(attributes, MAPPED_ATTRIBUTES, (name) => this.isMapped(name));
   }
 
   private accountAttributes(): string[] {

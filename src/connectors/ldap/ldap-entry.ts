@@ -33,3 +33,20 @@ export function uniqueEntries(entries: readonly Entry[]): Entry[] {
     return true;
   });
 }
+
+/**
+ * The attributes a connector maps, out of those a policy gives: each key matched without regard to case to one of
+ * `known` (and written as `known` spells it), and kept when `keep` says the policy may set it.
+ */
+export function pickAttributes(
+  attributes: Readonly<Record<string, string>>,
+  known: readonly string[],
+  keep: (name: string) => boolean,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(attributes)) {
+    const name = known.find((a) => a.toLowerCase() === key.toLowerCase());
+    if (name !== undefined && keep(name)) out[name] = value;
+  }
+  return out;
+}
