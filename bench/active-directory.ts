@@ -197,8 +197,8 @@ async function tenure(run: Run): Promise<number> {
 
 /**
  * The raw loop: per account the requests the connector sends, in its order (active-directory-connector.ts): the
- * domain-wide sAMAccountName search, the add, the read-back search; then, for the membership, the account's search and
- * the group's modify. CONCURRENCY requests in flight over `connections` clients.
+ * domain-wide sAMAccountName search, the add, the read-back (a base search at the new DN); then, for the membership,
+ * the account's search and the group's modify. CONCURRENCY requests in flight over `connections` clients.
  */
 async function raw(run: Run, connections: number): Promise<number> {
   const t = performance.now();
@@ -238,7 +238,12 @@ async function raw(run: Run, connections: number): Promise<number> {
           new Attribute({ type: 'pwdLastSet', values: ['0'] }),
           new Attribute({ type: 'unicodePwd', values: [unicodePwdValue(password)] }),
         ]);
-        const created = await findAccount(c, name);
+        const created = await c.search(dn, {
+          scope: 'base',
+          filter: `(&${ACCOUNT_FILTER})`,
+          attributes: ACCOUNT_ATTRIBUTES,
+          explicitBufferAttributes: ['objectGUID'],
+        });
         if (created.searchEntries.length !== 1) throw new Error(`raw: ${name} cannot be read back`);
         // The membership: the account found again by name, then the group's modify.
         const found = (await findAccount(c, name)).searchEntries[0];

@@ -270,7 +270,10 @@ export class ActiveDirectoryConnector implements Connector {
       const parent = this.placement(spec.name, spec.attributes[PARENT]) ?? this.settings.peopleBase;
       const dn = `CN=${escapeDnValue(spec.name)},${parent}`;
       await this.session.ldap(dn, (client) => client.add(dn, entry));
-      const created = await this.findAccount(spec.name);
+      // Read back at its DN (one base search): the objectGUID, its id, is AD's to give.
+      const [created] = await this.session.search(dn, `(&${this.accountFilter})`, this.accountAttributes(), 'base', [
+        'objectGUID',
+      ]);
       if (created === undefined) {
         throw new ConnectorError(
           this.target,
