@@ -295,6 +295,28 @@ describe('executePlan', () => {
     assert.equal(r.operations[1]!.state, 'pending', "the membership waits for its account, which never became u1's");
   });
 
+  it('never counts as created a name the target says is taken but cannot read as an account', async () => {
+    const t = new FakeTarget('dir');
+    // The name is taken by something that is not one of the target's accounts (an unmanaged role, say).
+    t.createAccount = (spec: AccountSpec) => {
+      t.calls.push(`create ${spec.name}`);
+      return Promise.reject(new ConnectorError('dir', 'already_exists', spec.name));
+    };
+    const r = await executePlan(
+      'p9',
+      planOf(joiner('dir', 'u1', ['a'])),
+      new Map([['dir', t]]),
+      new MemoryJournal(),
+      instant,
+    );
+    assert.deepEqual(t.calls, ['create u1', 'read u1'], 'no membership is granted');
+    assert.equal(r.targets[0]!.dead, 1);
+    assert.match(
+      r.operations[0]!.sentence,
+      /NOT created — conflict: account "u1" cannot be created: the target has the name taken/,
+    );
+  });
+
   it('resumes a plan: finished operations are not run again, and a create that finds its account links to it', async () => {
     const t = new FakeTarget('dir');
     const journal = new MemoryJournal();

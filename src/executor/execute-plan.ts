@@ -284,7 +284,17 @@ async function apply(connector: Connector, change: Change, specOf?: (c: Change) 
         if (!(e instanceof ConnectorError) || e.code !== 'already_exists') throw e;
         // Matched, not created: a repeat of our own create links, but an account of someone else is not ours to take.
         const existing = await connector.readAccount(change.account);
-        const owner = existing?.identity;
+        // The target says the name is taken, yet no account of it has that name: something else holds it (an object
+        // outside what the target reads, a role Tenure does not manage). Not ours to link to.
+        if (existing === undefined) {
+          throw new ConnectorError(
+            change.target,
+            'conflict',
+            `account "${change.account}" cannot be created: the target has the name taken by something it does not read as an account`,
+            'give the account another name (targets[].account_name), or free the name in the target',
+          );
+        }
+        const owner = existing.identity;
         if (owner !== undefined && owner !== '' && change.identity !== undefined && owner !== change.identity) {
           throw new ConnectorError(
             change.target,
