@@ -518,3 +518,49 @@ describe('a directory whose referential-integrity overlay rewrites member DNs', 
     }
   });
 });
+
+describe('placing accounts in department OUs (attributes.parent) in a standard directory', () => {
+  test('a new account goes into its OU; a changed OU moves it with its groups; an OU outside people_base is refused', async () => {
+    const base = await freshTree(['ou=staff', 'ou=eng,ou=staff', 'ou=fin,ou=staff', 'ou=roles']);
+    await asAdmin(async (client) => {
+      await client.add(`cn=a,ou=roles,${base}`, {
+        objectClass: ['top', 'groupOfNames'],
+        cn: 'a',
+        member: `cn=a,ou=roles,${base}`,
+      });
+    });
+    const c = connect(
+      server,
+      {
+        people_base: `ou=staff,${base}`,
+        groups_base: `ou=roles,${base}`,
+        account_scope: 'sub',
+        disable_method: 'attribute',
+      },
+      ['corp:group/a'],
+    );
+    try {
+      await c.createAccount({ name: 'pia', identity: 'H1', attributes: { parent: `ou=eng,ou=staff,${base}` } });
+      await c.addMembership('pia', 'corp:group/a');
+      const before = (await c.readAccount('pia'))!;
+      assert.equal(before.attributes!.parent, `ou=eng,ou=staff,${base}`);
+      await c.updateAccount('pia', { parent: `OU=Fin, OU=Staff, ${base}`, mail: 'pia@example.com' });
+      const after = (await c.readAccount('pia'))!;
+      assert.equal(normaliseDn(after.attributes!.parent!), normaliseDn(`ou=fin,ou=staff,${base}`));
+      assert.deepEqual(
+        [after.id, after.entitlements, after.attributes!.mail],
+        [before.id, ['corp:group/a'], 'pia@example.com'],
+      );
+      const members = (await values(`cn=a,ou=roles,${base}`, 'member')).map(normaliseDn);
+      assert.ok(members.includes(normaliseDn(`uid=pia,ou=fin,ou=staff,${base}`)), 'the group names the new DN');
+      assert.ok(!members.includes(normaliseDn(`uid=pia,ou=eng,ou=staff,${base}`)), 'and not the old one');
+      await assert.rejects(
+        c.updateAccount('pia', { parent: `ou=roles,${base}` }),
+        (e: unknown) =>
+          e instanceof ConnectorError && e.code === 'invalid_input' && /outside people_base/.test(e.message),
+      );
+    } finally {
+      await c.close();
+    }
+  });
+});

@@ -17,7 +17,7 @@ import {
 } from './ldap-escape.js';
 import type { ConnectorContext } from '../secrets.js';
 import type { LdapSettings } from './ldap-settings.js';
-import { all, first, pickAttributes, uniqueEntries } from './ldap-entry.js';
+import { all, first, pickAttributes, placementOf, uniqueEntries } from './ldap-entry.js';
 import { LdapSession, sessionOptionsOf, type SessionOptions } from './ldap-session.js';
 import { guidToString } from './object-guid.js';
 import { RangedValuesError, readRangedValues } from './ranged-values.js';
@@ -488,35 +488,8 @@ export class ActiveDirectoryConnector implements Connector {
   // -------------------------------------------------------------------------------------------------------------
   // Helpers
 
-  /**
-   * Where the policy places an account (`attributes.parent`, a CEL expression giving the DN of an OU), checked: it
-   * must be people_base or, with account_scope sub, below it, or the account would leave the accounts this target
-   * reads. Undefined when the policy does not place it (people_base).
-   */
   private placement(name: string, parent: string | undefined): string | undefined {
-    if (parent === undefined || parent === '') return undefined;
-    let inside: boolean;
-    try {
-      const p = normaliseDn(parent);
-      inside = p === this.peopleParent || (this.settings.accountScope === 'sub' && p.endsWith(`,${this.peopleParent}`));
-    } catch {
-      throw new ConnectorError(
-        this.target,
-        'invalid_input',
-        `target "${this.target}": the parent of account "${name}", ${JSON.stringify(parent)}, is not a DN`,
-        'targets[].attributes.parent must give the DN of an OU, e.g. "OU=" + identity.department + ",OU=Staff,DC=corp,DC=example,DC=com"',
-      );
-    }
-    if (!inside) {
-      throw new ConnectorError(
-        this.target,
-        'invalid_input',
-        `target "${this.target}": the parent of account "${name}", ${parent}, is outside people_base ${this.settings.peopleBase}` +
-          (this.settings.accountScope === 'sub' ? '' : ' (account_scope one: accounts sit directly in it)'),
-        "an account placed there would no longer be read as this target's: place it in people_base or an OU below it (account_scope: sub)",
-      );
-    }
-    return parent;
+    return placementOf({ target: this.target, ...this.settings }, name, parent);
   }
 
   private checkName(name: string): void {

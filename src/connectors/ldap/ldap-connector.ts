@@ -6,9 +6,17 @@ import { settingsOrThrow } from '../connector-kind.js';
 import type { ConnectorContext } from '../secrets.js';
 import { ldapSettings, type DisableMethod, type GroupKind, type LdapSettings } from './ldap-settings.js';
 import { activeDirectoryConnector } from './active-directory-connector.js';
-import { all, first, pickAttributes, uniqueEntries } from './ldap-entry.js';
+import { all, first, pickAttributes, placementOf, uniqueEntries } from './ldap-entry.js';
 import { LdapSession, sessionOptionsOf } from './ldap-session.js';
-import { escapeDnValue, escapeFilterValue, normaliseDn, normalisedParent, parseDn, splitRdn } from './ldap-escape.js';
+import {
+  escapeDnValue,
+  escapeFilterValue,
+  normaliseDn,
+  normalisedParent,
+  parseDn,
+  sameDn,
+  splitRdn,
+} from './ldap-escape.js';
 
 /**
  * An LDAP directory (OpenLDAP, 389-DS ...): accounts are entries `<naming_attribute>=NAME,<people_base>` (by default
@@ -51,6 +59,9 @@ interface LdapOptions {
   readonly pageSize: number;
   readonly timeoutMs: number;
 }
+
+/** The account attribute that places it: its parent DN (`attributes.parent`), read from the DN, set by a move. */
+const PARENT = 'parent';
 
 /** Classes whose entries must have `cn` and `sn`: Tenure fills them with the name when the policy does not. */
 const PERSON_CLASSES = new Set(['person', 'organizationalperson', 'inetorgperson']);
@@ -261,7 +272,8 @@ export class LdapConnector implements Connector {
       // Last: the name owns the naming attribute, and the identity the link.
       put(attributes, this.settings.namingAttribute, spec.name);
       if (spec.identity !== '') put(attributes, this.settings.linkAttribute, spec.identity);
-      const dn = this.accountDn(spec.name);
+      const parent = placementOf({ target: this.target, ...this.settings }, spec.name, spec.attributes[PARENT]);
+      const dn = this.accountDn(spec.name, parent);
       await this.ldap(dn, (client) => client.add(dn, attributes));
       const created = await this.findAccount(spec.name);
       if (created === undefined) {
@@ -277,7 +289,11 @@ export class LdapConnector implements Connector {
 
   async updateAccount(name: string, attributes: Readonly<Record<string, string>>): Promise<void> {
     return this.run(`update account "${name}"`, async () => {
-      const entry = await this.requireAccount(name);
+      let entry = await this.requireAccount(name);
+      // The OU first (`attributes.parent`): a move keeps the entry's attributes, and its groups are rewritten.
+      const parent = placementOf({ target: this.target, ...this.settings }, name, attributes[PARENT]);
+      if (parent !== undefined && !sameDn(splitRdn(entry.dn)[1], parent)) entry = await this.moveAccount(entry, parent);
+      const dn = entry.dn;
       const changes: Change[] = [];
       for (const [key, value] of Object.entries(this.mapAttributes(attributes))) {
         if (value === '' && REQUIRED_ATTRIBUTES.has(key)) {
@@ -294,7 +310,7 @@ export class LdapConnector implements Connector {
           }),
         );
       }
-      if (changes.length > 0) await this.ldap(entry.dn, (client) => client.modify(entry.dn, changes));
+      if (changes.length > 0) await this.ldap(dn, (client) => client.modify(dn, changes));
     });
   }
 
@@ -502,8 +518,8 @@ export class LdapConnector implements Connector {
   }
 
   /** Where a new account goes: directly under people_base, whatever account_scope. */
-  private accountDn(name: string): string {
-    return `${this.settings.namingAttribute}=${escapeDnValue(name)},${this.settings.peopleBase}`;
+  private accountDn(name: string, parent = this.settings.peopleBase): string {
+    return `${this.settings.namingAttribute}=${escapeDnValue(name)},${parent}`;
   }
 
   /** The entry's DN were it named `name`: a new RDN when the RDN is the naming attribute, else the same DN. */
@@ -614,6 +630,7 @@ export class LdapConnector implements Connector {
     // The mapped attributes, read back so a plan can see one that drifted from the policy ('' when unset).
     const attributes: Record<string, string> = {};
     for (const name of MAPPED_ATTRIBUTES) if (this.isMapped(name)) attributes[name] = first(entry, name) ?? '';
+    attributes[PARENT] = splitRdn(entry.dn)[1];
     return {
       id: first(entry, 'entryUUID') ?? entry.dn,
       name: this.nameOf(entry),
@@ -797,11 +814,14 @@ export class LdapConnector implements Connector {
   }
 
   /** Moves an account under another base, keeping its RDN and its memberships (groups name the new DN). */
-  private async moveAccount(entry: Entry, newBase: string): Promise<void> {
+  private async moveAccount(entry: Entry, newBase: string): Promise<Entry> {
     const newDn = `${splitRdn(entry.dn)[0]},${newBase}`;
-    await this.ldap(entry.dn, (client) => client.modifyDN(entry.dn, newDn));
+    // Both DNs in an error: the move can fail for the entry (gone) or for where it goes (no such OU).
+    await this.ldap(`${entry.dn} → ${newDn}`, (client) => client.modifyDN(entry.dn, newDn));
     const name = this.nameOf(entry);
-    await this.rewriteMembers(entry.dn, name, await this.refind(entry, name));
+    const moved = await this.refind(entry, name);
+    await this.rewriteMembers(entry.dn, name, moved);
+    return moved;
   }
 
   /**

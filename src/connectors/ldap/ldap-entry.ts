@@ -1,4 +1,5 @@
 import type { Entry } from 'ldapts';
+import { ConnectorError } from '../connector.js';
 import { normaliseDn } from './ldap-escape.js';
 
 /** An attribute's values as strings; attribute names are matched case-insensitively. */
@@ -49,4 +50,41 @@ export function pickAttributes(
     if (name !== undefined && keep(name)) out[name] = value;
   }
   return out;
+}
+
+/**
+ * Where the policy places an account (`attributes.parent`, a CEL expression giving the DN of an OU), checked: it
+ * must be people_base or, with account_scope sub, below it, or the account would leave the accounts the target
+ * reads. Undefined when the policy does not place it (people_base).
+ */
+export function placementOf(
+  where: { readonly target: string; readonly peopleBase: string; readonly accountScope: 'one' | 'sub' },
+  name: string,
+  parent: string | undefined,
+): string | undefined {
+  if (parent === undefined || parent === '') return undefined;
+  const { target, peopleBase, accountScope } = where;
+  let inside: boolean;
+  try {
+    const p = normaliseDn(parent);
+    const people = normaliseDn(peopleBase);
+    inside = p === people || (accountScope === 'sub' && p.endsWith(`,${people}`));
+  } catch {
+    throw new ConnectorError(
+      target,
+      'invalid_input',
+      `target "${target}": the parent of account "${name}", ${JSON.stringify(parent)}, is not a DN`,
+      'targets[].attributes.parent must give the DN of an OU, e.g. "OU=" + identity.department + ",OU=Staff,DC=corp,DC=example,DC=com"',
+    );
+  }
+  if (!inside) {
+    throw new ConnectorError(
+      target,
+      'invalid_input',
+      `target "${target}": the parent of account "${name}", ${parent}, is outside people_base ${peopleBase}` +
+        (accountScope === 'sub' ? '' : ' (account_scope one: accounts sit directly in it)'),
+      "an account placed there would no longer be read as this target's: place it in people_base or an OU below it (account_scope: sub)",
+    );
+  }
+  return parent;
 }
