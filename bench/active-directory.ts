@@ -10,7 +10,8 @@ import { escapeDnValue, escapeFilterValue } from '../src/connectors/ldap/ldap-es
 import { randomPassword, unicodePwdValue } from '../src/connectors/ldap/unicode-pwd.js';
 import { executePlan } from '../src/executor/execute-plan.js';
 import { MemoryJournal } from '../src/executor/journal.js';
-import { CHANGE_ACTIONS, type Change, type ChangeAction, type Plan } from '../src/model/plan.js';
+import type { Change, Plan } from '../src/model/plan.js';
+import { benchPlan } from './bench-plan.js';
 import { startSamba } from '../test/support/samba-server.js';
 import { emit } from './load-organisation.js';
 
@@ -114,29 +115,7 @@ function planOf(run: Run): Plan {
       reason: 'bench',
     },
   ]).flat();
-  const counts = Object.fromEntries(
-    CHANGE_ACTIONS.map((a) => [a, a === 'create_account' || a === 'add_membership' ? accounts : 0]),
-  ) as Record<ChangeAction, number>;
-  return {
-    formatVersion: 1,
-    kind: 'plan',
-    policy: 'bench',
-    asOf: '2026-11-01T00:00:00.000Z',
-    targets: [
-      {
-        target: TARGET,
-        changes,
-        counts,
-        accountsBefore: 0,
-        unlinkedAccounts: 0,
-        deferred: 0,
-        deferredChanges: [],
-        adopted: [],
-      },
-    ],
-    summary: { changes: changes.length, identitiesAffected: accounts, byAction: counts, highRiskGrants: 0 },
-    guardrails: { blocked: false, deprovision: [], sodConflicts: [] },
-  };
+  return benchPlan(TARGET, changes);
 }
 
 const attributes = (name: string) => ({

@@ -11,7 +11,8 @@ import { createLdapConnector } from '../src/connectors/ldap/ldap-connector.js';
 import { escapeDnValue } from '../src/connectors/ldap/ldap-escape.js';
 import { executePlan } from '../src/executor/execute-plan.js';
 import { MemoryJournal } from '../src/executor/journal.js';
-import { CHANGE_ACTIONS, type Change, type ChangeAction, type Plan } from '../src/model/plan.js';
+import type { Change, Plan } from '../src/model/plan.js';
+import { benchPlan } from './bench-plan.js';
 import type { TargetDefinition } from '../src/model/policy.js';
 import { openStore } from '../src/store/open-store.js';
 import { startScimServer } from '../test/support/scim-server.js';
@@ -33,30 +34,7 @@ function planOf(target: string, n: number, prefix: string): Plan {
     account: `${prefix}${i}`,
     reason: 'bench',
   }));
-  const counts = Object.fromEntries(CHANGE_ACTIONS.map((a) => [a, a === 'create_account' ? n : 0])) as Record<
-    ChangeAction,
-    number
-  >;
-  return {
-    formatVersion: 1,
-    kind: 'plan',
-    policy: 'bench',
-    asOf: '2026-11-01T00:00:00.000Z',
-    targets: [
-      {
-        target,
-        changes,
-        counts,
-        accountsBefore: 0,
-        unlinkedAccounts: 0,
-        deferred: 0,
-        deferredChanges: [],
-        adopted: [],
-      },
-    ],
-    summary: { changes: n, identitiesAffected: n, byAction: counts, highRiskGrants: 0 },
-    guardrails: { blocked: false, deprovision: [], sodConflicts: [] },
-  };
+  return benchPlan(target, changes);
 }
 const target = (kind: TargetDefinition['kind'], id: string, connection: Record<string, unknown>): TargetDefinition => ({
   id,
