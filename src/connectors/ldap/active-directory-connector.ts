@@ -387,27 +387,9 @@ export class ActiveDirectoryConnector implements Connector {
   }
 
   async linkAccount(name: string, identity: string): Promise<void> {
-    return this.session.run(`link account "${name}" to ${identity}`, async () => {
-      const entry = await this.requireAccount(name);
-      const link = all(entry, this.settings.linkAttribute);
-      if (link.length === 1 && link[0] === identity) return;
-      if (link.length > 0) {
-        throw new ConnectorError(
-          this.target,
-          'conflict',
-          `target "${this.target}": account "${name}" is already linked to ${link.join(', ')} (${this.settings.linkAttribute}); it is not linked to ${identity}`,
-          'correct the link in the directory, or leave the account to the system that wrote it',
-        );
-      }
-      await this.session.ldap(entry.dn, (client) =>
-        client.modify(entry.dn, [
-          new Change({
-            operation: 'replace',
-            modification: new Attribute({ type: this.settings.linkAttribute, values: [identity] }),
-          }),
-        ]),
-      );
-    });
+    return this.session.run(`link account "${name}" to ${identity}`, async () =>
+      this.session.writeLink(await this.requireAccount(name), this.settings.linkAttribute, name, identity),
+    );
   }
 
   /** A new random password, in the sink before AD has it. */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
-import { Client, ResultCodeError, type Entry } from 'ldapts';
+import { Attribute, Change, Client, ResultCodeError, type Entry } from 'ldapts';
 import { ConnectorError } from '../connector.js';
 import { resolveSecret, type ConnectorContext } from '../secrets.js';
 import { dnOf, ldapResultError, onDn } from './ldap-errors.js';
@@ -170,6 +170,30 @@ export class LdapSession {
     } catch (e) {
       if (!(e instanceof ResultCodeError && ignored.includes(e.code))) throw e;
     }
+  }
+
+  /**
+   * Writes the identity into an account entry's link attribute (`linkAccount` of either flavor): done when it holds
+   * that identity already; a `conflict` when it holds another, which Tenure never overwrites.
+   */
+  async writeLink(entry: Entry, linkAttribute: string, name: string, identity: string): Promise<void> {
+    const key = Object.keys(entry).find((k) => k.toLowerCase() === linkAttribute.toLowerCase() && k !== 'dn');
+    const held = key === undefined ? undefined : entry[key];
+    const link = (held === undefined ? [] : Array.isArray(held) ? held : [held]).map((v) => v.toString());
+    if (link.length === 1 && link[0] === identity) return;
+    if (link.length > 0) {
+      throw new ConnectorError(
+        this.target,
+        'conflict',
+        `target "${this.target}": account "${name}" is already linked to ${link.join(', ')} (${linkAttribute}); it is not linked to ${identity}`,
+        'correct the link in the directory, or leave the account to the system that wrote it',
+      );
+    }
+    await this.ldap(entry.dn, (client) =>
+      client.modify(entry.dn, [
+        new Change({ operation: 'replace', modification: new Attribute({ type: linkAttribute, values: [identity] }) }),
+      ]),
+    );
   }
 
   mapError(what: string, e: unknown): ConnectorError {
