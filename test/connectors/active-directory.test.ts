@@ -274,6 +274,8 @@ describe('Active Directory (a Samba domain controller)', { concurrency: false },
         c.updateAccount('fay', { parent: `CN=Users,${run.server.baseDn}` }),
         isCode('invalid_input', /outside people_base/),
       );
+      await assert.rejects(c.updateAccount('fay', { parent: 'Engineering' }), isCode('invalid_input', /is not a DN/));
+      assert.equal(await dnOf(run, 'fay'), `CN=fay,OU=sales,${run.people}`, 'a refused parent moves nothing');
       await assert.rejects(
         c.updateAccount('fay', { parent: `OU=nowhere,${run.people}` }),
         isCode('not_found', /OU=nowhere/),
