@@ -1,14 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  UAC,
-  UAC_NEW_USER_DEFAULT,
-  formatUac,
-  isDisabled,
-  parseUac,
-  uacFlagNames,
-  withDisabled,
-} from './ad-account-control.js';
+import { UAC, UAC_NEW_USER_DEFAULT, formatUac, isDisabled, parseUac, withDisabled } from './ad-account-control.js';
 
 describe('userAccountControl', () => {
   test('values read as AD sends them, as ldapts returns them', () => {
@@ -52,11 +44,5 @@ describe('userAccountControl', () => {
     assert.equal(withDisabled(off, true), off, 'disabling twice changes nothing');
     assert.equal(withDisabled(flags, false), flags, 'enabling an enabled account changes nothing');
     assert.equal(formatUac(withDisabled(UAC_NEW_USER_DEFAULT, false)), '544');
-  });
-
-  test('flag names read lowest first; bits without a name as hex', () => {
-    assert.deepEqual(uacFlagNames(0x10202), ['ACCOUNTDISABLE', 'NORMAL_ACCOUNT', 'DONT_EXPIRE_PASSWORD']);
-    assert.deepEqual(uacFlagNames(0x80000000 | UAC.SCRIPT), ['SCRIPT', '0x80000000']);
-    assert.deepEqual(uacFlagNames(0), []);
   });
 });

@@ -62,15 +62,3 @@ export function isDisabled(uac: number): boolean {
 export function withDisabled(uac: number, disabled: boolean): number {
   return (disabled ? uac | UAC.ACCOUNTDISABLE : uac & ~UAC.ACCOUNTDISABLE) >>> 0;
 }
-
-/** The names of the flags that are set, lowest first; bits without a name read as hex (`0x8000000`). */
-export function uacFlagNames(uac: number): string[] {
-  const names: string[] = [];
-  for (let bit = 0; bit < 32; bit++) {
-    if (((uac >>> bit) & 1) === 0) continue;
-    const flag = 2 ** bit;
-    const name = Object.entries(UAC).find(([, v]) => v === flag)?.[0];
-    names.push(name ?? `0x${flag.toString(16)}`);
-  }
-  return names;
-}
