@@ -137,10 +137,14 @@ async function values(client: Client, dn: string, attribute: string): Promise<st
 /** The domain's password policy against the random passwords Tenure sets. */
 async function passwordPolicy(connector: ActiveDirectoryConnector, domain: string): Promise<CheckItem> {
   try {
-    const policy = await connector.inspect('read the password policy', async (client) => ({
-      min: Number((await values(client, domain, 'minPwdLength'))[0] ?? 0),
-      properties: Number((await values(client, domain, 'pwdProperties'))[0] ?? 0),
-    }));
+    const policy = await connector.inspect('read the password policy', async (client) => {
+      const { searchEntries } = await client.search(domain, {
+        scope: 'base',
+        attributes: ['minPwdLength', 'pwdProperties'],
+      });
+      const e = searchEntries[0];
+      return { min: Number(e?.minPwdLength ?? 0), properties: Number(e?.pwdProperties ?? 0) };
+    });
     const complex = (policy.properties & PASSWORD_COMPLEX) !== 0;
     const text = `the domain's password policy: at least ${policy.min} characters, complexity ${complex ? 'on' : 'off'}`;
     return policy.min <= RANDOM_PASSWORD_LENGTH
