@@ -12,6 +12,8 @@ import { hr, policy } from './org-fixture.js';
 import { createDatabase, startPostgres, type PostgresServer } from './support/postgres-server.js';
 import { startScimServer, type ScimServer } from './support/scim-server.js';
 import { startSlapd, type SlapdServer } from './support/slapd-server.js';
+import { startSamba, type SambaServer } from './support/samba-server.js';
+import { asAdmin } from './connectors/fixtures/active-directory.js';
 
 // Three applies started at once against each real server kind: the target leases let one run at a
 // time, the others wait, then find the work done. Afterwards the plan is empty, drift finds no
@@ -134,6 +136,41 @@ const postgresKind: Kind = {
   },
 };
 
+// Active Directory with the links kept by Tenure: the three applies share one store, whose links each must see.
+const activeDirectoryKind: Kind = {
+  name: 'Active Directory (a Samba DC), links kept by Tenure',
+  async prepare() {
+    const dc: SambaServer = await startSamba();
+    closing.push(() => dc.stop());
+    const base = `OU=concurrent,${dc.baseDn}`;
+    await asAdmin(async (client) => {
+      await client.add(base, { objectClass: ['top', 'organizationalUnit'] });
+      for (const ou of ['people', 'groups'])
+        await client.add(`OU=${ou},${base}`, { objectClass: ['top', 'organizationalUnit'] });
+      for (const cn of GROUPS)
+        await client.add(`CN=${cn},OU=groups,${base}`, { objectClass: ['top', 'group'], sAMAccountName: `c-${cn}` });
+    }, dc);
+    return {
+      target: [
+        '    kind: ldap',
+        '    connection:',
+        '      flavor: active_directory',
+        `      url: "${dc.ldapsUrl}"`,
+        `      ca_file: "${dc.caFile}"`,
+        `      bind_dn: "${dc.adminDn}"`,
+        '      bind_password: { file: ad-password.txt }',
+        `      people_base: "OU=people,${base}"`,
+        `      groups_base: "OU=groups,${base}"`,
+        '      link_attribute: none',
+        '',
+      ].join('\n'),
+      entitlements: 'directory:group/',
+      files: { 'ad-password.txt': dc.adminPassword },
+      prefix: 'E',
+    };
+  },
+};
+
 function auditedOperations(stateDb: string): string[] {
   const db = new BetterSqlite3(stateDb, { readonly: true });
   try {
@@ -152,7 +189,7 @@ function auditedOperations(stateDb: string): string[] {
 }
 
 describe('three applies at once on real servers', () => {
-  for (const kind of [scimKind, ldapKind, postgresKind]) {
+  for (const kind of [scimKind, ldapKind, postgresKind, activeDirectoryKind]) {
     it(
       `on ${kind.name}: nothing lost, nothing duplicated, each change audited once`,
       { timeout: 420_000 },

@@ -11,6 +11,8 @@ import pg from 'pg';
 import { openConnector } from '../src/connectors/open-connector.js';
 import { parseComment, quoteIdent } from '../src/connectors/postgres/postgres-connector.js';
 import { openPolicy } from '../src/app/inputs.js';
+import { guidToString } from '../src/connectors/ldap/object-guid.js';
+import { openStore } from '../src/store/open-store.js';
 import { tenure } from './cli-harness.js';
 import { hr, org, policy } from './org-fixture.js';
 import { startBetterAuthScimServer, type BetterAuthScimServer } from './support/better-auth-scim-server.js';
@@ -213,8 +215,8 @@ const betterAuthScimTarget: TargetKind = {
 // are hostile to LDAP filters and DNs but valid sAMAccountNames (quotes, parentheses, `&`, a leading `#`, non-ASCII),
 // up to the 20 characters sAMAccountName allows; they need no RUN mark, the domain being this file's alone.
 let samba: SambaServer | undefined;
-/** Where this run's accounts and groups live: an OU of their own. */
-const adBase = (s: SambaServer): string => `OU=crash-${RUN},${s.baseDn}`;
+/** Where this run's accounts and groups live: an OU of their own (one per variant: `-k` for links kept by Tenure). */
+const adBase = (s: SambaServer, mark = ''): string => `OU=crash-${RUN}${mark},${s.baseDn}`;
 const AD_NAMES: readonly ((n: string) => string)[] = [
   (n) => `O'Brien Zoë (${n})`,
   (n) => `Ana & Bob (${n})`,
@@ -222,7 +224,11 @@ const AD_NAMES: readonly ((n: string) => string)[] = [
   (n) => `)(!(cn&(obj${n}`,
   (n) => `Zoë O'Brien (a)-${n}`, // 20: the most AD allows
 ];
-const adIdentity = (i: number): string => AD_NAMES[i % AD_NAMES.length]!(String(i + 1).padStart(4, '0'));
+/** Person i's name; the variant with kept links counts from 5001, sAMAccountName being unique in the whole domain. */
+const adIdentity =
+  (from = 1) =>
+  (i: number): string =>
+    AD_NAMES[i % AD_NAMES.length]!(String(i + from).padStart(4, '0'));
 
 async function asAdAdmin<T>(use: (client: LdapClient) => Promise<T>): Promise<T> {
   const s = samba!;
@@ -243,85 +249,112 @@ function single(value: Entry[string] | undefined): string | undefined {
 
 /** ACCOUNTDISABLE in userAccountControl. */
 const AD_DISABLED = 0x2;
-const activeDirectoryTarget: TargetKind = {
-  name: 'Active Directory (a Samba DC)',
-  rate: 150,
-  // Each CLI run binds over TLS and reads the domain before it applies; an add with its password is ~10 ms, but
-  // a create is three requests. 450 operations and 8 kills show the same as the larger runs on a domain controller.
-  people: 150,
-  kills: 8,
-  killWithin: 20,
-  timeoutMs: 600_000,
-  identity: adIdentity,
-  prepare: async (dir) => {
-    samba = await startSamba();
-    const s = samba;
-    const base = adBase(s);
-    await asAdAdmin(async (client) => {
-      await client.add(base, { objectClass: ['top', 'organizationalUnit'] });
-      for (const ou of ['people', 'groups'])
-        await client.add(`OU=${ou},${base}`, { objectClass: ['top', 'organizationalUnit'] });
-      // A group's sAMAccountName is unique in the domain, as an account's is.
-      for (const g of GROUPS)
-        await client.add(`CN=${g},OU=groups,${base}`, { objectClass: ['top', 'group'], sAMAccountName: `crash-${g}` });
-    });
-    writeFileSync(join(dir, 'ad-password.txt'), s.adminPassword);
-    return {
-      target: [
-        '    kind: ldap',
-        '    connection:',
-        '      flavor: active_directory',
-        `      url: "${s.ldapsUrl}"`,
-        `      ca_file: "${s.caFile}"`,
-        `      bind_dn: "${s.adminDn}"`,
-        '      bind_password: { file: ad-password.txt }',
-        `      people_base: "OU=people,${base}"`,
-        `      groups_base: "OU=groups,${base}"`,
-      ].join('\n'),
-      entitlement: (group) => `directory:group/${group}`,
-    };
-  },
-  read: () =>
-    asAdAdmin(async (client) => {
-      const s = samba!;
-      const base = adBase(s);
-      // Every user of the domain that is in this run's OU or carries a link, wherever it is: an account made twice
-      // under another name or place shows up. (AD's own users, Administrator and the like, carry no link.)
-      const { searchEntries: users } = await client.search(s.baseDn, {
-        scope: 'sub',
-        filter: '(&(objectClass=user)(!(objectClass=computer)))',
-        attributes: ['sAMAccountName', 'employeeNumber', 'userAccountControl'],
-        paged: { pageSize: 500 },
+
+/**
+ * The domain controller as a target: with the link in employeeNumber, or (`kept`) with `link_attribute: none`, the
+ * link kept in Tenure's store by objectGUID — where a kill between the create and its journal mark leaves an account
+ * the store does not link yet.
+ */
+function activeDirectoryTarget(kept: boolean): TargetKind {
+  const mark = kept ? '-k' : '';
+  return {
+    name: kept ? 'Active Directory (a Samba DC), links kept by Tenure' : 'Active Directory (a Samba DC)',
+    rate: 150,
+    // Each CLI run binds over TLS and reads the domain before it applies; an add with its password is ~10 ms, but
+    // a create is three requests. 450 operations and 8 kills show the same as the larger runs on a domain controller.
+    people: kept ? 60 : 150,
+    kills: kept ? 5 : 8,
+    killWithin: 20,
+    timeoutMs: 600_000,
+    identity: adIdentity(kept ? 5001 : 1),
+    prepare: async (dir) => {
+      samba ??= await startSamba();
+      const s = samba;
+      const base = adBase(s, mark);
+      await asAdAdmin(async (client) => {
+        await client.add(base, { objectClass: ['top', 'organizationalUnit'] });
+        for (const ou of ['people', 'groups'])
+          await client.add(`OU=${ou},${base}`, { objectClass: ['top', 'organizationalUnit'] });
+        // A group's sAMAccountName is unique in the domain, as an account's is.
+        for (const g of GROUPS)
+          await client.add(`CN=${g},OU=groups,${base}`, {
+            objectClass: ['top', 'group'],
+            sAMAccountName: `crash-${g}${mark}`,
+          });
       });
-      const ours = users.filter(
-        (u) => u.dn.toLowerCase().endsWith(`,${base.toLowerCase()}`) || single(u.employeeNumber) !== undefined,
-      );
-      const nameOf = new Map(ours.map((u) => [u.dn.toLowerCase(), single(u.sAMAccountName)!]));
-      const { searchEntries: groups } = await client.search(`OU=groups,${base}`, {
-        scope: 'one',
-        filter: '(objectClass=group)',
-        attributes: ['cn', 'sAMAccountName', 'member'],
-      });
-      assert.deepEqual(
-        groups.map((g) => `${single(g.cn)} ${single(g.sAMAccountName)}`).sort(),
-        GROUPS.map((g) => `${g} crash-${g}`).sort(),
-        'the groups are as they were made',
-      );
+      writeFileSync(join(dir, 'ad-password.txt'), s.adminPassword);
       return {
-        accounts: ours.map((u) => ({
-          name: single(u.sAMAccountName)!,
-          identity: single(u.employeeNumber),
-          enabled: (Number(single(u.userAccountControl)) & AD_DISABLED) === 0,
-        })),
-        // A member that is not one of the accounts above is kept as its DN, so it shows up as unexpected.
-        memberships: groups.flatMap((g) =>
-          ([] as string[])
-            .concat((g.member as string | string[] | undefined) ?? [])
-            .map((m) => `${nameOf.get(m.toLowerCase()) ?? m} directory:group/${single(g.cn)}`),
-        ),
+        target: [
+          '    kind: ldap',
+          '    connection:',
+          '      flavor: active_directory',
+          `      url: "${s.ldapsUrl}"`,
+          `      ca_file: "${s.caFile}"`,
+          `      bind_dn: "${s.adminDn}"`,
+          '      bind_password: { file: ad-password.txt }',
+          `      people_base: "OU=people,${base}"`,
+          `      groups_base: "OU=groups,${base}"`,
+          ...(kept ? ['      link_attribute: none'] : []),
+        ].join('\n'),
+        entitlement: (group) => `directory:group/${group}`,
       };
-    }),
-};
+    },
+    read: async (dir) => {
+      // Kept links: the store's trusted links, by objectGUID (read straight from the store, not through the apply).
+      const links = new Map<string, string>();
+      if (kept) {
+        const store = await openStore(join(dir, 'state.db'), { readOnly: true });
+        try {
+          for (const l of (await store.trustedAccountLinks()).links) links.set(l.accountId, l.identity);
+        } finally {
+          await store.close();
+        }
+      }
+      return asAdAdmin(async (client) => {
+        const s = samba!;
+        const base = adBase(s, mark);
+        // Every user of the domain that is in this run's OU or carries a link, wherever it is: an account made twice
+        // under another name or place shows up. (AD's own users, Administrator and the like, carry no link.)
+        const { searchEntries: users } = await client.search(s.baseDn, {
+          scope: 'sub',
+          filter: '(&(objectClass=user)(!(objectClass=computer)))',
+          attributes: ['sAMAccountName', 'employeeNumber', 'userAccountControl', 'objectGUID'],
+          explicitBufferAttributes: ['objectGUID'],
+          paged: { pageSize: 500 },
+        });
+        // The other variant's accounts carry no link attribute and live in its own OU.
+        const ours = users.filter(
+          (u) =>
+            u.dn.toLowerCase().endsWith(`,${base.toLowerCase()}`) || (!kept && single(u.employeeNumber) !== undefined),
+        );
+        const nameOf = new Map(ours.map((u) => [u.dn.toLowerCase(), single(u.sAMAccountName)!]));
+        const { searchEntries: groups } = await client.search(`OU=groups,${base}`, {
+          scope: 'one',
+          filter: '(objectClass=group)',
+          attributes: ['cn', 'sAMAccountName', 'member'],
+        });
+        assert.deepEqual(
+          groups.map((g) => `${single(g.cn)} ${single(g.sAMAccountName)}`).sort(),
+          GROUPS.map((g) => `${g} crash-${g}${mark}`).sort(),
+          'the groups are as they were made',
+        );
+        return {
+          accounts: ours.map((u) => ({
+            name: single(u.sAMAccountName)!,
+            identity: kept ? links.get(guidToString(u.objectGUID as Buffer)) : single(u.employeeNumber),
+            enabled: (Number(single(u.userAccountControl)) & AD_DISABLED) === 0,
+          })),
+          // A member that is not one of the accounts above is kept as its DN, so it shows up as unexpected.
+          memberships: groups.flatMap((g) =>
+            ([] as string[])
+              .concat((g.member as string | string[] | undefined) ?? [])
+              .map((m) => `${nameOf.get(m.toLowerCase()) ?? m} directory:group/${single(g.cn)}`),
+          ),
+        };
+      });
+    },
+  };
+}
 
 after(async () => {
   await samba?.stop();
@@ -427,11 +460,33 @@ async function stageEffectBeforeJournal(config: string, stateDb: string, kind: T
       [create1.action, create2.action, add2.action],
       ['create_account', 'create_account', 'add_membership'],
     );
+    const created = [];
     for (const c of [create1, create2]) {
       const attributes = kind.createAttributes?.(c.identity!) ?? {};
-      await connector.createAccount({ name: c.account, identity: c.identity!, attributes });
+      created.push(await connector.createAccount({ name: c.account, identity: c.identity!, attributes }));
     }
     mark.run('succeeded', create2.id);
+    // A link Tenure keeps is written with the mark that says the create succeeded, in one transaction: so here too.
+    if (connector.capabilities.linkKeptByTenure) {
+      const store = await openStore(stateDb);
+      const link = {
+        target: loaded.policy.targets[0]!.id,
+        accountId: created[1]!.id,
+        account: create2.account,
+        identity: create2.identity!,
+      };
+      await store.write((w) =>
+        w.linkAccounts([link], {
+          at: new Date(),
+          actor: 'test',
+          action: 'operation.create_account',
+          subject: link.identity,
+          reason: `account ${link.account} in ${link.target}: created`,
+          details: { target: link.target, account: link.account },
+        }),
+      );
+      await store.close();
+    }
     await connector.addMembership(add2.account, add2.entitlement!);
     mark.run('running', create1.id);
     mark.run('running', add2.id);
@@ -445,7 +500,14 @@ async function stageEffectBeforeJournal(config: string, stateDb: string, kind: T
 const count = (rows: readonly JournalRow[], state: string): number => rows.filter((r) => r.state === state).length;
 
 describe('apply under SIGKILL', () => {
-  for (const kind of [csvTarget, memoryTarget, postgresTarget, betterAuthScimTarget, activeDirectoryTarget]) {
+  for (const kind of [
+    csvTarget,
+    memoryTarget,
+    postgresTarget,
+    betterAuthScimTarget,
+    activeDirectoryTarget(false),
+    activeDirectoryTarget(true),
+  ]) {
     it(
       `converges on ${kind.name} after ${kind.kills ?? KILLS} kills at random points, with nothing duplicated or lost`,
       { timeout: kind.timeoutMs },

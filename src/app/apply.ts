@@ -18,6 +18,7 @@ import type { StateStore } from '../store/state-store.js';
 import { remediationOf, driftNow } from './drift.js';
 import { EXIT, UserError } from './errors.js';
 import { openTargets } from './inputs.js';
+import { StoredLinkBook } from './kept-links.js';
 import { takeTargetLeases } from './leases.js';
 import { changesDigest, planIdOf } from './plan-identity.js';
 import { connectorWarningsOf, planNow, type PlannedState } from './plan-state.js';
@@ -76,15 +77,17 @@ export async function applyPlan(ws: Workspace, request: ApplyRequest): Promise<A
     // Targets are opened (a snapshot file read) only once their leases are held: what another
     // apply wrote before is seen, and nothing is written back over it.
     let connectors: Map<string, Connector> | undefined;
+    // Links of targets that hold none: read from this store, and written with the marks of the operations that make them.
+    const links = new StoredLinkBook(() => store.trustedAccountLinks());
     try {
-      connectors = openTargets(loaded);
+      connectors = openTargets(loaded, links);
       const now = await computeOfKind(ws, saved, connectors);
       const chosen = await choosePlan(store, now.plan, saved, request);
       const plan = chosen.plan;
       const planId = planIdOf(plan);
       const approvals = chosen.resumed ? [] : await enforceGuardrails(ws, store, plan, request);
       const journal = store.journal(leases.fences);
-      const landed = await auditLanded(ws, store, journal, planId, now.actual);
+      const landed = await auditLanded(ws, store, journal, planId, now.actual, links);
       if (landed > 0)
         request.onNote?.(
           `${landed} operation(s) of an interrupted apply had taken effect in the targets before it stopped: journalled as done and audited now`,
@@ -103,7 +106,7 @@ export async function applyPlan(ws: Workspace, request: ApplyRequest): Promise<A
         ...(request.rate !== undefined ? { ratePerSecond: request.rate } : {}),
         ...(request.signal ? { signal: request.signal } : {}),
         accountSpec: (c) => ({ name: c.account, identity: c.identity ?? c.account, attributes: attributesOf(c) }),
-        effects: (op) => effectsOf(ws, planId, op),
+        effects: (op) => effectsOf(ws, planId, op, links),
         ...(request.onEvent ? { onEvent: request.onEvent } : {}),
       });
       const warnings = [...now.warnings, ...connectorWarningsOf(connectors)];
@@ -312,6 +315,7 @@ async function auditLanded(
   journal: Journal,
   planId: string,
   actual: ActualState,
+  links: StoredLinkBook,
 ): Promise<number> {
   const { loaded } = ws.policy();
   const targets = loaded.policy.targets;
@@ -322,16 +326,22 @@ async function auditLanded(
   for (const op of landed) {
     const sentence = `${executedSentence(op.change, 'succeeded')} (found in effect after an interrupted apply)`;
     const r: OperationResult = { change: op.change, state: 'succeeded', attempts: op.attempts, sentence };
-    await journal.mark(op.id, 'succeeded', op.attempts, undefined, effectsOf(ws, op.plan, r));
+    await journal.mark(op.id, 'succeeded', op.attempts, undefined, effectsOf(ws, op.plan, r, links));
   }
   return landed.length;
 }
 
-/** The audit record of an operation that landed (and the rotation it made), written with its journal mark. */
-function effectsOf(ws: Workspace, planId: string, op: OperationResult): MarkEffects | undefined {
+/**
+ * The audit record of an operation that landed (and the rotation it made, or the link Tenure keeps for an account it
+ * created or adopted), written with its journal mark.
+ */
+function effectsOf(ws: Workspace, planId: string, op: OperationResult, links: StoredLinkBook): MarkEffects | undefined {
   if (op.state !== 'succeeded') return undefined;
   const c = op.change;
+  const link =
+    c.action === 'create_account' || c.action === 'link_account' ? links.take(c.target, c.account) : undefined;
   return {
+    ...(link ? { links: [link] } : {}),
     audit: [
       ws.auditEntry({
         action: `operation.${c.action}`,

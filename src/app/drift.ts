@@ -6,6 +6,7 @@ import { didYouMean } from '../policy/suggest.js';
 import { EXIT, UserError } from './errors.js';
 import { listedOnce, openActualState, openTargets } from './inputs.js';
 import { changesDigest } from './plan-identity.js';
+import { storedLinks } from './kept-links.js';
 import { planNow, type PlannedState } from './plan-state.js';
 import type { Workspace } from './workspace.js';
 
@@ -25,7 +26,9 @@ export async function driftNow(
   const { loaded } = ws.policy();
   for (const t of options.onlyTargets ?? []) knownTarget(ws, t);
   const own = options.connectors === undefined;
-  const connectors = new Map([...(options.connectors ?? openTargets(loaded))].map(([id, c]) => [id, listedOnce(c)]));
+  const connectors = new Map(
+    [...(options.connectors ?? openTargets(loaded, storedLinks(ws)))].map(([id, c]) => [id, listedOnce(c)]),
+  );
   try {
     const planned = await planNow(ws, { connectors });
     const actual = await openActualState(planned.loaded, undefined, connectors);

@@ -13,6 +13,8 @@ import { ConnectorError } from '../connectors/connector.js';
 import { parseSnapshot } from '../connectors/memory/memory-connector.js';
 import { openConnector } from '../connectors/open-connector.js';
 import type { Connector } from '../connectors/connector.js';
+import { withKeptLinks, type LinkBook } from '../connectors/kept-links.js';
+import { StoredLinkBook } from './kept-links.js';
 import { EXIT, UserError } from './errors.js';
 
 /** Reads and validates the policy file; a UserError with every diagnostic when it is invalid. */
@@ -64,15 +66,18 @@ export function openIdentities(
   return { identities: r.result.identities, diagnostics: r.diagnostics, reads: r.result.reads };
 }
 
-/** A connector for every target of the policy; problems become messages a user can act on. */
-export function openTargets(loaded: LoadedPolicy): Map<string, Connector> {
+/**
+ * A connector for every target of the policy; problems become messages a user can act on. A target that holds no link
+ * reads and records its links in `links`.
+ */
+export function openTargets(loaded: LoadedPolicy, links: LinkBook): Map<string, Connector> {
   const declared = (target: string) =>
     loaded.policy.entitlements.filter((e) => e.address.target === target).map((e) => e.id);
   return new Map(
-    loaded.policy.targets.map((t) => [
-      t.id,
-      wrap(() => openConnector(t, loaded.policy.file, process.env, declared(t.id))),
-    ]),
+    loaded.policy.targets.map((t) => {
+      const c = wrap(() => openConnector(t, loaded.policy.file, process.env, declared(t.id)));
+      return [t.id, c.capabilities.linkKeptByTenure ? withKeptLinks(c, links) : c];
+    }),
   );
 }
 
@@ -103,7 +108,9 @@ export async function openActualState(
     }
     return { targets };
   }
-  const open = connectors ?? openTargets(loaded);
+  // Without connectors from the caller (who has the store), no link kept by Tenure is known.
+  const open =
+    connectors ?? openTargets(loaded, new StoredLinkBook(() => Promise.resolve({ links: [], tampered: [] })));
   for (const [target, connector] of open) {
     try {
       const accounts = await withRetries(() => connector.listAccounts(), sleep);

@@ -17,6 +17,7 @@ import { custodyLapsed, type CredentialRotation, type Custody } from '../model/c
 import { planningIdentities } from './planning-identities.js';
 import { changesDigest } from './plan-identity.js';
 import { openActualState, openTargets } from './inputs.js';
+import { storedLinks } from './kept-links.js';
 import type { Workspace } from './workspace.js';
 
 function sha256(text: string): string {
@@ -56,7 +57,8 @@ export async function planNow(
   const { exceptions, denials } = stored;
   const desired = watchedEngine(loaded).desiredState(identities, asOf, 'indexed', exceptions, denials);
   // Connectors are opened here when the caller has none, so their capabilities (credential rotation) are known.
-  const connectors = options.connectors ?? (options.actual === undefined ? openTargets(loaded) : undefined);
+  const connectors =
+    options.connectors ?? (options.actual === undefined ? openTargets(loaded, storedLinks(ws)) : undefined);
   let actual;
   // A caller that passes its connectors collects their warnings itself, after it has used them.
   const connectorWarnings: Diagnostic[] = [];

@@ -18,6 +18,8 @@ import type { LoadedPolicy } from '../policy/load-policy.js';
 import type { StateStore } from '../store/state-store.js';
 import { UserError } from './errors.js';
 import { listedOnce, openActualState, openTargets } from './inputs.js';
+import { storedLinks } from './kept-links.js';
+import type { LinkBook } from '../connectors/kept-links.js';
 import { planNow } from './plan-state.js';
 import { planningIdentities } from './planning-identities.js';
 import { lintFindings } from './lint.js';
@@ -52,7 +54,7 @@ export async function complianceReport(ws: Workspace, request: ComplianceRequest
     identities = planning.identities;
     warnings = [...policyWarnings, ...planning.diagnostics];
   } else {
-    const connectors = openTargetsForReport(loaded);
+    const connectors = openTargetsForReport(loaded, storedLinks(ws));
     try {
       const actual = await readTargets(loaded, connectors);
       // The plan reads the same listings: one read per target, so plan and drift see one state.
@@ -103,9 +105,9 @@ const ALL_IMPORTS = 1_000_000_000;
 const SKIP_HINT = 'fix the target, or run with --skip-drift to report without reading the targets';
 
 /** Connectors whose problems (a missing secret, an unknown host) point at --skip-drift. */
-function openTargetsForReport(loaded: LoadedPolicy): Map<string, Connector> {
+function openTargetsForReport(loaded: LoadedPolicy, links: LinkBook): Map<string, Connector> {
   try {
-    return new Map([...openTargets(loaded)].map(([id, c]) => [id, listedOnce(c)]));
+    return new Map([...openTargets(loaded, links)].map(([id, c]) => [id, listedOnce(c)]));
   } catch (e) {
     throw withSkipHint(e);
   }

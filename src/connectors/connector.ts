@@ -14,6 +14,12 @@ export interface ConnectorCapabilities {
   readonly rotate: boolean;
   /** An account can be renamed in place, keeping its memberships (`renameAccount`), and linked (`linkAccount`). */
   readonly rename: boolean;
+  /**
+   * The target holds no link (an AD target with `link_attribute: none`): its accounts come without `identity`, and
+   * Tenure keeps which account, by its stable id, belongs to whom (kept-links.ts). Absent: the connector writes and
+   * reads the link itself.
+   */
+  readonly linkKeptByTenure?: boolean;
 }
 
 /** The account to create: its name, the identity it belongs to, and target attributes. */

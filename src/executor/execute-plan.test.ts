@@ -295,6 +295,29 @@ describe('executePlan', () => {
     assert.equal(r.operations[1]!.state, 'pending', "the membership waits for its account, which never became u1's");
   });
 
+  it('links an account a repeated create finds without a link, before granting anything to it', async () => {
+    const t = new FakeTarget('dir');
+    // A first attempt made the account and stopped before its link was written (or recorded, where Tenure keeps it).
+    t.accounts.set('u1', { identity: '', enabled: true, groups: new Set() });
+    const withLink = Object.assign(t, {
+      linkAccount: (name: string, identity: string) => {
+        t.calls.push(`link ${name} ${identity}`);
+        t.accounts.get(name)!.identity = identity;
+        return Promise.resolve();
+      },
+    });
+    const r = await executePlan(
+      'p10',
+      planOf(joiner('dir', 'u1', ['a'])),
+      new Map([['dir', withLink]]),
+      new MemoryJournal(),
+      instant,
+    );
+    assert.deepEqual(t.calls, ['create u1', 'read u1', 'link u1 u1', 'add u1 dir:group/a']);
+    assert.equal(r.targets[0]!.succeeded, 2);
+    assert.equal(t.accounts.get('u1')!.identity, 'u1');
+  });
+
   it('never counts as created a name the target says is taken but cannot read as an account', async () => {
     const t = new FakeTarget('dir');
     // The name is taken by something that is not one of the target's accounts (an unmanaged role, say).

@@ -303,6 +303,10 @@ async function apply(connector: Connector, change: Change, specOf?: (c: Change) 
             'give one of them another account name (targets[].account_name), or fix the link in the target',
           );
         }
+        // Taken as ours without a link (a create stopped before its link was written or recorded): linked now, so the
+        // next plan finds it by its link rather than adopting it again.
+        if ((owner === undefined || owner === '') && change.identity !== undefined && connector.linkAccount)
+          await connector.linkAccount(change.account, change.identity);
       }
       return;
     }

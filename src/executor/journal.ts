@@ -1,6 +1,7 @@
 import type { AuditEntry } from '../audit/audit-chain.js';
 import type { CredentialRotation } from '../model/custody.js';
 import type { Change } from '../model/plan.js';
+import type { AccountLink } from '../model/actual-state.js';
 
 /**
  * The states an operation passes through; `dead` means it failed for good (terminal error or
@@ -41,6 +42,8 @@ export interface Journal {
 export interface MarkEffects {
   readonly audit?: readonly AuditEntry[];
   readonly rotations?: readonly CredentialRotation[];
+  /** Links Tenure keeps for a target that holds none (an account it created or adopted there). */
+  readonly links?: readonly AccountLink[];
 }
 
 /** A journal in memory, for unit tests of the executor. */

@@ -32,3 +32,15 @@ export interface TargetState {
 export interface ActualState {
   readonly targets: readonly TargetState[];
 }
+
+/**
+ * A link Tenure keeps itself, for a target that holds none (an AD target with `link_attribute: none`): the account's
+ * own stable id in the target (objectGUID), which survives renames and moves, belongs to the identity.
+ */
+export interface AccountLink {
+  readonly target: string;
+  readonly accountId: string;
+  /** The account's name when it was linked. */
+  readonly account: string;
+  readonly identity: string;
+}

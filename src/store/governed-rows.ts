@@ -39,6 +39,7 @@ export const GOVERNED_COLUMNS = {
   denials: ['identity', 'entitlement', 'origin', 'reason', 'decided_by', 'at', 'roles', 'lifted_at'],
   nhi_custody: ['nhi', 'previous_owner', 'proposed_owner', 'since', 'deadline', 'state', 'decided_by', 'decided_at'],
   credential_rotations: ['identity', 'target', 'account', 'at', 'purpose'],
+  account_links: ['target', 'account_id', 'account', 'identity', 'linked_at'],
 } as const satisfies { [T in keyof Database]?: readonly (keyof Database[T])[] };
 
 export type GovernedTable = keyof typeof GOVERNED_COLUMNS;

@@ -36,6 +36,8 @@ import type { AuditRecord } from '../model/audit.js';
 import type { Identity } from '../model/identity.js';
 import type { LifecycleEvent } from '../model/lifecycle.js';
 import { bulkInsert } from './bulk-insert.js';
+import { insertLinks, readLinks } from './link-store.js';
+import type { AccountLink } from '../model/actual-state.js';
 import { readDiscoveries, recordDiscovery, type TargetDiscovery } from './discovery-store.js';
 import {
   acquireLease,
@@ -197,6 +199,11 @@ export class KyselyStateStore implements StateStore {
     return readTrustedApprovals(this.db, kind, scope, this.auditKey);
   }
 
+  async trustedAccountLinks(): Promise<{ links: AccountLink[]; tampered: TamperedRow[] }> {
+    const { trusted, tampered } = await checkGovernedRows(this.db, 'account_links', this.auditKey);
+    return { links: await readLinks(this.db, trusted), tampered };
+  }
+
   exceptions(identity?: string): Promise<AccessException[]> {
     return readExceptions(this.db, identity);
   }
@@ -306,7 +313,12 @@ export class KyselyStateStore implements StateStore {
             .set({ state, attempts, last_error: error ?? null, updated_at: new Date().toISOString() })
             .where('id', '=', id)
             .execute();
-          if (effects?.audit && effects.audit.length > 0) await w.audit(effects.audit);
+          // Links kept by Tenure are named by the operation's own record: one record for the change and its link.
+          const [first, ...rest] = effects?.audit ?? [];
+          if (effects?.links && effects.links.length > 0 && first) {
+            await w.linkAccounts(effects.links, first);
+            if (rest.length > 0) await w.audit(rest);
+          } else if (effects?.audit && effects.audit.length > 0) await w.audit(effects.audit);
           // A rotation is a governed row: its own record follows the operation's, by the same actor.
           const by = effects?.audit?.[0];
           if (effects?.rotations && effects.rotations.length > 0 && by)
@@ -690,6 +702,11 @@ class Writer implements StoreWriter {
         rows: [{ table: 'nhi_custody', id }],
       },
     ]);
+  }
+
+  async linkAccounts(links: readonly AccountLink[], entry: AuditEntry): Promise<void> {
+    const ids = await insertLinks(this.db, links, entry.at);
+    await this.recordRows([{ entry, rows: ids.map((id) => ({ table: 'account_links' as const, id })) }]);
   }
 
   async addRotations(rotations: readonly CredentialRotation[], audit: AuditContext): Promise<void> {

@@ -3,13 +3,24 @@ import { chain } from '../audit/audit-chain.js';
 import { parseCanonicalJson } from '../audit/canonical-json.js';
 import { legacyProblem } from '../audit/verify-governed.js';
 import type { AuditRecord } from '../model/audit.js';
-import { GOVERNED_TABLES, readGovernedRows, type RowRef } from './governed-rows.js';
+import { readGovernedRows, type GovernedTable, type RowRef } from './governed-rows.js';
 import type { Database } from './schema.js';
 
 /** The migration that gave governed rows their audit pointer; rows older than it were adopted by it. */
 export const GOVERNED_ROWS_MIGRATION = '0007_governed_rows_audit';
 
 export type Dialect = 'sqlite' | 'postgres';
+
+/** The governed tables 0007 gave an audit pointer: fixed, since tables added later are created with one. */
+const TABLES_OF_0007: readonly GovernedTable[] = [
+  'exceptions',
+  'approvals',
+  'review_campaigns',
+  'review_items',
+  'denials',
+  'nhi_custody',
+  'credential_rotations',
+];
 
 /**
  * Versioned migrations, in code so they ship with the program and run the same on SQLite and
@@ -258,7 +269,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     },
     [GOVERNED_ROWS_MIGRATION]: {
       async up(db: Kysely<unknown>): Promise<void> {
-        for (const table of GOVERNED_TABLES)
+        for (const table of TABLES_OF_0007)
           await db.schema.alterTable(table).addColumn('audit_seq', 'integer').execute();
         await db.schema.alterTable('audit_log').addColumn('key_id', 'text').execute();
         await adoptGovernedRows(db as unknown as Kysely<Database>);
@@ -273,6 +284,29 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('kind', 'text', (c) => c.notNull())
           .addColumn('checked_at', 'text', (c) => c.notNull())
           .addColumn('data', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
+    '0009_account_links': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Links Tenure keeps for targets that hold none (an AD target with link_attribute: none): the account's own
+        // stable id (objectGUID) → the identity. Rows are only added: the latest trusted row of an account counts.
+        // 0002 made a table of this name that nothing ever wrote: replaced by one with an id and an audit pointer.
+        await db.schema.dropTable('account_links').ifExists().execute();
+        await db.schema
+          .createTable('account_links')
+          .addColumn('id', 'integer', serial)
+          .addColumn('target', 'text', (c) => c.notNull())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('account', 'text', (c) => c.notNull())
+          .addColumn('identity', 'text', (c) => c.notNull())
+          .addColumn('linked_at', 'text', (c) => c.notNull())
+          .addColumn('audit_seq', 'integer')
+          .execute();
+        await db.schema
+          .createIndex('account_links_target')
+          .on('account_links')
+          .columns(['target', 'account_id'])
           .execute();
       },
     },
@@ -314,7 +348,7 @@ async function adoptGovernedRows(db: Kysely<Database>): Promise<void> {
     hash: r.hash,
   }));
   const refs: RowRef[] = [];
-  for (const table of GOVERNED_TABLES)
+  for (const table of TABLES_OF_0007)
     for (const r of await readGovernedRows(db, table))
       if (legacyProblem(r, old) === undefined) refs.push({ table, id: r.id, digest: r.digest });
   if (refs.length === 0) return;
@@ -349,7 +383,7 @@ async function adoptGovernedRows(db: Kysely<Database>): Promise<void> {
       key_id: null,
     })
     .execute();
-  for (const table of GOVERNED_TABLES) {
+  for (const table of TABLES_OF_0007) {
     const ids = refs.filter((r) => r.table === table).map((r) => r.id);
     for (let i = 0; i < ids.length; i += 400)
       await (db as unknown as Kysely<Record<string, { id: number; audit_seq: number | null }>>)

@@ -68,8 +68,6 @@ export interface Database {
     /** The audit record that last wrote this row (0007): a cheap check without walking the log. */
     audit_seq: number | null;
   };
-  /** Which account in a target belongs to which identity (written by the executor). */
-  account_links: { target: string; account_id: string; account_name: string; identity: string; linked_at: string };
   /** The durable operation journal (written by the executor): each operation before and after it runs. */
   operations: {
     id: Generated<number>;
@@ -166,6 +164,17 @@ export interface Database {
     at: string;
     purpose: string;
     /** The audit record that last wrote this row (0007): a cheap check without walking the log. */
+    audit_seq: number | null;
+  };
+  /** Links Tenure keeps for targets that hold none (0009): an account's stable id in the target → its identity. */
+  account_links: {
+    id: Generated<number>;
+    target: string;
+    account_id: string;
+    /** The account's name when it was linked (for people reading the table; the id is what counts). */
+    account: string;
+    identity: string;
+    linked_at: string;
     audit_seq: number | null;
   };
   /** What `tenure targets check` last discovered of each target (0008): canonical JSON of what it supports. */

@@ -4,6 +4,7 @@ import type { CredentialRotation, Custody } from '../model/custody.js';
 import type { NewCustody } from './nhi-store.js';
 import type { AuditRecord } from '../model/audit.js';
 import type { AccessException } from '../model/exception.js';
+import type { AccountLink } from '../model/actual-state.js';
 import type { Identity } from '../model/identity.js';
 import type { LifecycleEvent } from '../model/lifecycle.js';
 import type { AuditEntry, ChainHead } from '../audit/audit-chain.js';
@@ -120,6 +121,8 @@ export interface StoreWriter {
    * audit key). Governed rows are recorded by the methods that write them, not through this.
    */
   audit(entries: readonly AuditEntry[]): Promise<void>;
+  /** Records the links Tenure keeps, with `entry` (the operation that made them) naming their rows. */
+  linkAccounts(links: readonly AccountLink[], entry: AuditEntry): Promise<void>;
   exceptions(identity?: string): Promise<AccessException[]>;
   /** Records `exception.granted` (subject: the holder). */
   addException(e: NewException, audit: AuditContext): Promise<number>;
@@ -192,6 +195,11 @@ export interface StateStore {
    * an earlier audited state of itself is found only by `audit verify`.
    */
   trustedGovernedState(): Promise<TrustedGovernedState>;
+  /**
+   * The links Tenure keeps for targets that hold none, checked against their audit records like governed rows: the
+   * latest trusted row of each account; rows that do not match are left out and listed in `tampered`.
+   */
+  trustedAccountLinks(): Promise<{ links: AccountLink[]; tampered: TamperedRow[] }>;
   /** Approvals of a kind and scope checked the same way; a raised amount does not count. */
   trustedApprovals(kind: Approval['kind'], scope: string): Promise<{ approvals: Approval[]; tampered: TamperedRow[] }>;
   /** Every exception, active or not, oldest first; of one identity when given. */

@@ -404,6 +404,68 @@ for (const backend of backends) {
       await upgraded.close();
     });
 
+    it('keeps account links with the mark of the operation that made them; an edited link is left out', async () => {
+      const copy = await backend.fresh();
+      const s = await openStore(copy, { auditKey: null });
+      const change = (account: string, identity: string) => ({
+        target: 'ad',
+        action: 'create_account' as const,
+        identity,
+        account,
+        reason: 'joiner',
+      });
+      const ops = await s.journal().begin('plan-links', [change('ana', 'E1'), change('bo', 'E2')]);
+      const entry = (account: string) => ({
+        at: t0,
+        actor: 'ana',
+        action: 'operation.create_account' as const,
+        subject: account,
+        reason: `account ${account} in ad: created`,
+        details: { target: 'ad', account },
+      });
+      await s.journal().mark(ops[0]!.id, 'succeeded', 1, undefined, {
+        audit: [entry('ana')],
+        links: [{ target: 'ad', accountId: 'guid-1', account: 'ana', identity: 'E1' }],
+      });
+      await s.journal().mark(ops[1]!.id, 'succeeded', 1, undefined, {
+        audit: [entry('bo')],
+        links: [{ target: 'ad', accountId: 'guid-2', account: 'bo', identity: 'E2' }],
+      });
+      // One record per operation, naming its link; a later link of the same account is the one that counts.
+      await s.write((w) =>
+        w.linkAccounts([{ target: 'ad', accountId: 'guid-2', account: 'bo', identity: 'E3' }], {
+          ...entry('bo'),
+          action: 'operation.link_account' as const,
+        }),
+      );
+      const records = await s.auditRecords();
+      assert.deepEqual(
+        records.map((r) => r.action),
+        ['operation.create_account', 'operation.create_account', 'operation.link_account'],
+      );
+      assert.deepEqual(verifyGovernedRows(records, await s.governedRows()).tampered, []);
+      const links = await s.trustedAccountLinks();
+      assert.deepEqual(
+        links.links.map((l) => `${l.accountId}=${l.identity}`),
+        ['guid-1=E1', 'guid-2=E3'],
+      );
+      assert.deepEqual(links.tampered, []);
+      await s.close();
+      // Someone points ana's account at another identity in the database: left out, and said.
+      await backend.raw(copy, `update account_links set identity = 'E9' where account_id = 'guid-1'`);
+      const r = await openStore(copy, { auditKey: null });
+      const after = await r.trustedAccountLinks();
+      assert.deepEqual(
+        after.links.map((l) => `${l.accountId}=${l.identity}`),
+        ['guid-2=E3'],
+      );
+      assert.deepEqual(
+        after.tampered.map((t) => `${t.table} #${t.id}: ${t.problem}`),
+        ['account_links #1: its content differs from audit record 1 (operation.create_account)'],
+      );
+      await r.close();
+    });
+
     it('writes each governed row with its audit record; the cheap check leaves out edited rows', async () => {
       const copy = await backend.fresh();
       const s = await openStore(copy, { auditKey: null });

@@ -16,7 +16,7 @@ import {
   splitRdn,
 } from './ldap-escape.js';
 import type { ConnectorContext } from '../secrets.js';
-import type { LdapSettings } from './ldap-settings.js';
+import { isNoLink, type LdapSettings } from './ldap-settings.js';
 import { all, first, pickAttributes, placementOf, uniqueEntries } from './ldap-entry.js';
 import { LdapSession, sessionOptionsOf, type SessionOptions } from './ldap-session.js';
 import { guidToString } from './object-guid.js';
@@ -30,7 +30,8 @@ export interface ActiveDirectoryOptions extends SessionOptions {
   readonly groupsBase: string;
   /** Where disabled accounts are moved, besides being disabled; undefined to leave them where they are. */
   readonly disabledBase?: string;
-  readonly linkAttribute: string;
+  /** The attribute holding the identity id; undefined when Tenure keeps the link (`link_attribute: none`). */
+  readonly linkAttribute?: string;
   readonly objectClasses: readonly string[];
   readonly accountScope: 'one' | 'sub';
   /** The domain of userPrincipalName (`NAME@upnSuffix`). */
@@ -55,7 +56,7 @@ export function activeDirectoryConnector(
     peopleBase: s.people_base,
     groupsBase: s.groups_base,
     ...(s.disabled_base === undefined ? {} : { disabledBase: s.disabled_base }),
-    linkAttribute: s.link_attribute,
+    ...(isNoLink(s.link_attribute) ? {} : { linkAttribute: s.link_attribute }),
     objectClasses: s.object_classes,
     accountScope: s.account_scope,
     // The settings require upn_suffix when people_base names no domain.
@@ -191,6 +192,7 @@ export class ActiveDirectoryConnector implements Connector {
       memberships: true,
       rotate: settings.secretSinkFile !== undefined,
       rename: true,
+      ...(settings.linkAttribute === undefined ? { linkKeptByTenure: true } : {}),
     };
   }
 
@@ -254,7 +256,8 @@ export class ActiveDirectoryConnector implements Connector {
       };
       for (const [key, value] of Object.entries(this.mapAttributes(spec.attributes)))
         if (value !== '') attributes[key] = value;
-      if (spec.identity !== '') attributes[this.settings.linkAttribute] = spec.identity;
+      if (spec.identity !== '' && this.settings.linkAttribute !== undefined)
+        attributes[this.settings.linkAttribute] = spec.identity;
       // Created enabled with a random password, in one request: there is never an enabled account without one. The
       // sink has the password before AD does, so none is in force that nobody can learn; pwdLastSet 0 makes the
       // person choose their own at first logon.
@@ -336,8 +339,14 @@ export class ActiveDirectoryConnector implements Connector {
     return this.session.run(`rename account "${name}" to "${newName}"`, async () => {
       let entry = await this.findAccount(name);
       if (entry === undefined) {
-        // Gone: done already when the account holding the new name is linked to the identity (a resumed rename).
-        const renamed = (await this.findLinked(identity)).find((e) => fold(this.nameOf(e)) === fold(newName));
+        // Gone: done already when the account holding the new name is linked to the identity (a resumed rename). A link
+        // Tenure keeps is its to check (kept-links.ts), so here the account holding the new name is enough.
+        const renamed =
+          this.settings.linkAttribute === undefined
+            ? await this.findAccount(newName)
+            : (await this.findLinked(identity, this.settings.linkAttribute)).find(
+                (e) => fold(this.nameOf(e)) === fold(newName),
+              );
         if (renamed === undefined) {
           throw new ConnectorError(
             this.target,
@@ -347,7 +356,7 @@ export class ActiveDirectoryConnector implements Connector {
         }
         return;
       }
-      const link = all(entry, this.settings.linkAttribute);
+      const link = this.settings.linkAttribute === undefined ? [] : all(entry, this.settings.linkAttribute);
       if (link.length > 0 && !link.includes(identity)) {
         throw new ConnectorError(
           this.target,
@@ -387,9 +396,12 @@ export class ActiveDirectoryConnector implements Connector {
   }
 
   async linkAccount(name: string, identity: string): Promise<void> {
-    return this.session.run(`link account "${name}" to ${identity}`, async () =>
-      this.session.writeLink(await this.requireAccount(name), this.settings.linkAttribute, name, identity),
-    );
+    return this.session.run(`link account "${name}" to ${identity}`, async () => {
+      const entry = await this.requireAccount(name);
+      // Without a link attribute the link is Tenure's to record (kept-links.ts): the account only has to be there.
+      if (this.settings.linkAttribute !== undefined)
+        await this.session.writeLink(entry, this.settings.linkAttribute, name, identity);
+    });
   }
 
   /** A new random password, in the sink before AD has it. */
@@ -498,7 +510,7 @@ export class ActiveDirectoryConnector implements Connector {
     const holders = await this.session.search(
       this.domain,
       `(sAMAccountName=${escapeFilterValue(name)})`,
-      ['sAMAccountName', this.settings.linkAttribute],
+      ['sAMAccountName'],
       'sub',
     );
     const other = holders.find((h) => self === undefined || normaliseDn(h.dn) !== normaliseDn(self.dn));
@@ -639,7 +651,7 @@ export class ActiveDirectoryConnector implements Connector {
   }
 
   private toAccount(entry: Entry): Account {
-    const identity = first(entry, this.settings.linkAttribute);
+    const identity = this.settings.linkAttribute === undefined ? undefined : first(entry, this.settings.linkAttribute);
     const attributes: Record<string, string> = {};
     for (const name of MAPPED_ATTRIBUTES) if (this.isMapped(name)) attributes[name] = first(entry, name) ?? '';
     attributes[PARENT] = splitRdn(entry.dn)[1];
@@ -658,7 +670,7 @@ export class ActiveDirectoryConnector implements Connector {
 
   /** Whether an attribute is the policy's to set: not the link. */
   private isMapped(name: string): boolean {
-    return name.toLowerCase() !== this.settings.linkAttribute.toLowerCase();
+    return name.toLowerCase() !== this.settings.linkAttribute?.toLowerCase();
   }
 
   private mapAttributes(attributes: Readonly<Record<string, string>>): Record<string, string> {
@@ -672,7 +684,7 @@ export class ActiveDirectoryConnector implements Connector {
       'userAccountControl',
       'objectGUID',
       'memberOf',
-      this.settings.linkAttribute,
+      ...(this.settings.linkAttribute === undefined ? [] : [this.settings.linkAttribute]),
       ...MAPPED_ATTRIBUTES,
     ];
   }
@@ -699,11 +711,11 @@ export class ActiveDirectoryConnector implements Connector {
     return entries.find((e) => this.nameOf(e) === name) ?? entries.find((e) => fold(this.nameOf(e)) === fold(name));
   }
 
-  private async findLinked(identity: string): Promise<Entry[]> {
+  private async findLinked(identity: string, linkAttribute: string): Promise<Entry[]> {
     const entries = await this.searchPeople(
-      `(&${this.accountFilter}(${this.settings.linkAttribute}=${escapeFilterValue(identity)}))`,
+      `(&${this.accountFilter}(${linkAttribute}=${escapeFilterValue(identity)}))`,
     );
-    return entries.filter((e) => all(e, this.settings.linkAttribute).includes(identity));
+    return entries.filter((e) => all(e, linkAttribute).includes(identity));
   }
 
   private async requireAccount(name: string): Promise<Entry> {

@@ -286,6 +286,29 @@ describe('ldap flavor: active_directory', () => {
     assert.deepEqual(problems({ link_attribute: 'extensionAttribute7' }), []);
   });
 
+  test('link_attribute: none leaves the link to Tenure, by objectGUID; only Active Directory takes it', () => {
+    assert.deepEqual(problems({ link_attribute: 'none' }), []);
+    const context = { baseDir: tmpdir(), env: { P: 'x' }, entitlements: [] };
+    const connector = ldapKind.create('directory', ad({ link_attribute: 'none' }).settings!, context);
+    assert.equal(connector.capabilities.linkKeptByTenure, true);
+    const standard = check({ url: 'ldap://dir.example.org', link_attribute: 'none' }).problems;
+    assert.deepEqual(
+      standard.map((p) => [p.path.join('.'), p.message]),
+      [
+        [
+          'link_attribute',
+          'target "directory": connection.link_attribute none is for flavor: active_directory, where Tenure keeps the link by objectGUID',
+        ],
+      ],
+    );
+    const withLink = ldapKind.create('directory', ad({}).settings!, context);
+    assert.equal(
+      withLink.capabilities.linkKeptByTenure,
+      undefined,
+      'with a link attribute the directory holds the link',
+    );
+  });
+
   test('needs an encrypted connection: passwords travel over it', () => {
     assert.deepEqual(problems({ url: 'ldap://dc1.corp.example.com' }), [
       [

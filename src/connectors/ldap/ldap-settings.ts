@@ -24,6 +24,11 @@ const objectClassName = (() => {
   return z.string({ error }).regex(ATTRIBUTE_NAME, { error });
 })();
 
+/** `link_attribute: none`: the directory keeps no link, Tenure does (Active Directory, by objectGUID). */
+export function isNoLink(linkAttribute: string): boolean {
+  return linkAttribute.toLowerCase() === 'none';
+}
+
 /** Which directory: a standard LDAP server (OpenLDAP, 389-DS ...) or Active Directory, with its own object model. */
 export const LDAP_FLAVORS = ['standard', 'active_directory'] as const;
 export type LdapFlavor = (typeof LDAP_FLAVORS)[number];
@@ -62,6 +67,7 @@ const written = z.strictObject({
   bind_password: secretRef,
   people_base: dn,
   groups_base: dn,
+  /** `none` (Active Directory only): the directory holds no link; Tenure keeps it, by objectGUID. */
   link_attribute: attributeName().optional(),
   naming_attribute: attributeName().optional(),
   object_classes: z
@@ -175,6 +181,12 @@ function flavorIssues(s: Written): Issue[] {
         });
     };
     adOnly('upn_suffix');
+    if (s.link_attribute !== undefined && isNoLink(s.link_attribute))
+      issues.push({
+        path: 'link_attribute',
+        message: 'none is for flavor: active_directory, where Tenure keeps the link by objectGUID',
+        hint: 'name the attribute that holds the identity id (employeeNumber by default)',
+      });
     adOnly('secret_sink');
     if (s.group_kind === 'group') issues.push({ path: 'group_kind', message: 'group is for flavor: active_directory' });
     if (s.disable_method === 'account_control')
@@ -219,7 +231,7 @@ export const ldapSettings = written
           message: 'is required when disable_method is move (the default)',
           params: { hint: 'set connection.disabled_base, or choose disable_method: attribute or strip' },
         });
-      const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+      const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase() && !isNoLink(a);
       if (same(s.link_attribute, s.naming_attribute))
         ctx.addIssue({
           code: 'custom',
