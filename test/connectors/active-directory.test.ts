@@ -196,6 +196,36 @@ describe('Active Directory (a Samba domain controller)', { concurrency: false },
     }
   });
 
+  it("reads an account's groups (memberOf) in ranges to the end", async () => {
+    const s = settingsOrThrow({ kind: 'ldap', settings: ldapSettings }, adTarget(run));
+    const c = activeDirectoryConnector(
+      'directory',
+      s,
+      { baseDir: '.', env: { AD_TEST_PASSWORD: run.server.adminPassword } },
+      { valueRangeStep: 4 },
+    );
+    const groups = Array.from({ length: 11 }, (_, i) => `many${i}`);
+    try {
+      await asAdmin(async (a) => {
+        for (const g of groups)
+          await a.add(`CN=${g},${run.groups}`, { objectClass: ['top', 'group'], sAMAccountName: `run${run.n}-${g}` });
+      });
+      const name = `grp${run.n}`;
+      await c.createAccount(spec(name));
+      for (const g of groups) await c.addMembership(name, `directory:group/${g}`);
+      const wanted = groups.map((g) => `directory:group/${g}`).sort();
+      // Four values at a time: memberOf comes back as memberOf;range=0-3, 4-7, 8-* and is read to the end.
+      assert.deepEqual((await c.readAccount(name))!.entitlements, wanted);
+      assert.deepEqual((await c.listAccounts()).find((a) => a.name === name)!.entitlements, wanted);
+      await c.deleteAccount(name);
+    } finally {
+      await c.close();
+      await asAdmin(async (a) => {
+        for (const g of groups) await a.del(`CN=${g},${run.groups}`);
+      });
+    }
+  });
+
   it("says what is wrong in AD's words: a wrong bind password, a missing group", async () => {
     const wrong = connectAd(run, { bind_password: 'not-the-password' });
     await assert.rejects(wrong.listAccounts(), isCode('permission_denied', /52e|password/i));

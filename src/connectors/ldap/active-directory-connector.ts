@@ -284,6 +284,7 @@ export class ActiveDirectoryConnector implements Connector {
           `target "${this.target}": account "${spec.name}" was created but cannot be read back`,
         );
       }
+      await this.completeMemberOf(created);
       return this.toAccount(created);
     });
   }
@@ -620,6 +621,39 @@ export class ActiveDirectoryConnector implements Connector {
     }
   }
 
+  /**
+   * memberOf as asked in account searches: plain, so AD answers `memberOf;range=0-1499` only for an account in more than
+   * 1,500 groups; with a smaller step (tests) explicitly ranged, as Samba ranges only when asked.
+   */
+  private memberOfAsked(): string {
+    const step = this.settings.valueRangeStep;
+    return step === undefined ? 'memberOf' : `memberOf;range=0-${step - 1}`;
+  }
+
+  /** An account's memberOf read to the end when AD answered it in ranges; the entry then holds it whole. */
+  private async completeMemberOf(entry: Entry): Promise<void> {
+    if (!Object.keys(entry).some((k) => /^memberOf;range=/i.test(k))) return;
+    const fetch = async (range: string): Promise<Record<string, unknown>> => {
+      const [found] = await this.session.search(entry.dn, '(objectClass=user)', [range], 'base');
+      if (found === undefined)
+        throw new ConnectorError(this.target, 'not_found', `target "${this.target}": ${entry.dn} is gone`);
+      return found;
+    };
+    let values: string[];
+    try {
+      values = await readRangedValues('memberOf', entry, fetch, this.settings.valueRangeStep);
+    } catch (e) {
+      if (!(e instanceof RangedValuesError)) throw e;
+      throw new ConnectorError(
+        this.target,
+        'internal',
+        `target "${this.target}": reading the groups of ${entry.dn}: ${e.message}`,
+      );
+    }
+    for (const key of Object.keys(entry)) if (/^memberOf(;|$)/i.test(key)) delete entry[key];
+    entry.memberOf = values;
+  }
+
   private safeNormalise(dn: string): string | undefined {
     try {
       return normaliseDn(dn);
@@ -683,7 +717,7 @@ export class ActiveDirectoryConnector implements Connector {
       'userPrincipalName',
       'userAccountControl',
       'objectGUID',
-      'memberOf',
+      this.memberOfAsked(),
       ...(this.settings.linkAttribute === undefined ? [] : [this.settings.linkAttribute]),
       ...MAPPED_ATTRIBUTES,
     ];
@@ -702,7 +736,9 @@ export class ActiveDirectoryConnector implements Connector {
     if (this.settings.disabledBase !== undefined)
       entries.push(...(await this.session.search(this.settings.disabledBase, filter, attributes, 'one', buffers)));
     // disabled_base may sit inside people_base, where a subtree search finds its entries already.
-    return uniqueEntries(entries);
+    const unique = uniqueEntries(entries);
+    for (const entry of unique) await this.completeMemberOf(entry);
+    return unique;
   }
 
   /** The account whose sAMAccountName matches (AD compares it ignoring case). */
