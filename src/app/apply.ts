@@ -32,6 +32,8 @@ export interface ApplyRequest {
   readonly reason?: string;
   readonly concurrency?: number;
   readonly rate?: number;
+  /** Plan and apply the changes of these identities only ("provision now"); not with a saved plan, which has its own. */
+  readonly onlyIdentities?: readonly string[];
   /** Aborted by SIGINT/SIGTERM: no new operation starts, those in flight finish and are journalled. */
   readonly signal?: AbortSignal;
   readonly onEvent?: (event: ExecutionEvent) => void;
@@ -67,6 +69,13 @@ export async function applyPlan(ws: Workspace, request: ApplyRequest): Promise<A
       'tenure apply --allow-deprovision N --reason "..." (recorded as an approval, like tenure approve deprovision)',
     );
   const saved = request.saved ? readSavedPlan(request.saved.file, request.saved.text) : undefined;
+  if (saved && request.onlyIdentities)
+    throw new UserError(
+      'a saved plan is applied for the identities it was made for: --identity goes with tenure plan --out, or with apply and no file',
+      EXIT.usage,
+      [],
+      'tenure plan --identity ID --out FILE, then tenure apply FILE; or tenure apply --identity ID',
+    );
   const { loaded } = ws.policy();
   return ws.withStore('write', async (store) => {
     const leases = await takeTargetLeases(
@@ -81,7 +90,7 @@ export async function applyPlan(ws: Workspace, request: ApplyRequest): Promise<A
     const links = new StoredLinkBook(() => store.trustedAccountLinks());
     try {
       connectors = openTargets(loaded, links);
-      const now = await computeOfKind(ws, saved, connectors);
+      const now = await computeOfKind(ws, saved, connectors, saved?.onlyIdentities ?? request.onlyIdentities);
       const chosen = await choosePlan(store, now.plan, saved, request);
       const plan = chosen.plan;
       const planId = planIdOf(plan);
@@ -154,8 +163,10 @@ async function computeOfKind(
   ws: Workspace,
   saved: SavedPlan | undefined,
   connectors: ReadonlyMap<string, Connector>,
+  onlyIdentities: readonly string[] | undefined,
 ): Promise<PlannedState> {
-  if (saved?.kind !== 'drift-remediation') return planNow(ws, { connectors });
+  if (saved?.kind !== 'drift-remediation')
+    return planNow(ws, { connectors, ...(onlyIdentities ? { onlyIdentities } : {}) });
   const drift = await driftNow(ws, { ...(saved.onlyTargets ? { onlyTargets: saved.onlyTargets } : {}), connectors });
   return { ...drift.planned, plan: remediationOf(drift, saved.onlyTargets) };
 }

@@ -12,6 +12,7 @@ import { computePlan } from '../plan/compute-plan.js';
 import type { LoadedPolicy } from '../policy/load-policy.js';
 import type { Identity } from '../model/identity.js';
 import { EXIT, UserError } from './errors.js';
+import { didYouMean } from '../policy/suggest.js';
 import { storedPlanInputs } from './store-access.js';
 import { custodyLapsed, type CredentialRotation, type Custody } from '../model/custody.js';
 import { planningIdentities } from './planning-identities.js';
@@ -42,7 +43,13 @@ export interface PlannedState {
  */
 export async function planNow(
   ws: Workspace,
-  options: { actual?: string; skipInvalid?: boolean; connectors?: ReadonlyMap<string, Connector> },
+  options: {
+    actual?: string;
+    skipInvalid?: boolean;
+    connectors?: ReadonlyMap<string, Connector>;
+    /** Plan the changes of these identities only (`--identity`, "provision now"). */
+    onlyIdentities?: readonly string[];
+  },
 ): Promise<PlannedState> {
   const { loaded, warnings } = ws.policy();
   // Snapshots, exceptions, denials, lifecycle events, custody and rotations: one opening of the store.
@@ -54,6 +61,7 @@ export async function planNow(
     stored.snapshots,
   );
   const asOf = ws.asOf;
+  const only = options.onlyIdentities && knownIdentities(options.onlyIdentities, identities, stored.imported);
   const { exceptions, denials } = stored;
   const desired = watchedEngine(loaded).desiredState(identities, asOf, 'indexed', exceptions, denials);
   // Connectors are opened here when the caller has none, so their capabilities (credential rotation) are known.
@@ -80,6 +88,7 @@ export async function planNow(
     imported: stored.imported,
     kinds: CONNECTOR_KINDS,
     nameRules: accountNameRules(loaded.policy.targets),
+    ...(only ? { only } : {}),
     ...(stored.lifecycle ? { lifecycle: stored.lifecycle } : {}),
     suspended: suspensions(stored.custody, asOf),
     credentials: {
@@ -100,6 +109,25 @@ export async function planNow(
     imported: stored.imported,
     actual,
   };
+}
+
+/** The identities a scoped plan is for, each one a source has or Tenure imported; else a UserError naming the closest. */
+function knownIdentities(
+  ids: readonly string[],
+  identities: readonly Identity[],
+  imported: ReadonlySet<string>,
+): ReadonlySet<string> {
+  const present = new Set(identities.map((i) => i.id));
+  for (const id of ids) {
+    if (present.has(id) || imported.has(id)) continue;
+    throw new UserError(
+      `identity "${id}" is not known: no source has it and Tenure never imported it`,
+      EXIT.invalid,
+      [],
+      didYouMean(id, [...present]) ?? "tenure import reads the sources; the ids are the sources' keys",
+    );
+  }
+  return new Set(ids);
 }
 
 /** What the connectors have to say about how they reached their targets (fallbacks taken), each once. */

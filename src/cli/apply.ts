@@ -12,6 +12,7 @@ export interface ApplyOptions {
   readonly concurrency?: number;
   readonly rate?: number;
   readonly limit?: number;
+  readonly identity?: readonly string[];
 }
 
 /**
@@ -82,6 +83,7 @@ export async function applyCommand(
       ...(o.reason !== undefined ? { reason: o.reason } : {}),
       ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
       ...(o.rate !== undefined ? { rate: o.rate } : {}),
+      ...(o.identity ? { onlyIdentities: o.identity } : {}),
       signal: stop.signal,
       onEvent,
       onNote: (t) => {

@@ -83,6 +83,12 @@ export function nonBlank(flag: string): (text: string) => string {
   };
 }
 
+/** A flag given once or more (`--identity A --identity B`), each value non-blank. */
+export function repeated(flag: string): (text: string, previous: readonly string[] | undefined) => string[] {
+  const one = nonBlank(flag);
+  return (text, previous) => [...(previous ?? []), one(text)];
+}
+
 /** A date given as text to a command that does not parse it through commander (yet). */
 export function dateText(text: string, flag: string): Date {
   try {

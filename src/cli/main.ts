@@ -24,7 +24,7 @@ import type { GlobalOptions } from './global-options.js';
 import { workspaceOf } from '../app/workspace.js';
 import type { LintOptions } from './lint.js';
 import type { DriftOptions } from './drift.js';
-import { choice, dateFlag, nonBlank, positiveNumber, wholeNumber } from './flags.js';
+import { choice, dateFlag, nonBlank, positiveNumber, repeated, wholeNumber } from './flags.js';
 import { FINDING_SEVERITIES } from '../model/finding.js';
 import { RuleBudgetExceeded } from '../engine/rule-watchdog.js';
 
@@ -38,6 +38,11 @@ function failOnOption(): Option {
     '--fail-on <severity>',
     'exit 1 when any finding is at or above: info, low, medium, high or critical',
   ).argParser(choice('--fail-on', FINDING_SEVERITIES));
+}
+
+/** `--identity ID`, repeatable: the identities a plan or an apply is for. */
+function identityOption(description: string): Option {
+  return new Option('--identity <id>', description).argParser(repeated('--identity'));
 }
 
 function reasonOption(description: string): Option {
@@ -156,6 +161,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'markdown']))
     .addOption(limitOption('changes shown per target in text output (default 20)'))
     .option('--skip-invalid', 'load valid rows of a feed with bad rows, and report the rest')
+    .addOption(identityOption('plan the changes of this identity only (repeat for more); --out saves it so'))
     .action((opts: PlanOptions) => run(() => planCommand(io, globals(), opts))());
 
   program
@@ -391,6 +397,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       ),
     )
     .addOption(limitOption('operation sentences shown (default 30; 0 for the summary only)', 0))
+    .addOption(identityOption('plan and apply the changes of this identity only (repeat for more): provision now'))
     .action((file: string | undefined, opts: ApplyOptions) => run(() => applyCommand(io, globals(), file, opts))());
 
   // --people, --roles and --seed belong to `demo` and are read by `demo generate` too.

@@ -14,6 +14,7 @@ export interface PlanOptions {
   readonly format?: string;
   readonly limit?: number;
   readonly skipInvalid?: boolean;
+  readonly identity?: readonly string[];
 }
 
 /** `tenure plan`: desired vs actual, per target, each change with its reason. */
@@ -21,7 +22,10 @@ export async function planCommand(io: Io, g: GlobalOptions, options: PlanOptions
   const format = options.format ?? (g.json ? 'json' : 'text');
   if (!['text', 'json', 'markdown'].includes(format))
     throw new UserError(`--format ${format}: use text, json or markdown`, EXIT.usage);
-  const { plan, warnings } = await planNow(workspaceOf(g), options);
+  const { plan, warnings } = await planNow(workspaceOf(g), {
+    ...options,
+    ...(options.identity ? { onlyIdentities: options.identity } : {}),
+  });
   if (!g.json) printDiagnostics(io, warnings);
   if (options.out) {
     await savePlan(

@@ -120,6 +120,11 @@ export interface Plan {
   /** Drift remediation of some targets only (`tenure drift --target`). */
   readonly onlyTargets?: readonly string[];
   /**
+   * The changes of these identities only (`--identity`, "provision now"): everything else the targets hold is left
+   * as it is, and is not this plan's to report. A saved one is applied by computing it again for the same identities.
+   */
+  readonly onlyIdentities?: readonly string[];
+  /**
    * SHA-256 of the plan's changes (canonical JSON of each target's changes): what a saved plan
    * must still equal when applied. Set when a plan is saved or applied.
    */

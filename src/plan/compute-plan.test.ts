@@ -160,6 +160,32 @@ describe('computePlan', () => {
     assert.equal(plan.summary.byAction.create_account, 2);
   });
 
+  it('plans the changes of the identities asked for only, the same as in the full plan, and says so', () => {
+    const { result: scoped, diagnostics: scopedDiagnostics } = computePlan({
+      loaded,
+      identities: people,
+      imported,
+      desired,
+      actual,
+      asOf,
+      kinds: CONNECTOR_KINDS,
+      only: new Set(['E3', 'E2']),
+    });
+    assert.deepEqual(scopedDiagnostics, []);
+    assert.deepEqual(scoped.onlyIdentities, ['E2', 'E3']);
+    for (const t of scoped.targets) {
+      const full = plan.targets.find((x) => x.target === t.target)!;
+      assert.deepEqual(
+        t.changes,
+        full.changes.filter((c) => c.identity === 'E2' || c.identity === 'E3'),
+        `${t.target}: what the full plan does for E2 and E3, nothing for E1 or E4`,
+      );
+      assert.equal(t.accountsBefore, full.accountsBefore, 'the whole target was read');
+    }
+    assert.equal(scoped.summary.identitiesAffected, 2);
+    assert.match(renderPlanText(scoped), /^Plan for .* — for E2, E3 only\n/);
+  });
+
   it('plans nothing once actual matches desired', () => {
     const converged: ActualState = {
       targets: [

@@ -74,6 +74,11 @@ export interface PlanInput {
     readonly rotatable: ReadonlySet<string>;
     readonly lastRotated: (identity: string, target: string) => Date | undefined;
   };
+  /**
+   * Plan the changes of these identities only ("provision now", a pushed change): accounts are still linked across
+   * the whole target, so names and links are judged as in a full plan, but no other identity's account is changed.
+   */
+  readonly only?: ReadonlySet<string>;
 }
 
 const ORDER: Record<ChangeAction, number> = {
@@ -165,6 +170,7 @@ export function computePlan(input: PlanInput): Checked<Plan> {
     const rotatable = input.credentials?.rotatable.has(target.id) === true;
     const maxAge = loaded.policy.policies.nonHuman.maxCredentialAgeDays;
     for (const { identity, name, account, byName } of links) {
+      if (input.only && !input.only.has(identity.id)) continue;
       if (account && byName) adopted.push(adoption(identity, account, target.id));
       const suspension = input.suspended?.(identity.id);
       const access = suspension ? undefined : accessById.get(identity.id);
@@ -345,6 +351,7 @@ export function computePlan(input: PlanInput): Checked<Plan> {
   const plan: Plan = {
     formatVersion: 1,
     kind: 'plan',
+    ...(input.only ? { onlyIdentities: [...input.only].sort() } : {}),
     policy: loaded.policy.name,
     asOf: asOf.toISOString(),
     targets,

@@ -39,6 +39,7 @@ const savedPlanSchema = z.looseObject({
   policy: z.string(),
   asOf: z.iso.datetime(),
   onlyTargets: z.array(z.string().min(1)).optional(),
+  onlyIdentities: z.array(z.string().min(1)).min(1).optional(),
   targets: z.array(
     z.looseObject({
       target: z.string().min(1),
@@ -58,6 +59,7 @@ export interface SavedPlan {
   readonly digest: string;
   readonly asOf: string;
   readonly onlyTargets?: readonly string[];
+  readonly onlyIdentities?: readonly string[];
   readonly targets: readonly { readonly target: string; readonly changes: readonly Change[] }[];
 }
 
@@ -79,6 +81,7 @@ export function parseSavedPlan(raw: unknown): { plan?: SavedPlan; problems: read
     digest: p.digest,
     asOf: p.asOf,
     ...(p.onlyTargets ? { onlyTargets: p.onlyTargets } : {}),
+    ...(p.onlyIdentities ? { onlyIdentities: p.onlyIdentities } : {}),
     targets: p.targets.map((t) => ({ target: t.target, changes: t.changes.map(withoutUndefined) })),
   };
   return { plan, problems: [] };

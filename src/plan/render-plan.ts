@@ -50,9 +50,14 @@ function countsText(counts: Readonly<Record<ChangeAction, number>>): string {
 }
 
 /** The plan for a terminal: per target its changes with reasons, then the summary counts. */
+/** " — for E001, E002 only": a plan of some identities says so, so nobody reads it as the whole picture. */
+function scopeText(plan: Plan): string {
+  return plan.onlyIdentities ? ` — for ${plan.onlyIdentities.join(', ')} only` : '';
+}
+
 export function renderPlanText(plan: Plan, options: RenderOptions = {}): string {
   const limit = options.limit ?? Infinity;
-  const out: string[] = [`Plan for ${plan.policy} as of ${plan.asOf}`, ''];
+  const out: string[] = [`Plan for ${plan.policy} as of ${plan.asOf}${scopeText(plan)}`, ''];
   for (const t of plan.targets) {
     out.push(`Target ${t.target} (${t.accountsBefore} accounts now): ${countsText(t.counts)}`);
     t.changes.slice(0, limit).forEach((c) => out.push(`  ${line(c)}`));
@@ -89,7 +94,7 @@ export function renderPlanMarkdown(plan: Plan, options: RenderOptions = {}): str
   // Updates, renames, links and rotations are rare: their columns show only when a target has one.
   const columns = CHANGE_ACTIONS.filter((a) => !RARE.has(a) || plan.targets.some((t) => (t.counts[a] ?? 0) > 0));
   const out: string[] = [
-    `### Tenure plan — ${plan.policy}`,
+    `### Tenure plan — ${plan.policy}${scopeText(plan)}`,
     '',
     `${s.changes} change(s) for ${s.identitiesAffected} identities; ${s.highRiskGrants} high or critical grant(s).`,
     '',
