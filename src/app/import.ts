@@ -283,7 +283,7 @@ export async function importSources(ws: Workspace, options: ImportRequest): Prom
  * An owner left: each of their non-human identities is offered to the owner's manager (or to
  * nobody, by policy), who must confirm by the deadline; unconfirmed, the plan suspends it.
  */
-async function proposeCustody(
+export async function proposeCustody(
   w: StoreWriter,
   events: readonly LifecycleEvent[],
   current: readonly Identity[],

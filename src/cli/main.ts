@@ -400,6 +400,32 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .addOption(identityOption('plan and apply the changes of this identity only (repeat for more): provision now'))
     .action((file: string | undefined, opts: ApplyOptions) => run(() => applyCommand(io, globals(), file, opts))());
 
+  const records = program
+    .command('records')
+    .description("push records into a source in its own field names, as an HR system or the service's API does");
+  records
+    .command('push')
+    .description("each record replaces its identity's record in the source (validated like a feed row); others stay")
+    .argument('<source>', 'the source id')
+    .argument('<file>', 'a JSON array of records, or {"records": [...]}; - for standard input')
+    .option('--apply', 'then plan and apply the changes of the identities it touched (provision now)')
+    .addOption(limitOption('events and operation sentences shown (default 20)'))
+    .action(async (source: string, file: string, opts: { apply?: boolean; limit?: number }) => {
+      const { recordsPushCommand } = await import('./records.js');
+      await run(() => recordsPushCommand(io, globals(), source, file, opts))();
+    });
+  records
+    .command('remove')
+    .description('the identities with these keys leave the source (a leaver each)')
+    .argument('<source>', 'the source id')
+    .argument('<keys...>', 'the keys of the identities that leave')
+    .option('--apply', 'then plan and apply the changes of those identities (provision now)')
+    .addOption(limitOption('events and operation sentences shown (default 20)'))
+    .action(async (source: string, keys: string[], opts: { apply?: boolean; limit?: number }) => {
+      const { recordsRemoveCommand } = await import('./records.js');
+      await run(() => recordsRemoveCommand(io, globals(), source, keys, opts))();
+    });
+
   // --people, --roles and --seed belong to `demo` and are read by `demo generate` too.
   const demo = program
     .command('demo')

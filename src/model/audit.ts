@@ -11,6 +11,7 @@ export const AUDIT_ACTIONS = [
   'import.completed',
   'import.stopped',
   'import.start_date_held',
+  'import.pushed',
   'event.joiner',
   'event.mover',
   'event.leaver',

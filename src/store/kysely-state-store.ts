@@ -407,8 +407,17 @@ class Writer implements StoreWriter {
     private readonly auditKey?: AuditKey,
   ) {}
 
-  identities(source?: string): Promise<Identity[]> {
-    return readIdentities(this.db, source);
+  identities(source?: string, ids?: readonly string[]): Promise<Identity[]> {
+    return ids !== undefined && ids.length === 0 ? Promise.resolve([]) : readIdentities(this.db, source, ids);
+  }
+
+  async identityCount(source: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('identities')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('source', '=', source)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
   }
 
   async operations(plan: string): Promise<JournalOperation[]> {
@@ -430,15 +439,50 @@ class Writer implements StoreWriter {
     importSeq: number,
     at: Date,
   ): Promise<{ changed: number; removed: number }> {
+    return this.writeSnapshot(source, identities, importSeq, at, await this.storedVersions(source));
+  }
+
+  async patchSnapshot(
+    source: string,
+    upserts: readonly Identity[],
+    removals: readonly string[],
+    importSeq: number,
+    at: Date,
+  ): Promise<{ changed: number; removed: number }> {
+    const ids = [...new Set([...upserts.map((i) => i.id), ...removals])];
     const existing = new Map<string, { version: number; data: string }>();
-    for (const r of await this.db
+    for (let i = 0; i < ids.length; i += BATCH)
+      for (const [id, v] of await this.storedVersions(source, ids.slice(i, i + BATCH))) existing.set(id, v);
+    return this.writeSnapshot(source, upserts, importSeq, at, existing);
+  }
+
+  /** The current version (and its data) of the source's identities, of some of them when `ids` is given. */
+  private async storedVersions(
+    source: string,
+    ids?: readonly string[],
+  ): Promise<Map<string, { version: number; data: string }>> {
+    const existing = new Map<string, { version: number; data: string }>();
+    let q = this.db
       .selectFrom('identities as i')
       .innerJoin('identity_versions as v', (j) => j.onRef('v.id', '=', 'i.id').onRef('v.version', '=', 'i.version'))
       .select(['i.id', 'i.version', 'v.data'])
-      .where('i.source', '=', source)
-      .execute()) {
-      existing.set(r.id, { version: Number(r.version), data: r.data ?? '' });
-    }
+      .where('i.source', '=', source);
+    if (ids !== undefined) q = q.where('i.id', 'in', [...ids]);
+    for (const r of await q.execute()) existing.set(r.id, { version: Number(r.version), data: r.data ?? '' });
+    return existing;
+  }
+
+  /**
+   * Writes `identities` over what is stored (`existing`): a new version for each that changed, and a tombstone for
+   * each stored one that is not among them.
+   */
+  private async writeSnapshot(
+    source: string,
+    identities: readonly Identity[],
+    importSeq: number,
+    at: Date,
+    existing: Map<string, { version: number; data: string }>,
+  ): Promise<{ changed: number; removed: number }> {
     const when = at.toISOString();
     const returning = await this.lastVersions(identities.filter((i) => !existing.has(i.id)).map((i) => i.id));
     const upserts: Database['identities'][] = [];
@@ -855,15 +899,22 @@ class Writer implements StoreWriter {
   }
 }
 
-async function readIdentities(db: Db, source?: string): Promise<Identity[]> {
+async function readIdentities(db: Db, source?: string, ids?: readonly string[]): Promise<Identity[]> {
   // The current version's data lives once, in identity_versions.
-  let q = db
-    .selectFrom('identities as i')
-    .innerJoin('identity_versions as v', (j) => j.onRef('v.id', '=', 'i.id').onRef('v.version', '=', 'i.version'))
-    .select(['v.data'])
-    .orderBy('i.id');
-  if (source !== undefined) q = q.where('i.source', '=', source);
-  return (await q.execute()).map((r) => parseCanonicalJson<Identity>(r.data!));
+  const read = async (some?: readonly string[]) => {
+    let q = db
+      .selectFrom('identities as i')
+      .innerJoin('identity_versions as v', (j) => j.onRef('v.id', '=', 'i.id').onRef('v.version', '=', 'i.version'))
+      .select(['v.data'])
+      .orderBy('i.id');
+    if (source !== undefined) q = q.where('i.source', '=', source);
+    if (some !== undefined) q = q.where('i.id', 'in', [...some]);
+    return (await q.execute()).map((r) => parseCanonicalJson<Identity>(r.data!));
+  };
+  if (ids === undefined) return read();
+  const out: Identity[] = [];
+  for (let i = 0; i < ids.length; i += BATCH) out.push(...(await read(ids.slice(i, i + BATCH))));
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 async function readSourceState(db: Db, source: string): Promise<SourceState | undefined> {

@@ -103,12 +103,26 @@ export interface TrustedGovernedState {
 /** What a writer may do while it holds the store's write lock; everything commits together. */
 export interface StoreWriter {
   /** Reads inside the lock see exactly what this writer will change. */
-  identities(source?: string): Promise<Identity[]>;
+  /** The source's identities (every source's without one), only those with these ids when given. */
+  identities(source?: string, ids?: readonly string[]): Promise<Identity[]>;
+  /** How many identities the source's snapshot holds now. */
+  identityCount(source: string): Promise<number>;
   sourceState(source: string): Promise<SourceState | undefined>;
   /** Replaces a source's snapshot: new and changed identities get a new version, missing ones a tombstone. Returns how many changed. */
   replaceSnapshot(
     source: string,
     identities: readonly Identity[],
+    importSeq: number,
+    at: Date,
+  ): Promise<{ changed: number; removed: number }>;
+  /**
+   * Changes some identities of a source's snapshot and leaves the rest (records pushed to it): a new version for each
+   * of `upserts` that changed, a tombstone for each of `removals` stored. Returns how many of each.
+   */
+  patchSnapshot(
+    source: string,
+    upserts: readonly Identity[],
+    removals: readonly string[],
     importSeq: number,
     at: Date,
   ): Promise<{ changed: number; removed: number }>;
