@@ -154,6 +154,7 @@ function readSavedPlan(file: string, text: string): SavedPlan {
       EXIT.stopped,
       [],
       'never edit a saved plan; change the policy or the sources, then tenure plan --out again and review it',
+      'plan.edited',
     );
   return plan;
 }
@@ -203,6 +204,7 @@ async function choosePlan(
       EXIT.stopped,
       [],
       'run tenure plan --out again and review it',
+      'plan.stale',
     );
   if (saved.kind !== now.kind || saved.digest !== now.digest)
     throw new UserError(
@@ -210,6 +212,7 @@ async function choosePlan(
       EXIT.stopped,
       [],
       'run tenure plan --out again and review it',
+      'plan.stale',
     );
   // The saved changes equal the computed ones; the computed plan (with its guardrails) is applied.
   return { plan: now, resumed: false };
@@ -253,6 +256,7 @@ async function enforceGuardrails(
       EXIT.stopped,
       [],
       'fix the roles that grant both, or the policy; tenure plan lists every conflict',
+      'guardrail.held',
     );
   }
   const blocked = plan.guardrails.deprovision.filter((d) => d.blocked);
@@ -290,6 +294,7 @@ async function enforceGuardrails(
         EXIT.stopped,
         [],
         `review the plan, then: tenure apply --allow-deprovision ${d.accounts} --reason "..." (or tenure approve deprovision ${d.accounts} --target ${d.target} --reason "...")`,
+        'guardrail.held',
       );
     used.push(id);
   }

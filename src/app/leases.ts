@@ -76,6 +76,7 @@ function busy(target: string, current: Lease, waitMs: number): UserError {
     EXIT.stopped,
     [],
     'run tenure apply again when it has finished (TENURE_LOCK_WAIT_MS sets how long to wait)',
+    'target.busy',
   );
 }
 

@@ -125,6 +125,7 @@ function knownIdentities(
       EXIT.invalid,
       [],
       didYouMean(id, [...present]) ?? "tenure import reads the sources; the ids are the sources' keys",
+      'not_found',
     );
   }
   return new Set(ids);

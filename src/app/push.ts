@@ -78,10 +78,8 @@ export async function pushRecords(ws: Workspace, request: PushRequest): Promise<
             `source "${def.id}" holds no identity ${missing.map((k) => JSON.stringify(k)).join(', ')}: nothing to remove`,
             EXIT.invalid,
             [],
-            didYouMean(
-              missing[0]!,
-              previous.map((i) => i.id),
-            ) ?? undefined,
+            'tenure events --identity ID, or tenure why ID, shows which source holds an identity',
+            'not_found',
           );
         // Owners named by pushed non-human identities, wherever they are held.
         const ownerIds = [...new Set(pushed.flatMap((i) => (i.owner ? [i.owner] : [])))].filter(
@@ -202,6 +200,7 @@ function sourceOf(ws: Workspace, id: string): SourceDefinition {
       id,
       sources.map((s) => s.id),
     ) ?? `sources: ${sources.map((s) => s.id).join(', ')}`,
+    'not_found',
   );
 }
 

@@ -228,6 +228,8 @@ function stateSetting(policyFile: string): string | undefined {
 
 function storeProblem(e: unknown): unknown {
   if (e instanceof StoreError)
-    return new UserError(e.message, e.code === 'busy' ? EXIT.stopped : EXIT.invalid, [], e.hint);
+    return e.code === 'busy'
+      ? new UserError(e.message, EXIT.stopped, [], e.hint, 'store.busy')
+      : new UserError(e.message, EXIT.invalid, [], e.hint);
   return e;
 }
