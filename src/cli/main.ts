@@ -90,6 +90,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     'review decide',
     'review close',
     'nhi confirm',
+    'token create',
+    'token revoke',
   ]);
   program.hook('preAction', (_program, action) => {
     const name =
@@ -353,6 +355,38 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .action((campaign: string, opts: Record<string, string>) =>
       run(() => reviewExportCommand(io, globals(), campaign, opts))(),
     );
+
+  const token = program.command('token').description('API tokens of tenure serve: shown once, stored hashed');
+  token
+    .command('create')
+    .description('a token with its scopes; prints it once (stored as a SHA-256 hash)')
+    .requiredOption('--name <name>', 'a name unique among live tokens')
+    .requiredOption('--scopes <list>', 'comma-separated scopes (docs/api.md), e.g. governance:read,identities:read')
+    .option('--identity <id>', 'the identity the token acts for')
+    .addOption(
+      new Option('--expires <date>', 'when it stops working (default: 90 days from now)').argParser(
+        dateFlag('--expires'),
+      ),
+    )
+    .action(async (opts: { name: string; scopes: string; identity?: string; expires?: Date }) => {
+      const { tokenCreateCommand } = await import('./token.js');
+      await run(() => tokenCreateCommand(io, globals(), { ...opts, scopes: [opts.scopes] }))();
+    });
+  token
+    .command('list')
+    .description('every token: scopes, live, expired or revoked, last use; never the secret')
+    .action(async () => {
+      const { tokenListCommand } = await import('./token.js');
+      await run(() => tokenListCommand(io, globals()))();
+    });
+  token
+    .command('revoke')
+    .description('stop a token at once')
+    .argument('<token>', 'its name or number (tenure token list)')
+    .action(async (key: string) => {
+      const { tokenRevokeCommand } = await import('./token.js');
+      await run(() => tokenRevokeCommand(io, globals(), key))();
+    });
 
   const audit = program.command('audit').description('the tamper-evident audit log');
   audit
