@@ -27,6 +27,8 @@ import type { DriftOptions } from './drift.js';
 import { choice, dateFlag, nonBlank, positiveNumber, wholeNumber } from './flags.js';
 import { FINDING_SEVERITIES } from '../model/finding.js';
 import { RuleBudgetExceeded } from '../engine/rule-watchdog.js';
+import { DEFAULT_LISTEN, type ListenAddress } from '../server/listen-address.js';
+import { listenFlag, type ServeOptions } from './serve-flags.js';
 
 /** `--limit N`; where 0 makes sense (show no lines, just the summary) it is allowed. */
 function limitOption(description: string, min = 1): Option {
@@ -355,6 +357,18 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .action((campaign: string, opts: Record<string, string>) =>
       run(() => reviewExportCommand(io, globals(), campaign, opts))(),
     );
+
+  program
+    .command('serve')
+    .description('the service: REST API with scoped tokens, health, readiness and metrics, until SIGTERM')
+    .addOption(new Option('--listen <host:port>', 'where to listen (default 127.0.0.1:7070)').argParser(listenFlag))
+    .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--insecure-http', 'allow plain HTTP on an address other machines reach (TLS terminated in front)')
+    .action(async (opts: Omit<ServeOptions, 'listen'> & { listen?: ListenAddress }) => {
+      const { serveCommand } = await import('./serve.js');
+      await run(() => serveCommand(io, globals(), { ...opts, listen: opts.listen ?? listenFlag(DEFAULT_LISTEN) }))();
+    });
 
   const token = program.command('token').description('API tokens of tenure serve: shown once, stored hashed');
   token
