@@ -61,6 +61,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   const common = {
     logger: o.logger ?? { level: process.env.TENURE_LOG_LEVEL ?? 'info' },
     requestIdHeader: false as const,
+    // Ids are checked by the routes' schemas (up to 256 characters), not cut off by the router.
+    routerOptions: { maxParamLength: 1024 },
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
