@@ -1,0 +1,114 @@
+import { strict as assert } from 'node:assert';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { createApiToken, listApiTokens } from '../app/api-tokens.js';
+import { openService, type ServiceContext } from '../app/service.js';
+import { Workspace, type WorkspaceSpec } from '../app/workspace.js';
+import { buildServer } from './build-server.js';
+
+// The server in-process, with a clock the test moves: what a route declares is checked in the
+// order a client meets it (token, scope, then the body), and a token ages as the clock says.
+
+const spec: WorkspaceSpec = {
+  config: 'examples/acme/tenure.yaml',
+  state: join(mkdtempSync(join(tmpdir(), 'tenure-server-')), 'state.db'),
+};
+const start = Date.parse('2026-11-01T09:00:00Z');
+let now = start;
+const clock = () => new Date(now);
+
+describe('the service in-process', () => {
+  let service: ServiceContext;
+  let app: FastifyInstance;
+  let writer = '';
+  let reader = '';
+
+  before(async () => {
+    const ws = new Workspace(spec, {}, clock);
+    writer = (await createApiToken(ws, { name: 'feeder', scopes: ['sources:write'] })).secret;
+    reader = (await createApiToken(ws, { name: 'reader', scopes: ['governance:read'] })).secret;
+    service = await openService(spec, { env: {}, clock });
+    app = await buildServer({ service, logger: false });
+    // A route with a body, as the next slices add them: the test's own, not the product's.
+    app.withTypeProvider<ZodTypeProvider>().post(
+      '/api/v1/test-records',
+      {
+        config: { scope: 'sources:write' },
+        schema: { body: z.object({ records: z.array(z.object({ email: z.email() })) }) },
+      },
+      (request) => ({ accepted: request.body.records.length }),
+    );
+    await app.ready();
+  });
+  after(async () => {
+    await app.close();
+    await service.close();
+  });
+
+  const post = (payload: string, token?: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/api/v1/test-records',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      payload,
+    });
+
+  it('checks the token and its scope before the body is read', async () => {
+    const broken = '{"records": [';
+    const none = await post(broken);
+    assert.equal(none.statusCode, 401);
+    assert.equal(none.json<{ error: { code: string } }>().error.code, 'auth.missing_token');
+    const wrong = await post(broken, reader);
+    assert.equal(wrong.statusCode, 403);
+    assert.equal(wrong.json<{ error: { code: string } }>().error.code, 'auth.insufficient_scope');
+    const parsed = await post(broken, writer);
+    assert.equal(parsed.statusCode, 400);
+    assert.equal(parsed.json<{ error: { code: string } }>().error.code, 'request.invalid');
+  });
+
+  it('names the field a body fails on', async () => {
+    const r = await post(JSON.stringify({ records: [{ email: 'a@example.org' }, { email: 'nope' }] }), writer);
+    assert.equal(r.statusCode, 400);
+    const { error } = r.json<{ error: { code: string; field: string; message: string } }>();
+    assert.equal(error.code, 'request.invalid');
+    assert.equal(error.field, 'body.records.1.email');
+    assert.match(error.message, /^body\.records\.1\.email: /);
+    const ok = await post(JSON.stringify({ records: [{ email: 'a@example.org' }] }), writer);
+    assert.deepEqual(ok.json(), { accepted: 1 });
+  });
+
+  it('records a use at most once a minute', async () => {
+    const lastUsed = async () =>
+      (await listApiTokens(new Workspace(spec, {}, clock))).find((t) => t.name === 'reader')?.lastUsedAt?.getTime();
+    const call = () => app.inject({ url: '/api/v1/status', headers: { authorization: `Bearer ${reader}` } });
+    // The token was used by the first test, at the start: a minute on, a use is recorded again.
+    const t1 = start + 120_000;
+    now = t1;
+    assert.equal((await call()).statusCode, 200);
+    assert.equal(await lastUsed(), t1);
+    now = t1 + 50_000;
+    await call();
+    assert.equal(await lastUsed(), t1);
+    now = t1 + 62_000;
+    await call();
+    assert.equal(await lastUsed(), t1 + 62_000);
+  });
+
+  it('refuses a token once its 90 days are over', async () => {
+    const call = () => app.inject({ url: '/api/v1/status', headers: { authorization: `Bearer ${reader}` } });
+    now = start + 89 * 86_400_000;
+    assert.equal((await call()).statusCode, 200);
+    now = start + 90 * 86_400_000;
+    const r = await call();
+    assert.equal(r.statusCode, 401);
+    assert.deepEqual(r.json(), {
+      error: { code: 'auth.invalid_token', message: 'this token has expired; tenure token create makes a new one' },
+    });
+    now = start;
+  });
+});
