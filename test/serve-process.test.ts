@@ -1,10 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { migrations } from '../src/store/migrations.js';
+import { createDatabase, startPostgres, type PostgresServer } from './support/postgres-server.js';
 import { onProcessEnd } from './support/server-process.js';
 
 // `tenure serve` as an operator runs it: a real process on a loopback port, against a copy of
@@ -15,8 +17,13 @@ cpSync('examples/acme', dir, { recursive: true });
 const config = join(dir, 'tenure.yaml');
 
 function cli(...args: string[]) {
+  return cliWith(process.env, ...args);
+}
+
+function cliWith(env: NodeJS.ProcessEnv, ...args: string[]) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', '-c', config, ...args], {
     encoding: 'utf8',
+    env,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -36,10 +43,14 @@ onProcessEnd(() => {
 
 /** Starts `tenure serve` and resolves once it says where it listens (port 0: the system picks a free one). */
 function serve(...args: string[]): Promise<Serving> {
+  return serveWith(process.env, ...args);
+}
+
+function serveWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Serving> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'src/cli/bin.ts', '-c', config, 'serve', '--listen', '127.0.0.1:0', ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env },
   );
   running.add(child);
   let out = '';
@@ -54,7 +65,7 @@ function serve(...args: string[]): Promise<Serving> {
   return new Promise((resolve, reject) => {
     child.stderr.on('data', (b: Buffer) => {
       err += b.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(err);
+      const m = /listening on (https?:\/\/\S+)/.exec(err);
       if (m) resolve({ child, url: m[1]!, stdout: () => out, stderr: () => err, exit });
     });
     void exit.then((code) => reject(new Error(`tenure serve exited ${code} before listening:\n${err}`)));
@@ -281,5 +292,76 @@ describe('tenure serve (a real process)', () => {
     assert.equal((await get(`${next.url}/healthz`)).status, 200);
     next.child.kill('SIGINT');
     assert.equal(await next.exit, 0, next.stderr());
+  });
+});
+
+describe('tenure serve over TLS', () => {
+  it('serves HTTPS with the certificate and key given', async () => {
+    const pki = mkdtempSync(join(tmpdir(), 'tenure-tls-'));
+    const cert = join(pki, 'cert.pem');
+    const key = join(pki, 'key.pem');
+    const r = spawnSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ]);
+    assert.equal(r.status, 0, r.stderr.toString());
+    const half = cli('serve', '--listen', '127.0.0.1:0', '--tls-cert', cert);
+    assert.equal(half.code, 2);
+    assert.match(half.stderr, /TLS needs both --tls-cert FILE and --tls-key FILE/);
+    const tls = await serve('--tls-cert', cert, '--tls-key', key);
+    assert.match(tls.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = request(`${tls.url}/healthz`, { ca: readFileSync(cert) }, (res) => {
+        let text = '';
+        res.on('data', (b: Buffer) => (text += b.toString()));
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.deepEqual(JSON.parse(body), { status: 'ok' });
+    tls.child.kill('SIGTERM');
+    assert.equal(await tls.exit, 0, tls.stderr());
+  });
+});
+
+describe('tenure serve on PostgreSQL', () => {
+  let pg: PostgresServer | undefined;
+  after(async () => {
+    await pg?.stop();
+  });
+
+  it('runs two instances on one store, both answering', async () => {
+    pg = await startPostgres();
+    const env = { ...process.env, TENURE_DATABASE_URL: await createDatabase(pg) };
+    assert.equal(cliWith(env, 'import', '--limit', '0').code, 0);
+    const made = cliWith(env, 'token', 'create', '--name', 'reader', '--scopes', 'governance:read');
+    assert.equal(made.code, 0, made.stderr);
+    const secret = made.stdout.trim();
+    const one = await serveWith(env);
+    const two = await serveWith(env);
+    for (const s of [one, two]) {
+      const r = await get(`${s.url}/api/v1/status`, { authorization: `Bearer ${secret}` });
+      assert.equal(r.status, 200, r.text);
+      assert.equal((r.json() as { identities: number }).identities, 210);
+      assert.equal((await get(`${s.url}/readyz`)).status, 200);
+    }
+    for (const s of [one, two]) {
+      s.child.kill('SIGTERM');
+      assert.equal(await s.exit, 0, s.stderr());
+    }
   });
 });
