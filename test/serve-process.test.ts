@@ -295,6 +295,45 @@ describe('tenure serve (a real process)', () => {
   });
 });
 
+describe('tenure serve while another process writes the SQLite store', () => {
+  it('answers without waiting for the write lock, and records the use later', async () => {
+    const secret = token('--name', 'patient', '--scopes', 'governance:read');
+    // However long commands are told to wait for the lock, the service's requests never do.
+    const server = await serveWith({ ...process.env, TENURE_LOCK_WAIT_MS: '600000' });
+    const holder = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/store/hold-write-lock.ts', join(dir, '.tenure', 'state.db'), '0'],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    running.add(holder);
+    let said = '';
+    await new Promise<void>((resolve) =>
+      holder.stdout.on('data', (b: Buffer) => {
+        said += b.toString();
+        if (said.includes('locked')) resolve();
+      }),
+    );
+    const r = await get(`${server.url}/api/v1/status`, { authorization: `Bearer ${secret}` });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await get(`${server.url}/readyz`)).status, 200);
+    // Answered while the other process still holds the lock: it has not been told to let go.
+    assert.equal(said.includes('released'), false);
+    holder.stdin.write('go\n');
+    await new Promise((resolve) => holder.on('exit', resolve));
+    running.delete(holder);
+    const lastUsed = () =>
+      (
+        JSON.parse(cli('--json', 'token', 'list').stdout) as { tokens: { name: string; lastUsedAt: string | null }[] }
+      ).tokens.find((t) => t.name === 'patient')?.lastUsedAt;
+    // The use could not be written then and was not waited for; the next one is.
+    assert.equal(lastUsed(), null);
+    assert.equal((await get(`${server.url}/api/v1/status`, { authorization: `Bearer ${secret}` })).status, 200);
+    assert.ok(lastUsed());
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exit, 0, server.stderr());
+  });
+});
+
 describe('tenure serve over TLS', () => {
   it('serves HTTPS with the certificate and key given', async () => {
     const pki = mkdtempSync(join(tmpdir(), 'tenure-tls-'));
