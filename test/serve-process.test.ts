@@ -293,6 +293,19 @@ describe('tenure serve (a real process)', () => {
     next.child.kill('SIGINT');
     assert.equal(await next.exit, 0, next.stderr());
   });
+
+  it('lets a new instance take over at once from one that was killed', async () => {
+    const killed = await serve();
+    const refused = cli('serve', '--listen', '127.0.0.1:0');
+    assert.equal(refused.code, 3);
+    killed.child.kill('SIGKILL');
+    await killed.exit;
+    // Its lease is not given back, but its process is gone from this host: no wait for expiry.
+    const next = await serve();
+    assert.equal((await get(`${next.url}/healthz`)).status, 200);
+    next.child.kill('SIGTERM');
+    assert.equal(await next.exit, 0, next.stderr());
+  });
 });
 
 describe('tenure serve while another process writes the SQLite store', () => {

@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -14,10 +15,8 @@ import { buildServer } from './build-server.js';
 // The server in-process, with a clock the test moves: what a route declares is checked in the
 // order a client meets it (token, scope, then the body), and a token ages as the clock says.
 
-const spec: WorkspaceSpec = {
-  config: 'examples/acme/tenure.yaml',
-  state: join(mkdtempSync(join(tmpdir(), 'tenure-server-')), 'state.db'),
-};
+const stateFile = join(mkdtempSync(join(tmpdir(), 'tenure-server-')), 'state.db');
+const spec: WorkspaceSpec = { config: 'examples/acme/tenure.yaml', state: stateFile };
 const start = Date.parse('2026-11-01T09:00:00Z');
 let now = start;
 const clock = () => new Date(now);
@@ -97,6 +96,30 @@ describe('the service in-process', () => {
     now = t1 + 62_000;
     await call();
     assert.equal(await lastUsed(), t1 + 62_000);
+  });
+
+  it("is not ready while the store lacks this version's schema, and says why", async () => {
+    const ready = await app.inject({ url: '/readyz' });
+    assert.equal(ready.statusCode, 200);
+    const latest = ready.json<{ schema: string }>().schema;
+    // As if the store had been put back to the one before this version (a restored backup).
+    const db = new BetterSqlite3(stateFile);
+    const row = db.prepare('select * from tenure_migrations where name = ?').get(latest) as Record<string, unknown>;
+    db.prepare('delete from tenure_migrations where name = ?').run(latest);
+    try {
+      const r = await app.inject({ url: '/readyz' });
+      assert.equal(r.statusCode, 503);
+      const { error } = r.json<{ error: { code: string; message: string } }>();
+      assert.equal(error.code, 'store.unavailable');
+      assert.match(error.message, new RegExp(`the store's schema is \\d{4}_\\w+; this program needs ${latest}`));
+    } finally {
+      const columns = Object.keys(row);
+      db.prepare(
+        `insert into tenure_migrations (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`,
+      ).run(...(Object.values(row) as (string | number)[]));
+      db.close();
+    }
+    assert.equal((await app.inject({ url: '/readyz' })).statusCode, 200);
   });
 
   it('refuses a token once its 90 days are over', async () => {
