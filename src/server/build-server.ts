@@ -63,6 +63,9 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     requestIdHeader: false as const,
     // Ids are checked by the routes' schemas (up to 256 characters), not cut off by the router.
     routerOptions: { maxParamLength: 1024 },
+    // A request that arrives while the server closes is answered like any other (in the one error
+    // shape when it fails), not with Fastify's own 503 body.
+    return503OnClosing: false,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
