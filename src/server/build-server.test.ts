@@ -122,6 +122,34 @@ describe('the service in-process', () => {
     assert.equal((await app.inject({ url: '/readyz' })).statusCode, 200);
   });
 
+  it('finishes a request in flight before it has closed', async () => {
+    const own = await buildServer({ service, logger: false });
+    let open = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let arrived = (): void => undefined;
+    const inside = new Promise<void>((resolve) => (arrived = resolve));
+    own.get('/api/v1/test-slow', { config: { scope: 'governance:read' } }, async () => {
+      arrived();
+      await gate;
+      return { done: true };
+    });
+    await own.listen({ host: '127.0.0.1', port: 0 });
+    const pending = fetch(`${own.listeningOrigin}/api/v1/test-slow`, {
+      headers: { authorization: `Bearer ${reader}` },
+    });
+    await inside;
+    let closed = false;
+    const closing = own.close().then(() => (closed = true));
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(closed, false, 'closed with a request in flight');
+    open();
+    const r = await pending;
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), { done: true });
+    await closing;
+    assert.equal(closed, true);
+  });
+
   it('refuses a token once its 90 days are over', async () => {
     const call = () => app.inject({ url: '/api/v1/status', headers: { authorization: `Bearer ${reader}` } });
     now = start + 89 * 86_400_000;
