@@ -24,7 +24,7 @@ import type { GlobalOptions } from './global-options.js';
 import { workspaceOf } from '../app/workspace.js';
 import type { LintOptions } from './lint.js';
 import type { DriftOptions } from './drift.js';
-import { choice, dateFlag, nonBlank, positiveNumber, wholeNumber } from './flags.js';
+import { choice, dateFlag, nonBlank, positiveNumber, scopeList, wholeNumber } from './flags.js';
 import { FINDING_SEVERITIES } from '../model/finding.js';
 import { RuleBudgetExceeded } from '../engine/rule-watchdog.js';
 import { DEFAULT_LISTEN, type ListenAddress } from '../server/listen-address.js';
@@ -375,16 +375,20 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .command('create')
     .description('a token with its scopes; prints it once (stored as a SHA-256 hash)')
     .requiredOption('--name <name>', 'a name unique among live tokens')
-    .requiredOption('--scopes <list>', 'comma-separated scopes (docs/api.md), e.g. governance:read,identities:read')
+    .addOption(
+      new Option('--scopes <list>', 'comma-separated scopes (docs/api.md), e.g. governance:read,identities:read')
+        .makeOptionMandatory()
+        .argParser(scopeList()),
+    )
     .option('--identity <id>', 'the identity the token acts for')
     .addOption(
       new Option('--expires <date>', 'when it stops working (default: 90 days from now)').argParser(
         dateFlag('--expires'),
       ),
     )
-    .action(async (opts: { name: string; scopes: string; identity?: string; expires?: Date }) => {
+    .action(async (opts: { name: string; scopes: string[]; identity?: string; expires?: Date }) => {
       const { tokenCreateCommand } = await import('./token.js');
-      await run(() => tokenCreateCommand(io, globals(), { ...opts, scopes: [opts.scopes] }))();
+      await run(() => tokenCreateCommand(io, globals(), opts))();
     });
   token
     .command('list')
