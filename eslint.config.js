@@ -67,6 +67,23 @@ export default tseslint.config(
     },
   },
   {
+    // The service and the command line are equal callers of src/app: neither imports the other's
+    // code (the CLI only starts the server), and src/app imports neither.
+    files: ['src/server/**', 'src/app/**'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/cli/**'], message: 'The server and src/app never import the command line (DESIGN.md).' },
+            { group: ['**/server/**'], message: 'src/app is called by the server, never the other way round.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // node:test's describe/it return promises the runner itself awaits.
     files: ['**/*.test.ts', 'test/**/*-contract.ts'],
     rules: { '@typescript-eslint/no-floating-promises': 'off' },

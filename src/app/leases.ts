@@ -81,7 +81,7 @@ function busy(target: string, current: Lease, waitMs: number): UserError {
 }
 
 /** Whether a process of this host is still running (signal 0 checks without sending anything). */
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

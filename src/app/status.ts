@@ -40,3 +40,15 @@ export function storeStatus(ws: Workspace): Promise<StoreStatus> {
     };
   });
 }
+
+/** The status as one JSON-ready document: what `tenure status --json` prints and `GET /api/v1/status` returns. */
+export function statusDocument(s: StoreStatus) {
+  return {
+    state: s.location,
+    schema: s.schema,
+    identities: s.identities,
+    byKind: s.byKind,
+    lastImports: s.lastImports,
+    heldBack: s.heldBack,
+  };
+}

@@ -5,7 +5,7 @@ import type { AccessException } from '../model/exception.js';
 import type { DeniedGrant, Grant, IdentityAccess } from '../model/grant.js';
 import type { Identity } from '../model/identity.js';
 import type { Denial } from '../model/review.js';
-import { formatValue } from '../plan/explain.js';
+import { expandGrant, formatValue } from '../plan/explain.js';
 import { identityField, toCelIdentity } from '../policy/rule-environment.js';
 import { didYouMean } from '../policy/suggest.js';
 import { EXIT, UserError } from './errors.js';
@@ -48,6 +48,25 @@ export interface AccessExplanation {
   readonly deletions?: readonly { readonly target: string; readonly on?: Date; readonly rule: string }[];
 }
 
+/** An id no source has: a command says so (exit 1); the service answers 404. */
+export class UnknownIdentity extends UserError {}
+
+/** The explanation as one JSON-ready document: what `tenure why --json` prints and the API returns. */
+export function explanationDocument(x: AccessExplanation) {
+  return {
+    identity: x.identity.id,
+    kind: x.identity.kind,
+    status: x.identity.status,
+    asOf: x.asOf.toISOString(),
+    matches: x.access.matches,
+    roles: x.access.roles,
+    grants: x.grants.map((gr) => expandGrant(x.access, gr)),
+    ...(x.denied.length > 0 ? { denied: x.denied } : {}),
+    ...(x.notGranted ? { notGranted: x.notGranted } : {}),
+    ...(x.deletions ? { deletions: x.deletions } : {}),
+  };
+}
+
 interface StoredFor {
   readonly exceptions: AccessException[];
   readonly denials: Denial[];
@@ -65,7 +84,7 @@ export async function explainAccess(ws: Workspace, id: string, entitlement?: str
   const { identities } = await planningIdentities(ws, loaded);
   const identity = identities.find((i) => i.id === id);
   if (!identity) {
-    throw new UserError(
+    throw new UnknownIdentity(
       `no identity "${id}" in the sources`,
       EXIT.invalid,
       [],

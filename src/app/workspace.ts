@@ -25,7 +25,18 @@ export interface WorkspaceSpec {
 /** Who is acting, and how we know: the audit record says which. */
 export interface Actor {
   readonly id: string;
-  readonly source: 'flag' | 'env' | 'os';
+  /** `token`: a call to the service, authenticated by an API token. */
+  readonly source: 'flag' | 'env' | 'os' | 'token';
+}
+
+/**
+ * What a long-lived caller (the service) opened once and lends to each request's workspace: the
+ * policy it loaded at start, the store it keeps open (never closed by a use case), who is acting.
+ */
+export interface WorkspaceShared {
+  readonly policy?: { loaded: LoadedPolicy; warnings: readonly Diagnostic[] };
+  readonly store?: StateStore;
+  readonly actor?: Actor;
 }
 
 /** Where the store is, and which rule chose it. */
@@ -59,14 +70,15 @@ export class Workspace {
     private readonly env: NodeJS.ProcessEnv = process.env,
     /** The real time: audit records carry it beside the evaluation time. */
     readonly clock: () => Date = () => new Date(),
+    private readonly shared: WorkspaceShared = {},
   ) {
     this.asOf = spec.asOf ?? clock();
-    this.actor = actorOf(spec.as, env);
+    this.actor = shared.actor ?? actorOf(spec.as, env);
   }
 
   /** The policy, read and validated once; a UserError with every diagnostic when invalid. */
   policy(): { loaded: LoadedPolicy; warnings: readonly Diagnostic[] } {
-    return (this.loadedPolicy ??= openPolicy(this.spec.config));
+    return (this.loadedPolicy ??= this.shared.policy ?? openPolicy(this.spec.config));
   }
 
   /**
@@ -95,6 +107,7 @@ export class Workspace {
 
   /** Whether a store exists (a PostgreSQL URL is taken to exist; opening it says otherwise). */
   hasStore(): boolean {
+    if (this.shared.store) return true;
     const { location } = this.storeLocation();
     return isPostgresUrl(location) || existsSync(location);
   }
@@ -104,6 +117,14 @@ export class Workspace {
    * where it looked when it does not — a command that only reads never creates an empty store.
    */
   async withStore<T>(mode: StoreMode, f: (store: StateStore, waitMs: number) => Promise<T>): Promise<T> {
+    if (this.shared.store) {
+      // Lent by the service: open already, and not ours to close.
+      try {
+        return await f(this.shared.store, this.lockWaitMs());
+      } catch (e) {
+        throw storeProblem(e);
+      }
+    }
     const { location, chosenBy } = this.storeLocation();
     if (mode !== 'write' && !this.hasStore())
       throw new UserError(

@@ -1,5 +1,7 @@
 import { InvalidArgumentError } from 'commander';
+import { parseScopes } from '../app/api-tokens.js';
 import { EXIT, UserError } from '../app/errors.js';
+import type { ApiScope } from '../model/api-token.js';
 
 /**
  * Typed parsers for flag values, run by commander before any command starts: a bad value is a
@@ -96,4 +98,16 @@ export function dateText(text: string, flag: string): Date {
   } catch (e) {
     throw new UserError((e as Error).message, EXIT.usage);
   }
+}
+
+/** API token scopes, comma-separated, each one of the closed list (the closest named when not). */
+export function scopeList(): (text: string) => ApiScope[] {
+  return (text) => {
+    try {
+      return parseScopes([text]);
+    } catch (e) {
+      const u = e as UserError;
+      throw new InvalidArgumentError(`${u.message}${u.hint ? `; ${u.hint}` : ''}`);
+    }
+  };
 }

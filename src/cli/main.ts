@@ -24,9 +24,11 @@ import type { GlobalOptions } from './global-options.js';
 import { workspaceOf } from '../app/workspace.js';
 import type { LintOptions } from './lint.js';
 import type { DriftOptions } from './drift.js';
-import { choice, dateFlag, nonBlank, positiveNumber, repeated, wholeNumber } from './flags.js';
+import { choice, dateFlag, nonBlank, positiveNumber, repeated, scopeList, wholeNumber } from './flags.js';
 import { FINDING_SEVERITIES } from '../model/finding.js';
 import { RuleBudgetExceeded } from '../engine/rule-watchdog.js';
+import { DEFAULT_LISTEN, type ListenAddress } from '../server/listen-address.js';
+import { listenFlag, type ServeOptions } from './serve-flags.js';
 
 /** `--limit N`; where 0 makes sense (show no lines, just the summary) it is allowed. */
 function limitOption(description: string, min = 1): Option {
@@ -95,6 +97,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     'review decide',
     'review close',
     'nhi confirm',
+    'token create',
+    'token revoke',
   ]);
   program.hook('preAction', (_program, action) => {
     const name =
@@ -359,6 +363,54 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .action((campaign: string, opts: Record<string, string>) =>
       run(() => reviewExportCommand(io, globals(), campaign, opts))(),
     );
+
+  program
+    .command('serve')
+    .description('the service: REST API with scoped tokens, health, readiness and metrics, until SIGTERM')
+    .addOption(new Option('--listen <host:port>', 'where to listen (default 127.0.0.1:7070)').argParser(listenFlag))
+    .option('--tls-cert <file>', 'PEM certificate: serve HTTPS (with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--insecure-http', 'allow plain HTTP on an address other machines reach (TLS terminated in front)')
+    .action(async (opts: Omit<ServeOptions, 'listen'> & { listen?: ListenAddress }) => {
+      const { serveCommand } = await import('./serve.js');
+      await run(() => serveCommand(io, globals(), { ...opts, listen: opts.listen ?? listenFlag(DEFAULT_LISTEN) }))();
+    });
+
+  const token = program.command('token').description('API tokens of tenure serve: shown once, stored hashed');
+  token
+    .command('create')
+    .description('a token with its scopes; prints it once (stored as a SHA-256 hash)')
+    .requiredOption('--name <name>', 'a name unique among live tokens')
+    .addOption(
+      new Option('--scopes <list>', 'comma-separated scopes (docs/api.md), e.g. governance:read,identities:read')
+        .makeOptionMandatory()
+        .argParser(scopeList()),
+    )
+    .option('--identity <id>', 'the identity the token acts for')
+    .addOption(
+      new Option('--expires <date>', 'when it stops working (default: 90 days from now)').argParser(
+        dateFlag('--expires'),
+      ),
+    )
+    .action(async (opts: { name: string; scopes: string[]; identity?: string; expires?: Date }) => {
+      const { tokenCreateCommand } = await import('./token.js');
+      await run(() => tokenCreateCommand(io, globals(), opts))();
+    });
+  token
+    .command('list')
+    .description('every token: scopes, live, expired or revoked, last use; never the secret')
+    .action(async () => {
+      const { tokenListCommand } = await import('./token.js');
+      await run(() => tokenListCommand(io, globals()))();
+    });
+  token
+    .command('revoke')
+    .description('stop a token at once')
+    .argument('<token>', 'its name or number (tenure token list)')
+    .action(async (key: string) => {
+      const { tokenRevokeCommand } = await import('./token.js');
+      await run(() => tokenRevokeCommand(io, globals(), key))();
+    });
 
   const audit = program.command('audit').description('the tamper-evident audit log');
   audit

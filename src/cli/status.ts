@@ -1,4 +1,4 @@
-import { storeStatus } from '../app/status.js';
+import { statusDocument, storeStatus } from '../app/status.js';
 import { workspaceOf } from '../app/workspace.js';
 import { EXIT, toJson, type Io } from './output.js';
 
@@ -11,16 +11,7 @@ const SHOWN = 5;
 export async function statusCommand(io: Io, g: GlobalOptions): Promise<number> {
   const s = await storeStatus(workspaceOf(g));
   if (g.json) {
-    io.out(
-      toJson({
-        state: s.location,
-        schema: s.schema,
-        identities: s.identities,
-        byKind: s.byKind,
-        lastImports: s.lastImports,
-        heldBack: s.heldBack,
-      }),
-    );
+    io.out(toJson(statusDocument(s)));
     return EXIT.ok;
   }
   io.out(`State: ${s.location} (${s.dialect}, schema ${s.schema})`);

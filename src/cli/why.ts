@@ -1,8 +1,8 @@
-import { explainAccess, type NotGranted } from '../app/why.js';
+import { explainAccess, explanationDocument, type NotGranted } from '../app/why.js';
 import { workspaceOf } from '../app/workspace.js';
 import type { IdentityAccess } from '../model/grant.js';
 import type { Identity } from '../model/identity.js';
-import { day, describeInputs, expandGrant, explainProvenance, matchOf } from '../plan/explain.js';
+import { day, describeInputs, explainProvenance, matchOf } from '../plan/explain.js';
 import { explainDenial } from '../governance/review-scope.js';
 import { EXIT, printDiagnostics, toJson, type Io } from './output.js';
 import type { GlobalOptions } from './global-options.js';
@@ -17,20 +17,7 @@ export async function whyCommand(
   const x = await explainAccess(workspaceOf(g), id, entitlement);
   const { identity, access, grants, denied, notGranted, asOf } = x;
   if (g.json) {
-    io.out(
-      toJson({
-        identity: identity.id,
-        kind: identity.kind,
-        status: identity.status,
-        asOf: asOf.toISOString(),
-        matches: access.matches,
-        roles: access.roles,
-        grants: grants.map((gr) => expandGrant(access, gr)),
-        ...(denied.length > 0 ? { denied } : {}),
-        ...(notGranted ? { notGranted } : {}),
-        ...(x.deletions ? { deletions: x.deletions } : {}),
-      }),
-    );
+    io.out(toJson(explanationDocument(x)));
     return EXIT.ok;
   }
   printDiagnostics(io, x.tampered);

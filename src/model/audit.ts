@@ -41,6 +41,8 @@ export const AUDIT_ACTIONS = [
   'nhi.custody_confirmed',
   'credential.rotated',
   'target.checked',
+  'token.created',
+  'token.revoked',
   'plan.saved',
   'operation.create_account',
   'operation.rename_account',

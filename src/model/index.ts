@@ -8,3 +8,4 @@ export * from './plan.js';
 export * from './lifecycle.js';
 export * from './audit.js';
 export * from './exception.js';
+export * from './api-token.js';

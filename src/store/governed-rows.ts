@@ -40,6 +40,18 @@ export const GOVERNED_COLUMNS = {
   nhi_custody: ['nhi', 'previous_owner', 'proposed_owner', 'since', 'deadline', 'state', 'decided_by', 'decided_at'],
   credential_rotations: ['identity', 'target', 'account', 'at', 'purpose'],
   account_links: ['target', 'account_id', 'account', 'identity', 'linked_at'],
+  // last_used_at is left out: it changes on use, and a use is no decision.
+  api_tokens: [
+    'name',
+    'token_hash',
+    'scopes',
+    'identity',
+    'created_at',
+    'created_by',
+    'expires_at',
+    'revoked_at',
+    'revoked_by',
+  ],
 } as const satisfies { [T in keyof Database]?: readonly (keyof Database[T])[] };
 
 export type GovernedTable = keyof typeof GOVERNED_COLUMNS;

@@ -39,6 +39,15 @@ import { bulkInsert } from './bulk-insert.js';
 import { insertLinks, readLinks } from './link-store.js';
 import type { AccountLink } from '../model/actual-state.js';
 import { readDiscoveries, recordDiscovery, type TargetDiscovery } from './discovery-store.js';
+import type { ApiToken } from '../model/api-token.js';
+import {
+  insertToken,
+  markTokenRevoked,
+  readTokenByHash,
+  readTokens,
+  touchToken,
+  type NewApiToken,
+} from './token-store.js';
 import {
   acquireLease,
   lostLeases,
@@ -236,6 +245,35 @@ export class KyselyStateStore implements StateStore {
     return readDiscoveries(this.db);
   }
 
+  apiTokens(): Promise<ApiToken[]> {
+    return readTokens(this.db);
+  }
+
+  async apiTokenByHash(
+    hash: string,
+  ): Promise<{ token: ApiToken; hash: string; trusted: boolean; problem?: string } | undefined> {
+    const found = await readTokenByHash(this.db, hash);
+    if (!found) return undefined;
+    // A token is a governed row: one inserted or widened in the database grants nothing.
+    const { tampered } = await checkGovernedRows(this.db, 'api_tokens', this.auditKey, [found.token.id]);
+    return { ...found, trusted: tampered.length === 0, ...(tampered[0] ? { problem: tampered[0].problem } : {}) };
+  }
+
+  async touchApiToken(
+    id: number,
+    at: Date,
+    notBefore: Date,
+    options: { readonly waitMs?: number } = {},
+  ): Promise<boolean> {
+    try {
+      await this.write((w) => touchToken((w as Writer).db, id, at, notBefore), { waitMs: options.waitMs ?? 0 });
+      return true;
+    } catch (e) {
+      if (e instanceof StoreError && e.code === 'busy') return false;
+      throw e;
+    }
+  }
+
   planOperations(plan: string): Promise<JournalOperation[]> {
     return new Writer(this.db, this.dialect, this.auditKey).operations(plan);
   }
@@ -431,6 +469,42 @@ class Writer implements StoreWriter {
 
   recordDiscovery(discovery: TargetDiscovery): Promise<void> {
     return recordDiscovery(this.db, discovery);
+  }
+
+  apiTokens(): Promise<ApiToken[]> {
+    return readTokens(this.db);
+  }
+
+  async addApiToken(t: NewApiToken, audit: AuditContext): Promise<number> {
+    const live = (await readTokens(this.db)).find((x) => x.name === t.name && !x.revokedAt);
+    if (live)
+      throw new StoreError(
+        `a live API token is already named ${t.name} (#${live.id})`,
+        'conflict',
+        `choose another name, or revoke it first: tenure token revoke ${t.name}`,
+      );
+    const id = await insertToken(this.db, t);
+    await this.recordRows([
+      {
+        entry: entryOf(audit, 'token.created', `token:${t.name}`, {
+          token: id,
+          scopes: t.scopes,
+          identity: t.identity ?? null,
+          expiresAt: t.expiresAt,
+        }),
+        rows: [{ table: 'api_tokens', id }],
+      },
+    ]);
+    return id;
+  }
+
+  async revokeApiToken(id: number, audit: AuditContext): Promise<void> {
+    await markTokenRevoked(this.db, id, audit.actor, audit.at);
+    const t = (await readTokens(this.db)).find((x) => x.id === id);
+    if (!t) return;
+    await this.recordRows([
+      { entry: entryOf(audit, 'token.revoked', `token:${t.name}`, { token: id }), rows: [{ table: 'api_tokens', id }] },
+    ]);
   }
 
   async replaceSnapshot(

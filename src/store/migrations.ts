@@ -11,8 +11,8 @@ export const GOVERNED_ROWS_MIGRATION = '0007_governed_rows_audit';
 
 export type Dialect = 'sqlite' | 'postgres';
 
-/** The governed tables 0007 gave an audit pointer: fixed, since tables added later are created with one. */
-const TABLES_OF_0007: readonly GovernedTable[] = [
+/** The governed tables as 0007 found them: tables added later are created with their audit pointer. */
+const GOVERNED_AT_0007 = [
   'exceptions',
   'approvals',
   'review_campaigns',
@@ -20,7 +20,7 @@ const TABLES_OF_0007: readonly GovernedTable[] = [
   'denials',
   'nhi_custody',
   'credential_rotations',
-];
+] as const satisfies readonly GovernedTable[];
 
 /**
  * Versioned migrations, in code so they ship with the program and run the same on SQLite and
@@ -269,7 +269,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     },
     [GOVERNED_ROWS_MIGRATION]: {
       async up(db: Kysely<unknown>): Promise<void> {
-        for (const table of TABLES_OF_0007)
+        for (const table of GOVERNED_AT_0007)
           await db.schema.alterTable(table).addColumn('audit_seq', 'integer').execute();
         await db.schema.alterTable('audit_log').addColumn('key_id', 'text').execute();
         await adoptGovernedRows(db as unknown as Kysely<Database>);
@@ -307,6 +307,33 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .createIndex('account_links_target')
           .on('account_links')
           .columns(['target', 'account_id'])
+          .execute();
+      },
+    },
+    '0010_api_tokens': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Tokens of the service's API: found by the SHA-256 of the secret; a name is unique among live ones.
+        await db.schema
+          .createTable('api_tokens')
+          .addColumn('id', 'integer', serial)
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('scopes', 'text', (c) => c.notNull())
+          .addColumn('identity', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .addColumn('last_used_at', 'text')
+          .addColumn('revoked_at', 'text')
+          .addColumn('revoked_by', 'text')
+          .addColumn('audit_seq', 'integer')
+          .execute();
+        await db.schema
+          .createIndex('api_tokens_live_name')
+          .on('api_tokens')
+          .column('name')
+          .unique()
+          .where(sql.ref('revoked_at'), 'is', null)
           .execute();
       },
     },
@@ -348,7 +375,7 @@ async function adoptGovernedRows(db: Kysely<Database>): Promise<void> {
     hash: r.hash,
   }));
   const refs: RowRef[] = [];
-  for (const table of TABLES_OF_0007)
+  for (const table of GOVERNED_AT_0007)
     for (const r of await readGovernedRows(db, table))
       if (legacyProblem(r, old) === undefined) refs.push({ table, id: r.id, digest: r.digest });
   if (refs.length === 0) return;
@@ -383,7 +410,7 @@ async function adoptGovernedRows(db: Kysely<Database>): Promise<void> {
       key_id: null,
     })
     .execute();
-  for (const table of TABLES_OF_0007) {
+  for (const table of GOVERNED_AT_0007) {
     const ids = refs.filter((r) => r.table === table).map((r) => r.id);
     for (let i = 0; i < ids.length; i += 400)
       await (db as unknown as Kysely<Record<string, { id: number; audit_seq: number | null }>>)

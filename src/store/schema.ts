@@ -179,6 +179,22 @@ export interface Database {
   };
   /** What `tenure targets check` last discovered of each target (0008): canonical JSON of what it supports. */
   target_discoveries: { target: string; kind: string; checked_at: string; data: string };
+  /** API tokens (0010): the secret's SHA-256 only, never the secret. A governed row, last_used_at aside. */
+  api_tokens: {
+    id: Generated<number>;
+    name: string;
+    token_hash: string;
+    /** JSON array of scopes. */
+    scopes: string;
+    identity: string | null;
+    created_at: string;
+    created_by: string;
+    expires_at: string;
+    last_used_at: string | null;
+    revoked_at: string | null;
+    revoked_by: string | null;
+    audit_seq: number | null;
+  };
   audit_log: {
     seq: number;
     at: string;

@@ -12,6 +12,8 @@ import type { GovernedRow, GovernedTable } from './governed-rows.js';
 import type { Journal, JournalOperation } from '../executor/journal.js';
 import type { Lease, LeaseClaim, LeaseOutcome } from './lease-store.js';
 import type { TargetDiscovery } from './discovery-store.js';
+import type { ApiToken } from '../model/api-token.js';
+import type { NewApiToken } from './token-store.js';
 
 export interface StoredEvent extends LifecycleEvent {
   readonly seq: number;
@@ -171,6 +173,11 @@ export interface StoreWriter {
   addRotations(rotations: readonly CredentialRotation[], audit: AuditContext): Promise<void>;
   /** Replaces what `tenure targets check` last discovered of the target (the caller audits the check). */
   recordDiscovery(discovery: TargetDiscovery): Promise<void>;
+  apiTokens(): Promise<ApiToken[]>;
+  /** Records `token.created` (subject: `token:NAME`). A live token of that name already is a StoreError `conflict`. */
+  addApiToken(t: NewApiToken, audit: AuditContext): Promise<number>;
+  /** Revoked at `audit.at` by `audit.actor`; records `token.revoked`. */
+  revokeApiToken(id: number, audit: AuditContext): Promise<void>;
 }
 
 /**
@@ -231,6 +238,21 @@ export interface StateStore {
   rotations(): Promise<CredentialRotation[]>;
   /** What `tenure targets check` last discovered of each target, by target. */
   targetDiscoveries(): Promise<TargetDiscovery[]>;
+  /** API tokens, oldest first, revoked and expired ones included. */
+  apiTokens(): Promise<ApiToken[]>;
+  /**
+   * The token whose secret has this SHA-256, the hash as stored, and whether its row matches its
+   * audit record (a token inserted or widened in the database is not trusted).
+   */
+  apiTokenByHash(
+    hash: string,
+  ): Promise<{ token: ApiToken; hash: string; trusted: boolean; problem?: string } | undefined>;
+  /**
+   * Records a use of a token at `at` unless one at or after `notBefore` is recorded. Waits at most
+   * `waitMs` for the write lock (0 by default) and says false when it could not: a use is not
+   * worth waiting for.
+   */
+  touchApiToken(id: number, at: Date, notBefore: Date, options?: { readonly waitMs?: number }): Promise<boolean>;
   /** A plan's journalled operations (none when it was never begun). */
   planOperations(plan: string): Promise<JournalOperation[]>;
   /**
@@ -270,7 +292,8 @@ export class StoreError extends Error {
       | 'corrupt'
       | 'read_only'
       | 'audit_key'
-      | 'lease_lost',
+      | 'lease_lost'
+      | 'conflict',
     readonly hint?: string,
   ) {
     super(message);

@@ -561,6 +561,65 @@ for (const backend of backends) {
       await r.close();
     });
 
+    it('keeps API tokens by hash with their audit records; a live name is unique; an edited token is not trusted', async () => {
+      const copy = await backend.fresh();
+      const s = await openStore(copy, { auditKey: null });
+      const ctx = { actor: 'ana', at: t0, reason: 'for CI' };
+      const token = (name: string, hash: string) => ({
+        name,
+        hash,
+        scopes: ['governance:read' as const],
+        createdAt: t0,
+        createdBy: 'ana',
+        expiresAt: new Date('2027-01-30T00:00:00Z'),
+      });
+      const first = await s.write((w) => w.addApiToken(token('ci', 'a'.repeat(64)), ctx));
+      await assert.rejects(
+        s.write((w) => w.addApiToken(token('ci', 'b'.repeat(64)), ctx)),
+        (e: unknown) => e instanceof StoreError && e.code === 'conflict' && /already named ci/.test(e.message),
+      );
+      await s.write((w) => w.revokeApiToken(first, { ...ctx, actor: 'bo' }));
+      // Revoked, the name is free again.
+      const second = await s.write((w) => w.addApiToken({ ...token('ci', 'c'.repeat(64)), identity: 'E1' }, ctx));
+      const all = await s.apiTokens();
+      assert.deepEqual(
+        all.map((t) => [t.id, t.name, t.revokedBy ?? null, t.identity ?? null]),
+        [
+          [first, 'ci', 'bo', null],
+          [second, 'ci', null, 'E1'],
+        ],
+      );
+      assert.deepEqual(
+        (await s.auditRecords()).map((r) => `${r.action} ${r.subject}`),
+        ['token.created token:ci', 'token.revoked token:ci', 'token.created token:ci'],
+      );
+      const found = await s.apiTokenByHash('c'.repeat(64));
+      assert.equal(found?.token.id, second);
+      assert.equal(found?.trusted, true);
+      assert.equal(await s.apiTokenByHash('d'.repeat(64)), undefined);
+      // A use is recorded, and not again within the interval given.
+      const at = new Date('2026-11-02T10:00:00Z');
+      assert.equal(await s.touchApiToken(second, at, new Date(at.getTime() - 60_000)), true);
+      await s.touchApiToken(second, new Date(at.getTime() + 30_000), new Date(at.getTime() - 30_000));
+      assert.deepEqual((await s.apiTokenByHash('c'.repeat(64)))?.token.lastUsedAt, at);
+      // A use is no decision: the row still matches its record.
+      assert.deepEqual(verifyGovernedRows(await s.auditRecords(), await s.governedRows()).tampered, []);
+      await s.close();
+      await backend.raw(
+        copy,
+        `update api_tokens set scopes = '["governance:read","tokens:manage"]' where id = ${second}`,
+      );
+      const r = await openStore(copy, { auditKey: null });
+      const widened = await r.apiTokenByHash('c'.repeat(64));
+      assert.equal(widened?.trusted, false);
+      assert.match(widened?.problem ?? '', /differs from audit record 3 \(token\.created\)/);
+      assert.deepEqual(
+        verifyGovernedRows(await r.auditRecords(), await r.governedRows()).tampered.map((t) => `${t.table} #${t.id}`),
+        [`api_tokens #${second}`],
+      );
+      await r.close();
+    });
+
     it('adopts governed rows of an older store on upgrade, and matches them to their old records', async () => {
       const copy = await backend.fresh();
       const db = new Kysely<Database>({

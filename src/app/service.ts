@@ -1,0 +1,172 @@
+import { hostname } from 'node:os';
+import type { Diagnostic } from '../model/diagnostic.js';
+import type { LoadedPolicy } from '../policy/load-policy.js';
+import { migrations } from '../store/migrations.js';
+import { openStore } from '../store/open-store.js';
+import { StoreError, type StateStore } from '../store/state-store.js';
+import { EXIT, UserError } from './errors.js';
+import { alive } from './leases.js';
+import { Workspace, type Actor, type WorkspaceSpec } from './workspace.js';
+
+/** The lease one `tenure serve` holds on a SQLite store: a second one refuses to start. */
+export const SERVICE_LEASE = 'serve';
+/** Short, so a killed instance's claim ends soon; renewed four times over its life. */
+export const SERVICE_LEASE_TTL_MS = 60_000;
+const RENEW_EVERY_MS = 15_000;
+const RETRY_MS = 100;
+
+/** Whether the store answers and has exactly this program's schema (`/readyz`). */
+export interface Readiness {
+  readonly ready: boolean;
+  readonly schema?: string;
+  /** Why not, in words. */
+  readonly reason?: string;
+}
+
+/**
+ * What the service opens once and keeps while it runs: the policy loaded at start, the store (held
+ * open, never waiting synchronously for a lock), the lease that makes it the only instance on a
+ * SQLite store, and a workspace per request that borrows them.
+ */
+export interface ServiceContext {
+  readonly store: StateStore;
+  /** A request's workspace: evaluated now, acting as `actor` (a token) when given. */
+  workspace(actor?: Actor): Workspace;
+  readiness(): Promise<Readiness>;
+  /** Releases the lease and closes the store. */
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly clock?: () => Date;
+  /** Called when another process took the service lease (this one stalled past its life). */
+  readonly onLeaseLost?: (holder: string) => void;
+}
+
+/**
+ * Opens the service's world. The store is opened with a lock wait of 0: better-sqlite3 waits for
+ * a busy database synchronously, which in a server would stall every request, so a write that
+ * finds the store busy fails at once (and is retried, or skipped when it only records a use).
+ */
+export async function openService(spec: WorkspaceSpec, options: ServiceOptions = {}): Promise<ServiceContext> {
+  const env = options.env ?? process.env;
+  const clock = options.clock ?? (() => new Date());
+  const base = new Workspace(spec, env, clock);
+  const policy: { loaded: LoadedPolicy; warnings: readonly Diagnostic[] } = base.policy();
+  const { location } = base.storeLocation();
+  let store: StateStore;
+  try {
+    store = await openStore(location, { waitMs: 0 });
+  } catch (e) {
+    throw e instanceof StoreError ? new UserError(e.message, EXIT.invalid, [], e.hint) : e;
+  }
+  let lease: { release(): Promise<void> };
+  try {
+    lease = await takeServiceLease(store, base, options.onLeaseLost ?? (() => undefined));
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  const requestEnv = { ...env, TENURE_LOCK_WAIT_MS: '0' };
+  const latest = Object.keys(migrations(store.dialect)).sort().at(-1);
+  return {
+    store,
+    workspace: (actor) =>
+      new Workspace(
+        { config: spec.config, ...(spec.state !== undefined ? { state: spec.state } : {}) },
+        requestEnv,
+        clock,
+        {
+          policy,
+          store,
+          ...(actor ? { actor } : {}),
+        },
+      ),
+    readiness: async () => {
+      try {
+        const schema = await store.schemaVersion();
+        return schema === latest
+          ? { ready: true, schema }
+          : { ready: false, schema, reason: `the store's schema is ${schema}; this program needs ${latest ?? 'none'}` };
+      } catch (e) {
+        return {
+          ready: false,
+          reason: `the state store at ${store.location} does not answer: ${(e as Error).message}`,
+        };
+      }
+    },
+    close: async () => {
+      await lease.release();
+      await store.close();
+    },
+  };
+}
+
+/**
+ * On SQLite, one instance serves a store: it holds the `serve` lease, renewed while it runs and
+ * given back on exit, so a killed instance's claim expires within a minute (at once when its
+ * process is gone from this host). On PostgreSQL several instances share the store.
+ */
+async function takeServiceLease(
+  store: StateStore,
+  ws: Workspace,
+  onLost: (holder: string) => void,
+): Promise<{ release(): Promise<void> }> {
+  if (store.dialect !== 'sqlite') return { release: () => Promise.resolve() };
+  const host = hostname();
+  const holder = `tenure serve (${ws.actor.id}) on ${host}, pid ${process.pid}`;
+  const deadline = ws.clock().getTime() + ws.lockWaitMs();
+  let fence: number | undefined;
+  for (;;) {
+    try {
+      const outcome = await store.acquireLease(
+        { name: SERVICE_LEASE, holder, host, pid: process.pid, ttlMs: SERVICE_LEASE_TTL_MS, now: ws.clock() },
+        (current) => current.host === host && current.pid !== process.pid && !alive(current.pid),
+      );
+      if (!outcome.acquired)
+        throw new UserError(
+          `another Tenure service already serves the state store at ${store.location}: ${outcome.current.holder}, since ${outcome.current.acquiredAt.toISOString()}`,
+          EXIT.stopped,
+          [],
+          `one tenure serve per SQLite store: stop that one first (a killed one's claim ends by ${outcome.current.expiresAt.toISOString()}), or use PostgreSQL for several instances`,
+        );
+      fence = outcome.lease.fence;
+      break;
+    } catch (e) {
+      // A CLI command writing at this moment: tried again, without blocking, up to the lock wait.
+      if (!(e instanceof StoreError && e.code === 'busy') || ws.clock().getTime() >= deadline) throw e;
+      await new Promise((r) => setTimeout(r, RETRY_MS));
+    }
+  }
+  const held = fence;
+  const timer = setInterval(() => {
+    void (async () => {
+      try {
+        const kept = await store.renewLease(SERVICE_LEASE, held, new Date(ws.clock().getTime() + SERVICE_LEASE_TTL_MS));
+        if (!kept) {
+          clearInterval(timer);
+          onLost('another process');
+        }
+      } catch {
+        // Busy this time (a CLI command writing): the next renewal comes well before expiry.
+      }
+    })();
+  }, RENEW_EVERY_MS);
+  timer.unref();
+  return {
+    release: async () => {
+      clearInterval(timer);
+      // Given back so the next instance need not wait; a store busy for seconds leaves it to expire.
+      for (let tries = 0; tries < 20; tries++) {
+        try {
+          await store.releaseLease(SERVICE_LEASE, held);
+          return;
+        } catch (e) {
+          if (!(e instanceof StoreError && e.code === 'busy')) return;
+          await new Promise((r) => setTimeout(r, RETRY_MS));
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,255 @@
+import { randomUUID } from 'node:crypto';
+import type { Server as HttpsServer } from 'node:https';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  isResponseSerializationError,
+  createJsonSchemaTransform,
+  createJsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { UserError, EXIT } from '../app/errors.js';
+import type { ServiceContext } from '../app/service.js';
+import { statusDocument, storeStatus } from '../app/status.js';
+import { explainAccess, explanationDocument, UnknownIdentity } from '../app/why.js';
+import type { Actor } from '../app/workspace.js';
+import type { ApiScope, ApiToken } from '../model/api-token.js';
+import { ApiError, errorBody } from './api-error.js';
+import { identityBody, identityParams, statusBody } from './api-schemas.js';
+import { authenticate } from './authenticate.js';
+import { httpMetrics } from './http-metrics.js';
+import { plainJson } from './plain-json.js';
+import { apiRegistry } from './schema-registry.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The one scope an API route needs; routes without one are open. */
+    scope?: ApiScope;
+  }
+  interface FastifyRequest {
+    /** The token that authenticated the request (scoped routes only). */
+    apiToken?: ApiToken;
+  }
+}
+
+export interface ServerOptions {
+  readonly service: ServiceContext;
+  /** Fastify's logger (JSON lines on stdout by default); false for none. */
+  readonly logger?: FastifyServerOptions['logger'];
+  /** PEM certificate and key: HTTPS instead of HTTP. */
+  readonly https?: { readonly cert: Buffer; readonly key: Buffer };
+  readonly version?: string;
+}
+
+/** A caller-supplied request id is kept when it is short and plain; else one is made. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The service's HTTP server, not yet listening: the CLI (`tenure serve`) and tests build it the
+ * same way. Every route calls src/app; its zod schema is the validation, the type and the OpenAPI.
+ */
+export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
+  const common = {
+    logger: o.logger ?? { level: process.env.TENURE_LOG_LEVEL ?? 'info' },
+    requestIdHeader: false as const,
+    // Ids are checked by the routes' schemas (up to 256 characters), not cut off by the router.
+    routerOptions: { maxParamLength: 1024 },
+    // A request that arrives while the server closes is answered like any other (in the one error
+    // shape when it fails), not with Fastify's own 503 body.
+    return503OnClosing: false,
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  };
+  // The HTTPS server's type differs from the HTTP one's; routes and hooks are the same.
+  const app = (o.https
+    ? Fastify<HttpsServer>({ ...common, https: { cert: o.https.cert, key: o.https.key } })
+    : Fastify(common)) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  const metrics = httpMetrics();
+  app.addHook('onRequest', authenticate(o.service));
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    // The route's pattern, never the raw URL: ids in paths would make a series per identity.
+    const route = request.is404 ? '(no route)' : (request.routeOptions.url ?? '(no route)');
+    metrics.observe(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
+  });
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const e = toApiError(err, request);
+    if (e.status >= 500) request.log.error({ err }, 'request failed');
+    return reply.code(e.status).headers(e.headers).send(e.body());
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .send(new ApiError(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]!}`).body()),
+  );
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Tenure API',
+        version: o.version ?? '0.1.0',
+        description:
+          'Provisioning and lifecycle governance. Every /api/v1 route needs a bearer token (tenure token create) with the one scope it names in x-tenure-scope; /healthz, /readyz, /metrics and this document are open.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    transform: createJsonSchemaTransform({ schemaRegistry: apiRegistry }),
+    transformObject: createJsonSchemaTransformObject({ schemaRegistry: apiRegistry }),
+  });
+
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const open = { tags: ['service'] };
+
+  api.get(
+    '/healthz',
+    {
+      schema: {
+        ...open,
+        description: 'Open (no token). 200 while the process is up.',
+        response: { 200: z.object({ status: z.literal('ok') }) },
+      },
+    },
+    () => ({ status: 'ok' as const }),
+  );
+
+  api.get(
+    '/readyz',
+    {
+      schema: {
+        ...open,
+        description:
+          'Open (no token). 200 when the state store answers and has this version’s schema; else 503 saying why.',
+        response: { 200: z.object({ status: z.literal('ready'), schema: z.string() }), 503: errorBody },
+      },
+    },
+    async () => {
+      const r = await o.service.readiness();
+      if (!r.ready) throw new ApiError(503, 'store.unavailable', r.reason ?? 'the state store is not ready');
+      return { status: 'ready' as const, schema: r.schema ?? '' };
+    },
+  );
+
+  api.get(
+    '/metrics',
+    { schema: { ...open, description: 'Open (no token). Prometheus text format (prom-client).' } },
+    async (_request, reply) => {
+      reply.type(metrics.registry.contentType);
+      return metrics.registry.metrics();
+    },
+  );
+
+  api.get(
+    '/api/v1/openapi.json',
+    {
+      schema: {
+        ...open,
+        description: 'Open (no token). This document: OpenAPI 3.1, generated from the route schemas.',
+      },
+    },
+    () => app.swagger(),
+  );
+
+  api.get(
+    '/api/v1/status',
+    {
+      config: { scope: 'governance:read' },
+      schema: {
+        ...scoped(
+          'governance:read',
+          'The state store: identities by kind and status, the last imports, what a guardrail holds back. The document of tenure status --json.',
+        ),
+        response: { 200: statusBody, 401: errorBody, 403: errorBody },
+      },
+    },
+    async (request) => {
+      const s = await storeStatus(o.service.workspace(actorOf(request)));
+      return plainJson(statusDocument(s)) as z.output<typeof statusBody>;
+    },
+  );
+
+  api.get(
+    '/api/v1/identities/:id',
+    {
+      config: { scope: 'identities:read' },
+      schema: {
+        ...scoped(
+          'identities:read',
+          'One identity with its attributes, and why it holds each entitlement of its desired state (tenure why ID --json).',
+        ),
+        params: identityParams,
+        response: { 200: identityBody, 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody },
+      },
+    },
+    async (request) => {
+      const x = await explainAccess(o.service.workspace(actorOf(request)), request.params.id);
+      return { identity: plainJson(x.identity), why: plainJson(explanationDocument(x)) } as z.output<
+        typeof identityBody
+      >;
+    },
+  );
+
+  return app;
+}
+
+/** What the OpenAPI document says of a scoped route: its scope, in words and as x-tenure-scope. */
+function scoped(scope: ApiScope, description: string) {
+  return {
+    tags: ['api'],
+    description: `${description}\n\nScope: \`${scope}\`.`,
+    security: [{ bearer: [] }],
+    'x-tenure-scope': scope,
+  };
+}
+
+function actorOf(request: FastifyRequest): Actor | undefined {
+  const t = request.apiToken;
+  return t && { id: `token:${t.name}#${t.id}`, source: 'token' };
+}
+
+/** Every failure in the one error shape, with a stable code. */
+function toApiError(err: FastifyError, request: FastifyRequest): ApiError {
+  if (err instanceof ApiError) return err;
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const issue = err.validation[0]!;
+    const path = issue.instancePath.split('/').filter((p) => p !== '');
+    const field = [err.validationContext ?? 'request', ...path].join('.');
+    return new ApiError(400, 'request.invalid', `${field}: ${issue.message}`, field);
+  }
+  if (isResponseSerializationError(err))
+    return new ApiError(
+      500,
+      'internal',
+      `the answer did not match its own schema (request ${request.id}); this is a bug`,
+    );
+  if (err instanceof UnknownIdentity) return new ApiError(404, 'not_found', withHint(err));
+  if (err instanceof UserError)
+    return err.exitCode === EXIT.stopped
+      ? new ApiError(503, 'store.busy', withHint(err))
+      : new ApiError(400, 'request.invalid', withHint(err));
+  const status = err.statusCode ?? 500;
+  if (status === 413) return new ApiError(413, 'request.too_large', err.message);
+  if (status === 415) return new ApiError(415, 'request.unsupported_media_type', err.message);
+  if (status >= 400 && status < 500) return new ApiError(status, 'request.invalid', err.message);
+  return new ApiError(500, 'internal', `unexpected error (request ${request.id}); the service log has the details`);
+}
+
+function withHint(e: UserError): string {
+  return e.hint ? `${e.message} (${e.hint})` : e.message;
+}
