@@ -99,3 +99,68 @@ export const identityBody = z
 export const identityParams = z.object({
   id: z.string().min(1).max(256).describe('the identity id (the source key)'),
 });
+
+export const sourceParams = z.object({ id: z.string().min(1).max(256).describe('the source id in tenure.yaml') });
+
+export const recordParams = sourceParams.extend({
+  key: z.string().min(1).max(1024).describe("the identity's key in the source (its id)"),
+});
+
+/** `POST /api/v1/sources/{id}/records`: records in the source's own field names. */
+export const recordsRequest = z
+  .object({
+    records: z
+      .array(z.record(z.string(), z.unknown()))
+      .min(1)
+      .max(10_000)
+      .describe("each record in the source's own field names, validated like a feed row; replaces that identity's"),
+  })
+  .register(apiRegistry, { id: 'Records' });
+
+const operation = z.object({
+  target: z.string(),
+  state: z.enum(['pending', 'running', 'succeeded', 'failed', 'dead', 'superseded']),
+  sentence: z.string().describe('account jdoe in directory: created'),
+  error: z.string().optional().describe("the target's own error, when it failed"),
+});
+
+const targetResult = z.object({
+  target: z.string(),
+  succeeded: z.number().int(),
+  dead: z.number().int(),
+  pending: z.number().int().describe('kept for the next run'),
+  quarantined: z.string().optional(),
+});
+
+const warning = z.object({
+  severity: z.string(),
+  code: z.string(),
+  message: z.string(),
+  hint: z.string().optional(),
+});
+
+/** What a plan of some identities did when applied: the plan's id and size, each operation, each target. */
+export const appliedBody = z
+  .object({
+    plan: z.object({
+      id: z.string(),
+      changes: z.number().int(),
+      identities: z.array(z.string()).describe('the identities it was planned for'),
+    }),
+    operations: z.array(operation),
+    targets: z.array(targetResult),
+    warnings: z.array(warning),
+  })
+  .register(apiRegistry, { id: 'Applied' });
+
+/** `POST` and `DELETE` of records: what the push recorded, then what applying its identities' changes did. */
+export const pushedBody = z
+  .object({
+    source: z.string(),
+    importSeq: z.number().int().describe('the import record of this push (tenure status lists it)'),
+    outcome: z.enum(['applied', 'unchanged']),
+    identities: z.array(z.string()).describe('the identities the push touched'),
+    events: z.array(z.object({ kind: z.string(), identity: z.string(), summary: z.string() })),
+    applied: appliedBody,
+  })
+  .register(apiRegistry, { id: 'Pushed' });

@@ -24,7 +24,18 @@ import { explainAccess, explanationDocument, UnknownIdentity } from '../app/why.
 import type { Actor } from '../app/workspace.js';
 import type { ApiScope, ApiToken } from '../model/api-token.js';
 import { ApiError, errorBody } from './api-error.js';
-import { identityBody, identityParams, statusBody } from './api-schemas.js';
+import {
+  appliedBody,
+  identityBody,
+  identityParams,
+  pushedBody,
+  recordParams,
+  recordsRequest,
+  sourceParams,
+  statusBody,
+} from './api-schemas.js';
+import { applyPlan, type ApplyOutcome } from '../app/apply.js';
+import { pushRecords, type PushRequest } from '../app/push.js';
 import { authenticate } from './authenticate.js';
 import { httpMetrics } from './http-metrics.js';
 import { plainJson } from './plain-json.js';
@@ -205,7 +216,131 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     },
   );
 
+  api.post(
+    '/api/v1/identities/:id/reconcile',
+    {
+      config: { scope: 'plans:apply' },
+      schema: {
+        ...scoped(
+          'plans:apply',
+          'Provision now: plans the changes of this identity only and applies them under every guardrail (tenure apply --identity ID). 409 guardrail.held when a breaker or a separation-of-duties conflict holds them.',
+        ),
+        params: identityParams,
+        response: {
+          200: appliedBody,
+          400: errorBody,
+          401: errorBody,
+          403: errorBody,
+          404: errorBody,
+          409: errorBody,
+          503: errorBody,
+        },
+      },
+    },
+    async (request) => {
+      const ws = o.service.workspace(actorOf(request));
+      return appliedDocument(await applyPlan(ws, { onlyIdentities: [request.params.id] }), [request.params.id]);
+    },
+  );
+
+  /** Records pushed, then their identities provisioned: the one path of POST and DELETE. */
+  const pushThenApply = async (request: FastifyRequest, push: PushRequest) => {
+    const ws = o.service.workspace(actorOf(request));
+    const pushed = await pushRecords(ws, push);
+    if (pushed.outcome === 'stopped')
+      throw new ApiError(409, 'guardrail.held', `nothing was recorded: ${pushed.reason ?? 'a breaker holds it'}`);
+    const applied = await applyPlan(ws, { onlyIdentities: pushed.identities });
+    return {
+      source: pushed.source,
+      importSeq: pushed.importSeq,
+      outcome: pushed.outcome,
+      identities: [...pushed.identities],
+      events: pushed.events.map((e) => ({ kind: e.kind, identity: e.identity, summary: e.summary })),
+      applied: appliedDocument(applied, pushed.identities),
+    };
+  };
+  const pushResponses = {
+    200: pushedBody,
+    400: errorBody,
+    401: errorBody,
+    403: errorBody,
+    404: errorBody,
+    409: errorBody,
+    413: errorBody,
+    503: errorBody,
+  };
+
+  api.post(
+    '/api/v1/sources/:id/records',
+    {
+      config: { scope: 'sources:write' },
+      schema: {
+        ...scoped(
+          'sources:write',
+          "Records pushed into an imported source, in its own field names: each replaces its identity's record (validated like a feed row; any problem records nothing, naming the record and field). The touched identities' events are recorded and their changes applied at once. 409 guardrail.held when the mass-leaver breaker holds the push back.",
+        ),
+        params: sourceParams,
+        body: recordsRequest,
+        response: pushResponses,
+      },
+    },
+    (request) =>
+      pushThenApply(request, {
+        source: request.params.id,
+        records: request.body.records,
+        origin: `POST /api/v1/sources/${request.params.id}/records`,
+      }),
+  );
+
+  api.delete(
+    '/api/v1/sources/:id/records/:key',
+    {
+      config: { scope: 'sources:write' },
+      schema: {
+        ...scoped(
+          'sources:write',
+          'The identity leaves the source (a leaver), and its access goes at once, under every guardrail.',
+        ),
+        params: recordParams,
+        response: pushResponses,
+      },
+    },
+    (request) =>
+      pushThenApply(request, {
+        source: request.params.id,
+        remove: [request.params.key],
+        origin: `DELETE /api/v1/sources/${request.params.id}/records`,
+      }),
+  );
+
   return app;
+}
+
+/** An apply's outcome as the API answers it. */
+function appliedDocument(outcome: ApplyOutcome, identities: readonly string[]): z.output<typeof appliedBody> {
+  const r = outcome.result;
+  return {
+    plan: { id: outcome.planId, changes: outcome.plan.summary.changes, identities: [...identities] },
+    operations: (r?.operations ?? []).map((op) => ({
+      target: op.change.target,
+      state: op.state,
+      sentence: op.sentence,
+      ...(op.error !== undefined ? { error: op.error } : {}),
+    })),
+    targets: (r?.targets ?? []).map((t) => ({
+      target: t.target,
+      succeeded: t.succeeded,
+      dead: t.dead,
+      pending: t.pending,
+      ...(t.quarantined ? { quarantined: t.quarantined } : {}),
+    })),
+    warnings: outcome.warnings.map((d) => ({
+      severity: d.severity,
+      code: d.code,
+      message: d.message,
+      ...(d.hint ? { hint: d.hint } : {}),
+    })),
+  };
 }
 
 /** What the OpenAPI document says of a scoped route: its scope, in words and as x-tenure-scope. */
@@ -239,15 +374,43 @@ function toApiError(err: FastifyError, request: FastifyRequest): ApiError {
       `the answer did not match its own schema (request ${request.id}); this is a bug`,
     );
   if (err instanceof UnknownIdentity) return new ApiError(404, 'not_found', withHint(err));
-  if (err instanceof UserError)
-    return err.exitCode === EXIT.stopped
-      ? new ApiError(503, 'store.busy', withHint(err))
-      : new ApiError(400, 'request.invalid', withHint(err));
+  if (err instanceof UserError) return userApiError(err);
   const status = err.statusCode ?? 500;
   if (status === 413) return new ApiError(413, 'request.too_large', err.message);
   if (status === 415) return new ApiError(415, 'request.unsupported_media_type', err.message);
   if (status >= 400 && status < 500) return new ApiError(status, 'request.invalid', err.message);
   return new ApiError(500, 'internal', `unexpected error (request ${request.id}); the service log has the details`);
+}
+
+/** A refusal of the application layer, by its code: a guardrail holds (409), something is busy (503) ... */
+function userApiError(err: UserError): ApiError {
+  const message = withHint(err);
+  const field = err.diagnostics[0]?.subject;
+  switch (err.code) {
+    case 'guardrail.held':
+      return new ApiError(409, 'guardrail.held', message);
+    case 'plan.stale':
+    case 'plan.edited':
+      return new ApiError(409, 'plan.stale', message);
+    case 'target.busy':
+      return new ApiError(503, 'target.busy', message, undefined, { 'retry-after': '5' });
+    case 'store.busy':
+      return new ApiError(503, 'store.busy', message, undefined, { 'retry-after': '1' });
+    case 'not_found':
+      return new ApiError(404, 'not_found', message);
+    default:
+      // Problems of the input (a record that fails validation) name the first of them.
+      return err.exitCode === EXIT.stopped
+        ? new ApiError(503, 'store.busy', message)
+        : new ApiError(400, 'request.invalid', detailed(err), field);
+  }
+}
+
+/** The message with the first problems the application layer listed (a record's field), for the one error body. */
+function detailed(err: UserError): string {
+  const shown = err.diagnostics.slice(0, 5).map((d) => d.message);
+  const more = err.diagnostics.length > 5 ? ` (and ${err.diagnostics.length - 5} more)` : '';
+  return shown.length === 0 ? withHint(err) : `${withHint(err)}: ${shown.join('; ')}${more}`;
 }
 
 function withHint(e: UserError): string {
