@@ -91,8 +91,16 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
 
   const metrics = httpMetrics();
   app.addHook('onRequest', authenticate(o.service));
+  // Once closing, every answer ends its connection: a keep-alive client would otherwise hold the process open until
+  // the keep-alive timeout (72 s) after the last request in flight is answered.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) reply.header('connection', 'close');
   });
   app.addHook('onResponse', async (request, reply) => {
     // The route's pattern, never the raw URL: ids in paths would make a series per identity.
