@@ -144,6 +144,27 @@ describe('policy reload and request limits (in-process)', () => {
     assert.equal(back.json<{ hash: string }>().hash, sha256(original));
   });
 
+  it('swaps in a valid policy even when a target cannot be read, saying why there is no plan', async () => {
+    const snapshot = join(dir, 'actual', 'directory.json');
+    const kept = readFileSync(snapshot, 'utf8');
+    writeFileSync(snapshot, '{ not json');
+    const changed = `${original}\n# a target is down\n`;
+    writeFileSync(config, changed);
+    try {
+      const r = await call('POST', '/api/v1/policy/reload', tokens.reloader!);
+      assert.equal(r.statusCode, 200, r.body);
+      const body = r.json<{ hash: string; plan: unknown; planProblem?: string }>();
+      assert.equal(body.plan, null);
+      assert.match(body.planProblem ?? '', /directory/);
+      assert.equal(body.hash, sha256(changed));
+      assert.equal(service.policy().hash, sha256(changed));
+    } finally {
+      writeFileSync(snapshot, kept);
+      writeFileSync(config, original);
+      assert.equal((await call('POST', '/api/v1/policy/reload', tokens.reloader!)).statusCode, 200);
+    }
+  });
+
   it('refuses an apply while another live instance serves another policy; a stopped one does not count', async () => {
     const now = new Date();
     const other = {

@@ -388,6 +388,9 @@ export class KyselyStateStore implements StateStore {
   }
 
   announceInstance(i: ServiceInstance, options: { readonly waitMs?: number } = {}): Promise<void> {
+    // On PostgreSQL an upsert of the instance's own row needs no store-wide lock: a heartbeat is
+    // never held up by a long import. SQLite has one writer at a time whatever the row.
+    if (this.dialect === 'postgres' && !this.readOnly) return announceInstance(this.db, i);
     return this.write((w) => w.announceInstance(i), { waitMs: options.waitMs ?? 0 });
   }
 
