@@ -5,7 +5,14 @@ export const EXIT = { ok: 0, invalid: 1, usage: 2, stopped: 3, applyFailed: 4, i
 
 /** A problem the user must fix, carried to the command's edge and printed without a stack trace. */
 export type UserErrorCode =
-  'guardrail.held' | 'plan.stale' | 'plan.edited' | 'target.busy' | 'store.busy' | 'not_found';
+  | 'guardrail.held'
+  | 'plan.stale'
+  | 'plan.edited'
+  | 'target.busy'
+  | 'store.busy'
+  | 'not_found'
+  | 'policy.invalid'
+  | 'policy.mismatch';
 
 export class UserError extends Error {
   constructor(

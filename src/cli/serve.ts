@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { openService } from '../app/service.js';
 import { buildServer } from '../server/build-server.js';
 import { isLoopback } from '../server/listen-address.js';
+import { diagnosticLine } from '../server/policy-schemas.js';
 import type { ServeOptions } from './serve-flags.js';
 import type { GlobalOptions } from './global-options.js';
 import { EXIT, UserError, type Io } from './output.js';
@@ -67,6 +68,29 @@ export async function serveCommand(io: Io, g: GlobalOptions, o: ServeOptions): P
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // SIGHUP reloads the policy as POST /api/v1/policy/reload does; the outcome goes to the log.
+    process.on('SIGHUP', () => {
+      if (stopping) return;
+      server.log.info('SIGHUP received: reloading the policy');
+      service.reloadPolicy({ id: 'SIGHUP', source: 'signal' }).then(
+        (r) =>
+          server.log.info(
+            {
+              previousHash: r.previous.hash,
+              hash: r.current.hash,
+              changes: r.plan?.summary.changes,
+              blocked: r.plan?.guardrails.blocked,
+              planProblem: r.planProblem,
+            },
+            'policy reloaded',
+          ),
+        (e: unknown) =>
+          server.log.error(
+            e instanceof UserError ? { code: e.code, diagnostics: e.diagnostics.map(diagnosticLine) } : { err: e },
+            `policy reload refused, the policy in use stays: ${(e as Error).message}`,
+          ),
+      );
+    });
     lost = (holder) => stop(`the service lease was taken by ${holder}`, EXIT.invalid);
   });
 }

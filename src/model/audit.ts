@@ -44,6 +44,7 @@ export const AUDIT_ACTIONS = [
   'token.created',
   'token.revoked',
   'plan.saved',
+  'policy.reloaded',
   'operation.create_account',
   'operation.rename_account',
   'operation.link_account',

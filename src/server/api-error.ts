@@ -10,12 +10,15 @@ export const API_ERROR_CODES = [
   'request.invalid',
   'request.too_large',
   'request.unsupported_media_type',
+  'request.rate_limited',
   'not_found',
   'guardrail.held',
   'plan.stale',
   'target.busy',
   'store.busy',
   'store.unavailable',
+  'policy.invalid',
+  'policy.mismatch',
   'internal',
 ] as const;
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
@@ -27,6 +30,10 @@ export const errorBody = z
       code: z.enum(API_ERROR_CODES),
       message: z.string().describe('what is wrong and what to do, for a person'),
       field: z.string().optional().describe('the request field at fault, e.g. params.id or body.records.0.email'),
+      diagnostics: z
+        .array(z.string())
+        .optional()
+        .describe('policy.invalid: every problem of the file, as file:line:col: severity: message'),
     }),
   })
   .register(apiRegistry, { id: 'Error' });
@@ -41,12 +48,20 @@ export class ApiError extends Error {
     readonly field?: string,
     /** Extra response headers (WWW-Authenticate). */
     readonly headers: Readonly<Record<string, string>> = {},
+    readonly diagnostics?: readonly string[],
   ) {
     super(message);
     this.name = 'ApiError';
   }
 
   body(): ErrorBody {
-    return { error: { code: this.code, message: this.message, ...(this.field ? { field: this.field } : {}) } };
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.field ? { field: this.field } : {}),
+        ...(this.diagnostics ? { diagnostics: [...this.diagnostics] } : {}),
+      },
+    };
   }
 }

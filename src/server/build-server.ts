@@ -39,6 +39,8 @@ import { pushRecords, type PushRequest } from '../app/push.js';
 import { authenticate } from './authenticate.js';
 import { httpMetrics } from './http-metrics.js';
 import { plainJson } from './plain-json.js';
+import { diagnosticLine, policyBody, policyDocument, reloadBody, reloadDocument } from './policy-schemas.js';
+import { parseRateLimit, TokenBuckets, type RateLimit } from './rate-limit.js';
 import { apiRegistry } from './schema-registry.js';
 
 declare module 'fastify' {
@@ -59,7 +61,12 @@ export interface ServerOptions {
   /** PEM certificate and key: HTTPS instead of HTTP. */
   readonly https?: { readonly cert: Buffer; readonly key: Buffer };
   readonly version?: string;
+  /** Per-token request rate; `off` for none. Default: TENURE_API_RATE_LIMIT, else 50/s with a burst of 100. */
+  readonly rateLimit?: RateLimit | 'off';
 }
+
+/** The largest request body the API reads (413 request.too_large past it, before any of it is parsed). */
+export const API_BODY_LIMIT = 1024 * 1024;
 
 /** A caller-supplied request id is kept when it is short and plain; else one is made. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -77,6 +84,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     // A request that arrives while the server closes is answered like any other (in the one error
     // shape when it fails), not with Fastify's own 503 body.
     return503OnClosing: false,
+    bodyLimit: API_BODY_LIMIT,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -91,6 +99,24 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
 
   const metrics = httpMetrics();
   app.addHook('onRequest', authenticate(o.service));
+  // After authentication, so each token has its own bucket; open routes (health, metrics) are never limited.
+  const rate = o.rateLimit === undefined ? parseRateLimit(process.env.TENURE_API_RATE_LIMIT) : o.rateLimit;
+  const buckets = rate && rate !== 'off' ? new TokenBuckets(rate) : undefined;
+  if (buckets)
+    app.addHook('onRequest', (request, _reply, done) => {
+      const token = request.apiToken;
+      const taken = token ? buckets.take(String(token.id)) : { allowed: true as const };
+      if (taken.allowed) return done();
+      done(
+        new ApiError(
+          429,
+          'request.rate_limited',
+          `token ${token!.name} sent more than its rate allows; try again in ${taken.retryAfterSeconds} s`,
+          undefined,
+          { 'retry-after': String(taken.retryAfterSeconds) },
+        ),
+      );
+    });
   // Once closing, every answer ends its connection: a keep-alive client would otherwise hold the process open until
   // the keep-alive timeout (72 s) after the last request in flight is answered.
   let closing = false;
@@ -247,6 +273,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     },
     async (request) => {
       const ws = o.service.workspace(actorOf(request));
+      await o.service.agreePolicy(ws);
       return appliedDocument(await applyPlan(ws, { onlyIdentities: [request.params.id] }), [request.params.id]);
     },
   );
@@ -254,6 +281,8 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   /** Records pushed, then their identities provisioned: the one path of POST and DELETE. */
   const pushThenApply = async (request: FastifyRequest, push: PushRequest) => {
     const ws = o.service.workspace(actorOf(request));
+    // Refused before anything is recorded: the push and its apply go together.
+    await o.service.agreePolicy(ws);
     const pushed = await pushRecords(ws, push);
     if (pushed.outcome === 'stopped')
       throw new ApiError(409, 'guardrail.held', `nothing was recorded: ${pushed.reason ?? 'a breaker holds it'}`);
@@ -319,6 +348,40 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
         remove: [request.params.key],
         origin: `DELETE /api/v1/sources/${request.params.id}/records`,
       }),
+  );
+
+  api.get(
+    '/api/v1/policy',
+    {
+      config: { scope: 'governance:read' },
+      schema: {
+        ...scoped('governance:read', 'The policy in use: its source text, its hash and when it was loaded.'),
+        response: { 200: policyBody, 401: errorBody, 403: errorBody, 429: errorBody },
+      },
+    },
+    () => policyDocument(o.service.policy()),
+  );
+
+  api.post(
+    '/api/v1/policy/reload',
+    {
+      config: { scope: 'policy:reload' },
+      schema: {
+        ...scoped(
+          'policy:reload',
+          'Reads tenure.yaml again (as SIGHUP does). A policy that validates is swapped in for the requests that start after; an invalid one is refused (400 policy.invalid, with every file:line:col problem in error.diagnostics) and the one in use stays. The answer gives both hashes and what the new policy would change: the whole plan is computed under it, reading every target, and not applied. Audited as policy.reloaded.',
+        ),
+        response: { 200: reloadBody, 400: errorBody, 401: errorBody, 403: errorBody, 429: errorBody, 503: errorBody },
+      },
+    },
+    async (request) => {
+      const r = await o.service.reloadPolicy(actorOf(request) ?? { id: 'unknown', source: 'token' });
+      request.log.info(
+        { previousHash: r.previous.hash, hash: r.current.hash, changes: r.plan?.summary.changes },
+        'policy reloaded',
+      );
+      return reloadDocument(r);
+    },
   );
 
   return app;
@@ -406,6 +469,17 @@ function userApiError(err: UserError): ApiError {
       return new ApiError(503, 'store.busy', message, undefined, { 'retry-after': '1' });
     case 'not_found':
       return new ApiError(404, 'not_found', message);
+    case 'policy.invalid':
+      return new ApiError(
+        400,
+        'policy.invalid',
+        `${message}; the policy in use stays`,
+        undefined,
+        {},
+        err.diagnostics.map(diagnosticLine),
+      );
+    case 'policy.mismatch':
+      return new ApiError(409, 'policy.mismatch', message, undefined, { 'retry-after': '5' });
     default:
       // Problems of the input (a record that fails validation) name the first of them.
       return err.exitCode === EXIT.stopped

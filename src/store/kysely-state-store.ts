@@ -40,6 +40,7 @@ import { insertLinks, readLinks } from './link-store.js';
 import type { AccountLink } from '../model/actual-state.js';
 import { readDiscoveries, recordDiscovery, type TargetDiscovery } from './discovery-store.js';
 import type { ApiToken } from '../model/api-token.js';
+import { announceInstance, liveInstances, retireInstance, type ServiceInstance } from './instance-store.js';
 import {
   insertToken,
   markTokenRevoked,
@@ -382,6 +383,21 @@ export class KyselyStateStore implements StateStore {
     return this.write((w) => releaseLease((w as Writer).db, name, fence));
   }
 
+  liveInstances(now: Date): Promise<ServiceInstance[]> {
+    return liveInstances(this.db, now);
+  }
+
+  announceInstance(i: ServiceInstance, options: { readonly waitMs?: number } = {}): Promise<void> {
+    // On PostgreSQL an upsert of the instance's own row needs no store-wide lock: a heartbeat is
+    // never held up by a long import. SQLite has one writer at a time whatever the row.
+    if (this.dialect === 'postgres' && !this.readOnly) return announceInstance(this.db, i);
+    return this.write((w) => w.announceInstance(i), { waitMs: options.waitMs ?? 0 });
+  }
+
+  retireInstance(id: string, staleBefore: Date): Promise<void> {
+    return this.write((w) => retireInstance((w as Writer).db, id, staleBefore));
+  }
+
   async write<T>(f: (w: StoreWriter) => Promise<T>, options: { readonly waitMs?: number } = {}): Promise<T> {
     if (this.readOnly)
       throw new StoreError(
@@ -505,6 +521,10 @@ class Writer implements StoreWriter {
     await this.recordRows([
       { entry: entryOf(audit, 'token.revoked', `token:${t.name}`, { token: id }), rows: [{ table: 'api_tokens', id }] },
     ]);
+  }
+
+  announceInstance(i: ServiceInstance): Promise<void> {
+    return announceInstance(this.db, i);
   }
 
   async replaceSnapshot(

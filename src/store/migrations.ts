@@ -337,6 +337,21 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0011_service_instances': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Each running service's loaded policy hash and heartbeat: instances on one store agree before they apply.
+        await db.schema
+          .createTable('service_instances')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('host', 'text', (c) => c.notNull())
+          .addColumn('pid', 'integer', (c) => c.notNull())
+          .addColumn('policy_hash', 'text', (c) => c.notNull())
+          .addColumn('loaded_at', 'text', (c) => c.notNull())
+          .addColumn('seen_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

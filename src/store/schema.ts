@@ -179,6 +179,16 @@ export interface Database {
   };
   /** What `tenure targets check` last discovered of each target (0008): canonical JSON of what it supports. */
   target_discoveries: { target: string; kind: string; checked_at: string; data: string };
+  /** Running `tenure serve` instances (0011): the policy each has loaded, and until when its heartbeat holds. */
+  service_instances: {
+    id: string;
+    host: string;
+    pid: number;
+    policy_hash: string;
+    loaded_at: string;
+    seen_at: string;
+    expires_at: string;
+  };
   /** API tokens (0010): the secret's SHA-256 only, never the secret. A governed row, last_used_at aside. */
   api_tokens: {
     id: Generated<number>;

@@ -14,6 +14,7 @@ import type { Lease, LeaseClaim, LeaseOutcome } from './lease-store.js';
 import type { TargetDiscovery } from './discovery-store.js';
 import type { ApiToken } from '../model/api-token.js';
 import type { NewApiToken } from './token-store.js';
+import type { ServiceInstance } from './instance-store.js';
 
 export interface StoredEvent extends LifecycleEvent {
   readonly seq: number;
@@ -178,6 +179,8 @@ export interface StoreWriter {
   addApiToken(t: NewApiToken, audit: AuditContext): Promise<number>;
   /** Revoked at `audit.at` by `audit.actor`; records `token.revoked`. */
   revokeApiToken(id: number, audit: AuditContext): Promise<void>;
+  /** Inserts or replaces a running service's row (its loaded policy hash and heartbeat). */
+  announceInstance(i: ServiceInstance): Promise<void>;
 }
 
 /**
@@ -271,6 +274,12 @@ export interface StateStore {
   acquireLease(claim: LeaseClaim, takeOver: (current: Lease) => boolean): Promise<LeaseOutcome>;
   renewLease(name: string, fence: number, until: Date): Promise<boolean>;
   releaseLease(name: string, fence: number): Promise<void>;
+  /** Running services whose heartbeat holds at `now` (instance-store.ts). */
+  liveInstances(now: Date): Promise<ServiceInstance[]>;
+  /** A service's heartbeat, in its own transaction waiting at most `waitMs` (0 by default). */
+  announceInstance(i: ServiceInstance, options?: { readonly waitMs?: number }): Promise<void>;
+  /** A service stopping: its row goes, with those whose heartbeat ended before `staleBefore`. */
+  retireInstance(id: string, staleBefore: Date): Promise<void>;
   /**
    * Runs `f` holding the write lock, in one transaction. Waits up to `waitMs` for another writer
    * to finish, then fails with StoreBusyError.

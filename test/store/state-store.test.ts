@@ -100,6 +100,36 @@ for (const backend of backends) {
       await again.close();
     });
 
+    it('keeps the policy hash of each service instance while its heartbeat holds', async () => {
+      const at = (min: number) => new Date(t0.getTime() + min * 60_000);
+      const instance = (id: string, policyHash: string, seen: number) => ({
+        id,
+        host: 'h',
+        pid: 7,
+        policyHash,
+        loadedAt: at(0),
+        seenAt: at(seen),
+        expiresAt: at(seen + 1),
+      });
+      await store.announceInstance(instance('a', 'p1', 0));
+      await store.announceInstance(instance('b', 'p1', 0));
+      // A reload replaces the row: one row per instance, with the new hash.
+      await store.write((w) => w.announceInstance(instance('b', 'p2', 0)));
+      assert.deepEqual(
+        (await store.liveInstances(at(0.5))).map((i) => `${i.id} ${i.policyHash}`),
+        ['a p1', 'b p2'],
+      );
+      // a's heartbeat goes on, b's stops: past its expiry b is no longer counted.
+      await store.announceInstance(instance('a', 'p1', 2));
+      assert.deepEqual(
+        (await store.liveInstances(at(2.5))).map((i) => i.id),
+        ['a'],
+      );
+      // a stops cleanly; the long-dead b is cleared with it.
+      await store.retireInstance('a', at(2));
+      assert.deepEqual(await store.liveInstances(at(0)), []);
+    });
+
     it('keeps identities with their version history, dates and ints intact', async () => {
       await store.write(async (w) => {
         const seq = await w.beginImport('hr', t0, t0, 2);
