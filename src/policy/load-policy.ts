@@ -484,7 +484,12 @@ function scheduledJobs(raw: unknown, at: YamlLocator, diagnostics: Diagnostic[])
       });
       continue;
     }
-    jobs.push({ job: job satisfies JobName, cron, ...(timezone !== undefined ? { timezone } : {}), position: at.at(cronPath) });
+    jobs.push({
+      job: job satisfies JobName,
+      cron,
+      ...(timezone !== undefined ? { timezone } : {}),
+      position: at.at(cronPath),
+    });
   }
   return jobs;
 }
@@ -524,8 +529,8 @@ function schemaDiagnostics(err: z.ZodError, base: YamlPath, at: YamlLocator, out
       ...(issue.code === 'invalid_union' && path[0] === 'schedule'
         ? { hint: 'write a cron expression in quotes, or { cron: "...", timezone: ZONE }' }
         : issue.code === 'invalid_union'
-        ? { hint: 'write { constant: VALUE } or { field: NAME, values: { RAW: VALUE } }' }
-        : {}),
+          ? { hint: 'write { constant: VALUE } or { field: NAME, values: { RAW: VALUE } }' }
+          : {}),
     });
   }
 }

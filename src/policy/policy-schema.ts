@@ -319,6 +319,8 @@ export const policyDocumentSchema = policyFileSchema
     policies: policyFileSchema.shape.policies.describe('The rules that bound it all; every key has a default.'),
     schedule: scheduleSchema
       .optional()
-      .describe('What `tenure serve` runs on its own, and when: each job with a cron expression, in UTC unless given a timezone.'),
+      .describe(
+        'What `tenure serve` runs on its own, and when: each job with a cron expression, in UTC unless given a timezone.',
+      ),
   })
   .meta({ title: 'Tenure policy file (tenure.yaml)' });
