@@ -30,6 +30,8 @@ export interface Readiness {
  */
 export interface ServiceContext {
   readonly store: StateStore;
+  /** The service's clock: the real time, or a test clock (`TENURE_TEST_CLOCK`). */
+  readonly clock: () => Date;
   /** A request's workspace: evaluated now, acting as `actor` (a token) when given. */
   workspace(actor?: Actor): Workspace;
   readiness(): Promise<Readiness>;
@@ -72,6 +74,7 @@ export async function openService(spec: WorkspaceSpec, options: ServiceOptions =
   const latest = Object.keys(migrations(store.dialect)).sort().at(-1);
   return {
     store,
+    clock,
     workspace: (actor) =>
       new Workspace(
         { config: spec.config, ...(spec.state !== undefined ? { state: spec.state } : {}) },

@@ -25,8 +25,8 @@ export interface WorkspaceSpec {
 /** Who is acting, and how we know: the audit record says which. */
 export interface Actor {
   readonly id: string;
-  /** `token`: a call to the service, authenticated by an API token. */
-  readonly source: 'flag' | 'env' | 'os' | 'token';
+  /** `token`: a call to the service, authenticated by an API token; `scheduler`: a scheduled run of the service. */
+  readonly source: 'flag' | 'env' | 'os' | 'token' | 'scheduler';
 }
 
 /**

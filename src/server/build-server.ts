@@ -39,6 +39,7 @@ import { pushRecords, type PushRequest } from '../app/push.js';
 import { authenticate } from './authenticate.js';
 import { httpMetrics } from './http-metrics.js';
 import { plainJson } from './plain-json.js';
+import { startScheduler } from './scheduler.js';
 import { apiRegistry } from './schema-registry.js';
 
 declare module 'fastify' {
@@ -59,6 +60,8 @@ export interface ServerOptions {
   /** PEM certificate and key: HTTPS instead of HTTP. */
   readonly https?: { readonly cert: Buffer; readonly key: Buffer };
   readonly version?: string;
+  /** Run the policy's `schedule:` jobs while the server is up (`tenure serve`); stopped when it closes. */
+  readonly schedule?: boolean;
 }
 
 /** A caller-supplied request id is kept when it is short and plain; else one is made. */
@@ -109,6 +112,12 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       .code(404)
       .send(new ApiError(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]!}`).body()),
   );
+
+  if (o.schedule) {
+    const scheduler = startScheduler({ service: o.service, registry: metrics.registry, log: app.log });
+    // Before connections close: no run starts any more, the one in flight stops at its next operation.
+    app.addHook('preClose', () => scheduler.stop());
+  }
 
   await app.register(fastifySwagger, {
     openapi: {

@@ -1,0 +1,137 @@
+import { performance } from 'node:perf_hooks';
+import type { FastifyBaseLogger } from 'fastify';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { dueJobs } from '../app/due-jobs.js';
+import { runScheduledJob, type JobRun } from '../app/scheduled-job.js';
+import type { ServiceContext } from '../app/service.js';
+import type { Actor } from '../app/workspace.js';
+import type { JobName } from '../model/schedule.js';
+
+/** Who scheduled runs act as: audit records of their changes say so. */
+export const SCHEDULER_ACTOR: Actor = { id: 'scheduler', source: 'scheduler' };
+
+export interface SchedulerOptions {
+  readonly service: ServiceContext;
+  /** The server's registry: runs are counted beside the API's requests. */
+  readonly registry: Registry;
+  readonly log: FastifyBaseLogger;
+  /** How often (real milliseconds) the clock is looked at for due jobs. */
+  readonly tickMs?: number;
+}
+
+export interface Scheduler {
+  /** Starts no more runs, aborts those in flight (their operations finish and are journalled) and waits for them. */
+  stop(): Promise<void>;
+}
+
+interface InFlight {
+  readonly started: Date;
+  readonly controller: AbortController;
+  readonly done: Promise<void>;
+}
+
+/**
+ * The service's scheduler: looks at the service clock every tick, starts each job of the policy's
+ * `schedule:` that fell due since the last look, and never runs one job twice at once (a job due
+ * while its previous run goes on is skipped, logged and counted). Each run has its own workspace
+ * at the run's time, acting as `scheduler`; a failed run is logged and the next one happens.
+ */
+export function startScheduler(o: SchedulerOptions): Scheduler {
+  const runs = new Counter({
+    name: 'tenure_scheduled_runs_total',
+    help: 'Scheduled job runs, by job and outcome (ok, held, busy, failed, aborted, skipped)',
+    labelNames: ['job', 'outcome'] as const,
+    registers: [o.registry],
+  });
+  const duration = new Histogram({
+    name: 'tenure_scheduled_run_duration_seconds',
+    help: 'Time a scheduled job run took, by job',
+    labelNames: ['job'] as const,
+    buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+    registers: [o.registry],
+  });
+  const log = o.log.child({ component: 'scheduler' });
+  const inFlight = new Map<JobName, InFlight>();
+  let last = o.service.clock();
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const jobs = () => o.service.workspace(SCHEDULER_ACTOR).policy().loaded.policy.schedule ?? [];
+
+  const start = (job: JobName, due: Date): void => {
+    const running = inFlight.get(job);
+    if (running) {
+      runs.inc({ job, outcome: 'skipped' });
+      log.warn(
+        { job, due: due.toISOString(), runningSince: running.started.toISOString() },
+        `scheduled ${job} skipped: the run started ${running.started.toISOString()} is still going`,
+      );
+      return;
+    }
+    const controller = new AbortController();
+    const ws = o.service.workspace(SCHEDULER_ACTOR);
+    const started = ws.asOf;
+    const t0 = performance.now();
+    log.info({ job, due: due.toISOString(), started: started.toISOString() }, `scheduled ${job} started`);
+    const done = (async () => {
+      let run: JobRun;
+      try {
+        run = await runScheduledJob(ws, job, controller.signal);
+      } catch (e) {
+        run = { outcome: 'failed', counts: {}, reason: (e as Error).message };
+        log.error({ job, err: e }, `scheduled ${job} failed`);
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      runs.inc({ job, outcome: run.outcome });
+      duration.observe({ job }, seconds);
+      const entry = {
+        job,
+        started: started.toISOString(),
+        durationMs: Math.round(seconds * 1000),
+        outcome: run.outcome,
+        counts: run.counts,
+        ...(run.reason !== undefined ? { reason: run.reason } : {}),
+      };
+      if (run.outcome === 'ok' || run.outcome === 'aborted')
+        log.info(entry, `scheduled ${job} finished: ${run.outcome}`);
+      else log.warn(entry, `scheduled ${job} finished: ${run.outcome}`);
+    })().finally(() => inFlight.delete(job));
+    inFlight.set(job, { started, controller, done });
+  };
+
+  const tick = (): void => {
+    if (stopped) return;
+    const now = o.service.clock();
+    try {
+      for (const d of dueJobs(jobs(), last, now)) start(d.job, d.at);
+    } catch (e) {
+      log.error({ err: e }, 'the scheduler could not read its jobs');
+    }
+    // A clock set back is not a reason to run everything again: the next look starts from here.
+    last = now;
+    timer = setTimeout(tick, o.tickMs ?? 1000);
+    timer.unref();
+  };
+  const count = jobs().length;
+  log.info(
+    { jobs: jobs().map((j) => ({ job: j.job, cron: j.cron, timezone: j.timezone ?? 'UTC' })) },
+    count > 0
+      ? `scheduler started with ${count} job(s)`
+      : 'scheduler started with no jobs (no schedule: in the policy)',
+  );
+  timer = setTimeout(tick, o.tickMs ?? 1000);
+  timer.unref();
+
+  return {
+    stop: async () => {
+      stopped = true;
+      clearTimeout(timer);
+      const running = [...inFlight.entries()];
+      for (const [job, r] of running) {
+        log.info({ job, started: r.started.toISOString() }, `stopping: aborting scheduled ${job}`);
+        r.controller.abort();
+      }
+      await Promise.all(running.map(([, r]) => r.done));
+    },
+  };
+}
