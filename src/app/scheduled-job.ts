@@ -1,3 +1,4 @@
+import type { OperationResult } from '../executor/execute-plan.js';
 import type { JobName } from '../model/schedule.js';
 import { applyPlan } from './apply.js';
 import { driftNow } from './drift.js';
@@ -27,9 +28,15 @@ export interface JobRun {
  * expiring exceptions and the rest take effect at that time); `drift` reads every target and
  * reports what the policy does not explain. Refusals are outcomes; other errors are thrown.
  */
-export async function runScheduledJob(ws: Workspace, job: JobName, signal: AbortSignal): Promise<JobRun> {
+export async function runScheduledJob(
+  ws: Workspace,
+  job: JobName,
+  signal: AbortSignal,
+  /** Each operation as it ends, for the service's log. */
+  onOperation?: (target: string, operation: OperationResult) => void,
+): Promise<JobRun> {
   try {
-    return job === 'reconcile' ? await reconcile(ws, signal) : await drift(ws);
+    return job === 'reconcile' ? await reconcile(ws, signal, onOperation) : await drift(ws);
   } catch (e) {
     if (!(e instanceof UserError) || e.code === undefined || e.code === 'not_found') throw e;
     return {
@@ -40,12 +47,19 @@ export async function runScheduledJob(ws: Workspace, job: JobName, signal: Abort
   }
 }
 
-async function reconcile(ws: Workspace, signal: AbortSignal): Promise<JobRun> {
+async function reconcile(
+  ws: Workspace,
+  signal: AbortSignal,
+  onOperation?: (target: string, operation: OperationResult) => void,
+): Promise<JobRun> {
   const imported = await importSources(ws, {});
   const stopped = imported.outcomes.filter((o) => o.outcome === 'stopped');
   const events = imported.outcomes.reduce((n, o) => n + o.events.length, 0);
   if (signal.aborted) return { outcome: 'aborted', counts: { events } };
-  const applied = await applyPlan(ws, { signal });
+  const applied = await applyPlan(ws, {
+    signal,
+    ...(onOperation ? { onEvent: (e) => (e.type === 'done' ? onOperation(e.target, e.operation) : undefined) } : {}),
+  });
   const ops = applied.result?.operations ?? [];
   const counts = {
     events,

@@ -76,7 +76,9 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
     const done = (async () => {
       let run: JobRun;
       try {
-        run = await runScheduledJob(ws, job, controller.signal);
+        run = await runScheduledJob(ws, job, controller.signal, (target, op) =>
+          log.debug({ job, target, state: op.state, attempts: op.attempts }, op.sentence),
+        );
       } catch (e) {
         run = { outcome: 'failed', counts: {}, reason: (e as Error).message };
         log.error({ job, err: e }, `scheduled ${job} failed`);
