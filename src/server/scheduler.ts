@@ -5,6 +5,8 @@ import { dueJobs } from '../app/due-jobs.js';
 import { runScheduledJob, type JobRun } from '../app/scheduled-job.js';
 import type { ServiceContext } from '../app/service.js';
 import type { Actor } from '../app/workspace.js';
+import { UserError } from '../app/errors.js';
+import { formatPosition } from '../model/diagnostic.js';
 import type { JobName } from '../model/schedule.js';
 
 /** Who scheduled runs act as: audit records of their changes say so. */
@@ -80,7 +82,7 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
           log.debug({ job, target, state: op.state, attempts: op.attempts }, op.sentence),
         );
       } catch (e) {
-        run = { outcome: 'failed', counts: {}, reason: (e as Error).message };
+        run = { outcome: 'failed', counts: {}, reason: problemOf(e) };
         log.error({ job, err: e }, `scheduled ${job} failed`);
       }
       const seconds = (performance.now() - t0) / 1000;
@@ -136,4 +138,13 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
       await Promise.all(running.map(([, r]) => r.done));
     },
   };
+}
+
+/** An error in words for the run's log line: a UserError with the diagnostics it carries. */
+function problemOf(e: unknown): string {
+  if (!(e instanceof UserError)) return (e as Error).message;
+  const shown = e.diagnostics
+    .slice(0, 5)
+    .map((d) => `${d.position ? `${formatPosition(d.position)}: ` : ''}${d.message}`);
+  return [e.message, ...shown].join('; ');
 }
