@@ -3,39 +3,13 @@ import { appendFileSync, cpSync, mkdtempSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { FastifyBaseLogger } from 'fastify';
 import { Registry } from 'prom-client';
 import { openService, type ServiceContext } from '../app/service.js';
+import { recordingLogger, type Logged } from '../../test/support/recording-logger.js';
 import { startScheduler, type Scheduler } from './scheduler.js';
 
 // The scheduler in-process on a copy of acme, with a clock the test moves: a job due while its
 // last run goes on is skipped, a failing run is logged and the next one still happens.
-
-interface Logged {
-  readonly level: string;
-  readonly msg: string;
-  readonly fields: Record<string, unknown>;
-}
-
-/** Fastify's logger as far as the scheduler uses it, keeping every line. */
-function recordingLogger(lines: Logged[], bound: Record<string, unknown> = {}): FastifyBaseLogger {
-  const at =
-    (level: string) =>
-    (fields: Record<string, unknown>, msg: string): void => {
-      lines.push({ level, msg, fields: { ...bound, ...fields } });
-    };
-  return {
-    level: 'debug',
-    child: (more: Record<string, unknown>) => recordingLogger(lines, { ...bound, ...more }),
-    trace: at('trace'),
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    fatal: at('fatal'),
-    silent: () => undefined,
-  } as unknown as FastifyBaseLogger;
-}
 
 async function until<T>(f: () => T | undefined, what: string): Promise<T> {
   for (let i = 0; i < 1200; i++) {

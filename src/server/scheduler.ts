@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -6,8 +7,16 @@ import { runScheduledJob, type JobRun } from '../app/scheduled-job.js';
 import type { ServiceContext } from '../app/service.js';
 import type { Actor } from '../app/workspace.js';
 import { UserError } from '../app/errors.js';
+import { StoreError } from '../store/state-store.js';
 import { formatPosition } from '../model/diagnostic.js';
-import type { JobName } from '../model/schedule.js';
+import type { JobName, ScheduledJob } from '../model/schedule.js';
+import { nextFiring } from '../policy/cron-expression.js';
+
+/** A job's lease while it runs (several instances on PostgreSQL), renewed well within its life. */
+const JOB_LEASE_TTL_MS = 5 * 60_000;
+const JOB_LEASE_RENEW_MS = 60_000;
+const LEASE_RETRY_MS = 100;
+const LEASE_TRIES = 300;
 
 /** Who scheduled runs act as: audit records of their changes say so. */
 export const SCHEDULER_ACTOR: Actor = { id: 'scheduler', source: 'scheduler' };
@@ -60,7 +69,8 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
 
   const jobs = () => o.service.workspace(SCHEDULER_ACTOR).policy().loaded.policy.schedule ?? [];
 
-  const start = (job: JobName, due: Date): void => {
+  const start = (entry: ScheduledJob, due: Date): void => {
+    const job = entry.job;
     const running = inFlight.get(job);
     if (running) {
       runs.inc({ job, outcome: 'skipped' });
@@ -74,8 +84,13 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
     const ws = o.service.workspace(SCHEDULER_ACTOR);
     const started = ws.asOf;
     const t0 = performance.now();
-    log.info({ job, due: due.toISOString(), started: started.toISOString() }, `scheduled ${job} started`);
     const done = (async () => {
+      const lease = await claimJob(o.service, entry, due, log);
+      if (!lease) {
+        runs.inc({ job, outcome: 'skipped' });
+        return;
+      }
+      log.info({ job, due: due.toISOString(), started: started.toISOString() }, `scheduled ${job} started`);
       let run: JobRun;
       try {
         run = await runScheduledJob(ws, job, controller.signal, (target, op) =>
@@ -88,7 +103,7 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
       const seconds = (performance.now() - t0) / 1000;
       runs.inc({ job, outcome: run.outcome });
       duration.observe({ job }, seconds);
-      const entry = {
+      const line = {
         job,
         started: started.toISOString(),
         durationMs: Math.round(seconds * 1000),
@@ -97,8 +112,9 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
         ...(run.reason !== undefined ? { reason: run.reason } : {}),
       };
       if (run.outcome === 'ok' || run.outcome === 'aborted')
-        log.info(entry, `scheduled ${job} finished: ${run.outcome}`);
-      else log.warn(entry, `scheduled ${job} finished: ${run.outcome}`);
+        log.info(line, `scheduled ${job} finished: ${run.outcome}`);
+      else log.warn(line, `scheduled ${job} finished: ${run.outcome}`);
+      await lease.done();
     })().finally(() => inFlight.delete(job));
     inFlight.set(job, { started, controller, done });
   };
@@ -107,7 +123,12 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
     if (stopped) return;
     const now = o.service.clock();
     try {
-      for (const d of dueJobs(jobs(), last, now)) start(d.job, d.at);
+      const all = jobs();
+      for (const d of dueJobs(all, last, now))
+        start(
+          all.find((j) => j.job === d.job)!,
+          d.at,
+        );
     } catch (e) {
       log.error({ err: e }, 'the scheduler could not read its jobs');
     }
@@ -147,4 +168,67 @@ function problemOf(e: unknown): string {
     .slice(0, 5)
     .map((d) => `${d.position ? `${formatPosition(d.position)}: ` : ''}${d.message}`);
   return [e.message, ...shown].join('; ');
+}
+
+/**
+ * With several instances on one PostgreSQL store, each runs the schedule, and a job's lease
+ * (`schedule:reconcile`) makes one of them run each firing: held while the run goes on, then kept
+ * until the job's next firing, so an instance that looks a little later does not run it again.
+ * On SQLite one instance serves the store (the `serve` lease): nothing to share.
+ */
+async function claimJob(
+  service: ServiceContext,
+  entry: ScheduledJob,
+  due: Date,
+  log: FastifyBaseLogger,
+): Promise<{ done(): Promise<void> } | undefined> {
+  if (service.store.dialect === 'sqlite') return { done: () => Promise.resolve() };
+  const name = `schedule:${entry.job}`;
+  const host = hostname();
+  const clock = service.clock;
+  let fence: number | undefined;
+  // The store's write lock is shared with the other instance's runs: tried again between their
+  // transactions, for a while, before this firing is given up.
+  for (let tries = 0; fence === undefined; tries++) {
+    try {
+      const outcome = await service.store.acquireLease(
+        {
+          name,
+          holder: `tenure serve scheduler on ${host}, pid ${process.pid}`,
+          host,
+          pid: process.pid,
+          ttlMs: JOB_LEASE_TTL_MS,
+          now: clock(),
+        },
+        () => false,
+      );
+      if (!outcome.acquired) {
+        log.info(
+          { job: entry.job, due: due.toISOString(), holder: outcome.current.holder },
+          `scheduled ${entry.job} skipped: another instance runs it`,
+        );
+        return undefined;
+      }
+      fence = outcome.lease.fence;
+    } catch (e) {
+      if (!(e instanceof StoreError && e.code === 'busy') || tries >= LEASE_TRIES) {
+        log.warn({ job: entry.job, err: e }, `scheduled ${entry.job} skipped: its lease could not be taken`);
+        return undefined;
+      }
+      await new Promise((r) => setTimeout(r, LEASE_RETRY_MS));
+    }
+  }
+  const held = fence;
+  const renew = setInterval(() => {
+    service.store.renewLease(name, held, new Date(clock().getTime() + JOB_LEASE_TTL_MS)).catch(() => undefined);
+  }, JOB_LEASE_RENEW_MS);
+  renew.unref();
+  return {
+    done: async () => {
+      clearInterval(renew);
+      // Kept until the next firing (already past when the run outlasted it: then free at once).
+      const next = nextFiring(entry.cron, entry.timezone, due) ?? clock();
+      await service.store.renewLease(name, held, next).catch(() => undefined);
+    },
+  };
 }
