@@ -90,6 +90,11 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
         runs.inc({ job, outcome: 'skipped' });
         return;
       }
+      if (controller.signal.aborted) {
+        // Stopped while the lease was being taken: nothing started, nothing to count.
+        await lease.done();
+        return;
+      }
       log.info({ job, due: due.toISOString(), started: started.toISOString() }, `scheduled ${job} started`);
       let run: JobRun;
       try {
