@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Plan } from '../model/plan.js';
 import type { ServiceInstance } from '../store/instance-store.js';
 import { migrations } from '../store/migrations.js';
-import { openStore } from '../store/open-store.js';
+import { isPostgresUrl, openStore } from '../store/open-store.js';
 import { StoreError, type StateStore } from '../store/state-store.js';
 import { EXIT, UserError } from './errors.js';
 import { alive } from './leases.js';
@@ -17,6 +17,7 @@ export const SERVICE_LEASE = 'serve';
 export const SERVICE_LEASE_TTL_MS = 60_000;
 const RENEW_EVERY_MS = 15_000;
 const RETRY_MS = 100;
+const PG_LOCK_WAIT_MS = 10_000;
 
 /** Whether the store answers and has exactly this program's schema (`/readyz`). */
 export interface Readiness {
@@ -33,6 +34,8 @@ export interface Readiness {
  */
 export interface ServiceContext {
   readonly store: StateStore;
+  /** The service's clock: the real time, or a test clock (`TENURE_TEST_CLOCK`). */
+  readonly clock: () => Date;
   /** A request's workspace: evaluated now, acting as `actor` (a token) when given, under the policy in use now. */
   workspace(actor?: Actor): Workspace;
   /** The policy in use: requests that start now get it. */
@@ -85,7 +88,9 @@ export async function openService(spec: WorkspaceSpec, options: ServiceOptions =
   const { location } = base.storeLocation();
   let store: StateStore;
   try {
-    store = await openStore(location, { waitMs: 0 });
+    // PostgreSQL waits for its lock without blocking (lock_timeout): instances sharing one store
+    // wait for each other's writes, as commands do, rather than fail.
+    store = await openStore(location, { waitMs: isPostgresUrl(location) ? PG_LOCK_WAIT_MS : 0 });
   } catch (e) {
     throw e instanceof StoreError ? new UserError(e.message, EXIT.invalid, [], e.hint) : e;
   }
@@ -96,7 +101,7 @@ export async function openService(spec: WorkspaceSpec, options: ServiceOptions =
     await store.close();
     throw e;
   }
-  const requestEnv = { ...env, TENURE_LOCK_WAIT_MS: '0' };
+  const requestEnv = { ...env, TENURE_LOCK_WAIT_MS: isPostgresUrl(location) ? String(PG_LOCK_WAIT_MS) : '0' };
   const latest = Object.keys(migrations(store.dialect)).sort().at(-1);
   const instanceId = randomUUID();
   const instance = (p: PolicySource): ServiceInstance => {
@@ -178,6 +183,7 @@ export async function openService(spec: WorkspaceSpec, options: ServiceOptions =
   };
   return {
     store,
+    clock,
     workspace: (actor) => workspace(actor, current),
     policy: () => current,
     reloadPolicy: (actor) => {

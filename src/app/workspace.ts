@@ -25,8 +25,11 @@ export interface WorkspaceSpec {
 /** Who is acting, and how we know: the audit record says which. */
 export interface Actor {
   readonly id: string;
-  /** `token`: a call to the service, authenticated by an API token; `signal`: SIGHUP to the service. */
-  readonly source: 'flag' | 'env' | 'os' | 'token' | 'signal';
+  /**
+   * `token`: a call to the service, authenticated by an API token; `signal`: SIGHUP to the service; `scheduler`: a
+   * scheduled run of the service.
+   */
+  readonly source: 'flag' | 'env' | 'os' | 'token' | 'signal' | 'scheduler';
 }
 
 /**

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { openService } from '../app/service.js';
+import { testClockFrom } from '../app/test-clock.js';
 import { buildServer } from '../server/build-server.js';
 import { isLoopback } from '../server/listen-address.js';
 import { diagnosticLine } from '../server/policy-schemas.js';
@@ -24,11 +25,20 @@ export async function serveCommand(io: Io, g: GlobalOptions, o: ServeOptions): P
     );
   const https = tls ? { cert: readPem(o.tlsCert, '--tls-cert'), key: readPem(o.tlsKey, '--tls-key') } : undefined;
 
+  const testClock = testClockFrom(process.env);
   let lost: ((holder: string) => void) | undefined;
-  const service = await openService(g, { onLeaseLost: (holder) => lost?.(holder) });
+  const service = await openService(g, {
+    onLeaseLost: (holder) => lost?.(holder),
+    ...(testClock ? { clock: testClock.clock } : {}),
+  });
   let app;
   try {
-    app = await buildServer({ service, ...(https ? { https } : {}) });
+    app = await buildServer({ service, schedule: true, ...(https ? { https } : {}) });
+    if (testClock) {
+      const warning = `TENURE_TEST_CLOCK is set: the service's clock started at ${testClock.start.toISOString()} and runs ${testClock.rate}x; for tests only`;
+      app.log.warn({ testClock: testClock.start.toISOString(), rate: testClock.rate }, warning);
+      io.err(`tenure serve: warning: ${warning}`);
+    }
     await app.listen({ host: o.listen.host, port: o.listen.port });
   } catch (e) {
     await app?.close().catch(() => undefined);

@@ -1,6 +1,7 @@
 import type { AttributeType } from './identity.js';
 import type { Entitlement, RiskLevel } from './entitlement.js';
 import type { SourcePosition } from './diagnostic.js';
+import type { ScheduledJob } from './schedule.js';
 
 /** A secret is referenced, never needed inline: `{ env: NAME }` or `{ file: PATH }`. */
 export type SecretRef = { readonly env: string } | { readonly file: string };
@@ -185,4 +186,6 @@ export interface Policy {
   readonly entitlements: readonly Entitlement[];
   readonly roles: readonly Role[];
   readonly policies: Policies;
+  /** What `tenure serve` runs on its own, and when (`schedule:`); absent or empty runs nothing. */
+  readonly schedule?: readonly ScheduledJob[];
 }

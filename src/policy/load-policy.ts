@@ -3,11 +3,14 @@ import type { z } from 'zod';
 import type { Checked, Diagnostic, SourcePosition } from '../model/diagnostic.js';
 import { parseEntitlement, type Entitlement } from '../model/entitlement.js';
 import type { Policy, Role, SodRule, SourceDefinition, TargetDefinition } from '../model/policy.js';
+import { JOB_NAMES, type JobName, type ScheduledJob } from '../model/schedule.js';
 import { compileRule, type CompiledRule, type RuleError } from './compile-rule.js';
+import { cronProblem } from './cron-expression.js';
 import {
   entitlementSchema,
   policyFileSchema,
   roleSchema,
+  scheduleSchema,
   sourceSchema,
   targetSchema,
   type PolicyFile,
@@ -373,6 +376,8 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
     });
   }
 
+  const schedule = scheduledJobs(file0.schedule, at, diagnostics);
+
   if (diagnostics.some((d) => d.severity === 'error') || !policiesRaw)
     return { result: undefined, diagnostics: sortDiagnostics(diagnostics) };
   const p = policiesRaw;
@@ -421,6 +426,7 @@ export function loadPolicy(text: string, file: string): Checked<LoadedPolicy | u
       lint: { birthrightShare: p.lint.birthright_share, maxRoleEntitlements: p.lint.max_role_entitlements },
       reviews: { noResponse: p.reviews.no_response },
     },
+    ...(schedule.length > 0 ? { schedule } : {}),
   };
   return {
     result: { policy, environment: built.environment, rules, accountNames, accountAttributes },
@@ -439,6 +445,55 @@ function withoutKeys(item: unknown, issues: readonly z.core.$ZodIssue[]): unknow
   return copy;
 }
 
+/**
+ * `schedule:`: each job's cron expression and time zone checked here, where they are written, so
+ * a mistyped one stops `tenure validate` and `tenure serve` at its line rather than never firing.
+ * A job given twice is the YAML duplicate key error.
+ */
+function scheduledJobs(raw: unknown, at: YamlLocator, diagnostics: Diagnostic[]): ScheduledJob[] {
+  if (raw === undefined || raw === null) return [];
+  const parsed = scheduleSchema.safeParse(raw);
+  if (!parsed.success) {
+    schemaDiagnostics(parsed.error, ['schedule'], at, diagnostics);
+    return [];
+  }
+  const jobs: ScheduledJob[] = [];
+  for (const job of JOB_NAMES) {
+    const entry = parsed.data[job];
+    if (entry === undefined) continue;
+    const { cron, timezone } = typeof entry === 'string' ? { cron: entry, timezone: undefined } : entry;
+    const cronPath: YamlPath = typeof entry === 'string' ? ['schedule', job] : ['schedule', job, 'cron'];
+    if (timezone !== undefined && cronProblem('* * * * *', timezone)) {
+      diagnostics.push({
+        severity: 'error',
+        code: 'policy.invalid_timezone',
+        message: `schedule.${job}.timezone: unknown time zone "${timezone}"`,
+        hint: 'an IANA time zone name such as "Europe/Paris" or "America/New_York"; leave it out for UTC',
+        position: at.at(['schedule', job, 'timezone']),
+      });
+      continue;
+    }
+    const problem = cronProblem(cron, timezone);
+    if (problem) {
+      diagnostics.push({
+        severity: 'error',
+        code: 'policy.invalid_cron',
+        message: `schedule.${job}: "${cron}" is not a cron expression Tenure runs: ${problem}`,
+        hint: 'five fields: minute hour day-of-month month day-of-week, e.g. "*/15 * * * *" or "0 6 * * 1-5"',
+        position: at.at(cronPath),
+      });
+      continue;
+    }
+    jobs.push({
+      job: job satisfies JobName,
+      cron,
+      ...(timezone !== undefined ? { timezone } : {}),
+      position: at.at(cronPath),
+    });
+  }
+  return jobs;
+}
+
 function breaker(b: { max_percent: number; min_count: number; max_count: number }) {
   return { maxPercent: b.max_percent, minCount: b.min_count, maxCount: b.max_count };
 }
@@ -453,8 +508,11 @@ function schemaDiagnostics(err: z.ZodError, base: YamlPath, at: YamlLocator, out
         out.push({
           severity: 'error',
           code: 'policy.unknown_key',
-          message: `unknown key "${key}" in ${where}`,
-          hint: 'remove it or fix its spelling; see docs/policy.md for the keys each section takes',
+          message: `unknown ${path[0] === 'schedule' && path.length === 1 ? 'job' : 'key'} "${key}" in ${where}`,
+          hint:
+            path[0] === 'schedule' && path.length === 1
+              ? `the jobs are ${JOB_NAMES.join(' and ')}${didYouMean(key, JOB_NAMES) ? `; ${didYouMean(key, JOB_NAMES)}` : ''}`
+              : 'remove it or fix its spelling; see docs/policy.md for the keys each section takes',
           position: at.key(path, key),
         });
       }
@@ -468,9 +526,11 @@ function schemaDiagnostics(err: z.ZodError, base: YamlPath, at: YamlLocator, out
       code: missing ? 'policy.missing_key' : 'policy.invalid_value',
       message: missing ? `${where} is required` : `${where}: ${plainZodMessage(issue)}`,
       position: at.at(path),
-      ...(issue.code === 'invalid_union'
-        ? { hint: 'write { constant: VALUE } or { field: NAME, values: { RAW: VALUE } }' }
-        : {}),
+      ...(issue.code === 'invalid_union' && path[0] === 'schedule'
+        ? { hint: 'write a cron expression in quotes, or { cron: "...", timezone: ZONE }' }
+        : issue.code === 'invalid_union'
+          ? { hint: 'write { constant: VALUE } or { field: NAME, values: { RAW: VALUE } }' }
+          : {}),
     });
   }
 }

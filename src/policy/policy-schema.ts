@@ -250,6 +250,26 @@ export const policiesSchema = z.strictObject({
     .default({ no_response: 'revoke' }),
 });
 
+const cronText = z
+  .string()
+  .describe('A five-field cron expression: minute hour day-of-month month day-of-week, e.g. "*/15 * * * *".');
+const scheduledJob = z.union([
+  cronText,
+  z.strictObject({
+    cron: cronText,
+    timezone: z
+      .string()
+      .optional()
+      .describe('The IANA time zone the expression is read in, e.g. "Europe/Paris"; UTC when absent.'),
+  }),
+]);
+export const scheduleSchema = z.strictObject({
+  reconcile: scheduledJob
+    .optional()
+    .describe('Import every source that reads a file, then plan and apply everything (time-driven events included).'),
+  drift: scheduledJob.optional().describe('Read every target and record the drift findings.'),
+});
+
 export const policyFileSchema = z.strictObject({
   version: z.literal(1, { error: 'version must be 1' }),
   name: z.string().default('unnamed'),
@@ -261,6 +281,8 @@ export const policyFileSchema = z.strictObject({
   targets: z.array(z.unknown()).default([]),
   entitlements: z.array(z.unknown()).default([]),
   roles: z.array(z.unknown()).default([]),
+  // Checked on its own (see load-policy.ts), so a bad job never hides the rest of the file.
+  schedule: z.unknown().optional(),
   policies: policiesSchema.default({
     separation_of_duties: [],
     guardrails: { deprovision: defaultBreaker, mass_leaver: defaultBreaker },
@@ -295,5 +317,10 @@ export const policyDocumentSchema = policyFileSchema
     entitlements: z.array(entitlementSchema).default([]).describe('What can be granted in the targets.'),
     roles: z.array(roleSchema).default([]).describe('Who gets what: bundles of entitlements with a membership rule.'),
     policies: policyFileSchema.shape.policies.describe('The rules that bound it all; every key has a default.'),
+    schedule: scheduleSchema
+      .optional()
+      .describe(
+        'What `tenure serve` runs on its own, and when: each job with a cron expression, in UTC unless given a timezone.',
+      ),
   })
   .meta({ title: 'Tenure policy file (tenure.yaml)' });

@@ -41,6 +41,7 @@ import { httpMetrics } from './http-metrics.js';
 import { plainJson } from './plain-json.js';
 import { diagnosticLine, policyBody, policyDocument, reloadBody, reloadDocument } from './policy-schemas.js';
 import { parseRateLimit, TokenBuckets, type RateLimit } from './rate-limit.js';
+import { startScheduler } from './scheduler.js';
 import { apiRegistry } from './schema-registry.js';
 
 declare module 'fastify' {
@@ -63,6 +64,8 @@ export interface ServerOptions {
   readonly version?: string;
   /** Per-token request rate; `off` for none. Default: TENURE_API_RATE_LIMIT, else 50/s with a burst of 100. */
   readonly rateLimit?: RateLimit | 'off';
+  /** Run the policy's `schedule:` jobs while the server is up (`tenure serve`); stopped when it closes. */
+  readonly schedule?: boolean;
 }
 
 /** The largest request body the API reads (413 request.too_large past it, before any of it is parsed). */
@@ -143,6 +146,12 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
       .code(404)
       .send(new ApiError(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]!}`).body()),
   );
+
+  if (o.schedule) {
+    const scheduler = startScheduler({ service: o.service, registry: metrics.registry, log: app.log });
+    // Before connections close: no run starts any more, the one in flight stops at its next operation.
+    app.addHook('preClose', () => scheduler.stop());
+  }
 
   await app.register(fastifySwagger, {
     openapi: {
