@@ -98,12 +98,18 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
       log.info({ job, due: due.toISOString(), started: started.toISOString() }, `scheduled ${job} started`);
       let run: JobRun;
       try {
+        // Instances that serve different policies apply nothing until they agree, like the API's applies.
+        await o.service.agreePolicy(ws);
         run = await runScheduledJob(ws, job, controller.signal, (target, op) =>
           log.debug({ job, target, state: op.state, attempts: op.attempts }, op.sentence),
         );
       } catch (e) {
-        run = { outcome: 'failed', counts: {}, reason: problemOf(e) };
-        log.error({ job, err: e }, `scheduled ${job} failed`);
+        if (e instanceof UserError && e.code === 'policy.mismatch')
+          run = { outcome: 'busy', counts: {}, reason: e.message };
+        else {
+          run = { outcome: 'failed', counts: {}, reason: problemOf(e) };
+          log.error({ job, err: e }, `scheduled ${job} failed`);
+        }
       }
       const seconds = (performance.now() - t0) / 1000;
       runs.inc({ job, outcome: run.outcome });
