@@ -1,3 +1,4 @@
+import type { AuditEntry } from '../audit/audit-chain.js';
 import { performance } from 'node:perf_hooks';
 import { countsAsLeaver, massLeaverVerdict } from '../lifecycle/mass-leaver-breaker.js';
 import { diffSnapshot } from '../lifecycle/diff-snapshot.js';
@@ -247,16 +248,7 @@ export async function importSources(ws: Workspace, options: ImportRequest): Prom
                   : {}),
               },
             }),
-            // An import's many event records name the actor; how it was named and the real time
-            // are on the import's own record just before them, once.
-            ...events.map((e) => ({
-              at: asOf,
-              actor: ws.actor.id,
-              action: `event.${e.kind}` as const,
-              subject: e.identity,
-              reason: e.summary,
-              details: { source, grantsAdded: e.grantsAdded.length, grantsRemoved: e.grantsRemoved.length },
-            })),
+            ...eventRecords(ws, source, events),
           ]);
           results.push({
             source,
@@ -277,6 +269,21 @@ export async function importSources(ws: Workspace, options: ImportRequest): Prom
     ),
   );
   return { outcomes, warnings: [...warnings, ...diagnostics], ms: Math.round(performance.now() - started) };
+}
+
+/**
+ * The audit record of each lifecycle event of an import or a push. They name the actor; how it was named and the real
+ * time are on the import's own record just before them, once.
+ */
+export function eventRecords(ws: Workspace, source: string, events: readonly LifecycleEvent[]): AuditEntry[] {
+  return events.map((e) => ({
+    at: ws.asOf,
+    actor: ws.actor.id,
+    action: `event.${e.kind}` as const,
+    subject: e.identity,
+    reason: e.summary,
+    details: { source, grantsAdded: e.grantsAdded.length, grantsRemoved: e.grantsRemoved.length },
+  }));
 }
 
 /**

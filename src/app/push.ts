@@ -9,7 +9,7 @@ import { didYouMean } from '../policy/suggest.js';
 import { createRecordMapper } from '../sources/map-record.js';
 import type { RawRecord } from '../sources/raw-record.js';
 import { EXIT, UserError } from './errors.js';
-import { proposeCustody } from './import.js';
+import { eventRecords, proposeCustody } from './import.js';
 import { watchedEngine } from './watched-engine.js';
 import type { Workspace } from './workspace.js';
 
@@ -162,14 +162,7 @@ export async function pushRecords(ws: Workspace, request: PushRequest): Promise<
             reason: `${pushed.length} record(s) pushed, ${remove.length} removed: ${detail}`,
             details: { origin: request.origin ?? null, pushed: pushed.length, removed, changed, events: events.length },
           }),
-          ...events.map((e) => ({
-            at: asOf,
-            actor: ws.actor.id,
-            action: `event.${e.kind}` as const,
-            subject: e.identity,
-            reason: e.summary,
-            details: { source: def.id, grantsAdded: e.grantsAdded.length, grantsRemoved: e.grantsRemoved.length },
-          })),
+          ...eventRecords(ws, def.id, events),
         ]);
         return {
           source: def.id,
