@@ -133,6 +133,20 @@ describe('tenure serve: pushed changes and provision now', () => {
     assert.equal((JSON.parse(plan.stdout) as { plan: { summary: { changes: number } } }).plan.summary.changes, 0);
     const why = await call('GET', '/api/v1/identities/E900001', reader);
     assert.equal(why.status, 200, why.text);
+    // Counted by target and result in the metrics, as many as the answer lists.
+    const metrics = (await fetch(`${server.url}/metrics`).then((m) => m.text())).split('\n');
+    const counted = (target: string) =>
+      Number(
+        metrics
+          .find((l) => l.startsWith(`tenure_operations_total{target="${target}",result="succeeded"}`))
+          ?.split(' ')[1] ?? 0,
+      );
+    for (const target of ['directory', 'apps'])
+      assert.equal(
+        counted(target),
+        body.applied.operations.filter((o) => o.target === target).length,
+        `operations counted for ${target}`,
+      );
   });
 
   it('a record that fails validation is 400 naming the field, and records nothing', async () => {

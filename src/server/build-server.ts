@@ -35,6 +35,7 @@ import {
   statusBody,
 } from './api-schemas.js';
 import { applyPlan, type ApplyOutcome } from '../app/apply.js';
+import type { ExecutionEvent } from '../executor/execute-plan.js';
 import { pushRecords, type PushRequest } from '../app/push.js';
 import { authenticate } from './authenticate.js';
 import { httpMetrics } from './http-metrics.js';
@@ -101,6 +102,10 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
 
   const metrics = httpMetrics();
+  /** Each operation a route's apply ends, counted by target and result. */
+  const counted = (e: ExecutionEvent): void => {
+    if (e.type === 'done') metrics.operation(e.target, e.operation.state);
+  };
   app.addHook('onRequest', authenticate(o.service));
   // After authentication, so each token has its own bucket; open routes (health, metrics) are never limited.
   const rate = o.rateLimit === undefined ? parseRateLimit(process.env.TENURE_API_RATE_LIMIT) : o.rateLimit;
@@ -148,7 +153,12 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
   );
 
   if (o.schedule) {
-    const scheduler = startScheduler({ service: o.service, registry: metrics.registry, log: app.log });
+    const scheduler = startScheduler({
+      service: o.service,
+      registry: metrics.registry,
+      log: app.log,
+      onOperation: metrics.operation,
+    });
     // Before connections close: no run starts any more, the one in flight stops at its next operation.
     app.addHook('preClose', () => scheduler.stop());
   }
@@ -283,7 +293,9 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     async (request) => {
       const ws = o.service.workspace(actorOf(request));
       await o.service.agreePolicy(ws);
-      return appliedDocument(await applyPlan(ws, { onlyIdentities: [request.params.id] }), [request.params.id]);
+      return appliedDocument(await applyPlan(ws, { onlyIdentities: [request.params.id], onEvent: counted }), [
+        request.params.id,
+      ]);
     },
   );
 
@@ -295,7 +307,7 @@ export async function buildServer(o: ServerOptions): Promise<FastifyInstance> {
     const pushed = await pushRecords(ws, push);
     if (pushed.outcome === 'stopped')
       throw new ApiError(409, 'guardrail.held', `nothing was recorded: ${pushed.reason ?? 'a breaker holds it'}`);
-    const applied = await applyPlan(ws, { onlyIdentities: pushed.identities });
+    const applied = await applyPlan(ws, { onlyIdentities: pushed.identities, onEvent: counted });
     return {
       source: pushed.source,
       importSeq: pushed.importSeq,

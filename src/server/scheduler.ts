@@ -26,6 +26,8 @@ export interface SchedulerOptions {
   /** The server's registry: runs are counted beside the API's requests. */
   readonly registry: Registry;
   readonly log: FastifyBaseLogger;
+  /** Each operation of a run as it ends, for the server's metrics. */
+  readonly onOperation?: (target: string, result: string) => void;
   /** How often (real milliseconds) the clock is looked at for due jobs. */
   readonly tickMs?: number;
 }
@@ -100,9 +102,10 @@ export function startScheduler(o: SchedulerOptions): Scheduler {
       try {
         // Instances that serve different policies apply nothing until they agree, like the API's applies.
         await o.service.agreePolicy(ws);
-        run = await runScheduledJob(ws, job, controller.signal, (target, op) =>
-          log.debug({ job, target, state: op.state, attempts: op.attempts }, op.sentence),
-        );
+        run = await runScheduledJob(ws, job, controller.signal, (target, op) => {
+          o.onOperation?.(target, op.state);
+          log.debug({ job, target, state: op.state, attempts: op.attempts }, op.sentence);
+        });
       } catch (e) {
         if (e instanceof UserError && e.code === 'policy.mismatch')
           run = { outcome: 'busy', counts: {}, reason: e.message };
