@@ -19,7 +19,9 @@ interface Serving {
   /** Resolves once the service's log (stdout, JSON lines) has a line matching `re` after `from` characters. */
   readonly logged: (re: RegExp, from?: number) => Promise<string>;
   readonly logLength: () => number;
-  readonly exit: Promise<number | null>;
+  readonly stderr: () => string;
+  /** The exit code, or which signal ended it. */
+  readonly exit: Promise<number | string>;
 }
 
 const running = new Set<ChildProcess>();
@@ -57,10 +59,11 @@ function world(prefix: string) {
       out += b.toString();
       for (const w of waiting) w();
     });
-    const exit = new Promise<number | null>((resolve) =>
-      child.on('exit', (code) => {
+    // A process ended by a signal has no code: the signal is kept, so a failure says which one.
+    const exit = new Promise<number | string>((resolve) =>
+      child.on('exit', (code, signal) => {
         running.delete(child);
-        resolve(code);
+        resolve(code ?? `killed by ${signal ?? 'an unknown signal'}`);
       }),
     );
     const logged = (re: RegExp, from = 0) =>
@@ -82,7 +85,7 @@ function world(prefix: string) {
       child.stderr.on('data', (b: Buffer) => {
         err += b.toString();
         const m = /listening on (https?:\/\/\S+)/.exec(err);
-        if (m) resolve({ child, url: m[1]!, logged, logLength: () => out.length, exit });
+        if (m) resolve({ child, url: m[1]!, logged, logLength: () => out.length, stderr: () => err, exit });
       });
       void exit.then((code) => reject(new Error(`tenure serve exited ${code} before listening:\n${err}`)));
     });
@@ -98,7 +101,7 @@ async function call(s: Serving, method: string, path: string, token: string) {
 
 async function stop(s: Serving) {
   s.child.kill('SIGTERM');
-  assert.equal(await s.exit, 0);
+  assert.equal(await s.exit, 0, `tenure serve did not exit 0 on SIGTERM; its stderr:\n${s.stderr()}`);
 }
 
 describe('tenure serve: policy reload (real processes)', () => {
