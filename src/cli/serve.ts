@@ -53,10 +53,8 @@ export async function serveCommand(io: Io, g: GlobalOptions, o: ServeOptions): P
     typeof address === 'object'
       ? `${https ? 'https' : 'http'}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
       : `${o.listen.host}:${o.listen.port}`;
-  io.err(`tenure serve: listening on ${shown} (state store ${service.store.location}, ${service.store.dialect})`);
-
   const server = app;
-  return new Promise<number>((resolve) => {
+  const stopped = new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (why: string, code: number) => {
       if (stopping) return;
@@ -103,6 +101,10 @@ export async function serveCommand(io: Io, g: GlobalOptions, o: ServeOptions): P
     });
     lost = (holder) => stop(`the service lease was taken by ${holder}`, EXIT.invalid);
   });
+  // Said only once the signal handlers are in place: whoever waits for this line may signal at once (a pipe write is
+  // synchronous on Linux, and a SIGHUP before its handler would end the process).
+  io.err(`tenure serve: listening on ${shown} (state store ${service.store.location}, ${service.store.dialect})`);
+  return stopped;
 }
 
 function readPem(file: string, flag: string): Buffer {
