@@ -90,6 +90,14 @@ describe('tenure records push and remove', () => {
     assert.match(r.stderr, /record 2.*department/);
     assert.match(r.stderr, /record 3 is not an object of fields/);
     assert.equal((await t.events()).length, before, 'no event recorded');
+    writeFileSync(join(t.dir, 'broken.json'), '{ "records": [');
+    const broken = await t.run('records', 'push', 'hr', join(t.dir, 'broken.json'));
+    assert.equal(broken.code, 1);
+    assert.match(broken.stderr, /broken\.json is not JSON/);
+    const shape = await t.run('records', 'push', 'hr', t.push('shape.json', { rows: [] }));
+    assert.equal(shape.code, 1);
+    assert.match(shape.stderr, /expected a JSON array of records, or \{"records": \[\.\.\.\]\}/);
+    assert.equal((await t.events()).length, before, 'still no event recorded');
     const unknown = await t.run('records', 'push', 'hrr', file);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /source "hrr" is not declared in the policy[\s\S]*did you mean "hr"\?/);
